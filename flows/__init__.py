@@ -1,0 +1,1 @@
+"""Prefect flows: one per round step, and the parent `round` flow."""

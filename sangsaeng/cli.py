@@ -1,0 +1,305 @@
+"""`sangsaeng` command line (INTERFACES §3): a thin shell over the flows and the reports.
+
+Exports and reports do not import Prefect (it costs seconds); `round run` and `demo` do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from sangsaeng import progress
+from sangsaeng.domain.clock import parse_instant
+from sangsaeng.errors import ImportRejected, SangsaengError
+from sangsaeng.settings import REPO_ROOT, get_settings
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from flows.models import RoundReport
+    from sangsaeng.models import Round
+
+app = typer.Typer(help="공공조달 상생협력 지원제도 — round engine.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+round_app = typer.Typer(help="Run rounds.", no_args_is_help=True)
+export_app = typer.Typer(help="Export a round's outputs.", no_args_is_help=True)
+report_app = typer.Typer(help="Reports for a round.", no_args_is_help=True)
+app.add_typer(round_app, name="round")
+app.add_typer(export_app, name="export")
+app.add_typer(report_app, name="report")
+
+out = Console()
+err = Console(stderr=True)
+
+DEMO_ROUND = "2022-2"
+DEMO_NOW = "2022-07-20T10:00:00+09:00"
+
+
+class StepName(StrEnum):
+    """Steps accepted by --until."""
+
+    open_call = "open_call"
+    intake = "intake"
+    close_intake = "close_intake"
+    screening = "screening"
+    committee_review = "committee_review"
+    selection_notice = "selection_notice"
+
+
+class SelectionFormat(StrEnum):
+    """Formats of the selection list."""
+
+    csv = "csv"
+    xlsx = "xlsx"
+    md = "md"
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _parse_now(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        return parse_instant(value)
+    except ValueError:
+        raise typer.BadParameter(f"not an ISO 8601 date-time: {value!r}") from None
+
+
+def _chair_actions(values: list[str], option: str) -> list[dict[str, str]]:
+    actions = []
+    for value in values:
+        receipt, sep, reason = value.partition("=")
+        if not sep or not receipt.strip() or not reason.strip():
+            raise typer.BadParameter(f"{option} takes RECEIPT=REASON, got {value!r}")
+        actions.append({"receipt_no": receipt.strip(), "reason": reason.strip()})
+    return actions
+
+
+def _prepare_prefect() -> None:
+    """In-process Prefect for CLI runs: generous start-up timeout, quiet logs (FIELD_NOTES)."""
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no network here
+
+
+class _Bar:
+    """Shows `sangsaeng.progress` reports as rich progress bars, one per step."""
+
+    def __init__(self, progress_: Progress) -> None:
+        self.progress, self.tasks = progress_, dict[str, TaskID]()
+
+    def __call__(self, step: str, done: int, total: int) -> None:
+        if step not in self.tasks:
+            self.tasks[step] = self.progress.add_task(step, total=max(total, 1))
+        self.progress.update(self.tasks[step], completed=done, total=max(total, 1))
+
+
+def run_round(config: Path, data: Path, now: datetime, approve: bool, until: str | None,
+              chair: dict[str, Any] | None = None) -> RoundReport:
+    """Run the `round` flow in-process with progress bars; returns its report."""
+    _prepare_prefect()
+    for path, what in ((config, "round configuration"), (data, "round package")):
+        if not path.exists():
+            raise SangsaengError(f"{what} not found: {path}")
+    err.print("[dim]starting Prefect in-process (first start takes 15–25 s)…[/dim]")
+    from flows.models import Step
+    from flows.round import round_flow
+
+    columns = (SpinnerColumn(), TextColumn("{task.description:<18}"), BarColumn(),
+               MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=False) as bar:
+        progress.set_reporter(_Bar(bar))
+        try:
+            result: RoundReport = asyncio.run(round_flow(
+                str(config.resolve()), str(data.resolve()), now, approve and chair is None,
+                Step(until) if until else None, False, _actor()))
+        finally:
+            progress.set_reporter(None)
+    if chair is not None and result.state == "review":
+        from flows.models import ChairApproval
+        from flows.round import committee_review
+
+        asyncio.run(committee_review(result.round_id, now, ChairApproval.model_validate(chair),
+                                     False, _actor()))
+        if until != "committee_review":
+            result = asyncio.run(round_flow(str(config.resolve()), str(data.resolve()), now,
+                                            False, Step(until) if until else None, False,
+                                            _actor()))
+    return result
+
+
+def _print_report(report: RoundReport) -> None:
+    for outcome in report.steps:
+        out.print(f"  [green]✓[/green] {outcome.step.value:<17} {outcome.detail}")
+        for receipt, reviewer, why in outcome.data.get("excluded", []):
+            out.print(f"      [yellow]excluded[/yellow] {receipt} reviewer {reviewer}: {why}")
+    out.print(f"round {report.round_id}: [bold]{report.state}[/bold]")
+    if report.waiting_for:
+        out.print(f"waiting for {report.waiting_for}")
+
+
+def _fail(exc: Exception) -> None:
+    if isinstance(exc, ImportRejected):
+        for line in exc.errors:
+            err.print(line, markup=False, highlight=False)
+    err.print(f"error: {exc}", markup=False, highlight=False)
+    raise typer.Exit(getattr(exc, "exit_code", 1))
+
+
+@round_app.command("run")
+def round_run(
+    config: Annotated[Path, typer.Option(help="round configuration (TOML)")],
+    data: Annotated[Path, typer.Option(help="round package: CSV folder or one .xlsx")],
+    now: Annotated[str | None, typer.Option(help="fix the clock (ISO 8601; naive = KST)")] = None,
+    approve: Annotated[bool, typer.Option(help="give the chair's approval (V10)")] = False,
+    until: Annotated[StepName | None, typer.Option(help="stop after this step")] = None,
+    exclude: Annotated[list[str] | None, typer.Option(
+        help="with --approve: exclude a selection, RECEIPT=REASON (repeatable)")] = None,
+    include: Annotated[list[str] | None, typer.Option(
+        help="with --approve: include a reserve, RECEIPT=REASON (repeatable)")] = None,
+) -> None:
+    """Run one round end to end, non-interactively."""
+    clock = _parse_now(now)
+    chair = None
+    if exclude or include:
+        if not approve:
+            raise typer.BadParameter("--exclude/--include go with --approve")
+        chair = {"approve": True, "approved_by": _actor(),
+                 "exclude": _chair_actions(exclude or [], "--exclude"),
+                 "include": _chair_actions(include or [], "--include")}
+    try:
+        result = run_round(config, data, clock, approve, until.value if until else None, chair)
+    except (SangsaengError, OSError) as exc:
+        _fail(exc)
+    _print_report(result)
+
+
+def _write(text: str, path: Path | None) -> None:
+    if path is None:
+        sys.stdout.write(text)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8", newline="")
+    err.print(f"wrote {path}")
+
+
+@contextmanager
+def _open_round(round_id: str) -> Iterator[tuple[Session, Round]]:
+    """A read session on the program database and the round (a user error if unknown)."""
+    from sangsaeng.db import get_engine, session_scope
+    from sangsaeng.services.rounds import get_round
+
+    with session_scope(get_engine()) as session:
+        yield session, get_round(session, round_id)
+
+
+@export_app.command("decisions")
+def export_decisions(
+    round_id: Annotated[str, typer.Option("--round", help="round id, e.g. 2022-2")],
+    out_path: Annotated[Path | None, typer.Option("--out", help="file (default: stdout)")] = None,
+) -> None:
+    """Per-application outcomes (INTERFACES §4 decisions.csv)."""
+    from sangsaeng.reports import DECISION_COLUMNS, decision_rows, to_csv
+
+    try:
+        with _open_round(round_id) as (session, rnd):
+            _write(to_csv(DECISION_COLUMNS, decision_rows(session, rnd)), out_path)
+    except SangsaengError as exc:
+        _fail(exc)
+
+
+@export_app.command("selection")
+def export_selection(
+    round_id: Annotated[str, typer.Option("--round", help="round id, e.g. 2022-2")],
+    fmt: Annotated[SelectionFormat, typer.Option("--format")] = SelectionFormat.csv,
+    out_path: Annotated[Path | None, typer.Option("--out", help="file (default: stdout)")] = None,
+) -> None:
+    """The selection list (PROGRAM_RULES A1) as CSV, XLSX or Markdown."""
+    from sangsaeng.domain.selection import SELECTION_COLUMNS
+    from sangsaeng.reports import selection_table, to_csv, to_markdown, write_xlsx
+
+    if fmt is SelectionFormat.xlsx and out_path is None:
+        raise typer.BadParameter("--format xlsx needs --out FILE")
+    try:
+        with _open_round(round_id) as (session, rnd):
+            rows = selection_table(session, rnd)
+            if fmt is SelectionFormat.xlsx:
+                assert out_path is not None
+                out_path.parent.mkdir(parents=True, exist_ok=True)
+                write_xlsx(out_path, f"{rnd.id} 선정", SELECTION_COLUMNS, rows)
+                err.print(f"wrote {out_path}")
+            elif fmt is SelectionFormat.md:
+                _write(to_markdown(SELECTION_COLUMNS, rows), out_path)
+            else:
+                _write(to_csv(SELECTION_COLUMNS, rows), out_path)
+    except SangsaengError as exc:
+        _fail(exc)
+
+
+@report_app.command("announcement")
+def report_announcement(
+    round_id: Annotated[str, typer.Option("--round", help="round id, e.g. 2022-2")],
+    out_path: Annotated[Path | None, typer.Option("--out", help="file (default: stdout)")] = None,
+) -> None:
+    """The announcement (figures A2 + selection table A1) in Markdown."""
+    from sangsaeng.config import load_program
+    from sangsaeng.reports import announcement
+
+    try:
+        program = load_program(get_settings().config_dir)
+        with _open_round(round_id) as (session, rnd):
+            _write(announcement(session, rnd, program.program.name, program.program.ministry),
+                   out_path)
+    except SangsaengError as exc:
+        _fail(exc)
+
+
+@app.command()
+def demo() -> None:
+    """Replay the 2022-2 round on the embedded defaults and write its outputs under var/."""
+    settings = get_settings()
+    config = settings.config_dir / "rounds" / f"{DEMO_ROUND}.toml"
+    data = REPO_ROOT / "data" / "rounds" / DEMO_ROUND / "package"
+    try:
+        result = run_round(config, data, parse_instant(DEMO_NOW), True, None)
+    except (SangsaengError, OSError) as exc:
+        _fail(exc)
+    _print_report(result)
+    target = settings.var_dir / "demo" / DEMO_ROUND
+    export_decisions(DEMO_ROUND, target / "decisions.csv")
+    for fmt in SelectionFormat:
+        export_selection(DEMO_ROUND, fmt, target / f"selection.{fmt.value}")
+    report_announcement(DEMO_ROUND, target / "announcement.md")
+    out.print(f"\noutputs in [bold]{target.resolve()}[/bold]; database "
+              f"{settings.resolved_database_url}")
+
+
+def main() -> None:
+    """Entry point of the `sangsaeng` command."""
+    app()

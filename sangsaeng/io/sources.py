@@ -1,0 +1,290 @@
+"""Round-package sources — INTERFACES §2: CSV files and XLSX sheets as plain text tables.
+
+This layer only turns bytes into rows of stripped strings with their spreadsheet row
+numbers; what the values mean is `sangsaeng.io.package`'s business.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import zipfile
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sangsaeng.errors import SangsaengError
+
+#: Column kinds that change how an XLSX cell becomes text.
+DATE = "date"
+DECIMAL = "decimal"
+
+TRUNCATED = "file ends in the middle of a character: truncated?"
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """One rejected row (or cell) of a package file, as the user should see it."""
+
+    file: str
+    row: int | None
+    column: str | None
+    value: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f" row {self.row}"
+        if self.column is not None:
+            where += f", column {self.column}"
+        if self.value is not None:
+            where += f", value {self.value!r}"
+        return f"{where}: {self.message}"
+
+
+class PackageError(SangsaengError):
+    """The package as a whole cannot be read (message is one line for the user)."""
+
+
+@dataclass(slots=True)
+class Table:
+    """One file or sheet: header and data rows as stripped text, with spreadsheet row numbers."""
+
+    name: str
+    encoding: str
+    header: list[str]
+    rows: list[tuple[int, list[str]]] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+
+def read_folder(
+    folder: Path, stems: Collection[str], required: Collection[str]
+) -> dict[str, Table]:
+    """Read `<stem>.csv` for each stem present in `folder`; missing required files raise."""
+    present = [stem for stem in stems if (folder / f"{stem}.csv").is_file()]
+    _check_present(str(folder), present, stems, required, unit="file", suffix=".csv")
+    return {stem: read_csv(folder / f"{stem}.csv") for stem in present}
+
+
+def read_csv(path: Path) -> Table:
+    """Decode one CSV file (UTF-8, UTF-8 with BOM or CP949) into a table."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise PackageError(f"{path.name} cannot be read: {exc.strerror or exc}") from exc
+    text, encoding, truncated = decode(data, path.name)
+    errors: list[RowError] = []
+    records = list(_csv_records(text, path.name, errors))
+    table = build_table(path.name, encoding, records, pad_short=False)
+    table.errors[:0] = errors
+    if truncated:
+        _mark_truncated(table, records, ends_line=text.endswith(("\n", "\r")))
+    return table
+
+
+def decode(data: bytes, name: str) -> tuple[str, str, bool]:
+    """Return (text, encoding, truncated); UTF-8 is tried first, then CP949."""
+    bom = data.startswith(codecs.BOM_UTF8)
+    label = "utf-8-sig" if bom else "utf-8"
+    body = data[len(codecs.BOM_UTF8) :] if bom else data
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        text = decoder.decode(body, final=False)
+    except UnicodeDecodeError as exc:
+        utf8_bad = exc.start + len(data) - len(body)
+    else:
+        pending = decoder.getstate()[0]
+        if not pending:
+            return _no_nul(text, data, name), label, False
+        # The file stops inside a multi-byte character (a cut file) — unless all before it is
+        # ASCII and the whole file is valid CP949 (a CP949 file whose only Korean is at the end).
+        if bom or not text.isascii() or not _is_cp949(data):
+            return _no_nul(text, data, name), label, True
+        utf8_bad = len(data) - len(pending)
+    if bom:
+        raise PackageError(_not_text(name, data, utf8_bad))
+    try:
+        return _no_nul(data.decode("cp949"), data, name), "cp949", False
+    except UnicodeDecodeError as exc:
+        # Report the later failure: the encoding that got further is the one meant.
+        raise PackageError(_not_text(name, data, max(utf8_bad, exc.start))) from None
+
+
+def _is_cp949(data: bytes) -> bool:
+    try:
+        data.decode("cp949")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _no_nul(text: str, data: bytes, name: str) -> str:
+    # NUL bytes decode fine as UTF-8/CP949 but mean UTF-16 or a binary file.
+    if "\x00" in text:
+        raise PackageError(_not_text(name, data, data.index(b"\x00")))
+    return text
+
+
+def _not_text(name: str, data: bytes, offset: int) -> str:
+    return (
+        f"{name} is neither UTF-8 nor CP949 (first bad byte 0x{data[offset]:02x} at offset "
+        f"{offset}); save it as UTF-8 CSV"
+    )
+
+
+def _csv_records(text: str, name: str, errors: list[RowError]) -> Iterator[tuple[int, list[str]]]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    number = 0
+    while True:
+        try:
+            for cells in reader:
+                number += 1
+                yield number, cells
+            return
+        except csv.Error as exc:  # e.g. a field over the csv module's size limit
+            number += 1
+            errors.append(RowError(name, number, None, None, f"cannot be read as CSV: {exc}"))
+
+
+def _mark_truncated(table: Table, records: list[tuple[int, list[str]]], *, ends_line: bool) -> None:
+    """Replace whatever was read of the row holding the cut character by one RowError."""
+    # The cut character belongs to the last record, or to a new line if the text ends one.
+    last, cells = records[-1] if records else (0, [])
+    number = last + 1 if ends_line or not records else last
+    if ends_line:
+        cells = []
+    if not any(cell.strip() for row, values in records if row < number for cell in values):
+        raise PackageError(f"{table.name} ends in the middle of a character in its header row")
+    table.rows = [row for row in table.rows if row[0] != number]
+    table.errors = [error for error in table.errors if error.row != number]
+    column = table.header[len(cells) - 1] if 0 < len(cells) <= len(table.header) else None
+    value = cells[-1].strip() if cells else ""
+    table.errors.append(RowError(table.name, number, column, value, TRUNCATED))
+
+
+def build_table(
+    name: str, encoding: str, records: list[tuple[int, list[str]]], *, pad_short: bool
+) -> Table:
+    """Header = first non-blank record; blank rows are skipped, others checked for width."""
+    rows = iter(records)
+    header: list[str] = []
+    for _, cells in rows:
+        if any(cell.strip() for cell in cells):
+            header = _trim([header_name(cell) for cell in cells])
+            break
+    table = Table(name, encoding, header)
+    width = len(header)
+    for number, cells in rows:
+        values = [cell.strip() for cell in cells]
+        if not any(values):
+            continue
+        if len(values) > width and not any(values[width:]):
+            values = values[:width]
+        elif pad_short and len(values) < width:
+            values += [""] * (width - len(values))
+        if len(values) != width:
+            message = f"row has {len(values)} fields, header has {width} columns"
+            table.errors.append(RowError(name, number, None, ",".join(cells), message))
+            continue
+        table.rows.append((number, values))
+    return table
+
+
+def header_name(cell: str) -> str:
+    """A header cell as a column name: surrounding whitespace and a BOM removed."""
+    return cell.strip().lstrip("\ufeff").strip()
+
+
+def _trim(cells: list[str]) -> list[str]:
+    while cells and not cells[-1]:
+        cells.pop()
+    return cells
+
+
+def read_workbook(
+    path: Path,
+    stems: Collection[str],
+    required: Collection[str],
+    kinds: Mapping[str, Mapping[str, str]],
+) -> dict[str, Table]:
+    """Read one sheet per stem from an .xlsx workbook; `kinds` says stem → column → DATE/DECIMAL."""
+    import openpyxl  # deferred: only workbook imports pay for it
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    unreadable = (OSError, KeyError, ValueError, SyntaxError, zipfile.BadZipFile)
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (*unreadable, InvalidFileException) as exc:
+        raise PackageError(f"{path.name} is not a readable .xlsx workbook ({exc})") from exc
+    try:
+        present = [stem for stem in stems if stem in book.sheetnames]
+        _check_present(path.name, present, stems, required, unit="sheet", suffix="")
+        return {
+            stem: _sheet_table(book[stem], f"{path.name}[{stem}]", kinds.get(stem, {}))
+            for stem in present
+        }
+    except unreadable as exc:
+        raise PackageError(f"{path.name} is not a readable .xlsx workbook ({exc})") from exc
+    finally:
+        book.close()
+
+
+def _sheet_table(sheet: Any, name: str, kinds: Mapping[str, str]) -> Table:
+    records: list[tuple[int, list[str]]] = []
+    by_index: list[str | None] | None = None  # column kinds, once the header row is seen
+    # A stale stored dimension would cut rows off; without one, read_only iter_rows yields
+    # every row from row 1 (missing rows as empty), so enumerate() gives the sheet's numbers.
+    sheet.reset_dimensions()
+    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        if by_index is None:
+            cells = [cell_text(value) for value in values]
+            if any(cell.strip() for cell in cells):
+                by_index = [kinds.get(header_name(cell)) for cell in cells]
+        else:
+            cells = [cell_text(value, kind) for value, kind in zip(values, by_index, strict=False)]
+            cells += [cell_text(value) for value in values[len(by_index) :]]
+        records.append((number, cells))
+    return build_table(name, "xlsx", records, pad_short=True)
+
+
+def cell_text(value: object, kind: str | None = None) -> str:
+    """An XLSX cell as the text a CSV export would hold (naive datetimes stay naive = KST)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        # Excel has no date type: a date cell reads back as a datetime at midnight.
+        if kind == DATE and value.tzinfo is None and value.time() == time(0):
+            return value.date().isoformat()
+        return value.isoformat()
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, float):
+        if kind == DECIMAL:
+            return str(Decimal(str(value)))
+        return str(int(value)) if value.is_integer() else str(value)
+    return str(value)
+
+
+def _check_present(
+    source: str,
+    present: Collection[str],
+    stems: Collection[str],
+    required: Collection[str],
+    *,
+    unit: str,
+    suffix: str,
+) -> None:
+    if not present:
+        names = ", ".join(f"{stem}{suffix}" for stem in required)
+        raise PackageError(f"{source} is an empty package: none of the {unit}s {names} found")
+    missing = [f"{stem}{suffix}" for stem in stems if stem in required and stem not in present]
+    if missing:
+        plural = "s" if len(missing) > 1 else ""
+        raise PackageError(f"{source} is missing required {unit}{plural}: {', '.join(missing)}")

@@ -1,0 +1,234 @@
+"""The program database (SQLModel). Business state lives here, never in Prefect's run history."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, cast
+
+from sqlalchemy import JSON, Index, Table, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from sangsaeng.types import ExactDecimal, UTCDateTime
+
+
+def utcnow() -> datetime:
+    """Wall-clock time for bookkeeping columns (business logic takes `now` as a parameter)."""
+    return datetime.now(UTC)
+
+
+class Round(SQLModel, table=True):
+    """R1/R2: one call (공고 차수) with its frozen settings (R3)."""
+
+    id: str = Field(primary_key=True, max_length=20)
+    title: str
+    opens_at: datetime = Field(sa_type=UTCDateTime)
+    closes_at: datetime = Field(sa_type=UTCDateTime)
+    tracks: list[str] = Field(sa_type=JSON)
+    support_years: int
+    settings: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    state: str = Field(default="draft", max_length=20, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Company(SQLModel, table=True):
+    """C1/C2: a company, identified by its BRN; the latest name seen, verbatim."""
+
+    brn: str = Field(primary_key=True, max_length=12)
+    name: str
+
+
+class Application(SQLModel, table=True):
+    """C5: one application (과제) of a round."""
+
+    __table_args__ = (
+        UniqueConstraint("round_id", "receipt_no", name="uq_application_receipt"),
+        Index("ix_application_round_state", "round_id", "state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: str = Field(foreign_key="round.id", max_length=20)
+    receipt_no: str = Field(max_length=40)
+    track: str = Field(max_length=20)
+    product_name: str
+    product_code: str = Field(max_length=10)
+    submitted_at: datetime = Field(sa_type=UTCDateTime)
+    state: str = Field(default="received", max_length=24)
+    reasons: str = Field(default="", description="§4 reason codes joined by ';'")
+    missing_documents: list[list[str | None]] = Field(default_factory=list, sa_type=JSON)
+
+
+class Participant(SQLModel, table=True):
+    """C5: a lead (주관기업) or partner (협력기업) of an application, as given in it."""
+
+    __table_args__ = (
+        UniqueConstraint("application_id", "role", "seq", name="uq_participant_seq"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    role: str = Field(max_length=10)
+    seq: int
+    brn: str = Field(foreign_key="company.brn", max_length=12, index=True)
+    name: str
+    size: str = Field(max_length=10)
+    founded_on: date
+    representative: str
+    email: str
+    address: str
+    direct_production: bool
+
+
+class Document(SQLModel, table=True):
+    """§4.6: a submitted document (brn empty = the application's own)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    brn: str | None = Field(default=None, max_length=12)
+    doc_type: str = Field(max_length=40)
+    submitted_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Reviewer(SQLModel, table=True):
+    """A committee member (평가위원) of a round."""
+
+    round_id: str = Field(foreign_key="round.id", primary_key=True, max_length=20)
+    reviewer_id: str = Field(primary_key=True, max_length=40)
+    name: str
+    email: str
+
+
+class Affiliation(SQLModel, table=True):
+    """V3: a reviewer's past or current affiliation with a company."""
+
+    __table_args__ = (
+        UniqueConstraint("round_id", "reviewer_id", "brn", name="uq_affiliation"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: str = Field(foreign_key="round.id", max_length=20, index=True)
+    reviewer_id: str = Field(max_length=40)
+    brn: str = Field(max_length=12)
+    until: date | None = None
+
+
+class Score(SQLModel, table=True):
+    """V2: one reviewer's sheet for one application (criterion → score as exact text)."""
+
+    __table_args__ = (UniqueConstraint("application_id", "reviewer_id", name="uq_score_sheet"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    reviewer_id: str = Field(max_length=40)
+    scores: dict[str, str] = Field(sa_type=JSON)
+    excluded: str | None = Field(default=None, max_length=20, description="V3/V4: why not used")
+
+
+class Sanction(SQLModel, table=True):
+    """§4.5: a participation ban (참여제한)."""
+
+    __table_args__ = (UniqueConstraint("brn", "banned_until", name="uq_sanction"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    brn: str = Field(max_length=12, index=True)
+    banned_until: date
+    reason: str
+
+
+class PriorCertificate(SQLModel, table=True):
+    """§4.7: a certificate issued in an earlier round."""
+
+    number: str = Field(primary_key=True, max_length=20)
+    brn: str = Field(max_length=12, index=True)
+    product_code: str = Field(max_length=10)
+    valid_from: date
+    valid_to: date
+
+
+class ProductionConfirmation(SQLModel, table=True):
+    """K1: a lead's production confirmed (생산 확인) — a certificate becomes due."""
+
+    __table_args__ = (UniqueConstraint("application_id", "brn", name="uq_production"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    brn: str = Field(max_length=12)
+    confirmed_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Decision(SQLModel, table=True):
+    """V6–V10: the committee's outcome for an eligible application: proposed, approved."""
+
+    application_id: int = Field(foreign_key="application.id", primary_key=True)
+    round_id: str = Field(foreign_key="round.id", max_length=20, index=True)
+    score: Decimal | None = Field(default=None, sa_type=ExactDecimal)
+    criterion_means: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
+    kept_reviewers: list[str] = Field(default_factory=list, sa_type=JSON)
+    dropped_reviewers: list[str] = Field(default_factory=list, sa_type=JSON)
+    proposed_status: str = Field(max_length=20)
+    status: str | None = Field(default=None, max_length=20, description="after the chair (V10)")
+    rank: int | None = None
+    reasons: str = ""
+    proposed_at: datetime = Field(sa_type=UTCDateTime)
+    approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Every change of a decision or a state: who, what, when, why, under which rule."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_type=UTCDateTime)
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    actor: str = Field(max_length=80)
+    round_id: str | None = Field(default=None, max_length=20, index=True)
+    entity: str = Field(max_length=20)
+    entity_id: str = Field(max_length=60)
+    action: str = Field(max_length=40)
+    from_state: str | None = Field(default=None, max_length=24)
+    to_state: str | None = Field(default=None, max_length=24)
+    reason: str = ""
+    rule: str | None = Field(default=None, max_length=40)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A notice owed to someone, recorded with the state change that owes it (ARCHITECTURE)."""
+
+    __table_args__ = (
+        UniqueConstraint(
+            "round_id", "kind", "subject_type", "subject_id", "recipient", name="uq_outbox_notice"
+        ),
+        Index("ix_outbox_state", "state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: str = Field(foreign_key="round.id", max_length=20)
+    kind: str = Field(max_length=60)
+    subject_type: str = Field(max_length=20)
+    subject_id: str = Field(max_length=60)
+    recipient: str = Field(max_length=254)
+    recipient_name: str = ""
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    state: str = Field(default="pending", max_length=10)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table of a model: typed column expressions for queries (`t.c.state == …`)."""
+    return cast(Table, model.__table__)  # type: ignore[attr-defined]
+
+
+ROUNDS = table_of(Round)
+APPLICATIONS = table_of(Application)
+PARTICIPANTS = table_of(Participant)
+DOCUMENTS = table_of(Document)
+REVIEWERS = table_of(Reviewer)
+AFFILIATIONS = table_of(Affiliation)
+SCORES = table_of(Score)
+SANCTIONS = table_of(Sanction)
+PRIOR_CERTIFICATES = table_of(PriorCertificate)
+PRODUCTION = table_of(ProductionConfirmation)
+DECISIONS = table_of(Decision)
+AUDIT = table_of(AuditEvent)
+OUTBOX = table_of(OutboxMessage)

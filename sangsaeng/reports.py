@@ -1,0 +1,154 @@
+"""Outputs (INTERFACES §4): decisions, the selection list (A1) and the announcement (A2)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from sangsaeng.domain.clock import format_kst
+from sangsaeng.domain.companies import Size
+from sangsaeng.domain.ordering import natural_key
+from sangsaeng.domain.selection import (
+    SELECTION_COLUMNS,
+    AnnouncementFigures,
+    Company,
+    SelectedProject,
+    announcement_figures,
+    selection_rows,
+)
+from sangsaeng.models import (
+    APPLICATIONS,
+    DECISIONS,
+    PARTICIPANTS,
+    Application,
+    Decision,
+    Participant,
+    Round,
+)
+
+A = APPLICATIONS.c
+DC = DECISIONS.c
+PT = PARTICIPANTS.c
+
+DECISION_COLUMNS = ("receipt_no", "track", "status", "score", "rank", "reasons")
+
+
+def decision_rows(session: Session, rnd: Round) -> list[tuple[str, ...]]:
+    """One row per application in receipt order (INTERFACES §4 decisions.csv)."""
+    rows = session.execute(
+        select(Application, Decision).outerjoin(Decision, DC.application_id ==
+                                                A.id)
+        .where(A.round_id == rnd.id)).all()
+    out = []
+    for app, decision in rows:
+        if app.state == "ineligible" or decision is None:
+            out.append((app.receipt_no, app.track, app.state, "", "", app.reasons))
+            continue
+        score = "" if decision.score is None else f"{decision.score:.2f}"
+        rank = "" if decision.rank is None else str(decision.rank)
+        out.append((app.receipt_no, app.track, app.state, score, rank, decision.reasons))
+    return sorted(out, key=lambda r: natural_key(r[0]))
+
+
+def selected_projects(session: Session, rnd: Round) -> list[SelectedProject]:
+    """A1: the applications in state `selected`, with their companies in seq order."""
+    apps = {a.id: a for a in session.execute(select(Application).where(
+        A.round_id == rnd.id, A.state == "selected")).scalars()}
+    companies: dict[int, dict[str, list[Company]]] = {i: {"lead": [], "partner": []}
+                                                      for i in apps if i is not None}
+    for p in session.execute(select(Participant).where(
+            PT.application_id.in_(list(companies))).order_by(PT.seq)).scalars():
+        companies[p.application_id][p.role].append(Company(p.seq, p.name, Size(p.size)))
+    return [SelectedProject(a.receipt_no, a.track, a.product_name,
+                            tuple(companies[i]["lead"]), tuple(companies[i]["partner"]))
+            for i, a in apps.items() if i is not None]
+
+
+def selection_table(session: Session, rnd: Round) -> list[tuple[str, ...]]:
+    """A1 rows (without the header)."""
+    return [tuple(r) for r in selection_rows(selected_projects(session, rnd), rnd.support_years)]
+
+
+def figures(session: Session, rnd: Round) -> AnnouncementFigures:
+    """A2: the announcement's figures."""
+    total = len(session.execute(select(A.id).where(
+        A.round_id == rnd.id)).all())
+    return announcement_figures(total, selected_projects(session, rnd), rnd.tracks)
+
+
+def to_csv(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """CSV text with a BOM so that Excel opens the Korean text correctly."""
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A GitHub-style Markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def write_xlsx(path: Path, title: str, header: Sequence[str], rows: Sequence[Sequence[str]]
+               ) -> None:
+    """An XLSX workbook with one sheet (openpyxl)."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = title[:31]
+    sheet.append(list(header))
+    for row in rows:
+        sheet.append([int(row[0]), *row[1:]] if row and row[0].isdigit() else list(row))
+    workbook.save(path)
+
+
+def _round_label(round_id: str) -> str:
+    year, _, number = round_id.partition("-")
+    return f"{year}년 {number}차"
+
+
+def announcement(session: Session, rnd: Round, program_name: str, ministry: str) -> str:
+    """A2 + A1: the press-release-style announcement in Markdown."""
+    fig = figures(session, rnd)
+    labels = {t: rnd.settings["tracks"][t]["label"] for t in rnd.tracks}
+    by_track = ", ".join(f"{labels[t]}과제 : {n}개" for t, n in fig.by_track.items() if n)
+    table = to_markdown(SELECTION_COLUMNS, selection_table(session, rnd))
+    return "\n".join([
+        f"# {program_name} {_round_label(rnd.id)} 과제 최종 선정",
+        "",
+        f"*{rnd.title}*",
+        "",
+        f"{ministry}는 ‘{program_name}’ 모집 공고(접수 마감 {format_kst(rnd.closes_at)})에 "
+        f"참여한 과제({fig.applications}개)에 대한 평가를 통해 {fig.selected}개 과제를 최종 "
+        "선정했다.",
+        "",
+        f"* {fig.selected}개 선정 과제({fig.lead_participations}개 주관 중소기업)에 대해 "
+        "조달입찰 가점 부여",
+        f"* {by_track}",
+        "",
+        "| 구분 | 수 |",
+        "|---|---|",
+        f"| 신청 과제 | {fig.applications} |",
+        f"| 선정 과제 | {fig.selected} |",
+        f"| 주관기업 참여 | {fig.lead_participations} |",
+        *[f"| {labels[t]} | {n} |" for t, n in fig.by_track.items()],
+        "",
+        "## 선정 제품",
+        "",
+        table,
+    ])

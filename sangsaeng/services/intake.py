@@ -1,0 +1,301 @@
+"""Intake (INTERFACES §2): store a round package idempotently; owe the receipt notices."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlmodel import Session
+
+from sangsaeng.domain.clock import format_kst, is_on_time
+from sangsaeng.domain.states import RoundState, round_reached
+from sangsaeng.io.package import CriterionSpec, RoundPackage, RowError, read_package
+from sangsaeng.journal import Notice, owe_notices, record_events
+from sangsaeng.models import (
+    AFFILIATIONS,
+    APPLICATIONS,
+    DOCUMENTS,
+    PARTICIPANTS,
+    PRIOR_CERTIFICATES,
+    PRODUCTION,
+    REVIEWERS,
+    SANCTIONS,
+    SCORES,
+    Affiliation,
+    Application,
+    Company,
+    Document,
+    Participant,
+    PriorCertificate,
+    ProductionConfirmation,
+    Reviewer,
+    Round,
+    Sanction,
+    Score,
+    table_of,
+)
+from sangsaeng.progress import report
+from sangsaeng.services.facts import receipt_ids
+
+A = APPLICATIONS.c
+
+
+@dataclass
+class ImportSummary:
+    """What an import added, what it found already there, and every rejected row."""
+
+    added: dict[str, int] = field(default_factory=dict)
+    unchanged: dict[str, int] = field(default_factory=dict)
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def total_added(self) -> int:
+        """Rows written by this import."""
+        return sum(self.added.values())
+
+
+def _stage_open(kind: str, state: RoundState) -> bool:
+    """Until which round state new rows of a kind are accepted."""
+    if kind in ("applications", "participants"):
+        return state in (RoundState.DRAFT, RoundState.OPEN)
+    if kind == "documents":  # §4.6: supplements arrive until screening is over
+        return not round_reached(state, RoundState.REVIEW)
+    if kind in ("reviewers", "affiliations", "scores"):
+        return not round_reached(state, RoundState.DECIDED)
+    return True  # sanctions, prior certificates, production: facts that keep coming
+
+
+class _Merger:
+    """Splits a file's rows into new, unchanged and conflicting against what the DB holds."""
+
+    def __init__(self, summary: ImportSummary, state: RoundState) -> None:
+        self.summary, self.state = summary, state
+
+    def split(
+        self, kind: str, rows: Iterable[Any], existing: dict[Any, Any],
+        key: Callable[[Any], Hashable], value: Callable[[Any], Any],
+    ) -> list[Any]:
+        fresh: list[Any] = []
+        unchanged = 0
+        for row in rows:
+            k = key(row)
+            if k in existing:
+                if existing[k] == value(row):
+                    unchanged += 1
+                else:
+                    self.summary.errors.append(RowError(
+                        row.file, row.row, None, str(k),
+                        "differs from the row imported earlier; imported rows are not overwritten",
+                    ))
+                continue
+            if not _stage_open(kind, self.state):
+                self.summary.errors.append(RowError(
+                    row.file, row.row, None, str(k),
+                    f"round is {self.state.value}: new {kind} are no longer accepted",
+                ))
+                continue
+            existing[k] = value(row)
+            fresh.append(row)
+        self.summary.added[kind] = len(fresh)
+        self.summary.unchanged[kind] = unchanged
+        return fresh
+
+
+def _bulk(session: Session, model: Any, rows: list[dict[str, Any]], step: str) -> None:
+    for start in range(0, len(rows), 5000):
+        session.execute(insert(model), rows[start : start + 5000])
+        report(step, min(start + 5000, len(rows)), len(rows))
+
+
+def read_round_package(session: Session, rnd: Round, path: Path) -> RoundPackage:
+    """Read a package for this round, checking it against what the round already holds."""
+    p = PARTICIPANTS.c
+    known_apps = dict(session.execute(select(A.receipt_no, A.track)
+                                      .where(A.round_id == rnd.id)).all())
+    known_people: dict[str, set[str]] = defaultdict(set)
+    for receipt, brn in session.execute(
+            select(A.receipt_no, p.brn).select_from(PARTICIPANTS.join(APPLICATIONS))
+            .where(A.round_id == rnd.id)):
+        known_people[receipt].add(brn)
+    reviewers = set(session.execute(select(REVIEWERS.c.reviewer_id)
+                                    .where(REVIEWERS.c.round_id == rnd.id)).scalars())
+    criteria = {t: [CriterionSpec(c["key"], Decimal(str(c["max"]))) for c in items]
+                for t, items in rnd.settings["criteria"].items()}
+    return read_package(path, tracks=rnd.tracks, criteria_by_track=criteria,
+                        known_applications=known_apps, known_reviewers=reviewers,
+                        known_participants=known_people)
+
+
+def import_package(
+    session: Session, rnd: Round, package: RoundPackage, *, now: datetime, actor: str
+) -> ImportSummary:
+    """Add the package's new rows to the round; re-importing the same package changes nothing."""
+    summary = ImportSummary(errors=list(package.errors))
+    merge = _Merger(summary, RoundState(rnd.state))
+    existing_apps: dict[Any, Any] = {
+        r.receipt_no: (r.track, r.product_name, r.product_code, r.submitted_at)
+        for r in session.execute(select(A.receipt_no, A.track, A.product_name, A.product_code,
+                                        A.submitted_at).where(A.round_id == rnd.id))}
+    new_apps = merge.split("applications", package.applications, existing_apps,
+                           lambda r: r.receipt_no,
+                           lambda r: (r.track, r.product_name, r.product_code, r.submitted_at))
+    _bulk(session, Application, [{
+        "round_id": rnd.id, "receipt_no": r.receipt_no, "track": r.track,
+        "product_name": r.product_name, "product_code": r.product_code,
+        "submitted_at": r.submitted_at, "state": "received", "reasons": "",
+        "missing_documents": [],
+    } for r in new_apps], "applications")
+    ids = receipt_ids(session, rnd.id)
+    _import_companies(session, rnd, package, merge, ids)
+    _import_review(session, rnd, package, merge, ids)
+    _import_facts(session, rnd, package, merge, ids)
+    _owe_receipts(session, rnd, new_apps, package, ids)
+    if not summary.total_added and not summary.errors:
+        return summary  # the same package again: nothing changes, not even the audit trail
+    record_events(session, [{
+        "at": now, "actor": actor, "round_id": rnd.id, "entity": "round", "entity_id": rnd.id,
+        "action": "import", "from_state": None, "to_state": None,
+        "reason": package.source, "rule": "INTERFACES-2",
+        "data": {"added": summary.added, "unchanged": summary.unchanged,
+                 "rejected": len(summary.errors)},
+    }])
+    return summary
+
+
+def _participant_value(r: Any) -> tuple[Any, ...]:
+    return (r.brn, r.name, r.size, r.founded_on, r.representative, r.email, r.address,
+            r.direct_production)
+
+
+def _import_companies(
+    session: Session, rnd: Round, package: RoundPackage, merge: _Merger, ids: dict[str, int]
+) -> None:
+    by_id = {v: k for k, v in ids.items()}
+    existing: dict[Any, Any] = {
+        (by_id[r.application_id], r.role, r.seq): _participant_value(r)
+        for r in session.execute(select(PARTICIPANTS).select_from(
+            PARTICIPANTS.join(APPLICATIONS)).where(A.round_id == rnd.id))}
+    fresh = merge.split("participants", package.participants, existing,
+                        lambda r: (r.receipt_no, r.role, r.seq), _participant_value)
+    known = set(session.execute(select(table_of(Company).c.brn)).scalars())
+    latest = {r.brn: r.name for r in fresh}
+    _bulk(session, Company, [{"brn": b, "name": n} for b, n in latest.items() if b not in known],
+          "companies")
+    renamed = [{"brn": b, "name": n} for b, n in latest.items() if b in known]
+    if renamed:  # C2: the newest verbatim name wins; applications keep their own copy
+        session.execute(update(Company), renamed)
+    _bulk(session, Participant, [{
+        "application_id": ids[r.receipt_no], "role": r.role, "seq": r.seq, "brn": r.brn,
+        "name": r.name, "size": r.size, "founded_on": r.founded_on,
+        "representative": r.representative, "email": r.email, "address": r.address,
+        "direct_production": r.direct_production,
+    } for r in fresh], "participants")
+    d = DOCUMENTS.c
+    docs: dict[Any, Any] = {
+        (by_id[r.application_id], r.brn, r.doc_type, r.submitted_at): True
+        for r in session.execute(select(d.application_id, d.brn, d.doc_type, d.submitted_at)
+                                 .select_from(DOCUMENTS.join(APPLICATIONS))
+                                 .where(A.round_id == rnd.id))}
+    new_docs = merge.split("documents", package.documents, docs,
+                           lambda r: (r.receipt_no, r.brn, r.doc_type, r.submitted_at),
+                           lambda r: True)
+    _bulk(session, Document, [{
+        "application_id": ids[r.receipt_no], "brn": r.brn, "doc_type": r.doc_type,
+        "submitted_at": r.submitted_at,
+    } for r in new_docs], "documents")
+
+
+def _import_review(
+    session: Session, rnd: Round, package: RoundPackage, merge: _Merger, ids: dict[str, int]
+) -> None:
+    rv = REVIEWERS.c
+    reviewers: dict[Any, Any] = {r.reviewer_id: (r.name, r.email) for r in session.execute(
+        select(rv.reviewer_id, rv.name, rv.email).where(rv.round_id == rnd.id))}
+    fresh = merge.split("reviewers", package.reviewers, reviewers, lambda r: r.reviewer_id,
+                        lambda r: (r.name, r.email))
+    _bulk(session, Reviewer, [{"round_id": rnd.id, "reviewer_id": r.reviewer_id,
+                               "name": r.name, "email": r.email} for r in fresh], "reviewers")
+    af = AFFILIATIONS.c
+    affs: dict[Any, Any] = {(r.reviewer_id, r.brn): r.until for r in session.execute(
+        select(af.reviewer_id, af.brn, af.until).where(af.round_id == rnd.id))}
+    new_affs = merge.split("affiliations", package.affiliations, affs,
+                           lambda r: (r.reviewer_id, r.brn), lambda r: r.until)
+    _bulk(session, Affiliation, [{"round_id": rnd.id, "reviewer_id": r.reviewer_id,
+                                  "brn": r.brn, "until": r.until} for r in new_affs],
+          "affiliations")
+    by_id = {v: k for k, v in ids.items()}
+    sc = SCORES.c
+    sheets: dict[Any, Any] = {
+        (by_id[app_id], reviewer): scores for app_id, reviewer, scores in session.execute(
+            select(sc.application_id, sc.reviewer_id, sc.scores)
+            .select_from(SCORES.join(APPLICATIONS)).where(A.round_id == rnd.id))}
+    new_scores = merge.split("scores", package.scores, sheets,
+                             lambda r: (r.receipt_no, r.reviewer_id),
+                             lambda r: {k: str(v) for k, v in r.scores.items()})
+    _bulk(session, Score, [{
+        "application_id": ids[r.receipt_no], "reviewer_id": r.reviewer_id,
+        "scores": {k: str(v) for k, v in r.scores.items()}, "excluded": None,
+    } for r in new_scores], "scores")
+
+
+def _import_facts(
+    session: Session, rnd: Round, package: RoundPackage, merge: _Merger, ids: dict[str, int]
+) -> None:
+    sn = SANCTIONS.c
+    sanctions: dict[Any, Any] = {(r.brn, r.banned_until): r.reason for r in session.execute(
+        select(sn.brn, sn.banned_until, sn.reason))}
+    fresh = merge.split("sanctions", package.sanctions, sanctions,
+                        lambda r: (r.brn, r.banned_until), lambda r: r.reason)
+    _bulk(session, Sanction, [{"brn": r.brn, "banned_until": r.banned_until, "reason": r.reason}
+                              for r in fresh], "sanctions")
+    pc = PRIOR_CERTIFICATES.c
+    certs: dict[Any, Any] = {
+        r.number: (r.brn, r.product_code, r.valid_from, r.valid_to)
+        for r in session.execute(select(pc.number, pc.brn, pc.product_code, pc.valid_from,
+                                        pc.valid_to))}
+    new_certs = merge.split("certificates", package.certificates, certs, lambda r: r.number,
+                            lambda r: (r.brn, r.product_code, r.valid_from, r.valid_to))
+    _bulk(session, PriorCertificate, [{
+        "number": r.number, "brn": r.brn, "product_code": r.product_code,
+        "valid_from": r.valid_from, "valid_to": r.valid_to} for r in new_certs], "certificates")
+    by_id = {v: k for k, v in ids.items()}
+    pr = PRODUCTION.c
+    prod: dict[Any, Any] = {
+        (by_id[r.application_id], r.brn): r.confirmed_at for r in session.execute(
+            select(pr.application_id, pr.brn, pr.confirmed_at)
+            .select_from(PRODUCTION.join(APPLICATIONS)).where(A.round_id == rnd.id))}
+    new_prod = merge.split("production", package.production, prod,
+                           lambda r: (r.receipt_no, r.brn), lambda r: r.confirmed_at)
+    _bulk(session, ProductionConfirmation, [{
+        "application_id": ids[r.receipt_no], "brn": r.brn, "confirmed_at": r.confirmed_at,
+    } for r in new_prod], "production")
+
+
+def _owe_receipts(
+    session: Session, rnd: Round, new_apps: list[Any], package: RoundPackage,
+    ids: dict[str, int],
+) -> None:
+    """Intake notices: `application.received`, or `application.rejected_late` (T2)."""
+    wanted = {r.receipt_no for r in new_apps}
+    people: dict[str, list[Any]] = {}
+    for p in package.participants:
+        if p.receipt_no in wanted:
+            people.setdefault(p.receipt_no, []).append(p)
+    notices = []
+    for app in new_apps:
+        late = not is_on_time(app.submitted_at, rnd.closes_at)
+        kind = "application.rejected_late" if late else "application.received"
+        payload = {"round_id": rnd.id, "round_title": rnd.title, "receipt_no": app.receipt_no,
+                   "product_name": app.product_name, "track": app.track,
+                   "submitted_at": format_kst(app.submitted_at),
+                   "closes_at": format_kst(rnd.closes_at)}
+        for p in people.get(app.receipt_no, []):
+            notices.append(Notice(kind, "application", app.receipt_no, p.email, p.name,
+                                  {**payload, "company_name": p.name, "role": p.role}))
+    owe_notices(session, rnd.id, notices)

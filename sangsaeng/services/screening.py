@@ -1,0 +1,115 @@
+"""Screening (요건검토, PROGRAM_RULES §4): eligibility, supplement requests, re-check (S1)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from sangsaeng.domain.clock import format_kst
+from sangsaeng.domain.screening import ScreeningOutcome, ScreeningRules, screen_round
+from sangsaeng.domain.states import ApplicationState, RoundState
+from sangsaeng.errors import StepError
+from sangsaeng.journal import AppChange, Notice, move_applications, move_round
+from sangsaeng.models import (
+    APPLICATIONS,
+    Application,
+    Round,
+)
+from sangsaeng.services.facts import (
+    Person,
+    application_facts,
+    people_by_application,
+    prior_certificates,
+    sanctions_by_brn,
+    supplement_deadline_of,
+)
+
+A = APPLICATIONS.c
+
+PENDING = (ApplicationState.RECEIVED.value, ApplicationState.SUPPLEMENT_REQUESTED.value)
+
+
+@dataclass
+class ScreeningSummary:
+    """Counts after a screening pass, and whether supplements are still awaited."""
+
+    moved: dict[str, int] = field(default_factory=dict)
+    waiting: int = 0
+    supplement_deadline: datetime | None = None
+
+
+def rules_of(rnd: Round) -> ScreeningRules:
+    """The round's frozen screening rules (R3)."""
+    cfg = rnd.settings["screening"]
+    return ScreeningRules(
+        closes_at=rnd.closes_at,
+        supplement_deadline=supplement_deadline_of(rnd),
+        startup_years=int(cfg["startup_years"]),
+        required_application_documents=tuple(cfg["required_application_documents"]),
+        required_lead_documents=tuple(cfg["required_lead_documents"]),
+    )
+
+
+def _notices(kind: str, receipt: str, people: list[Person], payload: dict[str, object]
+             ) -> tuple[Notice, ...]:
+    return tuple(Notice(kind, "application", receipt, p.email, p.name,
+                        {**payload, "company_name": p.name, "role": p.role}) for p in people)
+
+
+def _change(app: Application, outcome: ScreeningOutcome, people: list[Person], rnd: Round
+            ) -> AppChange | None:
+    target = outcome.state.value
+    if target == app.state:
+        return None
+    reasons = ";".join(r.value for r in outcome.reasons)
+    payload: dict[str, object] = {
+        "round_id": rnd.id, "round_title": rnd.title, "receipt_no": app.receipt_no,
+        "product_name": app.product_name, "track": app.track,
+        "reasons": [r.value for r in outcome.reasons],
+        "missing_documents": [list(m) for m in outcome.missing],
+        "supplement_deadline": format_kst(supplement_deadline_of(rnd)),
+    }
+    notices: tuple[Notice, ...] = ()
+    if target == ApplicationState.SUPPLEMENT_REQUESTED.value and outcome.supplement_notice:
+        notices = _notices("screening.supplement_requested", app.receipt_no, people, payload)
+    elif target == ApplicationState.INELIGIBLE.value:
+        notices = _notices("screening.ineligible", app.receipt_no, people, payload)
+    return AppChange(app.id or 0, app.receipt_no, app.state, target, reasons, notices,
+                     {"missing_documents": [list(m) for m in outcome.missing]})
+
+
+def screen(session: Session, rnd: Round, *, now: datetime, actor: str) -> ScreeningSummary:
+    """§4: screen every application not yet decided; safe to re-run (nothing left → no-op)."""
+    if rnd.state == RoundState.CLOSED.value:
+        move_round(session, rnd, RoundState.SCREENING, at=now, actor=actor, rule="R2",
+                   reason="screening started")
+    elif rnd.state != RoundState.SCREENING.value:
+        if rnd.state in (RoundState.DRAFT.value, RoundState.OPEN.value):
+            raise StepError(f"round {rnd.id} is {rnd.state}: close intake before screening")
+        return ScreeningSummary()  # already past screening: nothing to do
+    pending = list(session.execute(select(Application).where(
+        A.round_id == rnd.id, A.state.in_(PENDING))).scalars())
+    if not pending:
+        return ScreeningSummary(supplement_deadline=supplement_deadline_of(rnd))
+    facts = application_facts(session, rnd.id)
+    outcomes = screen_round(list(facts.values()), rules_of(rnd), sanctions=sanctions_by_brn(
+        session), prior_certificates=prior_certificates(session), now=now)
+    people = people_by_application(session, rnd.id)
+    changes = [c for app in pending if (c := _change(
+        app, outcomes[app.receipt_no], people.get(app.id or 0, []), rnd)) is not None]
+    move_applications(session, rnd.id, changes, at=now, actor=actor, rule="§4")
+    summary = ScreeningSummary(supplement_deadline=supplement_deadline_of(rnd))
+    for c in changes:
+        summary.moved[c.to_state] = summary.moved.get(c.to_state, 0) + 1
+    summary.waiting = sum(1 for app in pending
+                          if outcomes[app.receipt_no].state.value in PENDING)
+    return summary
+
+
+def waiting_applications(session: Session, rnd: Round) -> list[str]:
+    """Receipt numbers whose screening is not final yet."""
+    return list(session.execute(select(A.receipt_no).where(
+        A.round_id == rnd.id, A.state.in_(PENDING))).scalars())

@@ -1,0 +1,1 @@
+"""Thin Prefect tasks: ids in → load → one sangsaeng call → persist → small summaries out."""

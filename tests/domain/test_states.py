@@ -1,0 +1,124 @@
+"""Round (R2) and application state tables."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from itertools import pairwise
+from typing import TypeVar
+
+import pytest
+
+from sangsaeng.domain.states import (
+    APPLICATION_TRANSITIONS,
+    ROUND_ORDER,
+    ROUND_TRANSITIONS,
+    TERMINAL_APPLICATION_STATES,
+    ApplicationState,
+    InvalidTransition,
+    RoundState,
+    check_application_transition,
+    check_round_transition,
+    round_reached,
+)
+
+A = ApplicationState
+R = RoundState
+S = TypeVar("S")
+
+
+def _reachable(table: Mapping[S, frozenset[S]], start: S) -> set[S]:
+    seen, todo = {start}, [start]
+    while todo:
+        for nxt in table[todo.pop()]:
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+def test_R2_every_round_state_reachable_from_draft() -> None:
+    assert _reachable(ROUND_TRANSITIONS, R.DRAFT) == set(RoundState)
+
+
+def test_R2_round_is_linear_and_archived_is_terminal() -> None:
+    assert ROUND_ORDER[0] is R.DRAFT and ROUND_ORDER[-1] is R.ARCHIVED
+    for current, nxt in pairwise(ROUND_ORDER):
+        assert ROUND_TRANSITIONS[current] == {nxt}
+    assert ROUND_TRANSITIONS[R.ARCHIVED] == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("current", "target"),
+    [
+        pytest.param(R.OPEN, R.DRAFT, id="backwards"),
+        pytest.param(R.REVIEW, R.REVIEW, id="same-state"),
+        pytest.param(R.REVIEW, R.NOTIFIED, id="skip-decided"),
+        pytest.param(R.ARCHIVED, R.DRAFT, id="from-terminal"),
+    ],
+)
+def test_R2_round_never_skips_or_moves_backwards(current: RoundState, target: RoundState) -> None:
+    with pytest.raises(InvalidTransition, match=f"from {current} to {target}"):
+        check_round_transition(current, target)
+
+
+def test_R2_round_moves_to_the_next_state() -> None:
+    check_round_transition(R.DECIDED, R.NOTIFIED)  # V10: released only after decided
+
+
+def test_R2_no_backwards_move_in_either_table() -> None:
+    order = {state: i for i, state in enumerate(ROUND_ORDER)}
+    assert all(order[t] > order[s] for s, ts in ROUND_TRANSITIONS.items() for t in ts)
+    # The application table is acyclic: nothing can come back to a state it left.
+    for state in ApplicationState:
+        after = set().union(
+            *(_reachable(APPLICATION_TRANSITIONS, t) for t in APPLICATION_TRANSITIONS[state])
+        )
+        assert state not in after
+
+
+@pytest.mark.parametrize(
+    ("current", "wanted", "reached"),
+    [
+        pytest.param(R.REVIEW, R.REVIEW, True, id="same"),
+        pytest.param(R.NOTIFIED, R.DECIDED, True, id="later"),
+        pytest.param(R.SCREENING, R.DECIDED, False, id="earlier"),
+    ],
+)
+def test_R2_round_reached(current: RoundState, wanted: RoundState, reached: bool) -> None:
+    assert round_reached(current, wanted) is reached
+
+
+def test_application_every_state_reachable_from_received() -> None:
+    assert _reachable(APPLICATION_TRANSITIONS, A.RECEIVED) == set(ApplicationState)
+
+
+def test_application_terminals_have_no_exits() -> None:
+    assert {A.INELIGIBLE, A.NOT_SELECTED, A.CANCELLED} == TERMINAL_APPLICATION_STATES
+    for state in TERMINAL_APPLICATION_STATES:
+        for target in ApplicationState:
+            with pytest.raises(InvalidTransition, match="terminal"):
+                check_application_transition(state, target)
+
+
+@pytest.mark.parametrize(
+    ("current", "target", "allowed"),
+    [
+        pytest.param(A.RECEIVED, A.SUPPLEMENT_REQUESTED, True, id="S1-supplement"),
+        pytest.param(A.SUPPLEMENT_REQUESTED, A.INELIGIBLE, True, id="S1-still-missing"),
+        pytest.param(A.SUPPLEMENT_REQUESTED, A.SUPPLEMENT_REQUESTED, False, id="no-2nd-request"),
+        pytest.param(A.ELIGIBLE, A.RESERVE, True, id="V9-reserve"),
+        pytest.param(A.RESERVE, A.SELECTED, True, id="V10-chair-includes"),
+        pytest.param(A.RECEIVED, A.SELECTED, False, id="select-unscreened"),
+        pytest.param(A.SELECTED, A.CANCELLED, True, id="K5-cancel"),
+        pytest.param(A.RESERVE, A.CANCELLED, False, id="cancel-reserve"),
+        pytest.param(A.ELIGIBLE, A.RECEIVED, False, id="backwards"),
+    ],
+)
+def test_application_transitions(
+    current: ApplicationState, target: ApplicationState, allowed: bool
+) -> None:
+    if allowed:
+        check_application_transition(current, target)
+    else:
+        with pytest.raises(InvalidTransition, match=f"from {current} to {target}"):
+            check_application_transition(current, target)

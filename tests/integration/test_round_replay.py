@@ -1,0 +1,145 @@
+"""The 2022-2 replay through the flows: outputs equal `expected/`; re-runs change nothing."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from sangsaeng.db import get_engine, session_scope
+from sangsaeng.errors import ReviewIncomplete
+from sangsaeng.models import Application, AuditEvent, Decision, OutboxMessage, Round
+from tests.conftest import REPO, ROUND_2022_2
+from tests.integration.helpers import counts, decisions_csv, read_csv, run, selection_csv
+
+CONFIG = REPO / "config" / "rounds" / "2022-2.toml"
+PACKAGE = ROUND_2022_2 / "package"
+REPLAY_NOW = "2022-07-20T10:00:00+09:00"
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+def expected(name: str) -> list[list[str]]:
+    return read_csv((ROUND_2022_2 / "expected" / name).read_text(encoding="utf-8-sig"))
+
+
+def test_replay_reproduces_expected_outputs_and_rerun_changes_nothing(env: Path) -> None:
+    report = run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
+    assert report.state == "notified"
+    assert read_csv(decisions_csv("2022-2")) == expected("decisions.csv")
+    assert read_csv(selection_csv("2022-2")) == expected("selection.csv")
+    before = counts()
+    again = run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
+    assert again.state == "notified"
+    assert counts() == before
+    assert read_csv(decisions_csv("2022-2")) == expected("decisions.csv")
+
+
+def test_replay_owes_each_outcome_notice_to_every_participant(env: Path) -> None:
+    run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
+    with session_scope(get_engine()) as session:
+        rows = session.execute(select(OutboxMessage.kind, OutboxMessage.subject_id,
+                                      OutboxMessage.recipient)).all()
+    selected = {(s, r) for k, s, r in rows if k == "selection.selected"}
+    assert len({s for s, _ in selected}) == 12
+    # 2022-2-021: 18 leads and one partner, each told once
+    assert len({r for s, r in selected if s == "2022-2-021"}) == 19
+    ineligible = {s for k, s, _ in rows if k == "screening.ineligible"}
+    assert ineligible == {r[0] for r in expected("decisions.csv")[1:] if r[2] == "ineligible"}
+    not_selected = {s for k, s, _ in rows if k == "selection.not_selected"}
+    assert not_selected == {r[0] for r in expected("decisions.csv")[1:] if r[2] == "not_selected"}
+    late = {s for k, s, _ in rows if k == "application.rejected_late"}
+    assert late == {"2022-2-003", "2022-2-022"}
+
+
+def test_conflicted_review_is_excluded_and_audited(env: Path) -> None:
+    report = run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
+    review = next(s for s in report.steps if s.step.value == "committee_review")
+    assert ["2022-2-021", "R03", "CONFLICT"] in [list(x) for x in review.data["excluded"]]
+    with session_scope(get_engine()) as session:
+        event = session.execute(select(AuditEvent).where(
+            AuditEvent.action == "score.excluded")).scalars().one()
+    assert (event.entity_id, event.rule) == ("2022-2-021", "V3")
+
+
+def test_run_before_the_deadline_waits_with_intake_open(env: Path) -> None:
+    report = run(CONFIG, PACKAGE, "2022-05-20T10:00:00+09:00")
+    assert report.state == "open"
+    assert report.waiting_for and "deadline" in report.waiting_for
+
+
+def test_run_before_supplement_deadline_waits_then_rechecks(env: Path) -> None:
+    # S1: closes 2022-05-27 18:00; supplements until 2022-06-07 18:00 KST
+    report = run(CONFIG, PACKAGE, "2022-06-03T10:00:00+09:00")
+    assert report.state == "screening"
+    assert report.waiting_for and "2022년 6월 7일(화) 18:00" in report.waiting_for
+    with session_scope(get_engine()) as session:
+        states = dict(session.execute(
+            select(Application.receipt_no, Application.state)).all())
+        asked = set(session.execute(select(OutboxMessage.subject_id).where(
+            OutboxMessage.kind == "screening.supplement_requested")).scalars())
+    assert states["2022-2-024"] == states["2022-2-028"] == "supplement_requested"
+    assert {"2022-2-019", "2022-2-024", "2022-2-028"} <= asked
+    assert "2022-2-022" not in asked  # late anyway: no request for documents
+    final = run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
+    assert final.state == "notified"
+    assert read_csv(decisions_csv("2022-2")) == expected("decisions.csv")
+
+
+def test_without_approval_the_round_stops_at_review_with_nothing_released(env: Path) -> None:
+    report = run(CONFIG, PACKAGE, REPLAY_NOW)
+    assert report.state == "review"
+    assert report.waiting_for and "approval" in report.waiting_for
+    with session_scope(get_engine()) as session:
+        statuses = set(session.execute(select(Application.state)).scalars())
+        proposed = session.execute(select(Decision.proposed_status)).scalars().all()
+        released = session.execute(select(OutboxMessage).where(
+            OutboxMessage.kind.like("selection.%"))).all()
+    assert "selected" not in statuses and proposed.count("selected") == 12
+    assert released == []
+
+
+def test_until_stops_after_the_named_step(env: Path) -> None:
+    report = run(CONFIG, PACKAGE, REPLAY_NOW, approve=True, until="screening")
+    assert report.stopped_at is not None and report.stopped_at.value == "screening"
+    assert report.state == "screening"
+
+
+def test_missing_reviews_name_every_receipt_and_decide_nothing(env: Path, tmp_path: Path) -> None:
+    package = tmp_path / "package"
+    shutil.copytree(PACKAGE, package)
+    scores = (package / "scores.csv").read_text(encoding="utf-8").splitlines()
+    kept = [line for line in scores if not line.startswith(("2022-2-002,R0", "2022-2-009,R0"))
+            or line.endswith(("R01,20.1,26.3,38.0", "R02,29.7,30.0,25.1"))]
+    (package / "scores.csv").write_text("\n".join(kept) + "\n", encoding="utf-8")
+    with pytest.raises(ReviewIncomplete) as caught:
+        run(CONFIG, package, REPLAY_NOW, approve=True)
+    assert caught.value.receipts == ["2022-2-002", "2022-2-009"]
+    assert "2022-2-002, 2022-2-009" in str(caught.value)
+    with session_scope(get_engine()) as session:
+        assert session.execute(select(Decision)).first() is None
+        assert session.get(Round, "2022-2").state == "screening"  # type: ignore[union-attr]
+
+
+def test_chair_exclusion_and_inclusion_are_applied_and_audited(env: Path, tmp_path: Path) -> None:
+    import asyncio
+
+    from flows.models import ChairActionInput, ChairApproval
+    from flows.round import committee_review
+    from sangsaeng.domain.clock import parse_instant
+
+    run(CONFIG, PACKAGE, REPLAY_NOW)
+    approval = ChairApproval(approve=True, approved_by="위원장", exclude=[
+        ChairActionInput(receipt_no="2022-2-005", reason="생산능력 확인 불가")])
+    asyncio.run(committee_review("2022-2", parse_instant(REPLAY_NOW), approval, False, "test"))
+    run(CONFIG, PACKAGE, REPLAY_NOW)
+    rows = {r[0]: r for r in read_csv(decisions_csv("2022-2"))[1:]}
+    assert rows["2022-2-005"][2:] == ["not_selected", "70.00", "7", "CHAIR_EXCLUDED"]
+    with session_scope(get_engine()) as session:
+        event = session.execute(select(AuditEvent).where(
+            AuditEvent.action == "chair.exclude")).scalars().one()
+    assert (event.entity_id, event.reason, event.rule, event.actor) == (
+        "2022-2-005", "생산능력 확인 불가", "V10", "chair:위원장")
+    assert len(read_csv(selection_csv("2022-2"))) == 1 + 11
