@@ -106,6 +106,10 @@ def _prepare_prefect() -> None:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no network here
+    # The CLI reports each step and each user error itself, as one line: Prefect's run loggers
+    # would print the same failure again with a traceback.
+    os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_FLOW_RUNS_LEVEL", "CRITICAL")
+    os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL", "CRITICAL")
 
 
 class _Bar:
@@ -120,13 +124,28 @@ class _Bar:
         self.progress.update(self.tasks[step], completed=done, total=max(total, 1))
 
 
+def _preflight(config: Path, data: Path) -> None:
+    """Fail fast, before Prefect starts, on a bad configuration or an unreadable package.
+
+    Row-level problems are left to intake, which keeps the good rows and lists the bad ones.
+    """
+    from decimal import Decimal
+
+    from sangsaeng.config import load_program, load_round
+    from sangsaeng.io.package import CriterionSpec, read_package
+
+    program = load_program(get_settings().config_dir)
+    round_config = load_round(config, program)
+    criteria = {t: [CriterionSpec(c.key, Decimal(c.max)) for c in program.criteria_for(t)]
+                for t in round_config.tracks}
+    read_package(data, tracks=round_config.tracks, criteria_by_track=criteria)
+
+
 def run_round(config: Path, data: Path, now: datetime, approve: bool, until: str | None,
               chair: dict[str, Any] | None = None) -> RoundReport:
     """Run the `round` flow in-process with progress bars; returns its report."""
+    _preflight(config, data)
     _prepare_prefect()
-    for path, what in ((config, "round configuration"), (data, "round package")):
-        if not path.exists():
-            raise SangsaengError(f"{what} not found: {path}")
     err.print("[dim]starting Prefect in-process (first start takes 15–25 s)…[/dim]")
     from flows.models import Step
     from flows.round import round_flow
@@ -165,10 +184,10 @@ def _print_report(report: RoundReport) -> None:
 
 
 def _fail(exc: Exception) -> None:
+    # Plain writes, never wrapped: each message is one line that scripts can grep.
     if isinstance(exc, ImportRejected):
-        for line in exc.errors:
-            err.print(line, markup=False, highlight=False)
-    err.print(f"error: {exc}", markup=False, highlight=False)
+        sys.stderr.writelines(f"{line}\n" for line in exc.errors)
+    sys.stderr.write(f"error: {exc}\n")
     raise typer.Exit(getattr(exc, "exit_code", 1))
 
 

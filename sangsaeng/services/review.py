@@ -15,6 +15,7 @@ from sangsaeng.domain.ordering import natural_key
 from sangsaeng.domain.ranking import (
     Candidate,
     ChairDecision,
+    ChairDecisionError,
     Placement,
     apply_chair_decision,
     place_candidates,
@@ -227,7 +228,10 @@ def approve(session: Session, rnd: Round, decision: ChairDecision, *, now: datet
     placements = {receipts[i]: Placement(receipts[i], d.proposed_status, d.rank,
                                          tuple(filter(None, d.reasons.split(";"))))
                   for i, d in rows.items()}
-    final = apply_chair_decision(placements, decision)
+    try:
+        final = apply_chair_decision(placements, decision)
+    except ChairDecisionError as exc:
+        raise StepError(f"chair's decision not applied: {exc}") from None
     session.execute(update(Decision), [
         {"application_id": i, "status": final[receipts[i]].status,
          "reasons": ";".join(final[receipts[i]].reasons), "approved_at": now} for i in rows])

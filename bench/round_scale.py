@@ -1,0 +1,351 @@
+"""Round at scale: import → decision for a synthetic round, through the flows and directly.
+
+    .venv/bin/python bench/round_scale.py [--applications 10000] [--reviews 5] [--seed 0] [--keep]
+
+Generates a round package under var/bench/, then runs it twice, each in a fresh process on a
+fresh SQLite database: (a) `flows.round.round_flow` (in-process Prefect, --now after every
+deadline, approve=True) and (b) the same service calls without Prefect, in the same order and
+one session per step, as `tasks/steps.py` makes them. Prints figures; asserts nothing.
+See bench/README.md for the targets and the recorded baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH = REPO / "var" / "bench"
+ROUND_ID = "2099-1"
+ACTOR = "bench"
+TARGETS = {"wall_s": 60.0, "task_runs": 100, "ratio": 1.5, "rss_mb": 500.0}
+
+
+# --- measuring -----------------------------------------------------------------------------
+
+
+class RssSampler:
+    """Peak RSS of this process (exact, ru_maxrss) and of its child processes (sampled)."""
+
+    def __init__(self, interval: float = 0.2) -> None:
+        self.interval, self.children_peak = interval, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        while not self._stop.wait(self.interval):
+            total = 0
+            for child in me.children(recursive=True):
+                with suppress(psutil.Error):
+                    total += child.memory_info().rss
+            self.children_peak = max(self.children_peak, total)
+
+    @staticmethod
+    def self_peak_mb() -> float:
+        """Peak RSS of this process so far, MB (Linux reports ru_maxrss in KiB)."""
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@contextmanager
+def timed(into: dict[str, float], name: str) -> Iterator[None]:
+    """Wall time of the block, in seconds, stored under `name`."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        into[name] = time.perf_counter() - start
+
+
+def migrate_fresh(database: Path) -> float:
+    """Create and migrate a fresh program database (outside the timed run); seconds taken."""
+    from sangsaeng.db import get_engine
+
+    start = time.perf_counter()
+    get_engine()
+    return time.perf_counter() - start
+
+
+# --- (b) direct: the steps of tasks/steps.py without Prefect -------------------------------
+
+
+def run_direct(config: Path, data: Path, now: datetime) -> dict[str, Any]:
+    """The round's service calls in the order the flows make them, one session per step."""
+    from sangsaeng.config import load_program, load_round
+    from sangsaeng.db import session_scope
+    from sangsaeng.domain.ranking import ChairDecision
+    from sangsaeng.errors import ImportRejected
+    from sangsaeng.services import intake, review, rounds, screening, selection
+    from sangsaeng.settings import get_settings
+
+    steps: dict[str, float] = {}
+    with timed(steps, "open_call"):
+        program = load_program(get_settings().config_dir)
+        round_config = load_round(config, program)
+        with session_scope() as s:
+            round_id = rounds.register_round(s, program, round_config, now=now, actor=ACTOR).id
+        with session_scope() as s:
+            rounds.open_round(s, rounds.get_round(s, round_id), now=now, actor=ACTOR)
+    with timed(steps, "intake"), session_scope() as s:
+        rnd = rounds.get_round(s, round_id)
+        package = intake.read_round_package(s, rnd, data)
+        summary = intake.import_package(s, rnd, package, now=now, actor=ACTOR)
+    if summary.errors:
+        raise ImportRejected(len(summary.errors), summary.total_added,
+                             [str(e) for e in summary.errors])
+    with timed(steps, "close_intake"):
+        with session_scope() as s:
+            rounds.close_intake(s, rounds.get_round(s, round_id), now=now, actor=ACTOR)
+        with session_scope() as s:
+            rounds.get_round(s, round_id)
+    with timed(steps, "screening"), session_scope() as s:
+        screened = screening.screen(s, rounds.get_round(s, round_id), now=now, actor=ACTOR)
+    with timed(steps, "committee_review"):
+        with session_scope() as s:
+            proposal = review.propose_decisions(s, rounds.get_round(s, round_id), now=now,
+                                                actor=ACTOR)
+        with session_scope() as s:
+            rounds.get_round(s, round_id)
+        with session_scope() as s:
+            review.approve(s, rounds.get_round(s, round_id), ChairDecision(approve=True),
+                           now=now, actor=ACTOR)
+    with timed(steps, "selection_notice"), session_scope() as s:
+        released = selection.release(s, rounds.get_round(s, round_id), now=now, actor=ACTOR)
+    with session_scope() as s:
+        state = rounds.get_round(s, round_id).state
+    return {"state": state, "steps": steps, "screening": screened.moved,
+            "proposed": proposal.proposed, "excluded": len(proposal.excluded),
+            "released": released}
+
+
+# --- (a) through the flows --------------------------------------------------------------------
+
+
+async def count_task_runs(root: Any, settle_s: float = 120.0) -> dict[str, int]:
+    """Task runs of the round's flow runs (the round flow and its subflows), from the API.
+
+    Task run states reach the API as events, so the count is read until it stops changing
+    and every task run it holds is in a final state.
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterId,
+        FlowRunFilterParentFlowRunId,
+    )
+
+    async with get_client() as client:
+        flow_runs, frontier, parents = [root], [root], set()
+        while frontier:
+            children = await client.read_flow_runs(flow_run_filter=FlowRunFilter(
+                parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=frontier)))
+            parents.update(run.parent_task_run_id for run in children)
+            frontier = [run.id for run in children if run.id not in flow_runs]
+            flow_runs += frontier
+        deadline, last, stable = time.monotonic() + settle_s, -1, 0
+        while True:
+            runs: list[Any] = []
+            while True:
+                page = await client.read_task_runs(
+                    flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=flow_runs)),
+                    limit=200, offset=len(runs))
+                runs += page
+                if len(page) < 200:
+                    break
+            final = all(r.state is not None and r.state.is_final() for r in runs)
+            stable = stable + 1 if len(runs) == last and final else 0
+            if stable >= 3 or time.monotonic() > deadline:
+                break
+            last = len(runs)
+            await asyncio.sleep(0.5)
+    # A subflow call is recorded as a task run of its parent too (the subflow's parent task).
+    placeholders = sum(1 for r in runs if r.id in parents)
+    return {"flow_runs": len(flow_runs), "task_runs": len(runs), "settled": int(stable >= 3),
+            "subflow_task_runs": placeholders}
+
+
+def run_flows(config: Path, data: Path, now: datetime) -> dict[str, Any]:
+    """Start Prefect with a trivial flow (measured apart), then the round flow."""
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    steps: dict[str, float] = {}
+    with timed(steps, "import_prefect"):
+        from prefect import flow
+
+        from flows.round import round_flow
+
+    @flow(name="bench-warmup", persist_result=False)
+    async def warmup() -> int:
+        return 1
+
+    with timed(steps, "startup"):
+        asyncio.run(warmup())
+    with timed(steps, "round"):
+        state = asyncio.run(round_flow(str(config), str(data), now, approve=True,
+                                       actor=ACTOR, return_state=True))
+    report = state.result()
+    root = state.state_details.flow_run_id
+    with timed(steps, "count"):
+        counted = asyncio.run(count_task_runs(root))
+    return {"state": report.state, "steps": steps,
+            "outcomes": {s.step.value: s.detail for s in report.steps}, **counted}
+
+
+# --- one measured run per process -------------------------------------------------------------
+
+
+def child(mode: str, config: Path, data: Path, now: datetime, database: Path,
+          result: Path) -> None:
+    """Run one mode on a fresh database in this process and write its figures as JSON."""
+    for path in database.parent.glob(database.name + "*"):
+        path.unlink()
+    os.environ["SANGSAENG_DATABASE_URL"] = f"sqlite:///{database}"
+    os.environ["SANGSAENG_VAR_DIR"] = str(database.parent)
+    figures: dict[str, Any] = {"mode": mode, "migrate_s": migrate_fresh(database)}
+    runner: Callable[[Path, Path, datetime], dict[str, Any]] = (
+        run_flows if mode == "flows" else run_direct)
+    with RssSampler() as sampler:
+        start = time.perf_counter()
+        figures.update(runner(config, data, now))
+        figures["wall_s"] = time.perf_counter() - start - figures["steps"].get("count", 0.0)
+    figures["rss_mb"] = RssSampler.self_peak_mb()
+    figures["children_rss_mb"] = sampler.children_peak / 2**20
+    figures["prefect_imported"] = "prefect" in sys.modules
+    figures["db_mb"] = sum(p.stat().st_size for p in database.parent.glob(database.name + "*")
+                           ) / 2**20
+    result.write_text(json.dumps(figures, default=str), encoding="utf-8")
+
+
+def spawn(mode: str, args: argparse.Namespace, config: Path, data: Path, now: datetime
+          ) -> dict[str, Any]:
+    """Run `child` in a fresh interpreter (separate peak RSS, no shared caches)."""
+    result = BENCH / f"{mode}.json"
+    result.unlink(missing_ok=True)
+    env = {**os.environ, "PREFECT_HOME": str(BENCH / "prefect")}
+    command = [sys.executable, __file__, "--child", mode, "--config", str(config),
+               "--data", str(data), "--now", now.isoformat(),
+               "--database", str(BENCH / f"{mode}.db"), "--result", str(result)]
+    subprocess.run(command, check=True, env=env, cwd=REPO)
+    figures: dict[str, Any] = json.loads(result.read_text(encoding="utf-8"))
+    return figures
+
+
+# --- report ----------------------------------------------------------------------------------
+
+
+def verdict(value: float, target: float) -> str:
+    return "ok" if value <= target else "MISSED"
+
+
+def print_report(args: argparse.Namespace, gen_s: float, package_mb: float, fresh_home: bool,
+                 flows: dict[str, Any], direct: dict[str, Any]) -> None:
+    fs, ds = flows["steps"], direct["steps"]
+    ratio = fs["round"] / direct["wall_s"]
+    print(f"\nround_scale — {args.applications:,} applications × {args.reviews} reviews "
+          f"(seed {args.seed}); Python {platform.python_version()}, {os.cpu_count()} cores")
+    print(f"package generated in {gen_s:.1f} s ({package_mb:.1f} MB of CSV)")
+    print(f"Prefect home: var/bench/prefect ({'fresh' if fresh_home else 'reused'}); "
+          f"program databases migrated before timing ({direct['migrate_s']:.1f} s each)\n")
+    rows = [
+        ("(a) flows: wall, import → decision, incl. Prefect start-up", f"{flows['wall_s']:.1f} s"),
+        ("    of which `import prefect` + flows", f"{fs['import_prefect']:.1f} s"),
+        ("    of which server start-up (trivial flow run first)", f"{fs['startup']:.1f} s"),
+        ("    of which the round flow (excl. start-up)", f"{fs['round']:.1f} s"),
+        ("    task-run count (after the round)", f"{fs['count']:.1f} s"),
+        ("(b) direct: wall, import → decision, no Prefect", f"{direct['wall_s']:.1f} s"),
+        *((f"    {step}", f"{secs:.2f} s") for step, secs in ds.items()),
+        ("Prefect task runs of the round (API count)",
+         f"{flows['task_runs']} in {flows['flow_runs']} flow runs"
+         f" ({flows['subflow_task_runs']} of them subflow calls)"
+         f"{'' if flows['settled'] else ' (NOT settled)'}"),
+        ("overhead ratio flows/direct (round flow / direct)", f"{ratio:.2f}"),
+        ("peak RSS (a) run process", f"{flows['rss_mb']:.0f} MB"),
+        ("peak RSS (a) Prefect server subprocess (sampled)", f"{flows['children_rss_mb']:.0f} MB"),
+        ("peak RSS (b) run process", f"{direct['rss_mb']:.0f} MB"),
+        ("final round state (a) / (b)", f"{flows['state']} / {direct['state']}"),
+    ]
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        print(f"{label:<{width}}  {value}")
+    print(f"\nscreening: {direct['screening']}; proposed: {direct['proposed']}; "
+          f"excluded sheets: {direct['excluded']}; released: {direct['released']}")
+    print("\ntargets (2 cores):")
+    for name, value, target in (
+        ("round flow wall ≤ 60 s", fs["round"], TARGETS["wall_s"]),
+        ("flows wall incl. start-up ≤ 60 s", flows["wall_s"], TARGETS["wall_s"]),
+        ("task runs ≤ 100", flows["task_runs"], TARGETS["task_runs"]),
+        ("ratio ≤ 1.5", ratio, TARGETS["ratio"]),
+        ("peak RSS ≤ 500 MB (run process, worse of a/b)",
+         max(flows["rss_mb"], direct["rss_mb"]), TARGETS["rss_mb"]),
+    ):
+        print(f"  {name:<48} {value:>8.1f}  {verdict(value, target)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--applications", type=int, default=10_000)
+    parser.add_argument("--reviews", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the package and databases under var/bench/")
+    parser.add_argument("--child", choices=("flows", "direct"), help=argparse.SUPPRESS)
+    for hidden in ("--config", "--data", "--now", "--database", "--result"):
+        parser.add_argument(hidden, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        from sangsaeng.domain.clock import parse_instant
+
+        child(args.child, Path(args.config), Path(args.data), parse_instant(args.now),
+              Path(args.database), Path(args.result))
+        return
+    from sangsaeng.synthetic import DEFAULT_CLOSES_AT, DEFAULT_TRACKS, generate_round
+
+    folder = BENCH / f"round-{args.applications}x{args.reviews}-s{args.seed}"
+    shutil.rmtree(folder, ignore_errors=True)
+    quota = {t: max(1, args.applications // 20) for t in DEFAULT_TRACKS}
+    start = time.perf_counter()
+    data = generate_round(folder, round_id=ROUND_ID, applications=args.applications,
+                          reviews_per_application=args.reviews, seed=args.seed, quota=quota)
+    gen_s = time.perf_counter() - start
+    package_mb = sum(p.stat().st_size for p in data.iterdir()) / 2**20
+    now = DEFAULT_CLOSES_AT + timedelta(days=60)  # after the deadline and the S1 deadline
+    fresh_home = not (BENCH / "prefect").exists()
+    config = folder / "round.toml"
+    flows = spawn("flows", args, config, data, now)
+    direct = spawn("direct", args, config, data, now)
+    print_report(args, gen_s, package_mb, fresh_home, flows, direct)
+    if not args.keep:
+        shutil.rmtree(folder, ignore_errors=True)
+        for mode in ("flows", "direct"):
+            for path in BENCH.glob(f"{mode}.*"):
+                path.unlink()
+
+
+if __name__ == "__main__":
+    main()

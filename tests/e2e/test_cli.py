@@ -1,0 +1,182 @@
+"""The CLI as a new user meets it: bad input gives one clear line per problem, never a traceback,
+and nothing good is lost. In-process (typer's runner) under the session's Prefect harness."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from sangsaeng.cli import app
+from sangsaeng.db import get_engine, session_scope
+from sangsaeng.models import Application
+from tests.conftest import REPO, ROUND_2022_2
+
+CONFIG = REPO / "config" / "rounds" / "2022-2.toml"
+NOW = "2022-07-20T10:00:00+09:00"
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+@pytest.fixture
+def package(tmp_path: Path) -> Path:
+    """A private copy of the 2022-2 package to break."""
+    target = tmp_path / "package"
+    shutil.copytree(ROUND_2022_2 / "package", target)
+    return target
+
+
+def cli(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args))
+    assert "Traceback" not in result.stdout + result.stderr
+    return result.exit_code, result.stdout, result.stderr
+
+
+def run_round(data: Path, *extra: str) -> tuple[int, str, str]:
+    return cli("round", "run", "--config", str(CONFIG), "--data", str(data), "--now", NOW,
+               "--approve", *extra)
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path.name}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def append(path: Path, text: str) -> None:
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def stored_applications() -> int:
+    with session_scope(get_engine()) as session:
+        return session.execute(select(func.count()).select_from(Application)).scalar_one()
+
+
+ROW_CASES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
+    "bad-brn-checksum": (
+        lambda p: edit(p / "participants.csv", "785-87-46035,", "785-87-46036,"),
+        ["participants.csv row 2, column brn, value '785-87-46036'"]),
+    "malformed-brn": (
+        lambda p: edit(p / "participants.csv", "494-86-63941", "49486639"),
+        ["participants.csv row 3, column brn, value '49486639'"]),
+    "unknown-receipt": (
+        lambda p: append(p / "scores.csv", "2022-2-999,R01,10,10,10\n"),
+        ["scores.csv row 141, column receipt_no, value '2022-2-999': unknown receipt number"]),
+    "score-out-of-range": (
+        lambda p: edit(p / "scores.csv", "2022-2-004,R01,15.5,18.7,25.4",
+                       "2022-2-004,R01,15.5,18.7,45"),
+        ["scores.csv row 12, column cooperation, value '45'"]),
+    "score-not-numeric": (
+        lambda p: edit(p / "scores.csv", "2022-2-004,R02,14.4,18.8,18.1",
+                       "2022-2-004,R02,abc,18.8,18.1"),
+        ["scores.csv row 13, column growth, value 'abc'"]),
+    "broken-date": (
+        lambda p: edit(p / "participants.csv", "2021-11-13", "2021-13-45"),
+        ["participants.csv row 2, column founded_on, value '2021-13-45'"]),
+    "broken-datetime": (
+        lambda p: edit(p / "applications.csv", "2022-05-14T08:48:00", "2022-05-32T08:48"),
+        ["applications.csv row 5, column submitted_at, value '2022-05-32T08:48'"]),
+    "truncated-csv": (
+        lambda p: (p / "documents.csv").write_bytes((p / "documents.csv").read_bytes()[:-25]),
+        ["documents.csv row 160"]),
+}
+
+
+@pytest.mark.parametrize("case", list(ROW_CASES), ids=list(ROW_CASES))
+def test_bad_rows_are_named_and_the_good_rows_kept(env: Path, package: Path, case: str) -> None:
+    breaks, messages = ROW_CASES[case]
+    breaks(package)
+    code, _, stderr = run_round(package)
+    assert code == 2
+    for message in messages:
+        assert message in stderr
+    assert stderr.strip().splitlines()[-1].startswith("error: ")
+    assert "row(s) rejected" in stderr
+    assert stored_applications() >= 35  # every good application is kept
+
+
+def test_fixing_the_rows_and_importing_again_completes_the_round(env: Path, package: Path
+                                                                 ) -> None:
+    edit(package / "participants.csv", "785-87-46035,", "785-87-46036,")
+    assert run_round(package)[0] == 2
+    shutil.copyfile(ROUND_2022_2 / "package" / "participants.csv", package / "participants.csv")
+    code, stdout, _ = run_round(package)
+    assert code == 0 and "notified" in stdout
+    code, decisions, _ = cli("export", "decisions", "--round", "2022-2")
+    assert decisions.replace("\r\n", "\n") == (ROUND_2022_2 / "expected" / "decisions.csv"
+                                               ).read_text(encoding="utf-8")
+
+
+FILE_CASES: dict[str, tuple[Callable[[Path], None], str]] = {
+    "wrong-encoding": (
+        lambda p: (p / "applications.csv").write_bytes(
+            (p / "applications.csv").read_text(encoding="utf-8").encode("utf-16")),
+        "applications.csv"),
+    "missing-file": (lambda p: (p / "sanctions.csv").unlink(), "sanctions.csv"),
+    "empty-package": (lambda p: [f.unlink() for f in p.iterdir()], "empty package"),
+    "missing-column": (
+        lambda p: edit(p / "reviewers.csv", "reviewer_id,name,email", "reviewer_id,name"),
+        "email"),
+}
+
+
+@pytest.mark.parametrize("case", list(FILE_CASES), ids=list(FILE_CASES))
+def test_unreadable_packages_fail_fast_with_one_line(env: Path, package: Path, case: str) -> None:
+    breaks, named = FILE_CASES[case]
+    breaks(package)
+    code, _, stderr = run_round(package)
+    assert code != 0
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and named in lines[0]
+    assert stored_applications() == 0
+
+
+def test_missing_configuration_and_bad_clock_are_one_line_errors(env: Path) -> None:
+    code, _, stderr = cli("round", "run", "--config", "/nonexistent/round.toml", "--data",
+                          str(ROUND_2022_2 / "package"))
+    assert code == 1 and stderr.strip() == "error: /nonexistent/round.toml: file not found"
+    code, _, stderr = cli("round", "run", "--config", str(CONFIG), "--data",
+                          str(ROUND_2022_2 / "package"), "--now", "yesterday")
+    assert code != 0 and "not an ISO 8601 date-time" in stderr
+
+
+def test_invalid_round_configuration_names_the_field(env: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "round.toml"
+    bad.write_text(CONFIG.read_text(encoding="utf-8").replace(
+        'closes_at = "2022-05-27T18:00:00+09:00"', 'closes_at = "2022-04-27T18:00:00+09:00"'),
+        encoding="utf-8")
+    code, _, stderr = cli("round", "run", "--config", str(bad), "--data",
+                          str(ROUND_2022_2 / "package"))
+    assert code == 1 and "closes_at must be after opens_at" in stderr
+
+
+def test_V4_missing_reviews_exit_non_zero_naming_each_receipt(env: Path, package: Path) -> None:
+    scores = (package / "scores.csv").read_text(encoding="utf-8").splitlines()
+    keep = [s for s in scores
+            if not s.startswith("2022-2-031,") or s.endswith("R02,15.7,20.3,33.1")]
+    (package / "scores.csv").write_text("\n".join(keep) + "\n", encoding="utf-8")
+    code, _, stderr = run_round(package)
+    assert code == 3
+    assert stderr.strip().splitlines()[-1].startswith("error: cannot decide")
+    assert "2022-2-031" in stderr and "nothing was decided" in stderr
+
+
+def test_exports_of_an_unknown_round_say_so(env: Path) -> None:
+    code, _, stderr = cli("export", "decisions", "--round", "1999-9")
+    assert code == 1 and "no round '1999-9'" in stderr
+    code, _, stderr = cli("export", "selection", "--round", "1999-9", "--format", "xlsx")
+    assert code != 0 and "--out" in stderr
+
+
+def test_chair_changes_from_the_command_line(env: Path) -> None:
+    code, _, stderr = run_round(ROUND_2022_2 / "package", "--exclude", "2022-2-999=사유")
+    assert code == 1 and "2022-2-999" in stderr
+    code, stdout, _ = run_round(ROUND_2022_2 / "package", "--exclude", "2022-2-018=협약 철회")
+    assert code == 0, stdout
+    _, decisions, _ = cli("export", "decisions", "--round", "2022-2")
+    assert "2022-2-018,innovation,not_selected,72.50,6,CHAIR_EXCLUDED" in decisions
