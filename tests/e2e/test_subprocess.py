@@ -61,9 +61,13 @@ def test_round_run_and_exports_equal_the_expected_files(
     xlsx = tmp_path / "selection.xlsx"
     assert sangsaeng("export", "selection", "--round", "2022-2", "--format", "xlsx", "--out",
                      str(xlsx), env=env, cwd=tmp_path).returncode == 0
-    sheet = load_workbook(xlsx, read_only=True).active
-    assert sheet is not None
-    rows = [[str(c) for c in row] for row in sheet.iter_rows(values_only=True)]
+    workbook = load_workbook(xlsx, read_only=True)
+    try:
+        sheet = workbook.active
+        assert sheet is not None
+        rows = [[str(c) for c in row] for row in sheet.iter_rows(values_only=True)]
+    finally:
+        workbook.close()
     assert rows == [line.split(",") for line in plain(
         (ROUND / "expected" / "selection.csv").read_text(encoding="utf-8-sig"))]
     again = sangsaeng(*run, env=env, cwd=tmp_path)
