@@ -95,7 +95,8 @@ async def committee_review(
         return outcome  # approved earlier: the decision is frozen
     if approval is None and wait_for_chair:
         approval = await apause_flow_run(wait_for_input=ChairApproval.with_initial_data(
-            approve=False), timeout=APPROVAL_TIMEOUT_S, key=f"chair-approval-{round_id}")
+            approve=False), timeout=APPROVAL_TIMEOUT_S, poll_interval=2,
+            key=f"chair-approval-{round_id}")
     if approval is None:
         outcome.waiting_for = "the chair's approval (rerun with --approve)"
         return outcome

@@ -1,0 +1,57 @@
+"""V10 in Prefect: without --approve the review flow pauses for the chair's typed input, and
+resuming it through the API with that input decides the round (as the Prefect UI does)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+from prefect.flow_runs import resume_flow_run
+
+from flows.round import committee_review
+from sangsaeng.db import get_engine, session_scope
+from sangsaeng.domain.clock import parse_instant
+from sangsaeng.models import Round
+from tests.integration.helpers import decisions_csv, read_csv, run
+from tests.integration.test_round_replay import CONFIG, PACKAGE, REPLAY_NOW
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+async def _paused_run_id(name: str) -> str:
+    async with get_client() as client:
+        for _ in range(300):
+            runs = await client.read_flow_runs(flow_run_filter=FlowRunFilter(
+                name=FlowRunFilterName(any_=[name])))
+            if runs and runs[0].state is not None and runs[0].state.is_paused():
+                return str(runs[0].id)
+            await asyncio.sleep(0.1)
+    raise AssertionError("the review never paused for the chair")
+
+
+def test_review_pauses_for_the_chair_and_resumes_with_typed_input(env: Path) -> None:
+    run(CONFIG, PACKAGE, REPLAY_NOW, until="screening")
+
+    async def scenario() -> None:
+        review = asyncio.create_task(committee_review.with_options(
+            flow_run_name="chair-pause-test")("2022-2", parse_instant(REPLAY_NOW), None, True,
+                                              "test"))
+        run_id = await _paused_run_id("chair-pause-test")
+        with session_scope(get_engine()) as session:
+            assert session.get(Round, "2022-2").state == "review"  # type: ignore[union-attr]
+        await asyncio.to_thread(resume_flow_run, run_id, {
+            "approve": True, "approved_by": "위원장",
+            "exclude": [{"receipt_no": "2022-2-028", "reason": "협력기업 참여 철회"}],
+            "include": []})
+        await asyncio.wait_for(review, timeout=60)
+
+    asyncio.run(scenario())
+    with session_scope(get_engine()) as session:
+        assert session.get(Round, "2022-2").state == "decided"  # type: ignore[union-attr]
+    run(CONFIG, PACKAGE, REPLAY_NOW)
+    rows = {r[0]: r for r in read_csv(decisions_csv("2022-2"))[1:]}
+    assert rows["2022-2-028"][2:] == ["not_selected", "71.90", "3", "CHAIR_EXCLUDED"]
+    assert rows["2022-2-031"][2] == "selected"
