@@ -121,7 +121,8 @@ async def round_flow(
 ) -> RoundReport:
     """Run one round end to end; stops at `until`, or where the round must wait."""
     # The steps run inside this flow run (`.fn`): each is also a flow of its own for the UI,
-    # but a nested flow run costs ~2 s of server time on SQLite (FIELD_NOTES; measured 3.9.1).
+    # but on Prefect's SQLite a nested flow run's creation often meets "database is locked",
+    # a 503 and a ~2 s client retry (measured with 3.9.1; bench/README.md).
     clock = _now(now)
     first = await open_call.fn(config, clock, actor)
     round_id = str(first.data["round_id"])

@@ -29,6 +29,7 @@ __all__ = [
     "DEFAULT_CLOSES_AT",
     "DEFAULT_CRITERIA",
     "DEFAULT_TRACKS",
+    "HEADERS",
     "PACKAGE_DIR",
     "generate_round",
     "opens_at_for",
@@ -166,6 +167,8 @@ def generate_round(
     unknown = [t for t in tracks if t not in {track.value for track in Track}]
     if unknown or not tracks:
         raise ValueError(f"tracks must be program tracks, got {list(tracks)}")
+    if quota and not set(quota) <= set(tracks):
+        raise ValueError(f"quota for tracks the round does not offer: {sorted(quota)}")
     gen = _Generator(random.Random(seed), round_id, as_kst(closes_at), tuple(tracks),
                      tuple(criteria))
     data = gen.generate(applications, reviews_per_application)

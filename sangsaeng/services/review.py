@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlmodel import Session
 
 from sangsaeng.domain.companies import Size, is_policy_priority
@@ -174,11 +174,13 @@ def propose_decisions(session: Session, rnd: Round, *, now: datetime, actor: str
     session.execute(insert(Decision), new_rows)
     session.execute(update(Score).where(SC.application_id.in_(list(ids.values())))
                     .values(excluded=None))
-    if proposal.excluded:
-        session.execute(update(Score), [
-            {"id": sid, "excluded": why} for app_id, _, reviewer, why in proposal.excluded
-            for sid in session.execute(select(SC.id).where(
-                SC.application_id == app_id, SC.reviewer_id == reviewer)).scalars()])
+    if proposal.excluded:  # V3/V4: flag the sheets that were not used, in one statement
+        session.execute(
+            update(SCORES).where(SC.application_id == bindparam("app"),
+                                 SC.reviewer_id == bindparam("reviewer"))
+            .values(excluded=bindparam("why")),
+            [{"app": app_id, "reviewer": reviewer, "why": why}
+             for app_id, _, reviewer, why in proposal.excluded])
     record_events(session, [{
         "at": now, "actor": actor, "round_id": rnd.id, "entity": "application",
         "entity_id": receipt, "action": "score.excluded", "from_state": None, "to_state": None,
