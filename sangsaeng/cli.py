@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -27,10 +27,11 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from sqlalchemy.exc import SQLAlchemyError
 
 from sangsaeng import progress
 from sangsaeng.domain.clock import parse_instant
-from sangsaeng.errors import ImportRejected, SangsaengError
+from sangsaeng.errors import ImportRejected, SangsaengError, StepError
 from sangsaeng.settings import REPO_ROOT, get_settings
 
 if TYPE_CHECKING:
@@ -87,7 +88,7 @@ def _parse_now(value: str | None) -> datetime:
     try:
         return parse_instant(value)
     except ValueError:
-        raise typer.BadParameter(f"not an ISO 8601 date-time: {value!r}") from None
+        raise UsageError(f"--now: not an ISO 8601 date-time: {value!r}") from None
 
 
 def _chair_actions(values: list[str], option: str) -> list[dict[str, str]]:
@@ -95,7 +96,7 @@ def _chair_actions(values: list[str], option: str) -> list[dict[str, str]]:
     for value in values:
         receipt, sep, reason = value.partition("=")
         if not sep or not receipt.strip() or not reason.strip():
-            raise typer.BadParameter(f"{option} takes RECEIPT=REASON, got {value!r}")
+            raise UsageError(f"{option} takes RECEIPT=REASON, got {value!r}")
         actions.append({"receipt_no": receipt.strip(), "reason": reason.strip()})
     return actions
 
@@ -160,7 +161,10 @@ def run_round(config: Path, data: Path, now: datetime, approve: bool, until: str
                 Step(until) if until else None, False, _actor()))
         finally:
             progress.set_reporter(None)
-    if chair is not None and result.state == "review":
+    if chair is not None and result.state != "review":
+        raise StepError(f"round {result.round_id} is {result.state}: the chair's changes apply "
+                        "only while the round awaits approval (state review)")
+    if chair is not None:
         from flows.models import ChairApproval
         from flows.round import committee_review
 
@@ -183,11 +187,31 @@ def _print_report(report: RoundReport) -> None:
         out.print(f"waiting for {report.waiting_for}")
 
 
-def _fail(exc: Exception) -> None:
+class UsageError(SangsaengError):
+    """A command-line option used the wrong way."""
+
+    exit_code = 2
+
+
+# What a user can cause: bad input, a file that cannot be written, an unreachable database.
+USER_ERRORS = (SangsaengError, OSError, SQLAlchemyError)
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, SQLAlchemyError):
+        cause = getattr(exc, "orig", None) or exc
+        first = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+        return f"database error ({get_settings().resolved_database_url.split('@')[-1]}): {first}"
+    if isinstance(exc, OSError) and not isinstance(exc, SangsaengError):
+        return f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc)
+    return str(exc)
+
+
+def _fail(exc: Exception) -> NoReturn:
     # Plain writes, never wrapped: each message is one line that scripts can grep.
     if isinstance(exc, ImportRejected):
         sys.stderr.writelines(f"{line}\n" for line in exc.errors)
-    sys.stderr.write(f"error: {exc}\n")
+    sys.stderr.write(f"error: {_describe(exc)}\n")
     raise typer.Exit(getattr(exc, "exit_code", 1))
 
 
@@ -204,17 +228,17 @@ def round_run(
         help="with --approve: include a reserve, RECEIPT=REASON (repeatable)")] = None,
 ) -> None:
     """Run one round end to end, non-interactively."""
-    clock = _parse_now(now)
-    chair = None
-    if exclude or include:
-        if not approve:
-            raise typer.BadParameter("--exclude/--include go with --approve")
-        chair = {"approve": True, "approved_by": _actor(),
-                 "exclude": _chair_actions(exclude or [], "--exclude"),
-                 "include": _chair_actions(include or [], "--include")}
     try:
+        clock = _parse_now(now)
+        chair = None
+        if exclude or include:
+            if not approve:
+                raise UsageError("--exclude/--include go with --approve")
+            chair = {"approve": True, "approved_by": _actor(),
+                     "exclude": _chair_actions(exclude or [], "--exclude"),
+                     "include": _chair_actions(include or [], "--include")}
         result = run_round(config, data, clock, approve, until.value if until else None, chair)
-    except (SangsaengError, OSError) as exc:
+    except USER_ERRORS as exc:
         _fail(exc)
     _print_report(result)
 
@@ -238,6 +262,14 @@ def _open_round(round_id: str) -> Iterator[tuple[Session, Round]]:
         yield session, get_round(session, round_id)
 
 
+def _note(rnd: Round) -> None:
+    from sangsaeng.reports import release_note
+
+    note = release_note(rnd)
+    if note:
+        sys.stderr.write(f"note: {note}\n")
+
+
 @export_app.command("decisions")
 def export_decisions(
     round_id: Annotated[str, typer.Option("--round", help="round id, e.g. 2022-2")],
@@ -248,8 +280,9 @@ def export_decisions(
 
     try:
         with _open_round(round_id) as (session, rnd):
+            _note(rnd)
             _write(to_csv(DECISION_COLUMNS, decision_rows(session, rnd)), out_path)
-    except SangsaengError as exc:
+    except USER_ERRORS as exc:
         _fail(exc)
 
 
@@ -264,9 +297,10 @@ def export_selection(
     from sangsaeng.reports import selection_table, to_csv, to_markdown, write_xlsx
 
     if fmt is SelectionFormat.xlsx and out_path is None:
-        raise typer.BadParameter("--format xlsx needs --out FILE")
+        _fail(UsageError("--format xlsx needs --out FILE"))
     try:
         with _open_round(round_id) as (session, rnd):
+            _note(rnd)
             rows = selection_table(session, rnd)
             if fmt is SelectionFormat.xlsx:
                 assert out_path is not None
@@ -277,7 +311,7 @@ def export_selection(
                 _write(to_markdown(SELECTION_COLUMNS, rows), out_path)
             else:
                 _write(to_csv(SELECTION_COLUMNS, rows), out_path)
-    except SangsaengError as exc:
+    except USER_ERRORS as exc:
         _fail(exc)
 
 
@@ -295,7 +329,7 @@ def report_announcement(
         with _open_round(round_id) as (session, rnd):
             _write(announcement(session, rnd, program.program.name, program.program.ministry),
                    out_path)
-    except SangsaengError as exc:
+    except USER_ERRORS as exc:
         _fail(exc)
 
 
@@ -307,7 +341,7 @@ def demo() -> None:
     data = REPO_ROOT / "data" / "rounds" / DEMO_ROUND / "package"
     try:
         result = run_round(config, data, parse_instant(DEMO_NOW), True, None)
-    except (SangsaengError, OSError) as exc:
+    except USER_ERRORS as exc:
         _fail(exc)
     _print_report(result)
     target = settings.var_dir / "demo" / DEMO_ROUND

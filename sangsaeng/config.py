@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from datetime import date, datetime, time
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,6 @@ class ProgramInfo(_Model):
 
 
 class CalendarConfig(_Model):
-    closing_time: time = Field(description="T4: clock time of business-day deadlines (KST)")
     extra_holidays: tuple[date, ...] = Field(default=(), description="T3: extra closed days")
 
 

@@ -5,23 +5,34 @@ Bulk by design: a round has thousands of applications, so every function takes m
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, update
+from sqlalchemy import CursorResult, Result, bindparam, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from sangsaeng.domain.states import (
     ApplicationState,
+    InvalidTransition,
     RoundState,
     check_application_transition,
     check_round_transition,
 )
-from sangsaeng.models import Application, AuditEvent, OutboxMessage, Round, utcnow
+from sangsaeng.errors import StepError
+from sangsaeng.models import (
+    APPLICATIONS,
+    ROUNDS,
+    Application,
+    AuditEvent,
+    OutboxMessage,
+    Round,
+    utcnow,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,20 +97,39 @@ def owe_notices(session: Session, round_id: str, notices: Iterable[Notice]) -> i
     return total
 
 
+def _rowcount(result: Result[Any]) -> int:
+    return cast(CursorResult[Any], result).rowcount
+
+
+def _checked(check: Callable[[], None]) -> None:
+    try:
+        check()
+    except InvalidTransition as exc:
+        raise StepError(str(exc)) from None
+
+
+def _concurrent(what: str) -> StepError:
+    return StepError(f"{what} changed while this step ran (another run at the same time?); "
+                     "nothing was written — run the step again")
+
+
 def move_round(
     session: Session, rnd: Round, target: RoundState, *, at: datetime, actor: str, rule: str,
     reason: str = "",
 ) -> None:
-    """R2: move a round one state forward; audited."""
-    check_round_transition(RoundState(rnd.state), target)
+    """R2: move a round one state forward; audited. Fails if another run moved it meanwhile."""
+    _checked(lambda: check_round_transition(RoundState(rnd.state), target))
+    moved = session.execute(
+        update(ROUNDS).where(ROUNDS.c.id == rnd.id, ROUNDS.c.state == rnd.state)
+        .values(state=target.value, updated_at=utcnow()))
+    if _rowcount(moved) != 1:
+        raise _concurrent(f"round {rnd.id}")
     record_events(session, [{
         "at": at, "actor": actor, "round_id": rnd.id, "entity": "round", "entity_id": rnd.id,
         "action": "transition", "from_state": rnd.state, "to_state": target.value,
         "reason": reason, "rule": rule, "data": {},
     }])
-    rnd.state = target.value
-    rnd.updated_at = utcnow()
-    session.add(rnd)
+    set_committed_value(rnd, "state", target.value)  # already written, conditionally
 
 
 def move_applications(
@@ -111,18 +141,23 @@ def move_applications(
     Every change is checked against the transition table before anything is written.
     """
     for change in changes:
-        check_application_transition(
-            ApplicationState(change.from_state), ApplicationState(change.to_state)
-        )
+        _checked(lambda c=change: check_application_transition(  # type: ignore[misc]
+            ApplicationState(c.from_state), ApplicationState(c.to_state)))
     if not changes:
         return
-    session.execute(
-        update(Application),
-        [
-            {"id": c.application_id, "state": c.to_state, "reasons": c.reasons, **c.extra}
-            for c in changes
-        ],
-    )
+    a = APPLICATIONS.c
+    moved = session.execute(
+        update(APPLICATIONS)
+        .where(a.id == bindparam("app_id"), a.state == bindparam("from_state"))
+        .values(state=bindparam("to_state"), reasons=bindparam("new_reasons")),
+        [{"app_id": c.application_id, "from_state": c.from_state, "to_state": c.to_state,
+          "new_reasons": c.reasons} for c in changes])
+    done = _rowcount(moved)
+    if session.get_bind().dialect.supports_sane_multi_rowcount and done != len(changes):
+        raise _concurrent(f"{len(changes) - done} application(s) of round {round_id}")
+    extras = [{"id": c.application_id, **c.extra} for c in changes if c.extra]
+    if extras:
+        session.execute(update(Application), extras)
     record_events(session, [
         {
             "at": at, "actor": actor, "round_id": round_id, "entity": "application",

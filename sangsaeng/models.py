@@ -49,7 +49,7 @@ class Application(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     round_id: str = Field(foreign_key="round.id", max_length=20)
-    receipt_no: str = Field(max_length=40)
+    receipt_no: str
     track: str = Field(max_length=20)
     product_name: str
     product_code: str = Field(max_length=10)
@@ -86,7 +86,7 @@ class Document(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     application_id: int = Field(foreign_key="application.id", index=True)
     brn: str | None = Field(default=None, max_length=12)
-    doc_type: str = Field(max_length=40)
+    doc_type: str
     submitted_at: datetime = Field(sa_type=UTCDateTime)
 
 
@@ -94,7 +94,7 @@ class Reviewer(SQLModel, table=True):
     """A committee member (평가위원) of a round."""
 
     round_id: str = Field(foreign_key="round.id", primary_key=True, max_length=20)
-    reviewer_id: str = Field(primary_key=True, max_length=40)
+    reviewer_id: str = Field(primary_key=True)
     name: str
     email: str
 
@@ -103,12 +103,12 @@ class Affiliation(SQLModel, table=True):
     """V3: a reviewer's past or current affiliation with a company."""
 
     __table_args__ = (
-        UniqueConstraint("round_id", "reviewer_id", "brn", name="uq_affiliation"),
+        UniqueConstraint("round_id", "reviewer_id", "brn", "until", name="uq_affiliation"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     round_id: str = Field(foreign_key="round.id", max_length=20, index=True)
-    reviewer_id: str = Field(max_length=40)
+    reviewer_id: str
     brn: str = Field(max_length=12)
     until: date | None = None
 
@@ -120,7 +120,7 @@ class Score(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     application_id: int = Field(foreign_key="application.id", index=True)
-    reviewer_id: str = Field(max_length=40)
+    reviewer_id: str
     scores: dict[str, str] = Field(sa_type=JSON)
     excluded: str | None = Field(default=None, max_length=20, description="V3/V4: why not used")
 
@@ -180,10 +180,10 @@ class AuditEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(sa_type=UTCDateTime)
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    actor: str = Field(max_length=80)
+    actor: str
     round_id: str | None = Field(default=None, max_length=20, index=True)
     entity: str = Field(max_length=20)
-    entity_id: str = Field(max_length=60)
+    entity_id: str
     action: str = Field(max_length=40)
     from_state: str | None = Field(default=None, max_length=24)
     to_state: str | None = Field(default=None, max_length=24)
@@ -206,8 +206,8 @@ class OutboxMessage(SQLModel, table=True):
     round_id: str = Field(foreign_key="round.id", max_length=20)
     kind: str = Field(max_length=60)
     subject_type: str = Field(max_length=20)
-    subject_id: str = Field(max_length=60)
-    recipient: str = Field(max_length=254)
+    subject_id: str
+    recipient: str
     recipient_name: str = ""
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     state: str = Field(default="pending", max_length=10)

@@ -21,6 +21,8 @@ from sangsaeng.domain.selection import (
     announcement_figures,
     selection_rows,
 )
+from sangsaeng.domain.states import RoundState, round_reached
+from sangsaeng.errors import StepError
 from sangsaeng.models import (
     APPLICATIONS,
     DECISIONS,
@@ -38,8 +40,34 @@ PT = PARTICIPANTS.c
 DECISION_COLUMNS = ("receipt_no", "track", "status", "score", "rank", "reasons")
 
 
+FINAL = ("selected", "reserve", "not_selected", "ineligible")
+
+
+def require_decisions(rnd: Round, wanted: RoundState = RoundState.REVIEW) -> None:
+    """Outputs exist only once the committee has decided (proposed, at least)."""
+    if not round_reached(RoundState(rnd.state), wanted):
+        raise StepError(f"round {rnd.id} is {rnd.state}: no decisions to export yet "
+                        f"(the round must reach {wanted.value})")
+
+
+def release_note(rnd: Round) -> str | None:
+    """A warning when the outputs show decisions not yet released (V10)."""
+    if rnd.state == RoundState.REVIEW.value:
+        return f"round {rnd.id} is in review: these are the committee's proposals, not approved"
+    if rnd.state == RoundState.DECIDED.value:
+        return f"round {rnd.id} is decided: approved but not yet released to the applicants"
+    return None
+
+
+def _status(app: Application, decision: Decision | None) -> str:
+    if app.state in FINAL or decision is None:
+        return app.state
+    return decision.status or decision.proposed_status
+
+
 def decision_rows(session: Session, rnd: Round) -> list[tuple[str, ...]]:
     """One row per application in receipt order (INTERFACES §4 decisions.csv)."""
+    require_decisions(rnd)
     rows = session.execute(
         select(Application, Decision).outerjoin(Decision, DC.application_id ==
                                                 A.id)
@@ -51,14 +79,17 @@ def decision_rows(session: Session, rnd: Round) -> list[tuple[str, ...]]:
             continue
         score = "" if decision.score is None else f"{decision.score:.2f}"
         rank = "" if decision.rank is None else str(decision.rank)
-        out.append((app.receipt_no, app.track, app.state, score, rank, decision.reasons))
+        out.append((app.receipt_no, app.track, _status(app, decision), score, rank,
+                    decision.reasons))
     return sorted(out, key=lambda r: natural_key(r[0]))
 
 
 def selected_projects(session: Session, rnd: Round) -> list[SelectedProject]:
-    """A1: the applications in state `selected`, with their companies in seq order."""
-    apps = {a.id: a for a in session.execute(select(Application).where(
-        A.round_id == rnd.id, A.state == "selected")).scalars()}
+    """A1: the selected applications (approved or proposed), companies in seq order."""
+    require_decisions(rnd)
+    apps = {a.id: a for a, d in session.execute(
+        select(Application, Decision).outerjoin(Decision, DC.application_id == A.id)
+        .where(A.round_id == rnd.id)).all() if _status(a, d) == "selected"}
     companies: dict[int, dict[str, list[Company]]] = {i: {"lead": [], "partner": []}
                                                       for i in apps if i is not None}
     for p in session.execute(select(Participant).where(
@@ -124,6 +155,7 @@ def _round_label(round_id: str) -> str:
 
 def announcement(session: Session, rnd: Round, program_name: str, ministry: str) -> str:
     """A2 + A1: the press-release-style announcement in Markdown."""
+    require_decisions(rnd, RoundState.DECIDED)
     fig = figures(session, rnd)
     labels = {t: rnd.settings["tracks"][t]["label"] for t in rnd.tracks}
     by_track = ", ".join(f"{labels[t]}과제 : {n}개" for t, n in fig.by_track.items() if n)
@@ -139,7 +171,7 @@ def announcement(session: Session, rnd: Round, program_name: str, ministry: str)
         "",
         f"* {fig.selected}개 선정 과제({fig.lead_participations}개 주관 중소기업)에 대해 "
         "조달입찰 가점 부여",
-        f"* {by_track}",
+        *([f"* {by_track}"] if by_track else []),
         "",
         "| 구분 | 수 |",
         "|---|---|",

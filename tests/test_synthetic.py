@@ -185,8 +185,7 @@ def test_screening_finds_each_kind_of_problem_but_keeps_most_eligible(tmp_path: 
                              tuple(people[a.receipt_no]), tuple(docs.get(a.receipt_no, ())))
             for a in package.applications]
     cfg = PROGRAM.screening
-    deadline = supplement_deadline(CLOSES_AT, cfg.supplement_business_days, (),
-                                   PROGRAM.calendar.closing_time)
+    deadline = supplement_deadline(CLOSES_AT, cfg.supplement_business_days, ())
     rules = ScreeningRules(CLOSES_AT, deadline, cfg.startup_years,
                            cfg.required_application_documents, cfg.required_lead_documents)
     outcomes = screen_round(

@@ -145,9 +145,10 @@ def supplement_deadline(
     closes_at: datetime,
     business_days: int,
     extra_holidays: Iterable[date],
-    closing_time: time,
+    closing_time: time | None = None,
 ) -> datetime:
-    """S1/T4: `business_days` business days after the closing date, at `closing_time` KST."""
+    """S1/T4: `business_days` business days after the closing date, at the round's closing
+    clock time (`closes_at` in KST) unless `closing_time` says otherwise."""
     return business_days_after(closes_at, business_days, extra_holidays, at=closing_time)
 
 

@@ -711,9 +711,10 @@ class _Reader:
             track = self.app_tracks.get(receipt_no) if receipt_no is not None else None
             if track is not None and track not in self.criteria:
                 c.fail("receipt_no", f"track {track} has no review criteria configured")
-            # V2: the criteria of the application's track, each in [0, max].
+            # V2: the criteria of the application's track, each in [0, max]. A blank cell is a
+            # criterion not scored: the sheet is kept but incomplete, so not valid (V4).
             parsers = self.criteria.get(track, ()) if track is not None else ()
-            scores = {key: c.take(key, parse) for key, parse in parsers}
+            scores = {key: c.take(key, parse) for key, parse in parsers if c.value(key) != ""}
             key = (receipt_no, reviewer_id)
             c.unique(seen, key, "receipt_no, reviewer_id")
             if self._keep(c):

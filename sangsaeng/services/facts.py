@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -98,11 +98,6 @@ def criteria_of(rnd: Round) -> dict[str, tuple[Criterion, ...]]:
 def supplement_deadline_of(rnd: Round) -> datetime:
     """S1: the round's frozen supplement deadline."""
     return datetime.fromisoformat(rnd.settings["supplement_deadline"])
-
-
-def closing_time_of(rnd: Round) -> time:
-    """T4: the clock time of the round's deadlines."""
-    return supplement_deadline_of(rnd).timetz().replace(tzinfo=None)
 
 
 def setting(rnd: Round, section: str, key: str) -> Any:

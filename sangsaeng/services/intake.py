@@ -222,10 +222,11 @@ def _import_review(
     _bulk(session, Reviewer, [{"round_id": rnd.id, "reviewer_id": r.reviewer_id,
                                "name": r.name, "email": r.email} for r in fresh], "reviewers")
     af = AFFILIATIONS.c
-    affs: dict[Any, Any] = {(r.reviewer_id, r.brn): r.until for r in session.execute(
+    # V3: one reviewer may have several affiliations with a company (different periods)
+    affs: dict[Any, Any] = {(r.reviewer_id, r.brn, r.until): True for r in session.execute(
         select(af.reviewer_id, af.brn, af.until).where(af.round_id == rnd.id))}
     new_affs = merge.split("affiliations", package.affiliations, affs,
-                           lambda r: (r.reviewer_id, r.brn), lambda r: r.until)
+                           lambda r: (r.reviewer_id, r.brn, r.until), lambda r: True)
     _bulk(session, Affiliation, [{"round_id": rnd.id, "reviewer_id": r.reviewer_id,
                                   "brn": r.brn, "until": r.until} for r in new_affs],
           "affiliations")

@@ -23,8 +23,7 @@ def frozen_settings(program: ProgramConfig, config: RoundConfig) -> dict[str, An
         config.closes_at,
         program.screening.supplement_business_days,
         program.calendar.extra_holidays,
-        program.calendar.closing_time,
-    )
+    )  # T4: at the round's own closing clock time
     return {
         "review": review.model_dump(mode="json"),
         "screening": program.screening.model_dump(mode="json"),

@@ -9,7 +9,13 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from sangsaeng.domain.clock import format_kst
-from sangsaeng.domain.screening import ScreeningOutcome, ScreeningRules, screen_round
+from sangsaeng.domain.screening import (
+    ApplicationFacts,
+    ScreeningOutcome,
+    ScreeningRules,
+    missing_documents,
+    screen_round,
+)
 from sangsaeng.domain.states import ApplicationState, RoundState
 from sangsaeng.errors import StepError
 from sangsaeng.journal import AppChange, Notice, move_applications, move_round
@@ -59,26 +65,47 @@ def _notices(kind: str, receipt: str, people: list[Person], payload: dict[str, o
                         {**payload, "company_name": p.name, "role": p.role}) for p in people)
 
 
-def _change(app: Application, outcome: ScreeningOutcome, people: list[Person], rnd: Round
-            ) -> AppChange | None:
+def _payload(app: Application, rnd: Round, reasons: tuple[str, ...],
+             missing: tuple[tuple[str, str | None], ...]) -> dict[str, object]:
+    return {"round_id": rnd.id, "round_title": rnd.title, "receipt_no": app.receipt_no,
+            "product_name": app.product_name, "track": app.track, "reasons": list(reasons),
+            "missing_documents": [list(m) for m in missing],
+            "supplement_deadline": format_kst(supplement_deadline_of(rnd))}
+
+
+def _change(app: Application, current: str, outcome: ScreeningOutcome, people: list[Person],
+            rnd: Round) -> AppChange | None:
     target = outcome.state.value
-    if target == app.state:
+    if target == current:
         return None
-    reasons = ";".join(r.value for r in outcome.reasons)
-    payload: dict[str, object] = {
-        "round_id": rnd.id, "round_title": rnd.title, "receipt_no": app.receipt_no,
-        "product_name": app.product_name, "track": app.track,
-        "reasons": [r.value for r in outcome.reasons],
-        "missing_documents": [list(m) for m in outcome.missing],
-        "supplement_deadline": format_kst(supplement_deadline_of(rnd)),
-    }
+    reasons = tuple(r.value for r in outcome.reasons)
+    payload = _payload(app, rnd, reasons, outcome.missing)
     notices: tuple[Notice, ...] = ()
     if target == ApplicationState.SUPPLEMENT_REQUESTED.value and outcome.supplement_notice:
         notices = _notices("screening.supplement_requested", app.receipt_no, people, payload)
     elif target == ApplicationState.INELIGIBLE.value:
         notices = _notices("screening.ineligible", app.receipt_no, people, payload)
-    return AppChange(app.id or 0, app.receipt_no, app.state, target, reasons, notices,
+    return AppChange(app.id or 0, app.receipt_no, current, target, ";".join(reasons), notices,
                      {"missing_documents": [list(m) for m in outcome.missing]})
+
+
+def _past_requests(pending: list[Application], outcomes: dict[str, ScreeningOutcome],
+                   facts: dict[int, ApplicationFacts], people: dict[int, list[Person]],
+                   rnd: Round) -> list[AppChange]:
+    """§4.6: documents missing at the close put an application in `supplement_requested` first
+    (notice owed) — recorded even when screening runs after the supplement deadline (replays)."""
+    rules, out = rules_of(rnd), []
+    for app in pending:
+        outcome = outcomes[app.receipt_no]
+        if (app.state != ApplicationState.RECEIVED.value or not outcome.supplement_notice
+                or outcome.state.value in PENDING):
+            continue
+        missing = missing_documents(facts[app.id or 0], rules, as_of=rules.closes_at)
+        step = ScreeningOutcome(ApplicationState.SUPPLEMENT_REQUESTED, (), missing, True)
+        change = _change(app, app.state, step, people.get(app.id or 0, []), rnd)
+        if change is not None:
+            out.append(change)
+    return out
 
 
 def screen(session: Session, rnd: Round, *, now: datetime, actor: str) -> ScreeningSummary:
@@ -98,8 +125,12 @@ def screen(session: Session, rnd: Round, *, now: datetime, actor: str) -> Screen
     outcomes = screen_round(list(facts.values()), rules_of(rnd), sanctions=sanctions_by_brn(
         session), prior_certificates=prior_certificates(session), now=now)
     people = people_by_application(session, rnd.id)
+    requests = _past_requests(pending, outcomes, facts, people, rnd)
+    move_applications(session, rnd.id, requests, at=now, actor=actor, rule="§4.6")
+    current = {c.application_id: c.to_state for c in requests}
     changes = [c for app in pending if (c := _change(
-        app, outcomes[app.receipt_no], people.get(app.id or 0, []), rnd)) is not None]
+        app, current.get(app.id or 0, app.state), outcomes[app.receipt_no],
+        people.get(app.id or 0, []), rnd)) is not None]
     move_applications(session, rnd.id, changes, at=now, actor=actor, rule="§4")
     summary = ScreeningSummary(supplement_deadline=supplement_deadline_of(rnd))
     for c in changes:

@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
-from sangsaeng.domain.clock import KST
+from sangsaeng.domain.clock import KST, parse_instant
 from sangsaeng.domain.companies import Size
 from sangsaeng.domain.screening import (
     ApplicationFacts,
@@ -125,6 +125,12 @@ def test_T2_submission_on_time(
 def test_S1_supplement_deadline_2022_2_skips_election_day_and_memorial_day() -> None:
     # T3/T4: 05-30 Mon, 05-31 Tue, (06-01 election), 06-02 Thu, 06-03 Fri, (06-06), 06-07 Tue.
     assert supplement_deadline(CLOSES_AT, 5, (), time(18, 0)) == DEADLINE
+
+
+def test_T4_supplement_deadline_is_at_the_rounds_own_closing_clock_time() -> None:
+    closes = parse_instant("2022-08-16T16:00:00+09:00")  # Tue; 5 business days → Tue 08-23
+    assert supplement_deadline(closes, 5, ()) == parse_instant("2022-08-23T16:00:00+09:00")
+    assert supplement_deadline(CLOSES_AT, 5, ()) == DEADLINE  # closes 18:00 → 18:00
 
 
 def test_S1_supplement_deadline_honours_extra_holidays_and_closing_time() -> None:

@@ -180,3 +180,34 @@ def test_chair_changes_from_the_command_line(env: Path) -> None:
     assert code == 0, stdout
     _, decisions, _ = cli("export", "decisions", "--round", "2022-2")
     assert "2022-2-018,innovation,not_selected,72.50,6,CHAIR_EXCLUDED" in decisions
+
+
+def test_exports_wait_for_the_committee_and_say_when_not_released(env: Path) -> None:
+    data = str(ROUND_2022_2 / "package")
+    base = ("round", "run", "--config", str(CONFIG), "--data", data, "--now", NOW)
+    assert cli(*base, "--until", "screening")[0] == 0
+    code, _, stderr = cli("export", "decisions", "--round", "2022-2")
+    assert code == 1 and "no decisions to export yet" in stderr
+    assert cli(*base)[0] == 0  # stops at the chair's approval
+    code, decisions, stderr = cli("export", "decisions", "--round", "2022-2")
+    assert code == 0 and "proposals, not approved" in stderr
+    statuses = {line.split(",")[2] for line in decisions.splitlines()[1:]}
+    assert statuses == {"selected", "not_selected", "ineligible"}
+    code, _, stderr = cli("report", "announcement", "--round", "2022-2")
+    assert code == 1 and "must reach decided" in stderr
+
+
+def test_an_announcement_with_no_selection_has_no_empty_lines(env: Path) -> None:
+    data = str(ROUND_2022_2 / "package")
+    selected = [line.split(",")[0] for line in (ROUND_2022_2 / "expected" / "decisions.csv")
+                .read_text(encoding="utf-8-sig").splitlines() if ",selected," in line]
+    excludes = [arg for r in selected for arg in ("--exclude", f"{r}=예산 소진")]
+    code, _, stderr = cli("round", "run", "--config", str(CONFIG), "--data", data, "--now", NOW,
+                          "--approve", *excludes)
+    assert code == 0, stderr
+    code, text, _ = cli("report", "announcement", "--round", "2022-2")
+    assert code == 0
+    assert "0개 과제를 최종 선정했다" in text
+    assert "\n* \n" not in text and "\n*\n" not in text
+    code, listing, _ = cli("export", "selection", "--round", "2022-2", "--format", "md")
+    assert code == 0 and len(listing.strip().splitlines()) == 2  # header and rule only

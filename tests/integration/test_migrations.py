@@ -32,3 +32,66 @@ def test_upgrade_from_empty_creates_every_table(tmp_path: object) -> None:
     engine.dispose()
     assert set(SQLModel.metadata.tables) <= tables
     assert "alembic_version" in tables
+
+
+def test_long_user_text_is_stored_on_every_database(database_url: str) -> None:
+    """Receipt numbers, document types and reviewer ids have no length limit (0002)."""
+    from datetime import UTC, datetime
+
+    from sqlmodel import Session
+
+    from sangsaeng.models import Application, Document, Reviewer, Round
+
+    engine = make_engine(database_url)
+    receipt = "2022-2-" + "9" * 120
+    with Session(engine) as session:
+        now = datetime.now(UTC)
+        session.add(Round(id="2022-2", title="t", opens_at=now, closes_at=now, tracks=[],
+                          support_years=3))
+        session.flush()  # no ORM relationships: the parent row goes first explicitly
+        session.add(Reviewer(round_id="2022-2", reviewer_id="R" * 90, name="n", email="e@x.kr"))
+        session.flush()
+        app = Application(round_id="2022-2", receipt_no=receipt, track="value",
+                          product_name="p", product_code="1234567890", submitted_at=now)
+        session.add(app)
+        session.flush()
+        session.add(Document(application_id=app.id, doc_type="d" * 80, submitted_at=now))
+        session.commit()
+        assert session.get(Application, app.id).receipt_no == receipt  # type: ignore[union-attr]
+    engine.dispose()
+
+
+def test_upgrading_a_database_with_data_keeps_it(database_url: str) -> None:
+    """A database made by an older release is upgraded in place, rows and references intact."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from sangsaeng.db import alembic_config
+
+    engine = make_engine(database_url)
+    config = alembic_config(engine)
+    command.downgrade(config, "0001")
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO round (id, title, opens_at, closes_at, tracks, support_years, settings,"
+            " state, created_at, updated_at) VALUES ('2022-2', 't', '2022-05-02 00:00:00',"
+            " '2022-05-27 09:00:00', '[]', 3, '{}', 'open', '2022-05-01 00:00:00',"
+            " '2022-05-01 00:00:00')"))
+        conn.execute(text(
+            "INSERT INTO application (round_id, receipt_no, track, product_name, product_code,"
+            " submitted_at, state, reasons, missing_documents) VALUES ('2022-2', '2022-2-001',"
+            " 'value', 'p', '1234567890', '2022-05-10 00:00:00', 'received', '', '[]')"))
+        conn.execute(text(
+            "INSERT INTO company (brn, name) VALUES ('124-81-00998', '㈜상생')"))
+        conn.execute(text(
+            "INSERT INTO participant (application_id, role, seq, brn, name, size, founded_on,"
+            " representative, email, address, direct_production) SELECT id, 'lead', 1,"
+            " '124-81-00998', '㈜상생', 'small', '2020-01-01', 'r', 'a@b.kr', 'x', false"
+            " FROM application"))
+    migrate(engine)
+    with engine.connect() as conn:
+        kept = conn.execute(text(
+            "SELECT a.receipt_no, p.name FROM participant p JOIN application a"
+            " ON a.id = p.application_id")).all()
+    engine.dispose()
+    assert [tuple(r) for r in kept] == [("2022-2-001", "㈜상생")]

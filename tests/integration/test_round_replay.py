@@ -52,6 +52,16 @@ def test_replay_owes_each_outcome_notice_to_every_participant(env: Path) -> None
     assert not_selected == {r[0] for r in expected("decisions.csv")[1:] if r[2] == "not_selected"}
     late = {s for k, s, _ in rows if k == "application.rejected_late"}
     assert late == {"2022-2-003", "2022-2-022"}
+    # §4.6: documents missing at the close were asked for first, even in a replay
+    asked = {s for k, s, _ in rows if k == "screening.supplement_requested"}
+    assert asked == {"2022-2-019", "2022-2-024", "2022-2-028"}
+    with session_scope(get_engine()) as session:
+        path = session.execute(select(AuditEvent.from_state, AuditEvent.to_state).where(
+            AuditEvent.entity_id == "2022-2-028", AuditEvent.action == "transition")
+            .order_by(AuditEvent.id)).all()
+    assert [tuple(p) for p in path] == [("received", "supplement_requested"),
+                                        ("supplement_requested", "eligible"),
+                                        ("eligible", "selected")]
 
 
 def test_conflicted_review_is_excluded_and_audited(env: Path) -> None:

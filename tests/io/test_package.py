@@ -468,7 +468,6 @@ BAD_VALUES = [
     ("scores", "growth", "-1", "score must be between 0 and 30", "score-negative"),
     ("scores", "plan", "30.01", "score must be between 0 and 30", "score-30.01"),
     ("scores", "plan", "12.25", "score has more than one decimal place", "score-two-decimals"),
-    ("scores", "plan", "", "value is missing", "score-empty"),
     ("scores", "plan", "abc", NOT_A_NUMBER, "score-abc"),
     ("scores", "plan", "NaN", NOT_A_NUMBER, "score-nan"),
     ("scores", "plan", "inf", NOT_A_NUMBER, "score-inf"),
@@ -930,3 +929,16 @@ def test_a_large_package_reads_completely(tmp_path: Path) -> None:
     assert result.errors == []
     assert (len(result.applications), len(result.participants)) == (10_000, 20_000)
     assert (len(result.documents), len(result.scores)) == (40_000, 50_000)
+
+
+def test_V4_a_blank_criterion_is_an_incomplete_sheet_not_a_rejected_row(tmp_path: Path) -> None:
+    package = tmp_path / "package"
+    shutil.copytree(PACKAGE, package)
+    path = package / "scores.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "2022-2-001,R01,16.5,15.1,23.4", "2022-2-001,R01,16.5,,23.4"), encoding="utf-8")
+    result = read(package)
+    assert result.errors == []
+    sheet = next(s for s in result.scores
+                 if (s.receipt_no, s.reviewer_id) == ("2022-2-001", "R01"))
+    assert sheet.scores == {"growth": Decimal("16.5"), "cooperation": Decimal("23.4")}
