@@ -47,7 +47,9 @@ async def intake(round_id: str, data: str, now: datetime | None = None, actor: s
     if result["errors"]:
         raise ImportRejected(len(result["errors"]), sum(result["added"].values()),
                              result["errors"])
-    return StepOutcome(step=Step.INTAKE, detail=_counts(result["added"]), data=result)
+    corrected = sum(result["corrected"].values())
+    detail = _counts(result["added"]) + (f"; corrected {corrected}" if corrected else "")
+    return StepOutcome(step=Step.INTAKE, detail=detail, data=result)
 
 
 @flow(name="close_intake", persist_result=False)

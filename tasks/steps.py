@@ -44,7 +44,8 @@ def import_package(round_id: str, data_path: str, now: datetime, actor: str) -> 
         rnd = rounds.get_round(session, round_id)
         package = intake.read_round_package(session, rnd, Path(data_path))
         summary = intake.import_package(session, rnd, package, now=now, actor=actor)
-        return {"added": summary.added, "unchanged": summary.unchanged,
+        return {"added": summary.added, "corrected": summary.corrected,
+                "unchanged": summary.unchanged,
                 "errors": [str(e) for e in summary.errors], "encodings": package.encodings}
 
 

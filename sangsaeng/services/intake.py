@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
@@ -51,13 +52,14 @@ class ImportSummary:
     """What an import added, what it found already there, and every rejected row."""
 
     added: dict[str, int] = field(default_factory=dict)
+    corrected: dict[str, int] = field(default_factory=dict)
     unchanged: dict[str, int] = field(default_factory=dict)
     errors: list[RowError] = field(default_factory=list)
 
     @property
     def total_added(self) -> int:
-        """Rows written by this import."""
-        return sum(self.added.values())
+        """Rows written by this import (new or corrected)."""
+        return sum(self.added.values()) + sum(self.corrected.values())
 
 
 def _stage_open(kind: str, state: RoundState) -> bool:
@@ -72,10 +74,16 @@ def _stage_open(kind: str, state: RoundState) -> bool:
 
 
 class _Merger:
-    """Splits a file's rows into new, unchanged and conflicting against what the DB holds."""
+    """Splits a file's rows into new, corrected and unchanged against what the DB holds.
 
-    def __init__(self, summary: ImportSummary, state: RoundState) -> None:
-        self.summary, self.state = summary, state
+    A row whose key was imported before with other values is a correction: applied (and
+    audited with both versions) while rows of its kind are still accepted, refused after.
+    """
+
+    def __init__(self, summary: ImportSummary, state: RoundState, audit: dict[str, Any]
+                 ) -> None:
+        self.summary, self.state, self.audit = summary, state, audit
+        self.corrections: dict[str, list[tuple[Any, Any, Any]]] = {}  # kind → (key, old, row)
 
     def split(
         self, kind: str, rows: Iterable[Any], existing: dict[Any, Any],
@@ -88,10 +96,14 @@ class _Merger:
             if k in existing:
                 if existing[k] == value(row):
                     unchanged += 1
+                elif _stage_open(kind, self.state):
+                    self.corrections.setdefault(kind, []).append((k, existing[k], row))
+                    existing[k] = value(row)
                 else:
                     self.summary.errors.append(RowError(
                         row.file, row.row, None, str(k),
-                        "differs from the row imported earlier; imported rows are not overwritten",
+                        f"differs from the row imported earlier, and the round is "
+                        f"{self.state.value}: {kind} can no longer be corrected",
                     ))
                 continue
             if not _stage_open(kind, self.state):
@@ -104,7 +116,28 @@ class _Merger:
             fresh.append(row)
         self.summary.added[kind] = len(fresh)
         self.summary.unchanged[kind] = unchanged
+        self.summary.corrected[kind] = len(self.corrections.get(kind, []))
         return fresh
+
+    def apply(self, session: Session, kind: str, update_row: Callable[[Any], Any]) -> None:
+        """Write the corrections of one kind, each audited with the values before and after."""
+        done = self.corrections.get(kind, [])
+        for _, _, row in done:
+            session.execute(update_row(row))
+        record_events(session, [{
+            **self.audit, "entity": kind.rstrip("s"), "entity_id": str(key),
+            "action": "import.correct", "from_state": None, "to_state": None,
+            "reason": f"{row.file} row {row.row}", "rule": "INTERFACES-2",
+            "data": {"before": _jsonable(old), "after": _jsonable(_values(row))},
+        } for key, old, row in done])
+
+
+def _values(row: Any) -> dict[str, Any]:
+    return {f: getattr(row, f) for f in row.__dataclass_fields__ if f not in ("file", "row")}
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
 
 
 def _bulk(session: Session, model: Any, rows: list[dict[str, Any]], step: str) -> None:
@@ -137,7 +170,8 @@ def import_package(
 ) -> ImportSummary:
     """Add the package's new rows to the round; re-importing the same package changes nothing."""
     summary = ImportSummary(errors=list(package.errors))
-    merge = _Merger(summary, RoundState(rnd.state))
+    merge = _Merger(summary, RoundState(rnd.state),
+                    {"at": now, "actor": actor, "round_id": rnd.id})
     existing_apps: dict[Any, Any] = {
         r.receipt_no: (r.track, r.product_name, r.product_code, r.submitted_at)
         for r in session.execute(select(A.receipt_no, A.track, A.product_name, A.product_code,
@@ -151,6 +185,10 @@ def import_package(
         "submitted_at": r.submitted_at, "state": "received", "reasons": "",
         "missing_documents": [],
     } for r in new_apps], "applications")
+    merge.apply(session, "applications", lambda r: update(APPLICATIONS).where(
+        A.round_id == rnd.id, A.receipt_no == r.receipt_no).values(
+        track=r.track, product_name=r.product_name, product_code=r.product_code,
+        submitted_at=r.submitted_at))
     ids = receipt_ids(session, rnd.id)
     _import_companies(session, rnd, package, merge, ids)
     _import_review(session, rnd, package, merge, ids)
@@ -162,7 +200,8 @@ def import_package(
         "at": now, "actor": actor, "round_id": rnd.id, "entity": "round", "entity_id": rnd.id,
         "action": "import", "from_state": None, "to_state": None,
         "reason": package.source, "rule": "INTERFACES-2",
-        "data": {"added": summary.added, "unchanged": summary.unchanged,
+        "data": {"added": summary.added, "corrected": summary.corrected,
+                 "unchanged": summary.unchanged,
                  "rejected": len(summary.errors)},
     }])
     return summary
@@ -183,8 +222,15 @@ def _import_companies(
             PARTICIPANTS.join(APPLICATIONS)).where(A.round_id == rnd.id))}
     fresh = merge.split("participants", package.participants, existing,
                         lambda r: (r.receipt_no, r.role, r.seq), _participant_value)
+    p = PARTICIPANTS.c
+    merge.apply(session, "participants", lambda r: update(PARTICIPANTS).where(
+        p.application_id == ids[r.receipt_no], p.role == r.role, p.seq == r.seq).values(
+        brn=r.brn, name=r.name, size=r.size, founded_on=r.founded_on,
+        representative=r.representative, email=r.email, address=r.address,
+        direct_production=r.direct_production))
+    corrected = [row for _, _, row in merge.corrections.get("participants", [])]
     known = set(session.execute(select(table_of(Company).c.brn)).scalars())
-    latest = {r.brn: r.name for r in fresh}
+    latest = {r.brn: r.name for r in [*fresh, *corrected]}
     _bulk(session, Company, [{"brn": b, "name": n} for b, n in latest.items() if b not in known],
           "companies")
     renamed = [{"brn": b, "name": n} for b, n in latest.items() if b in known]
@@ -221,6 +267,9 @@ def _import_review(
                         lambda r: (r.name, r.email))
     _bulk(session, Reviewer, [{"round_id": rnd.id, "reviewer_id": r.reviewer_id,
                                "name": r.name, "email": r.email} for r in fresh], "reviewers")
+    merge.apply(session, "reviewers", lambda r: update(REVIEWERS).where(
+        rv.round_id == rnd.id, rv.reviewer_id == r.reviewer_id).values(name=r.name,
+                                                                        email=r.email))
     af = AFFILIATIONS.c
     # V3: one reviewer may have several affiliations with a company (different periods)
     affs: dict[Any, Any] = {(r.reviewer_id, r.brn, r.until): True for r in session.execute(
@@ -243,6 +292,9 @@ def _import_review(
         "application_id": ids[r.receipt_no], "reviewer_id": r.reviewer_id,
         "scores": {k: str(v) for k, v in r.scores.items()}, "excluded": None,
     } for r in new_scores], "scores")
+    merge.apply(session, "scores", lambda r: update(SCORES).where(
+        sc.application_id == ids[r.receipt_no], sc.reviewer_id == r.reviewer_id).values(
+        scores={k: str(v) for k, v in r.scores.items()}))
 
 
 def _import_facts(
@@ -255,6 +307,8 @@ def _import_facts(
                         lambda r: (r.brn, r.banned_until), lambda r: r.reason)
     _bulk(session, Sanction, [{"brn": r.brn, "banned_until": r.banned_until, "reason": r.reason}
                               for r in fresh], "sanctions")
+    merge.apply(session, "sanctions", lambda r: update(SANCTIONS).where(
+        sn.brn == r.brn, sn.banned_until == r.banned_until).values(reason=r.reason))
     pc = PRIOR_CERTIFICATES.c
     certs: dict[Any, Any] = {
         r.number: (r.brn, r.product_code, r.valid_from, r.valid_to)
@@ -265,6 +319,9 @@ def _import_facts(
     _bulk(session, PriorCertificate, [{
         "number": r.number, "brn": r.brn, "product_code": r.product_code,
         "valid_from": r.valid_from, "valid_to": r.valid_to} for r in new_certs], "certificates")
+    merge.apply(session, "certificates", lambda r: update(PRIOR_CERTIFICATES).where(
+        pc.number == r.number).values(brn=r.brn, product_code=r.product_code,
+                                       valid_from=r.valid_from, valid_to=r.valid_to))
     by_id = {v: k for k, v in ids.items()}
     pr = PRODUCTION.c
     prod: dict[Any, Any] = {
@@ -276,6 +333,9 @@ def _import_facts(
     _bulk(session, ProductionConfirmation, [{
         "application_id": ids[r.receipt_no], "brn": r.brn, "confirmed_at": r.confirmed_at,
     } for r in new_prod], "production")
+    merge.apply(session, "production", lambda r: update(PRODUCTION).where(
+        pr.application_id == ids[r.receipt_no], pr.brn == r.brn).values(
+        confirmed_at=r.confirmed_at))
 
 
 def _owe_receipts(

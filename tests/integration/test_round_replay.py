@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from sangsaeng.db import get_engine, session_scope
-from sangsaeng.errors import ReviewIncomplete
+from sangsaeng.errors import ImportRejected, ReviewIncomplete
 from sangsaeng.models import Application, AuditEvent, Decision, OutboxMessage, Round
 from tests.conftest import REPO, ROUND_2022_2
 from tests.integration.helpers import counts, decisions_csv, read_csv, run, selection_csv
@@ -153,3 +153,34 @@ def test_chair_exclusion_and_inclusion_are_applied_and_audited(env: Path, tmp_pa
     assert (event.entity_id, event.reason, event.rule, event.actor) == (
         "2022-2-005", "생산능력 확인 불가", "V10", "chair:위원장")
     assert len(read_csv(selection_csv("2022-2"))) == 1 + 11
+
+
+def test_a_corrected_row_replaces_the_import_while_open_and_is_audited(env: Path, tmp_path: Path
+                                                                       ) -> None:
+    package = tmp_path / "package"
+    shutil.copytree(PACKAGE, package)
+    assert run(CONFIG, package, "2022-05-20T10:00:00+09:00").state == "open"
+    people = package / "participants.csv"
+    text = people.read_text(encoding="utf-8")
+    # the lead of 2022-2-002 was registered under its old name; the office corrects it (C2)
+    people.write_text(text.replace("559-81-39063,주식회사 자인인더스트리,",
+                                   "559-81-39063,주식회사 자인인더스트리테크,"), encoding="utf-8")
+    report = run(CONFIG, package, "2022-05-20T10:00:00+09:00")
+    assert "corrected 1" in report.steps[1].detail
+    with session_scope(get_engine()) as session:
+        event = session.execute(select(AuditEvent).where(
+            AuditEvent.action == "import.correct")).scalars().one()
+    assert event.entity_id == "('2022-2-002', 'lead', 1)"
+    assert event.data["before"][1] == "주식회사 자인인더스트리"
+    assert event.data["after"]["name"] == "주식회사 자인인더스트리테크"
+    run(CONFIG, package, REPLAY_NOW, approve=True)
+    listing = read_csv(selection_csv("2022-2"))
+    assert listing[1][2] == "주식회사 자인인더스트리테크"
+    assert read_csv(decisions_csv("2022-2")) == expected("decisions.csv")
+    # after the close, applications can no longer be corrected: the row is refused, named
+    apps = package / "applications.csv"
+    apps.write_text(apps.read_text(encoding="utf-8").replace("스마트가로등", "스마트 가로등"),
+                    encoding="utf-8")
+    with pytest.raises(ImportRejected) as caught:
+        run(CONFIG, package, REPLAY_NOW, approve=True)
+    assert any("applications can no longer be corrected" in e for e in caught.value.errors)
