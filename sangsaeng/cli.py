@@ -349,8 +349,21 @@ def demo() -> None:
     for fmt in SelectionFormat:
         export_selection(DEMO_ROUND, fmt, target / f"selection.{fmt.value}")
     report_announcement(DEMO_ROUND, target / "announcement.md")
+    _print_figures(DEMO_ROUND)
     out.print(f"\noutputs in [bold]{target.resolve()}[/bold]; database "
               f"{settings.resolved_database_url}")
+
+
+def _print_figures(round_id: str) -> None:
+    """A2: the figures the press release states, as computed from the data."""
+    from sangsaeng.reports import figures
+
+    with _open_round(round_id) as (session, rnd):
+        fig = figures(session, rnd)
+        labels = {t: rnd.settings["tracks"][t]["label"] for t in rnd.tracks}
+    tracks = " · ".join(f"{labels[t]} {n}" for t, n in fig.by_track.items())
+    out.print(f"\n{round_id}: {fig.applications} applications, {fig.selected} projects selected, "
+              f"{fig.lead_participations} lead-company participations ({tracks})")
 
 
 def main() -> None:

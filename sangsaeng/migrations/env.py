@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
 import sangsaeng.models  # noqa: F401  (registers the tables)
@@ -13,24 +17,46 @@ config = context.config
 target_metadata = SQLModel.metadata
 
 
+def _migration_engine(engine: Engine) -> Engine:
+    """SQLite: a private engine whose upgrade is ONE transaction, DDL included (pysqlite's
+    default commits DDL as it goes, so a failed migration would leave half a schema), and
+    with foreign keys off while batch mode copies referenced tables (enforced again after)."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    private = create_engine(engine.url, poolclass=NullPool)
+
+    @event.listens_for(private, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we say BEGIN ourselves
+        dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+        dbapi_connection.execute("PRAGMA busy_timeout=30000")
+
+    @event.listens_for(private, "begin")
+    def _begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return private
+
+
 def run_migrations_online() -> None:
-    """Run migrations on a live connection."""
-    engine = config.attributes.get("engine") or make_engine(get_settings().resolved_database_url)
-    with engine.connect() as connection:
-        sqlite = connection.dialect.name == "sqlite"
-        if sqlite:  # batch mode rebuilds tables: referenced rows must not block the copy
-            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-        context.configure(
-            connection=connection,
-            target_metadata=target_metadata,
-            render_as_batch=sqlite,
-            compare_type=True,
-        )
-        with context.begin_transaction():
-            context.run_migrations()
-        connection.commit()
-        if sqlite:
-            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+    """Run every pending migration in one transaction; on error nothing is changed."""
+    given = config.attributes.get("engine") or make_engine(get_settings().resolved_database_url)
+    engine = _migration_engine(given)
+    try:
+        with engine.connect() as connection:
+            context.configure(
+                connection=connection,
+                target_metadata=target_metadata,
+                render_as_batch=connection.dialect.name == "sqlite",
+                compare_type=True,
+                transactional_ddl=True,
+            )
+            with context.begin_transaction():
+                context.run_migrations()
+            connection.commit()
+    finally:
+        if engine is not given:
+            engine.dispose()
 
 
 if context.is_offline_mode():

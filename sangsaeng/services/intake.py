@@ -143,7 +143,7 @@ def _jsonable(value: Any) -> Any:
 def _bulk(session: Session, model: Any, rows: list[dict[str, Any]], step: str) -> None:
     for start in range(0, len(rows), 5000):
         session.execute(insert(model), rows[start : start + 5000])
-        report(step, min(start + 5000, len(rows)), len(rows))
+        report(f"  · {step}", min(start + 5000, len(rows)), len(rows))
 
 
 def read_round_package(session: Session, rnd: Round, path: Path) -> RoundPackage:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
@@ -95,3 +98,56 @@ def test_upgrading_a_database_with_data_keeps_it(database_url: str) -> None:
             " ON a.id = p.application_id")).all()
     engine.dispose()
     assert [tuple(r) for r in kept] == [("2022-2-001", "㈜상생")]
+
+
+FAILING_MIGRATION = '''
+"""a migration that fails halfway (test only)"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("application") as batch_op:
+        batch_op.add_column(sa.Column("half_done", sa.Integer(), nullable=True))
+    raise RuntimeError("disk full")
+
+
+def downgrade() -> None:
+    pass
+'''
+
+
+def test_a_failing_migration_changes_nothing(database_url: str, tmp_path: object) -> None:
+    """Every pending migration runs in one transaction (DDL included, SQLite too)."""
+    from pathlib import Path
+
+    from alembic import command
+    from sqlalchemy import inspect, text
+
+    from sangsaeng.db import MIGRATIONS, alembic_config
+
+    scripts = Path(str(tmp_path)) / "migrations"
+    shutil.copytree(MIGRATIONS, scripts, ignore=shutil.ignore_patterns("__pycache__"))
+    (scripts / "versions" / "0003_fails.py").write_text(FAILING_MIGRATION, encoding="utf-8")
+    engine = make_engine(database_url)
+    migrate(engine)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO company (brn, name) VALUES ('124-81-00998', '㈜상생')"))
+    config = alembic_config(engine)
+    config.set_main_option("script_location", str(scripts))
+    with pytest.raises(RuntimeError, match="disk full"):
+        command.upgrade(config, "head")
+    with engine.connect() as conn:
+        version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+        names = conn.execute(text("SELECT name FROM company")).scalars().all()
+    columns = {c["name"] for c in inspect(engine).get_columns("application")}
+    tables = set(inspect(engine).get_table_names())
+    engine.dispose()
+    assert version == "0002" and names == ["㈜상생"]
+    assert "half_done" not in columns
+    assert not any(t.startswith("_alembic_tmp") for t in tables)

@@ -1,0 +1,134 @@
+"""Round-package values — INTERFACES §2: one parser per kind of cell.
+
+Each parser takes a cell's stripped text and returns the value, or raises ValueError whose
+message is what the user sees in the RowError.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from decimal import Decimal
+
+from sangsaeng.domain.brn import InvalidBRN, normalize_brn
+from sangsaeng.domain.clock import parse_instant
+from sangsaeng.io.rows import ROLES, SIZES
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_INSTANT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}")
+_BRN = re.compile(r"[0-9]{3}-?[0-9]{2}-?[0-9]{5}")
+_PRODUCT_CODE = re.compile(r"[0-9]{10}")
+_WHOLE = re.compile(r"[0-9]+")
+_NUMBER = re.compile(r"-?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)")
+_DOMAIN_PART = r"[^\s@,;:<>()\[\]\"\\\x00-\x1f\x7f.]+"
+# One plain address: ASCII local part, no spaces, commas, angle brackets, quotes or CR/LF.
+_EMAIL = re.compile(rf"[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@(?:{_DOMAIN_PART}\.)+{_DOMAIN_PART}")
+_BOOLEANS = {"true": True, "false": False, "y": True, "n": False, "1": True, "0": False}
+_TENTH = Decimal("0.1")
+
+
+def required(text: str) -> str:
+    """A non-empty cell, as is."""
+    if not text:
+        raise ValueError("value is missing")
+    return text
+
+
+def brn(text: str) -> str:
+    """C1: a BRN, normalised to XXX-XX-XXXXX."""
+    if not _BRN.fullmatch(required(text)):
+        raise ValueError("not a BRN (expected 10 digits as XXX-XX-XXXXX)")
+    try:
+        return normalize_brn(text)
+    except InvalidBRN:
+        raise ValueError("BRN check digit fails") from None
+
+
+def optional_brn(text: str) -> str | None:
+    """C1: a BRN as `brn` does, or None for an empty cell."""
+    return brn(text) if text else None
+
+
+def date(text: str) -> dt.date:
+    """A calendar date written YYYY-MM-DD."""
+    if _DATE.fullmatch(required(text)):
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            pass
+    raise ValueError("not a valid date (expected YYYY-MM-DD)")
+
+
+def optional_date(text: str) -> dt.date | None:
+    """A date as `date` does, or None for an empty cell."""
+    return date(text) if text else None
+
+
+def instant(text: str) -> dt.datetime:
+    """T1: ISO 8601 date and time; naive = KST. A bare date is refused (it would mean 00:00)."""
+    if _INSTANT.match(required(text)) and text.isascii():
+        try:
+            return parse_instant(text)
+        except ValueError:
+            pass
+    raise ValueError("not a valid date and time (expected ISO 8601, e.g. 2022-05-14T17:39:00)")
+
+
+def boolean(text: str) -> bool:
+    """A yes/no cell: true/false, Y/N or 1/0, any case."""
+    try:
+        return _BOOLEANS[required(text).lower()]
+    except KeyError:
+        raise ValueError("not a yes/no value (expected true/false, Y/N or 1/0)") from None
+
+
+def seq(text: str) -> int:
+    """A sequence number: a whole number from 1."""
+    if not _WHOLE.fullmatch(required(text)) or int(text) < 1:
+        raise ValueError("not a positive whole number")
+    return int(text)
+
+
+def role(text: str) -> str:
+    """C5: a participant role, one of ROLES."""
+    if required(text) not in ROLES:
+        raise ValueError(f"not a role (expected {' or '.join(ROLES)})")
+    return text
+
+
+def size(text: str) -> str:
+    """C3: a company size class, one of SIZES."""
+    if required(text) not in SIZES:
+        raise ValueError(f"not a size class (expected one of {', '.join(SIZES)})")
+    return text
+
+
+def product_code(text: str) -> str:
+    """A product code: exactly 10 digits."""
+    if not _PRODUCT_CODE.fullmatch(required(text)):
+        raise ValueError("not a product code (expected 10 digits)")
+    return text
+
+
+def email(text: str) -> str:
+    """One plain e-mail address (no display name, no list)."""
+    if not _EMAIL.fullmatch(required(text)):
+        raise ValueError("not a single plain e-mail address")
+    return text
+
+
+def score_parser(maximum: Decimal) -> Callable[[str], Decimal]:
+    """V2: a score in [0, max] with at most one decimal; Decimal only, never float."""
+
+    def parse(text: str) -> Decimal:
+        if not _NUMBER.fullmatch(required(text)):
+            raise ValueError("not a number")
+        value = Decimal(text)
+        if not 0 <= value <= maximum:
+            raise ValueError(f"score must be between 0 and {maximum}")
+        if value != value.quantize(_TENTH):
+            raise ValueError("score has more than one decimal place")
+        return value
+
+    return parse
