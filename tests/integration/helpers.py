@@ -24,8 +24,34 @@ def run(config: Path, data: Path, now: str, **kwargs: Any) -> Any:
     from flows.round import round_flow
 
     until = kwargs.pop("until", None)
-    return asyncio.run(round_flow(str(config), str(data), parse_instant(now),
-                                  until=Step(until) if until else None, **kwargs))
+    flow = round_flow.with_options(flow_run_name=kwargs.pop("run_name", None))
+    return asyncio.run(flow(str(config), str(data), parse_instant(now),
+                            until=Step(until) if until else None, **kwargs))
+
+
+def task_runs_of(run_name: str) -> int:
+    """Task runs Prefect recorded for one flow run (they arrive as events: wait until stable)."""
+    import time
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+
+    async def count() -> int:
+        async with get_client() as client:
+            runs = await client.read_flow_runs(flow_run_filter=FlowRunFilter(
+                name=FlowRunFilterName(any_=[run_name])))
+            tasks = await client.read_task_runs(flow_run_filter=FlowRunFilter(
+                id={"any_": [r.id for r in runs]}))
+            return len(tasks)
+
+    last, deadline = -1, time.monotonic() + 20
+    while time.monotonic() < deadline:
+        now = asyncio.run(count())
+        if now == last and now > 0:
+            return now
+        last = now
+        time.sleep(1)
+    return last
 
 
 def read_csv(text: str) -> list[list[str]]:

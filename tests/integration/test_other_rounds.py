@@ -16,7 +16,14 @@ from openpyxl import Workbook
 from sangsaeng.domain.clock import KST, as_kst, parse_instant
 from sangsaeng.synthetic import generate_round
 from tests.conftest import REPO, ROUND_2022_2
-from tests.integration.helpers import counts, decisions_csv, read_csv, run, selection_csv
+from tests.integration.helpers import (
+    counts,
+    decisions_csv,
+    read_csv,
+    run,
+    selection_csv,
+    task_runs_of,
+)
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -134,3 +141,17 @@ def test_a_package_given_as_one_xlsx_workbook_decides_the_same(env: Path, tmp_pa
     expected = read_csv((ROUND_2022_2 / "expected" / "decisions.csv").read_text(
         encoding="utf-8-sig"))
     assert read_csv(decisions_csv("2022-2")) == expected
+
+
+def test_task_runs_do_not_grow_with_the_number_of_applications(env: Path, tmp_path: Path
+                                                               ) -> None:
+    """Work is batched: one task per step over all rows, never one per application."""
+    counted = {}
+    for size in (40, 400):
+        package = generate_round(tmp_path / str(size), round_id=f"2030-{size}",
+                                 applications=size, seed=size)
+        report = run(tmp_path / str(size) / "round.toml", package, "2030-12-01T10:00:00+09:00",
+                     approve=True, run_name=f"tasks-{size}")
+        assert report.state == "notified"
+        counted[size] = task_runs_of(f"tasks-{size}")
+    assert counted[40] == counted[400] <= 20
