@@ -5,7 +5,8 @@ Bulk by design: a round has thousands of applications, so every function takes m
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -101,9 +102,11 @@ def _rowcount(result: Result[Any]) -> int:
     return cast(CursorResult[Any], result).rowcount
 
 
-def _checked(check: Callable[[], None]) -> None:
+@contextmanager
+def _transition_table() -> Iterator[None]:
+    """An illegal transition is the user's to see (a step run out of order), not a crash."""
     try:
-        check()
+        yield
     except InvalidTransition as exc:
         raise StepError(str(exc)) from None
 
@@ -118,7 +121,8 @@ def move_round(
     reason: str = "",
 ) -> None:
     """R2: move a round one state forward; audited. Fails if another run moved it meanwhile."""
-    _checked(lambda: check_round_transition(RoundState(rnd.state), target))
+    with _transition_table():
+        check_round_transition(RoundState(rnd.state), target)
     moved = session.execute(
         update(ROUNDS).where(ROUNDS.c.id == rnd.id, ROUNDS.c.state == rnd.state)
         .values(state=target.value, updated_at=utcnow()))
@@ -140,9 +144,10 @@ def move_applications(
 
     Every change is checked against the transition table before anything is written.
     """
-    for change in changes:
-        _checked(lambda c=change: check_application_transition(  # type: ignore[misc]
-            ApplicationState(c.from_state), ApplicationState(c.to_state)))
+    with _transition_table():
+        for c in changes:
+            check_application_transition(ApplicationState(c.from_state),
+                                         ApplicationState(c.to_state))
     if not changes:
         return
     a = APPLICATIONS.c
