@@ -32,7 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sangsaeng import progress
 from sangsaeng.domain.clock import parse_instant
 from sangsaeng.errors import ImportRejected, SangsaengError, StepError
-from sangsaeng.settings import REPO_ROOT, get_settings
+from sangsaeng.settings import MISPARSED_URL, REPO_ROOT, get_settings
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -170,10 +170,9 @@ def run_round(config: Path, data: Path, now: datetime, approve: bool, until: str
 
         asyncio.run(committee_review(result.round_id, now, ChairApproval.model_validate(chair),
                                      False, _actor()))
-        if until != "committee_review":
-            result = asyncio.run(round_flow(str(config.resolve()), str(data.resolve()), now,
-                                            False, Step(until) if until else None, False,
-                                            _actor()))
+        # then on from where the round now stands (safe: every step is idempotent)
+        result = asyncio.run(round_flow(str(config.resolve()), str(data.resolve()), now, False,
+                                        Step(until) if until else None, False, _actor()))
     return result
 
 
@@ -201,18 +200,27 @@ def _describe(exc: Exception) -> str:
     if isinstance(exc, SQLAlchemyError):
         cause = getattr(exc, "orig", None) or exc
         first = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
-        return f"database error ({get_settings().resolved_database_url.split('@')[-1]}): {first}"
+        settings = get_settings()
+        where = settings.redacted_database_url
+        if where == MISPARSED_URL:  # the driver's message would echo part of the password
+            return f"database error {where}"
+        return f"database error ({where}): {settings.scrub(first)}"
     if isinstance(exc, OSError) and not isinstance(exc, SangsaengError):
         return f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc)
     return str(exc)
 
 
-def _fail(exc: Exception) -> NoReturn:
+def _report(exc: Exception) -> int:
+    """Write a user error to stderr and return its exit status."""
     # Plain writes, never wrapped: each message is one line that scripts can grep.
     if isinstance(exc, ImportRejected):
         sys.stderr.writelines(f"{line}\n" for line in exc.errors)
     sys.stderr.write(f"error: {_describe(exc)}\n")
-    raise typer.Exit(getattr(exc, "exit_code", 1))
+    return int(getattr(exc, "exit_code", 1))
+
+
+def _fail(exc: Exception) -> NoReturn:
+    raise typer.Exit(_report(exc))
 
 
 @round_app.command("run")
@@ -327,6 +335,7 @@ def report_announcement(
     try:
         program = load_program(get_settings().config_dir)
         with _open_round(round_id) as (session, rnd):
+            _note(rnd)
             _write(announcement(session, rnd, program.program.name, program.program.ministry),
                    out_path)
     except USER_ERRORS as exc:
@@ -351,7 +360,7 @@ def demo() -> None:
     report_announcement(DEMO_ROUND, target / "announcement.md")
     _print_figures(DEMO_ROUND)
     out.print(f"\noutputs in [bold]{target.resolve()}[/bold]; database "
-              f"{settings.resolved_database_url}")
+              f"{settings.redacted_database_url}")
 
 
 def _print_figures(round_id: str) -> None:
@@ -368,4 +377,7 @@ def _print_figures(round_id: str) -> None:
 
 def main() -> None:
     """Entry point of the `sangsaeng` command."""
-    app()
+    try:
+        app()
+    except USER_ERRORS as exc:  # the last net: a user's mistake never shows a traceback
+        sys.exit(_report(exc))

@@ -10,10 +10,12 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.util.exc import CommandError
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from sangsaeng.errors import ConfigError
 from sangsaeng.settings import get_settings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -50,7 +52,11 @@ def alembic_config(engine: Engine) -> Config:
 
 def migrate(engine: Engine) -> None:
     """Upgrade the database to the newest migration (idempotent)."""
-    command.upgrade(alembic_config(engine), "head")
+    try:
+        command.upgrade(alembic_config(engine), "head")
+    except CommandError as exc:  # e.g. a database made by a newer release
+        where = engine.url.render_as_string(hide_password=True)
+        raise ConfigError(f"cannot migrate the database {where}: {exc}") from None
 
 
 _ENGINES: dict[str, Engine] = {}

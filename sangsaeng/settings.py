@@ -5,10 +5,13 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from sangsaeng.errors import ConfigError
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
+MISPARSED_URL = "(database URL: write a '@' in the password as %40)"
 _PLACEHOLDER_SECRETS = {"changeme", "change-me", "password", "secret", "xxx"}
 
 
@@ -36,6 +39,36 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def redacted_database_url(self) -> str:
+        """The database URL as it may be shown: no password, in the userinfo or the query."""
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            url = make_url(self.resolved_database_url)
+        except ArgumentError:
+            return "(unparseable database URL)"
+        if url.host and "@" in url.host:
+            return MISPARSED_URL
+        url = url.difference_update_query(["password"])
+        return url.render_as_string(hide_password=True)
+
+    def scrub(self, text: str) -> str:
+        """`text` without the database password (drivers may echo parts of the URL)."""
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            url = make_url(self.resolved_database_url)
+        except ArgumentError:
+            return text
+        secrets = [url.password, url.query.get("password")]
+        for secret in secrets:
+            if isinstance(secret, str) and secret:
+                text = text.replace(secret, "***")
+        return text
+
+    @property
     def resolved_database_url(self) -> str:
         """The program database: SANGSAENG_DATABASE_URL or a SQLite file under the var dir."""
         if self.database_url:
@@ -46,4 +79,9 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process settings (cached; tests call `get_settings.cache_clear()` after changing env)."""
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "SANGSAENG_" + "_".join(str(p) for p in first["loc"]).upper()
+        raise ConfigError(f"environment variable {name}: {first['msg']}") from None

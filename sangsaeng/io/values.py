@@ -129,6 +129,6 @@ def score_parser(maximum: Decimal) -> Callable[[str], Decimal]:
             raise ValueError(f"score must be between 0 and {maximum}")
         if value != value.quantize(_TENTH):
             raise ValueError("score has more than one decimal place")
-        return value
+        return value.quantize(_TENTH)  # one canonical form: "21.70", "21.7" → 21.7; "32" → 32.0
 
     return parse

@@ -53,10 +53,16 @@ def run_migrations_online() -> None:
             )
             with context.begin_transaction():
                 context.run_migrations()
+                if connection.dialect.name == "sqlite":  # keys were off: check before commit
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"migration broke foreign keys: {broken[:5]}")
             connection.commit()
-    finally:
+    finally:  # close what was made here; the engine handed over stays the caller's
         if engine is not given:
             engine.dispose()
+        if given is not config.attributes.get("engine"):
+            given.dispose()
 
 
 if context.is_offline_mode():

@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlmodel import Session
 
 from sangsaeng.domain.clock import format_kst, is_on_time
@@ -222,20 +222,20 @@ def _import_companies(
             PARTICIPANTS.join(APPLICATIONS)).where(A.round_id == rnd.id))}
     fresh = merge.split("participants", package.participants, existing,
                         lambda r: (r.receipt_no, r.role, r.seq), _participant_value)
+    corrected = [row for _, _, row in merge.corrections.get("participants", [])]
+    known = set(session.execute(select(table_of(Company).c.brn)).scalars())
+    latest = {r.brn: r.name for r in [*fresh, *corrected]}
+    _bulk(session, Company, [{"brn": b, "name": n} for b, n in latest.items() if b not in known],
+          "companies")  # before the participants that refer to them (new or corrected)
+    renamed = [{"brn": b, "name": n} for b, n in latest.items() if b in known]
+    if renamed:  # C2: the newest verbatim name wins; applications keep their own copy
+        session.execute(update(Company), renamed)
     p = PARTICIPANTS.c
     merge.apply(session, "participants", lambda r: update(PARTICIPANTS).where(
         p.application_id == ids[r.receipt_no], p.role == r.role, p.seq == r.seq).values(
         brn=r.brn, name=r.name, size=r.size, founded_on=r.founded_on,
         representative=r.representative, email=r.email, address=r.address,
         direct_production=r.direct_production))
-    corrected = [row for _, _, row in merge.corrections.get("participants", [])]
-    known = set(session.execute(select(table_of(Company).c.brn)).scalars())
-    latest = {r.brn: r.name for r in [*fresh, *corrected]}
-    _bulk(session, Company, [{"brn": b, "name": n} for b, n in latest.items() if b not in known],
-          "companies")
-    renamed = [{"brn": b, "name": n} for b, n in latest.items() if b in known]
-    if renamed:  # C2: the newest verbatim name wins; applications keep their own copy
-        session.execute(update(Company), renamed)
     _bulk(session, Participant, [{
         "application_id": ids[r.receipt_no], "role": r.role, "seq": r.seq, "brn": r.brn,
         "name": r.name, "size": r.size, "founded_on": r.founded_on,
@@ -270,15 +270,7 @@ def _import_review(
     merge.apply(session, "reviewers", lambda r: update(REVIEWERS).where(
         rv.round_id == rnd.id, rv.reviewer_id == r.reviewer_id).values(name=r.name,
                                                                         email=r.email))
-    af = AFFILIATIONS.c
-    # V3: one reviewer may have several affiliations with a company (different periods)
-    affs: dict[Any, Any] = {(r.reviewer_id, r.brn, r.until): True for r in session.execute(
-        select(af.reviewer_id, af.brn, af.until).where(af.round_id == rnd.id))}
-    new_affs = merge.split("affiliations", package.affiliations, affs,
-                           lambda r: (r.reviewer_id, r.brn, r.until), lambda r: True)
-    _bulk(session, Affiliation, [{"round_id": rnd.id, "reviewer_id": r.reviewer_id,
-                                  "brn": r.brn, "until": r.until} for r in new_affs],
-          "affiliations")
+    _merge_affiliations(session, rnd, package, merge)
     by_id = {v: k for k, v in ids.items()}
     sc = SCORES.c
     sheets: dict[Any, Any] = {
@@ -295,6 +287,50 @@ def _import_review(
     merge.apply(session, "scores", lambda r: update(SCORES).where(
         sc.application_id == ids[r.receipt_no], sc.reviewer_id == r.reviewer_id).values(
         scores={k: str(v) for k, v in r.scores.items()}))
+
+
+def _merge_affiliations(session: Session, rnd: Round, package: RoundPackage, merge: _Merger
+                        ) -> None:
+    """V3: the package lists each reviewer's affiliations completely; a reviewer whose list
+    differs from the stored one has it replaced (audited) while reviews are still accepted."""
+    af = AFFILIATIONS.c
+    stored: dict[str, set[tuple[str, Any]]] = defaultdict(set)
+    for reviewer, brn, until in session.execute(
+            select(af.reviewer_id, af.brn, af.until).where(af.round_id == rnd.id)):
+        stored[reviewer].add((brn, until))
+    wanted: dict[str, list[Any]] = defaultdict(list)
+    for row in package.affiliations:
+        wanted[row.reviewer_id].append(row)
+    added = corrected = unchanged = 0
+    for reviewer, rows in wanted.items():
+        listed = {(r.brn, r.until) for r in rows}
+        before = stored.get(reviewer, set())
+        if listed == before:
+            unchanged += len(rows)
+            continue
+        if not _stage_open("affiliations", merge.state):
+            merge.summary.errors += [RowError(
+                r.file, r.row, None, r.reviewer_id, f"round is {merge.state.value}: "
+                "a reviewer's affiliations can no longer be changed") for r in rows]
+            continue
+        session.execute(delete(AFFILIATIONS).where(af.round_id == rnd.id,
+                                                   af.reviewer_id == reviewer))
+        session.execute(insert(Affiliation), [
+            {"round_id": rnd.id, "reviewer_id": reviewer, "brn": b, "until": u}
+            for b, u in sorted(listed, key=str)])
+        if before:
+            corrected += 1
+            record_events(session, [{
+                **merge.audit, "entity": "affiliation", "entity_id": reviewer,
+                "action": "import.correct", "from_state": None, "to_state": None,
+                "reason": f"{rows[0].file} row {rows[0].row}", "rule": "V3",
+                "data": {"before": _jsonable(sorted(before, key=str)),
+                         "after": _jsonable(sorted(listed, key=str))}}])
+        else:
+            added += len(listed)
+    merge.summary.added["affiliations"] = added
+    merge.summary.corrected["affiliations"] = corrected
+    merge.summary.unchanged["affiliations"] = unchanged
 
 
 def _import_facts(

@@ -120,7 +120,8 @@ def _propose(session: Session, rnd: Round) -> _Proposal:
         for sheet in valid:
             assignments[sheet.reviewer_id].append(app.receipt_no)
         if len(valid) < rules.min_reviews:
-            short.append(app.receipt_no)
+            why = "".join(f"; {r} {w}" for r, w in dropped)
+            short.append(f"{app.receipt_no} ({len(valid)} valid{why})")
             continue
         agg = aggregate(valid, criteria[app.track], rules.trim_at)  # V5, V6
         lead = min((p for p in people[app_id] if p.role == "lead"), key=lambda p: p.seq)
@@ -167,7 +168,10 @@ def propose_decisions(session: Session, rnd: Round, *, now: datetime, actor: str
     } for p in proposal.placements.values()]
     current = {d.application_id: d for d in session.execute(
         select(Decision).where(DC.round_id == rnd.id)).scalars()}
-    if _same(current, new_rows):
+    flagged = {(a, r): w for a, r, w in session.execute(
+        select(SC.application_id, SC.reviewer_id, SC.excluded).where(
+            SC.application_id.in_(list(ids.values())), SC.excluded.is_not(None)))}
+    if _same(current, new_rows) and flagged == {(a, r): w for a, _, r, w in proposal.excluded}:
         return summary
     summary.changed = True
     session.execute(delete(Decision).where(DC.round_id == rnd.id))
@@ -201,8 +205,10 @@ def _same(current: dict[int, Decision], rows: list[dict[str, object]]) -> bool:
         return False
     for row in rows:
         d = current.get(int(str(row["application_id"])))
-        if d is None or (d.proposed_status, d.rank, d.reasons, d.score) != (
-                row["proposed_status"], row["rank"], row["reasons"], row["score"]):
+        if d is None or (d.proposed_status, d.rank, d.reasons, d.score, d.criterion_means,
+                         d.kept_reviewers, d.dropped_reviewers) != (
+                row["proposed_status"], row["rank"], row["reasons"], row["score"],
+                row["criterion_means"], row["kept_reviewers"], row["dropped_reviewers"]):
             return False
     return True
 

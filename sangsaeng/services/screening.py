@@ -92,16 +92,18 @@ def _change(app: Application, current: str, outcome: ScreeningOutcome, people: l
 def _past_requests(pending: list[Application], outcomes: dict[str, ScreeningOutcome],
                    facts: dict[int, ApplicationFacts], people: dict[int, list[Person]],
                    rnd: Round) -> list[AppChange]:
-    """§4.6: documents missing at the close put an application in `supplement_requested` first
-    (notice owed) — recorded even when screening runs after the supplement deadline (replays)."""
+    """§4.6: documents missing at the close put an application in `supplement_requested` first.
+    When screening runs after the supplement deadline (a replay, a late run) the step is still
+    recorded, as a live run would have, but no request is owed: its deadline has passed."""
     rules, out = rules_of(rnd), []
     for app in pending:
         outcome = outcomes[app.receipt_no]
-        if (app.state != ApplicationState.RECEIVED.value or not outcome.supplement_notice
-                or outcome.state.value in PENDING):
+        if app.state != ApplicationState.RECEIVED.value or outcome.state.value in PENDING:
             continue
         missing = missing_documents(facts[app.id or 0], rules, as_of=rules.closes_at)
-        step = ScreeningOutcome(ApplicationState.SUPPLEMENT_REQUESTED, (), missing, True)
+        if not missing:
+            continue
+        step = ScreeningOutcome(ApplicationState.SUPPLEMENT_REQUESTED, (), missing, False)
         change = _change(app, app.state, step, people.get(app.id or 0, []), rnd)
         if change is not None:
             out.append(change)

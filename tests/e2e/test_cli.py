@@ -4,7 +4,7 @@ and nothing good is lost. In-process (typer's runner) under the session's Prefec
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -211,3 +211,52 @@ def test_an_announcement_with_no_selection_has_no_empty_lines(env: Path) -> None
     assert "\n* \n" not in text and "\n*\n" not in text
     code, listing, _ = cli("export", "selection", "--round", "2022-2", "--format", "md")
     assert code == 0 and len(listing.strip().splitlines()) == 2  # header and rule only
+
+
+@pytest.fixture
+def fresh_settings() -> Iterator[None]:
+    """Settings and engines read again from the environment the test sets."""
+    from sangsaeng.db import dispose_engines
+    from sangsaeng.settings import get_settings
+
+    get_settings.cache_clear()
+    dispose_engines()
+    yield
+    get_settings.cache_clear()
+    dispose_engines()
+
+
+@pytest.mark.parametrize(("variable", "value", "message"), [
+    ("SANGSAENG_SMTP_PORT", "abc", "environment variable SANGSAENG_SMTP_PORT"),
+    ("SANGSAENG_SMTP_PASSWORD", "changeme", "SANGSAENG_SMTP_PASSWORD is a placeholder"),
+], ids=["bad-port", "placeholder-secret"])
+def test_bad_settings_are_one_line_errors(monkeypatch: pytest.MonkeyPatch, fresh_settings: None,
+                                          variable: str, value: str, message: str) -> None:
+    monkeypatch.setenv(variable, value)
+    code, _, stderr = cli("export", "decisions", "--round", "2022-2")
+    assert code == 1 and message in stderr and len(stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("url", [
+    "postgresql+psycopg://sangsaeng:s3cr3t-pw@127.0.0.1:5999/db",
+    "postgresql+psycopg:///db?user=u&password=s3cr3t-pw&host=127.0.0.1&port=5999",
+    "postgresql+psycopg://u:s3cr3t@-pw@127.0.0.1:5999/db",
+], ids=["userinfo", "query", "unencoded-at"])
+def test_database_errors_never_show_the_password(monkeypatch: pytest.MonkeyPatch,
+                                                 fresh_settings: None, url: str) -> None:
+    monkeypatch.setenv("SANGSAENG_DATABASE_URL", url)
+    code, _, stderr = cli("export", "decisions", "--round", "2022-2")
+    assert code == 1 and stderr.startswith("error: database error")
+    assert "s3cr3t" not in stderr and "-pw" not in stderr
+
+
+def test_a_database_from_a_newer_release_is_refused_in_one_line(env: Path) -> None:
+    from sqlalchemy import text
+
+    from sangsaeng.db import dispose_engines, get_engine
+
+    with get_engine().begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    dispose_engines()
+    code, _, stderr = cli("export", "decisions", "--round", "2022-2")
+    assert code == 1 and "cannot migrate the database" in stderr and "9999" in stderr

@@ -52,16 +52,18 @@ def test_replay_owes_each_outcome_notice_to_every_participant(env: Path) -> None
     assert not_selected == {r[0] for r in expected("decisions.csv")[1:] if r[2] == "not_selected"}
     late = {s for k, s, _ in rows if k == "application.rejected_late"}
     assert late == {"2022-2-003", "2022-2-022"}
-    # §4.6: documents missing at the close were asked for first, even in a replay
-    asked = {s for k, s, _ in rows if k == "screening.supplement_requested"}
-    assert asked == {"2022-2-019", "2022-2-024", "2022-2-028"}
+    # §4.6: documents missing at the close put the application in supplement_requested first;
+    # in a replay that step is recorded, but no request is owed: its deadline has passed
+    assert not any(k == "screening.supplement_requested" for k, _, _ in rows)
     with session_scope(get_engine()) as session:
-        path = session.execute(select(AuditEvent.from_state, AuditEvent.to_state).where(
-            AuditEvent.entity_id == "2022-2-028", AuditEvent.action == "transition")
-            .order_by(AuditEvent.id)).all()
-    assert [tuple(p) for p in path] == [("received", "supplement_requested"),
-                                        ("supplement_requested", "eligible"),
-                                        ("eligible", "selected")]
+        paths = {r: [tuple(p) for p in session.execute(
+            select(AuditEvent.from_state, AuditEvent.to_state).where(
+                AuditEvent.entity_id == r, AuditEvent.action == "transition")
+            .order_by(AuditEvent.id)).all()] for r in ("2022-2-028", "2022-2-022")}
+    assert paths["2022-2-028"] == [("received", "supplement_requested"),
+                                   ("supplement_requested", "eligible"), ("eligible", "selected")]
+    assert paths["2022-2-022"] == [("received", "supplement_requested"),
+                                   ("supplement_requested", "ineligible")]
 
 
 def test_conflicted_review_is_excluded_and_audited(env: Path) -> None:
@@ -126,8 +128,8 @@ def test_missing_reviews_name_every_receipt_and_decide_nothing(env: Path, tmp_pa
     (package / "scores.csv").write_text("\n".join(kept) + "\n", encoding="utf-8")
     with pytest.raises(ReviewIncomplete) as caught:
         run(CONFIG, package, REPLAY_NOW, approve=True)
-    assert caught.value.receipts == ["2022-2-002", "2022-2-009"]
-    assert "2022-2-002, 2022-2-009" in str(caught.value)
+    assert [r.split()[0] for r in caught.value.receipts] == ["2022-2-002", "2022-2-009"]
+    assert "2022-2-002 (1 valid), 2022-2-009 (1 valid)" in str(caught.value)
     with session_scope(get_engine()) as session:
         assert session.execute(select(Decision)).first() is None
         assert session.get(Round, "2022-2").state == "screening"  # type: ignore[union-attr]
@@ -163,13 +165,27 @@ def test_a_corrected_row_replaces_the_import_while_open_and_is_audited(env: Path
     people = package / "participants.csv"
     text = people.read_text(encoding="utf-8")
     # the lead of 2022-2-002 was registered under its old name; the office corrects it (C2)
-    people.write_text(text.replace("559-81-39063,주식회사 자인인더스트리,",
-                                   "559-81-39063,주식회사 자인인더스트리테크,"), encoding="utf-8")
+    text = text.replace("559-81-39063,주식회사 자인인더스트리,",
+                        "559-81-39063,주식회사 자인인더스트리테크,")
+    # …and the partner of 2022-2-001 had been entered with another company's BRN
+    text = text.replace("494-86-63941,(주)테동한이앤씨", "124-81-00998,(주)테동한이앤씨")
+    people.write_text(text, encoding="utf-8")
+    # …and R05's affiliation was one period where the reviewer declared two (V3)
+    affiliations = package / "affiliations.csv"
+    affiliations.write_text(affiliations.read_text(encoding="utf-8").replace(
+        "R05,785-87-46035,2018-01-31", "R05,785-87-46035,2017-01-31\nR05,785-87-46035,2015-06-30"),
+        encoding="utf-8")
     report = run(CONFIG, package, "2022-05-20T10:00:00+09:00")
-    assert "corrected 1" in report.steps[1].detail
+    assert "corrected 3" in report.steps[1].detail
+    with session_scope(get_engine()) as session:
+        change = session.execute(select(AuditEvent).where(
+            AuditEvent.action == "import.correct", AuditEvent.entity == "affiliation"
+        )).scalars().one()
+    assert change.entity_id == "R05" and len(change.data["after"]) == 2
     with session_scope(get_engine()) as session:
         event = session.execute(select(AuditEvent).where(
-            AuditEvent.action == "import.correct")).scalars().one()
+            AuditEvent.action == "import.correct",
+            AuditEvent.entity_id.like("%2022-2-002%"))).scalars().one()
     assert event.entity_id == "('2022-2-002', 'lead', 1)"
     assert event.data["before"][1] == "주식회사 자인인더스트리"
     assert event.data["after"]["name"] == "주식회사 자인인더스트리테크"

@@ -942,3 +942,17 @@ def test_V4_a_blank_criterion_is_an_incomplete_sheet_not_a_rejected_row(tmp_path
     sheet = next(s for s in result.scores
                  if (s.receipt_no, s.reviewer_id) == ("2022-2-001", "R01"))
     assert sheet.scores == {"growth": Decimal("16.5"), "cooperation": Decimal("23.4")}
+
+
+@pytest.mark.parametrize(("text", "stored"), [("21.70", "21.7"), ("21.7", "21.7"), ("32", "32.0"),
+                                              ("32.0", "32.0"), ("0", "0.0")])
+def test_V2_scores_have_one_canonical_form(tmp_path: Path, text: str, stored: str) -> None:
+    """However a spreadsheet writes a score, the same value is stored the same way."""
+    package = tmp_path / "package"
+    shutil.copytree(PACKAGE, package)
+    path = package / "scores.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "2022-2-001,R01,16.5,15.1,23.4", f"2022-2-001,R01,16.5,15.1,{text}"), encoding="utf-8")
+    sheet = next(s for s in read(package).scores
+                 if (s.receipt_no, s.reviewer_id) == ("2022-2-001", "R01"))
+    assert str(sheet.scores["cooperation"]) == stored
