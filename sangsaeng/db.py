@@ -69,7 +69,11 @@ def engine_for(url: str) -> Engine:
         engine = _ENGINES.get(url)
         if engine is None:
             engine = make_engine(url)
-            migrate(engine)
+            try:
+                migrate(engine)
+            except BaseException:
+                engine.dispose()  # its pooled connection must not outlive the failure
+                raise
             _ENGINES[url] = engine
         return engine
 
