@@ -10,9 +10,11 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from decimal import Decimal
+from functools import partial
 
 from sangsaeng.domain.brn import InvalidBRN, normalize_brn
 from sangsaeng.domain.clock import parse_instant
+from sangsaeng.domain.scoring import parse_score
 from sangsaeng.io.rows import ROLES, SIZES
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -20,12 +22,10 @@ _INSTANT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}")
 _BRN = re.compile(r"[0-9]{3}-?[0-9]{2}-?[0-9]{5}")
 _PRODUCT_CODE = re.compile(r"[0-9]{10}")
 _WHOLE = re.compile(r"[0-9]+")
-_NUMBER = re.compile(r"-?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)")
 _DOMAIN_PART = r"[^\s@,;:<>()\[\]\"\\\x00-\x1f\x7f.]+"
 # One plain address: ASCII local part, no spaces, commas, angle brackets, quotes or CR/LF.
 _EMAIL = re.compile(rf"[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@(?:{_DOMAIN_PART}\.)+{_DOMAIN_PART}")
 _BOOLEANS = {"true": True, "false": False, "y": True, "n": False, "1": True, "0": False}
-_TENTH = Decimal("0.1")
 
 
 def required(text: str) -> str:
@@ -119,16 +119,6 @@ def email(text: str) -> str:
 
 
 def score_parser(maximum: Decimal) -> Callable[[str], Decimal]:
-    """V2: a score in [0, max] with at most one decimal; Decimal only, never float."""
-
-    def parse(text: str) -> Decimal:
-        if not _NUMBER.fullmatch(required(text)):
-            raise ValueError("not a number")
-        value = Decimal(text)
-        if not 0 <= value <= maximum:
-            raise ValueError(f"score must be between 0 and {maximum}")
-        if value != value.quantize(_TENTH):
-            raise ValueError("score has more than one decimal place")
-        return value.quantize(_TENTH)  # one canonical form: "21.70", "21.7" → 21.7; "32" → 32.0
-
-    return parse
+    """V2: the domain's score rule for one criterion: [0, max], at most one decimal, canonical
+    form (21.70 → 21.7, 32 → 32.0); a blank cell never reaches here (an incomplete sheet, V4)."""
+    return partial(parse_score, maximum=maximum)

@@ -6,7 +6,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlmodel import Session
@@ -98,11 +97,6 @@ def criteria_of(rnd: Round) -> dict[str, tuple[Criterion, ...]]:
 def supplement_deadline_of(rnd: Round) -> datetime:
     """S1: the round's frozen supplement deadline."""
     return datetime.fromisoformat(rnd.settings["supplement_deadline"])
-
-
-def setting(rnd: Round, section: str, key: str) -> Any:
-    """A frozen [A] setting of the round (R3)."""
-    return rnd.settings[section][key]
 
 
 def receipt_ids(session: Session, round_id: str) -> dict[str, int]:

@@ -27,8 +27,8 @@ from sangsaeng.domain.scoring import (
     ReviewRules,
     ReviewSheet,
     aggregate,
+    conflicted_reviewers,
     fail_reasons,
-    is_conflicted,
     split_valid,
 )
 from sangsaeng.domain.states import ApplicationState, RoundState
@@ -62,7 +62,6 @@ class ReviewSummary:
 
     proposed: dict[str, int] = field(default_factory=dict)
     excluded: list[tuple[str, str, str]] = field(default_factory=list)  # receipt, reviewer, why
-    changed: bool = False
 
 
 def review_rules(rnd: Round) -> ReviewRules:
@@ -113,8 +112,8 @@ def _propose(session: Session, rnd: Round) -> _Proposal:
     for app_id, app in apps.items():
         assert app_id is not None
         brns = {p.brn for p in people.get(app_id, [])}
-        conflicted = {s.reviewer_id for s in sheets[app_id] if is_conflicted(
-            affiliations.get(s.reviewer_id, ()), brns, rnd.closes_at, horizon)}  # V3
+        scored = {s.reviewer_id: affiliations.get(s.reviewer_id, ()) for s in sheets[app_id]}
+        conflicted = conflicted_reviewers(scored, brns, rnd.closes_at, horizon)  # V3
         valid, dropped = split_valid(sheets[app_id], criteria[app.track], conflicted)  # V4
         excluded += [(app_id, app.receipt_no, reviewer, why) for reviewer, why in dropped]
         for sheet in valid:
@@ -173,7 +172,6 @@ def propose_decisions(session: Session, rnd: Round, *, now: datetime, actor: str
             SC.application_id.in_(list(ids.values())), SC.excluded.is_not(None)))}
     if _same(current, new_rows) and flagged == {(a, r): w for a, _, r, w in proposal.excluded}:
         return summary
-    summary.changed = True
     session.execute(delete(Decision).where(DC.round_id == rnd.id))
     session.execute(insert(Decision), new_rows)
     session.execute(update(Score).where(SC.application_id.in_(list(ids.values())))

@@ -292,7 +292,7 @@ def test_workbook_errors_name_the_sheet_and_its_row(tmp_path: Path) -> None:
     result = read(workbook)
     assert [str(e) for e in result.errors] == [
         "package.xlsx[scores] row 6, column cooperation, value '40.5': "
-        "score must be between 0 and 40"
+        "score '40.5' is above the maximum 40"
     ]
     assert len(result.scores) == COUNTS["scores"] - 1
 
@@ -389,7 +389,6 @@ NOT_A_BRN = "not a BRN (expected 10 digits as XXX-XX-XXXXX)"
 NOT_A_DATE = "not a valid date (expected YYYY-MM-DD)"
 NOT_A_DATETIME = "not a valid date and time (expected ISO 8601, e.g. 2022-05-14T17:39:00)"
 NOT_AN_EMAIL = "not a single plain e-mail address"
-NOT_A_NUMBER = "not a number"
 BAD_VALUES = [
     # C1: BRN
     ("participants", "brn", "124-81-00997", "BRN check digit fails", "brn-check-digit"),
@@ -463,17 +462,18 @@ BAD_VALUES = [
     ("reviewers", "email", "r10-review.example", NOT_AN_EMAIL, "email-no-at"),
     ("reviewers", "name", "", "value is missing", "reviewer-name-empty"),
     # V2: scores
-    ("scores", "cooperation", "45", "score must be between 0 and 40", "score-above-40"),
-    ("scores", "growth", "30.5", "score must be between 0 and 30", "score-above-30"),
-    ("scores", "growth", "-1", "score must be between 0 and 30", "score-negative"),
-    ("scores", "plan", "30.01", "score must be between 0 and 30", "score-30.01"),
-    ("scores", "plan", "12.25", "score has more than one decimal place", "score-two-decimals"),
-    ("scores", "plan", "abc", NOT_A_NUMBER, "score-abc"),
-    ("scores", "plan", "NaN", NOT_A_NUMBER, "score-nan"),
-    ("scores", "plan", "inf", NOT_A_NUMBER, "score-inf"),
-    ("scores", "plan", "1e1", NOT_A_NUMBER, "score-exponent"),
-    ("scores", "plan", "12,5", NOT_A_NUMBER, "score-decimal-comma"),
-    ("scores", "plan", "1_0", NOT_A_NUMBER, "score-underscore"),
+    ("scores", "cooperation", "45", "score '45' is above the maximum 40", "score-above-40"),
+    ("scores", "growth", "30.5", "score '30.5' is above the maximum 30", "score-above-30"),
+    ("scores", "growth", "-1", "score '-1' is negative; scores run from 0 to 30",
+     "score-negative"),
+    ("scores", "plan", "30.01", "score '30.01' is above the maximum 30", "score-30.01"),
+    ("scores", "plan", "12.25", "score '12.25' has more than one decimal", "score-two-decimals"),
+    ("scores", "plan", "abc", "score 'abc' is not a number", "score-abc"),
+    ("scores", "plan", "NaN", "score 'NaN' is not a number", "score-nan"),
+    ("scores", "plan", "inf", "score 'inf' is not a number", "score-inf"),
+    ("scores", "plan", "1e1", "score '1e1' is not a number", "score-exponent"),
+    ("scores", "plan", "12,5", "score '12,5' is not a number", "score-decimal-comma"),
+    ("scores", "plan", "1_0", "score '1_0' is not a number", "score-underscore"),
     # cross-file
     ("participants", "receipt_no", "2022-2-999", "unknown receipt number", "participant-receipt"),
     ("documents", "receipt_no", "2022-2-999", "unknown receipt number", "document-receipt"),
