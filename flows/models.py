@@ -45,6 +45,8 @@ class StepOutcome(BaseModel):
     detail: str = ""
     waiting_for: str | None = None
     data: dict[str, Any] = Field(default_factory=dict)
+    notices: dict[str, int] = Field(default_factory=dict, description="sent, retry_later, failed")
+    notices_waiting: str | None = Field(default=None, description="why notices wait, if they do")
 
 
 class RoundReport(BaseModel):
@@ -55,3 +57,14 @@ class RoundReport(BaseModel):
     steps: list[StepOutcome] = Field(default_factory=list)
     stopped_at: Step | None = None
     waiting_for: str | None = None
+
+
+class DeliveryOutcome(BaseModel):
+    """What a delivery run did (the outbox keeps whatever could not go)."""
+
+    round_id: str
+    sent: int = 0
+    retry_later: int = 0
+    failed: int = 0
+    released: int = 0
+    stopped: str | None = Field(default=None, description="why the batch stopped, if it did")

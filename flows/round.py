@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from prefect import flow
+from prefect import flow, get_run_logger
 from prefect.flow_runs import apause_flow_run
 
 from flows.models import ChairApproval, RoundReport, Step, StepOutcome
@@ -25,6 +25,16 @@ def _counts(data: dict[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in data.items() if v) or "nothing new"
 
 
+async def _notify(round_id: str, outcome: StepOutcome) -> StepOutcome:
+    """Every step ends by sending what it owes (the outbox keeps what cannot go now)."""
+    sent = steps.deliver_notices(round_id)
+    outcome.notices = {k: v for k, v in sent.items() if k != "stopped" and v}
+    if sent["stopped"]:
+        get_run_logger().warning("notices wait in the outbox: %s", sent["stopped"])
+        outcome.notices_waiting = str(sent["stopped"])
+    return outcome
+
+
 @flow(name="open_call", persist_result=False)
 async def open_call(config: str, now: datetime | None = None, actor: str = "prefect"
                     ) -> StepOutcome:
@@ -33,8 +43,9 @@ async def open_call(config: str, now: datetime | None = None, actor: str = "pref
     round_id = steps.register_round(config, _now(now), actor)
     opened = steps.open_round(round_id, _now(now), actor)
     report("open_call", 1, 1)
-    return StepOutcome(step=Step.OPEN_CALL, detail="opened" if opened else "already open",
-                       data={"round_id": round_id})
+    return await _notify(round_id, StepOutcome(
+        step=Step.OPEN_CALL, detail="opened" if opened else "already open",
+        data={"round_id": round_id}))
 
 
 @flow(name="intake", persist_result=False)
@@ -44,12 +55,13 @@ async def intake(round_id: str, data: str, now: datetime | None = None, actor: s
     report("intake", 0, 1)
     result = steps.import_package(round_id, data, _now(now), actor)
     report("intake", 1, 1)
-    if result["errors"]:
-        raise ImportRejected(len(result["errors"]), sum(result["added"].values()),
-                             result["errors"])
     corrected = sum(result["corrected"].values())
     detail = _counts(result["added"]) + (f"; corrected {corrected}" if corrected else "")
-    return StepOutcome(step=Step.INTAKE, detail=detail, data=result)
+    outcome = await _notify(round_id, StepOutcome(step=Step.INTAKE, detail=detail, data=result))
+    if result["errors"]:  # the good rows' receipts went out; the step fails for the rest
+        raise ImportRejected(len(result["errors"]), sum(result["added"].values()),
+                             result["errors"])
+    return outcome
 
 
 @flow(name="close_intake", persist_result=False)
@@ -74,8 +86,9 @@ async def screening(round_id: str, now: datetime | None = None, actor: str = "pr
     if result["waiting"]:
         waiting = (f"supplements of {result['waiting']} application(s) until "
                    f"{format_kst(result['supplement_deadline'])}")
-    return StepOutcome(step=Step.SCREENING, detail=_counts(result["moved"]), waiting_for=waiting,
-                       data={"moved": result["moved"], "waiting": result["waiting"]})
+    return await _notify(round_id, StepOutcome(
+        step=Step.SCREENING, detail=_counts(result["moved"]), waiting_for=waiting,
+        data={"moved": result["moved"], "waiting": result["waiting"]}))
 
 
 @flow(name="committee_review", persist_result=False)
@@ -93,6 +106,7 @@ async def committee_review(
     report("committee_review", 1, 1)
     outcome = StepOutcome(step=Step.COMMITTEE_REVIEW, detail=_counts(result["proposed"]),
                           data=result)
+    await _notify(round_id, outcome)  # reviewers' assignments
     if steps.round_state(round_id) != "review":
         return outcome  # approved earlier: the decision is frozen
     if approval is None and wait_for_chair:
@@ -112,8 +126,9 @@ async def selection_notice(round_id: str, now: datetime | None = None, actor: st
                            ) -> StepOutcome:
     """V10: release the approved decisions (decided → notified) and owe the notices."""
     counts = steps.release(round_id, _now(now), actor)
-    return StepOutcome(step=Step.SELECTION_NOTICE, detail=_counts(counts) if counts else
-                       "already released", data={"released": counts})
+    return await _notify(round_id, StepOutcome(
+        step=Step.SELECTION_NOTICE, detail=_counts(counts) if counts else "already released",
+        data={"released": counts}))
 
 
 @flow(name="round", persist_result=False)

@@ -375,6 +375,12 @@ def _print_figures(round_id: str) -> None:
               f"{fig.lead_participations} lead-company participations ({tracks})")
 
 
+from sangsaeng.cli_mail import companies_app, notices_app  # noqa: E402 (they use the helpers above)
+
+app.add_typer(notices_app, name="notices")
+app.add_typer(companies_app, name="companies")
+
+
 def main() -> None:
     """Entry point of the `sangsaeng` command."""
     try:

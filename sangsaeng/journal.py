@@ -12,8 +12,6 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Result, bindparam, insert, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
@@ -25,27 +23,16 @@ from sangsaeng.domain.states import (
     check_round_transition,
 )
 from sangsaeng.errors import StepError
+from sangsaeng.mail.outbox import Notice as Notice  # re-exported: services owe notices here
+from sangsaeng.mail.outbox import enqueue
 from sangsaeng.models import (
     APPLICATIONS,
     ROUNDS,
     Application,
     AuditEvent,
-    OutboxMessage,
     Round,
     utcnow,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Notice:
-    """A notice owed: kind, the entity it is about, one recipient, and the template's data."""
-
-    kind: str
-    subject_type: str
-    subject_id: str
-    recipient: str
-    recipient_name: str
-    payload: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,33 +56,8 @@ def record_events(session: Session, rows: Sequence[dict[str, Any]]) -> None:
 
 
 def owe_notices(session: Session, round_id: str, notices: Iterable[Notice]) -> int:
-    """Record notices in the outbox; an identical (round, kind, subject, recipient) is kept once."""
-    rows = [
-        {
-            "round_id": round_id,
-            "kind": n.kind,
-            "subject_type": n.subject_type,
-            "subject_id": n.subject_id,
-            "recipient": n.recipient,
-            "recipient_name": n.recipient_name,
-            "payload": n.payload,
-            "state": "pending",
-            "created_at": utcnow(),
-        }
-        for n in notices
-    ]
-    if not rows:
-        return 0
-    dialect = session.get_bind().dialect.name
-    builder = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = builder(OutboxMessage).on_conflict_do_nothing(
-        index_elements=["round_id", "kind", "subject_type", "subject_id", "recipient"]
-    )
-    total = 0
-    for start in range(0, len(rows), 2000):
-        result = session.execute(stmt, rows[start : start + 2000])
-        total += max(getattr(result, "rowcount", 0) or 0, 0)
-    return total
+    """Record notices in the outbox, rendered now; an identical key is kept once."""
+    return enqueue(session, round_id, notices)
 
 
 def _rowcount(result: Result[Any]) -> int:

@@ -192,14 +192,36 @@ class AuditEvent(SQLModel, table=True):
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
 
 
+class MailBody(SQLModel, table=True):
+    """A rendered notice (subject, text, HTML), stored once per distinct content.
+
+    A broadcast's body is the same for every company: one row serves 100,000 messages.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    digest: str = Field(max_length=64, unique=True, description="sha256 of kind+lang+content")
+    kind: str = Field(max_length=60)
+    lang: str = Field(default="ko", max_length=8)
+    subject: str
+    text: str
+    html: str
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 class OutboxMessage(SQLModel, table=True):
-    """A notice owed to someone, recorded with the state change that owes it (ARCHITECTURE)."""
+    """A notice owed to someone, recorded with the state change that owes it (ARCHITECTURE).
+
+    pending → sending → sent | failed. Rendered when created (`body_id`); `message_id` is
+    derived from the row's key, so a retry after a crash carries the same Message-ID.
+    """
 
     __table_args__ = (
         UniqueConstraint(
-            "round_id", "kind", "subject_type", "subject_id", "recipient", name="uq_outbox_notice"
+            "round_id", "kind", "subject_type", "subject_id", "recipient", "resend",
+            name="uq_outbox_notice",
         ),
         Index("ix_outbox_state", "state"),
+        Index("ix_outbox_claim", "state", "next_attempt_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -209,9 +231,38 @@ class OutboxMessage(SQLModel, table=True):
     subject_id: str
     recipient: str
     recipient_name: str = ""
+    resend: int = Field(default=0, description="0 = the notice; n = the office's n-th resend")
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    body_id: int | None = Field(default=None, foreign_key="mailbody.id", index=True)
+    message_id: str | None = Field(default=None, unique=True)
+    unsubscribe: str | None = Field(default=None, description="List-Unsubscribe token (broadcast)")
     state: str = Field(default="pending", max_length=10)
+    attempts: int = 0
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_reply: str = ""
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class RegisteredCompany(SQLModel, table=True):
+    """The company registry that open calls are broadcast to (companies.csv)."""
+
+    brn: str = Field(primary_key=True, max_length=12)
+    name: str
+    email: str
+    opted_in: bool = True
+    unsubscribe_token: str = Field(max_length=40, unique=True)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class MailSuppression(SQLModel, table=True):
+    """An address that a server refused permanently (5xx): nothing more is sent to it."""
+
+    address: str = Field(primary_key=True)
+    reply: str
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    outbox_id: int | None = None
 
 
 def table_of(model: type[SQLModel]) -> Table:
@@ -232,3 +283,6 @@ PRODUCTION = table_of(ProductionConfirmation)
 DECISIONS = table_of(Decision)
 AUDIT = table_of(AuditEvent)
 OUTBOX = table_of(OutboxMessage)
+MAIL_BODIES = table_of(MailBody)
+REGISTRY = table_of(RegisteredCompany)
+SUPPRESSIONS = table_of(MailSuppression)

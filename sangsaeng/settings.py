@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,12 +25,24 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; SQLite under var")
     config_dir: Path = Field(default=REPO_ROOT / "config", description="program.toml and rounds/")
     templates_dir: Path = Field(default=REPO_ROOT / "templates", description="Jinja2 templates")
-    smtp_host: str | None = None
-    smtp_port: int | None = None
-    smtp_tls: str | None = None
+    smtp_host: str | None = Field(default=None, description="SMTP server; none = embedded")
+    smtp_port: int | None = Field(default=None, ge=1, le=65535, description="default 25/587/465")
+    smtp_tls: Literal["none", "starttls", "ssl"] | None = Field(
+        default=None, description="none on loopback, else starttls")
     smtp_user: str | None = None
     smtp_password: SecretStr | None = None
-    mail_from: str | None = None
+    smtp_password_block: str | None = Field(
+        default=None, description="name of a Prefect Secret block holding the SMTP password")
+    smtp_connections: int = Field(default=4, ge=1, le=32, description="persistent connections")
+    smtp_rate: float = Field(default=0, ge=0, description="messages per second; 0 = no limit")
+    smtp_timeout: float = Field(default=30, gt=0, description="seconds per SMTP command")
+    mail_from: str | None = Field(default=None, description="'Name <address>' or an address")
+    mail_lease_seconds: int = Field(default=300, ge=1, description="a claimed row's lease")
+    mail_backoff: str = Field(default="60,300,1800,7200",
+                              description="seconds before retry 1, 2, 3, … after a 4xx")
+    mail_give_up_hours: float = Field(default=48, gt=0, description="then a 4xx row fails")
+    unsubscribe_url: str | None = Field(
+        default=None, description="https base URL for List-Unsubscribe (token appended)")
 
     @field_validator("smtp_password")
     @classmethod
@@ -37,6 +50,19 @@ class Settings(BaseSettings):
         if value is not None and value.get_secret_value().lower() in _PLACEHOLDER_SECRETS:
             raise ValueError("SANGSAENG_SMTP_PASSWORD is a placeholder; set the real secret")
         return value
+
+    @field_validator("mail_backoff")
+    @classmethod
+    def _backoff_list(cls, value: str) -> str:
+        steps = [part.strip() for part in value.split(",")]
+        if not steps or not all(part.isdigit() and int(part) > 0 for part in steps):
+            raise ValueError("expected seconds as positive whole numbers, e.g. 60,300,1800,7200")
+        return value
+
+    @property
+    def backoff_seconds(self) -> tuple[int, ...]:
+        """Delays before the 1st, 2nd, … retry after a temporary (4xx) failure."""
+        return tuple(int(part) for part in self.mail_backoff.split(","))
 
     @property
     def redacted_database_url(self) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,8 @@ from prefect.cache_policies import NO_CACHE
 from sangsaeng.config import load_program, load_round
 from sangsaeng.db import session_scope
 from sangsaeng.domain.ranking import ChairAction, ChairDecision
+from sangsaeng.mail.delivery import deliver
+from sangsaeng.mail.sender import DeliveryReport
 from sangsaeng.services import intake, review, rounds, screening, selection
 from sangsaeng.settings import get_settings
 
@@ -102,3 +106,27 @@ def round_state(round_id: str) -> str:
     """The round's business state (from the database, never from Prefect's history)."""
     with session_scope() as session:
         return rounds.get_round(session, round_id).state
+
+
+async def _deliver(round_id: str) -> DeliveryReport:
+    return await deliver(round_id=round_id, password=await smtp_password())
+
+
+async def smtp_password() -> str | None:
+    """The SMTP password: the environment, else the Prefect Secret block named in the settings."""
+    settings = get_settings()
+    if settings.smtp_password is not None or not settings.smtp_password_block:
+        return None  # the sender reads the environment itself
+    from prefect.blocks.system import Secret
+
+    secret: Any = await Secret.aload(settings.smtp_password_block)
+    return str(secret.get())
+
+
+@step_task
+def deliver_notices(round_id: str) -> dict[str, Any]:
+    """Send the round's due notices; if the server is away they wait in the outbox (not lost)."""
+    with ThreadPoolExecutor(1) as pool:  # its own event loop, whoever calls this task
+        report = pool.submit(asyncio.run, _deliver(round_id)).result()
+    return {"sent": report.sent, "retry_later": report.retry_later, "failed": report.failed,
+            "released": report.released, "stopped": report.stopped}

@@ -8,8 +8,12 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.mail.smtp_server import ScriptedServer
 
 # Before Prefect is imported anywhere (FIELD_NOTES: fresh starts take 18–22 s).
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
@@ -109,3 +113,20 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture
+def smtp(env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedServer]:
+    """A real SMTP server (aiosmtpd) on loopback that the settings send to; fast retries."""
+    from sangsaeng.settings import get_settings
+    from tests.mail.smtp_server import ScriptedServer
+
+    server = ScriptedServer()
+    server.start()
+    monkeypatch.setenv("SANGSAENG_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("SANGSAENG_SMTP_PORT", str(server.port))
+    monkeypatch.setenv("SANGSAENG_SMTP_TIMEOUT", "5")
+    get_settings.cache_clear()
+    yield server
+    server.stop()
+    get_settings.cache_clear()

@@ -16,15 +16,13 @@ from sangsaeng.domain.brn import InvalidBRN, normalize_brn
 from sangsaeng.domain.clock import parse_instant
 from sangsaeng.domain.scoring import parse_score
 from sangsaeng.io.rows import ROLES, SIZES
+from sangsaeng.mail.headers import is_valid_address
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _INSTANT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}")
 _BRN = re.compile(r"[0-9]{3}-?[0-9]{2}-?[0-9]{5}")
 _PRODUCT_CODE = re.compile(r"[0-9]{10}")
 _WHOLE = re.compile(r"[0-9]+")
-_DOMAIN_PART = r"[^\s@,;:<>()\[\]\"\\\x00-\x1f\x7f.]+"
-# One plain address: ASCII local part, no spaces, commas, angle brackets, quotes or CR/LF.
-_EMAIL = re.compile(rf"[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@(?:{_DOMAIN_PART}\.)+{_DOMAIN_PART}")
 _BOOLEANS = {"true": True, "false": False, "y": True, "n": False, "1": True, "0": False}
 
 
@@ -113,7 +111,7 @@ def product_code(text: str) -> str:
 
 def email(text: str) -> str:
     """One plain e-mail address (no display name, no list)."""
-    if not _EMAIL.fullmatch(required(text)):
+    if not is_valid_address(required(text)):  # the same strict rule as at enqueue (mail.headers)
         raise ValueError("not a single plain e-mail address")
     return text
 

@@ -13,6 +13,7 @@ from sangsaeng.domain.screening import supplement_deadline
 from sangsaeng.domain.states import RoundState, round_reached
 from sangsaeng.errors import ConfigError, StepError
 from sangsaeng.journal import move_round, record_events
+from sangsaeng.mail.registry import broadcast_call
 from sangsaeng.models import Round
 
 
@@ -77,11 +78,13 @@ def register_round(
 
 
 def open_round(session: Session, rnd: Round, *, now: datetime, actor: str) -> bool:
-    """R2: draft → open (the call is published). False if it was already open or later."""
+    """R2: draft → open (the call is published); `call.announcement` is owed to every opted-in
+    registered company. False if it was already open or later."""
     if rnd.state != RoundState.DRAFT.value:
         return False
     move_round(session, rnd, RoundState.OPEN, at=now, actor=actor, rule="R2",
                reason="call published")
+    broadcast_call(session, rnd)
     return True
 
 

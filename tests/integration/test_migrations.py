@@ -105,8 +105,8 @@ FAILING_MIGRATION = '''
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "fails"
+down_revision = "{head}"
 branch_labels = None
 depends_on = None
 
@@ -127,15 +127,18 @@ def test_a_failing_migration_changes_nothing(database_url: str, tmp_path: object
     from pathlib import Path
 
     from alembic import command
+    from alembic.script import ScriptDirectory
     from sqlalchemy import inspect, text
 
     from sangsaeng.db import MIGRATIONS, alembic_config
 
     scripts = Path(str(tmp_path)) / "migrations"
     shutil.copytree(MIGRATIONS, scripts, ignore=shutil.ignore_patterns("__pycache__"))
-    (scripts / "versions" / "0003_fails.py").write_text(FAILING_MIGRATION, encoding="utf-8")
     engine = make_engine(database_url)
     migrate(engine)
+    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    (scripts / "versions" / "9999_fails.py").write_text(FAILING_MIGRATION.replace(
+        "{head}", str(head)), encoding="utf-8")
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO company (brn, name) VALUES ('124-81-00998', '㈜상생')"))
     config = alembic_config(engine)
@@ -148,6 +151,6 @@ def test_a_failing_migration_changes_nothing(database_url: str, tmp_path: object
     columns = {c["name"] for c in inspect(engine).get_columns("application")}
     tables = set(inspect(engine).get_table_names())
     engine.dispose()
-    assert version == "0002" and names == ["㈜상생"]
+    assert version == head and names == ["㈜상생"]
     assert "half_done" not in columns
     assert not any(t.startswith("_alembic_tmp") for t in tables)

@@ -1,0 +1,233 @@
+"""`sangsaeng notices …` and `sangsaeng companies …`: the office's tools for the outbox.
+
+Delivery runs without Prefect (no start-up cost); the flows call the same code.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from sangsaeng.cli import USER_ERRORS, UsageError, _actor, _fail, _open_round, err, out
+from sangsaeng.errors import ImportRejected, SangsaengError
+from sangsaeng.mail.wording import STATES
+
+if TYPE_CHECKING:
+    from sangsaeng.mail.outbox import Outgoing
+    from sangsaeng.mail.sender import DeliveryReport
+
+notices_app = typer.Typer(help="Notices: status, preview, delivery, resend.",
+                          no_args_is_help=True)
+companies_app = typer.Typer(help="The company registry that calls are broadcast to.",
+                            no_args_is_help=True)
+
+
+class DeliveryStopped(SangsaengError):
+    """The sender's circuit breaker opened; the notices wait in the outbox."""
+
+
+@notices_app.command("send")
+def notices_send(
+    round_id: Annotated[str | None, typer.Option("--round", help="only this round")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="at most this many")] = None,
+    dry_run: Annotated[bool, typer.Option(
+        help="build every due message, send nothing, change nothing")] = False,
+) -> None:
+    """Send the notices that are due (retries whose backoff has passed included)."""
+    try:
+        if dry_run:
+            _dry_run(round_id, limit)
+            return
+        report = _deliver(round_id, limit)
+    except USER_ERRORS as exc:
+        _fail(exc)
+    out.print(f"sent {report.sent}, retry later {report.retry_later}, failed {report.failed}"
+              + (f", reconnects {report.reconnects}" if report.reconnects else "")
+              + f" ({report.seconds:.1f} s)")
+    for kind, reply in report.failures[:5]:
+        out.print(f"  [yellow]{kind}[/yellow]: {reply}")
+    if report.stopped:
+        _fail(DeliveryStopped(f"delivery stopped: {report.stopped}; {report.released} "
+                              "notice(s) wait in the outbox, nothing is lost"))
+
+
+def _deliver(round_id: str | None, limit: int | None) -> DeliveryReport:
+    import asyncio
+
+    from sangsaeng.mail.delivery import deliver
+
+    password = _secret_block_password()
+    columns = (TextColumn("notices"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=False) as bar:
+        task = bar.add_task("notices", total=None)
+
+        def show(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=max(total, 1))
+
+        return asyncio.run(deliver(round_id=round_id, limit=limit, password=password,
+                                   progress=show))
+
+
+def _secret_block_password() -> str | None:
+    """A Prefect Secret block named by SANGSAENG_SMTP_PASSWORD_BLOCK (imports Prefect only then)."""
+    from sangsaeng.settings import get_settings
+
+    if not get_settings().smtp_password_block:
+        return None
+    import asyncio
+
+    from tasks.steps import smtp_password
+
+    return asyncio.run(smtp_password())
+
+
+def _dry_run(round_id: str | None, limit: int | None) -> None:
+    from sangsaeng.db import get_engine, session_scope
+    from sangsaeng.mail import office
+    from sangsaeng.models import Round
+
+    by_kind: Counter[str] = Counter()
+    size = 0
+    with session_scope(get_engine()) as session:
+        ids = [round_id] if round_id else [r.id for r in session.query(Round).all()]
+        for rid in ids:
+            rows = office.pending(session, rid, limit=limit)
+            for row, data in office.build(session, rows):
+                by_kind[row.kind] += 1
+                size += len(data)
+        session.rollback()
+    for kind, n in sorted(by_kind.items()):
+        out.print(f"  {kind:<32} {n:>7}")
+    out.print(f"dry run: {sum(by_kind.values())} message(s) built, {size / 1e6:.1f} MB; "
+              "nothing sent, nothing changed")
+
+
+@notices_app.command("status")
+def notices_status(
+    round_id: Annotated[str, typer.Option("--round", help="round id, e.g. 2022-2")],
+) -> None:
+    """Counts by kind and state; failures with the server's reply."""
+    from sangsaeng.mail import office
+
+    try:
+        with _open_round(round_id) as (session, rnd):
+            st = office.status(session, rnd.id)
+    except USER_ERRORS as exc:
+        _fail(exc)
+    states = list(STATES)
+    table = Table(title=f"{round_id} notices (발송 현황)")
+    table.add_column("kind", no_wrap=True)
+    for state in states:
+        table.add_column(state, justify="right")
+    for kind in sorted({k for k, _ in st.counts}):
+        table.add_row(kind, *(str(st.counts.get((kind, s), 0)) for s in states))
+    out.print(table)
+    if st.retrying:
+        out.print(f"{st.retrying} pending notice(s) are waiting to be retried")
+    for f in st.failures:
+        out.print(f"  failed #{f.id} {f.kind} → {f.recipient}: {f.reply}")
+
+
+@notices_app.command("preview")
+def notices_preview(
+    round_id: Annotated[str, typer.Option("--round", help="round id, e.g. 2022-2")],
+    kind: Annotated[str | None, typer.Option(help="only this notice kind")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="write each message as .eml")
+                       ] = None,
+) -> None:
+    """What the next batch will send: counts, one sample per kind, optionally every message."""
+    from sangsaeng.mail import office
+
+    try:
+        with _open_round(round_id) as (session, rnd):
+            rows = office.pending(session, rnd.id, kind=kind)
+            bodies = office.bodies_of(session, rows)
+            first: dict[str, Outgoing] = {}
+            per_kind: Counter[str] = Counter()
+            for row in rows:
+                first.setdefault(row.kind, row)
+                per_kind[row.kind] += 1
+            for k, row in sorted(first.items()):
+                n = per_kind[k]
+                body = bodies[row.body_id]
+                out.rule(f"{k} × {n}")
+                out.print(f"To: {row.recipient_name} <{row.recipient}>", markup=False)
+                out.print(f"Subject: {body.subject}\n", markup=False)
+                out.print(body.text, markup=False)
+            if out_dir is not None:
+                out_dir.mkdir(parents=True, exist_ok=True)
+                for row, data in office.build(session, rows):
+                    (out_dir / f"{row.id:07d}-{row.kind}.eml").write_bytes(data)
+                err.print(f"wrote {len(rows)} message(s) to {out_dir}")
+    except USER_ERRORS as exc:
+        _fail(exc)
+    if not rows:
+        out.print(f"round {round_id}: no notices wait to be sent")
+
+
+@notices_app.command("resend")
+def notices_resend(
+    notice_id: Annotated[int, typer.Option("--id", help="the notice (see `notices status`)")],
+    reason: Annotated[str, typer.Option(help="why it is sent again (audited)")],
+) -> None:
+    """Owe one notice again on purpose: a new row, same content, audited."""
+    from datetime import UTC, datetime
+
+    from sangsaeng.db import get_engine, session_scope
+    from sangsaeng.mail import office
+
+    try:
+        with session_scope(get_engine()) as session:
+            new_id = office.resend(session, notice_id, reason=reason, actor=_actor(),
+                                   now=datetime.now(UTC))
+    except USER_ERRORS as exc:
+        _fail(exc)
+    out.print(f"notice #{notice_id} owed again as #{new_id}; `sangsaeng notices send` sends it")
+
+
+@companies_app.command("import")
+def companies_import(
+    path: Annotated[Path, typer.Argument(help="companies.csv: brn, name, email, opted_in")],
+) -> None:
+    """Add or update registered companies (bad rows are listed; good rows are kept)."""
+    from datetime import UTC, datetime
+
+    from sangsaeng.db import get_engine, session_scope
+    from sangsaeng.mail.registry import import_registry
+
+    try:
+        with session_scope(get_engine()) as session:
+            summary = import_registry(session, path, now=datetime.now(UTC), actor=_actor())
+        out.print(f"companies: {summary.added} added, {summary.updated} updated, "
+                  f"{summary.unchanged} unchanged")
+        if summary.errors:
+            raise ImportRejected(len(summary.errors), summary.added + summary.updated,
+                                 [str(e) for e in summary.errors])
+    except USER_ERRORS as exc:
+        _fail(exc)
+
+
+@companies_app.command("unsubscribe")
+def companies_unsubscribe(
+    token: Annotated[str, typer.Argument(help="the token of a List-Unsubscribe request")],
+) -> None:
+    """Opt a company out of call broadcasts (audited)."""
+    from datetime import UTC, datetime
+
+    from sangsaeng.db import get_engine, session_scope
+    from sangsaeng.mail.registry import unsubscribe
+
+    try:
+        with session_scope(get_engine()) as session:
+            brn = unsubscribe(session, token, now=datetime.now(UTC), actor=_actor())
+        if brn is None:
+            raise UsageError("unknown unsubscribe token")
+    except USER_ERRORS as exc:
+        _fail(exc)
+    sys.stdout.write("unsubscribed\n")

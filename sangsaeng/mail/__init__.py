@@ -1,0 +1,1 @@
+"""Notices: rendering, the outbox, composing messages and SMTP delivery (ARCHITECTURE)."""

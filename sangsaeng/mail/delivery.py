@@ -1,0 +1,74 @@
+"""Deliver what the outbox owes, with the SMTP server and policy from the settings.
+
+No SMTP host configured → the embedded server (embedded.py) stores each message under var/mail/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+from sqlalchemy import Engine
+
+from sangsaeng.db import get_engine
+from sangsaeng.mail.embedded import embedded_server
+from sangsaeng.mail.outbox import mail_context
+from sangsaeng.mail.sender import DeliveryPolicy, DeliveryReport, Sender, SmtpServer, Tls
+from sangsaeng.settings import Settings, get_settings
+
+_DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def policy_from(settings: Settings) -> DeliveryPolicy:
+    """Connections, rate, lease, backoff and giving up, as configured."""
+    return DeliveryPolicy(
+        connections=settings.smtp_connections, rate=settings.smtp_rate,
+        lease=timedelta(seconds=settings.mail_lease_seconds),
+        backoff=settings.backoff_seconds,
+        give_up_after=timedelta(hours=settings.mail_give_up_hours))
+
+
+@contextmanager
+def smtp_server(settings: Settings, password: str | None = None) -> Iterator[SmtpServer]:
+    """The configured SMTP server, or the embedded one for the duration of the block."""
+    if not settings.smtp_host:
+        with embedded_server(settings.var_dir / "mail") as (host, port):
+            yield SmtpServer(host, port, "none", timeout=settings.smtp_timeout)
+        return
+    host = settings.smtp_host
+    tls: Tls = settings.smtp_tls or ("none" if _is_loopback(host) else "starttls")
+    secret = password
+    if secret is None and settings.smtp_password is not None:
+        secret = settings.smtp_password.get_secret_value()
+    yield SmtpServer(host, settings.smtp_port or _DEFAULT_PORTS[tls], tls, settings.smtp_user,
+                     secret, settings.smtp_timeout)
+
+
+async def deliver(*, round_id: str | None = None, limit: int | None = None,
+                  password: str | None = None, engine: Engine | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> DeliveryReport:
+    """Send every due notice (of one round, or all); `password` may come from a Secret block."""
+    settings = get_settings()
+    context = mail_context()
+    with smtp_server(settings, password) as server:
+        sender = Sender(engine or get_engine(), server, context.sender,
+                        policy=policy_from(settings), round_id=round_id, limit=limit,
+                        unsubscribe_url=settings.unsubscribe_url, progress=progress)
+        return await sender.run()
+
+
+def deliver_now(**kwargs: object) -> DeliveryReport:
+    """`deliver` from synchronous code (the CLI)."""
+    return asyncio.run(deliver(**kwargs))  # type: ignore[arg-type]

@@ -1,0 +1,131 @@
+"""Office tools over the outbox: status, preview and dry run of a batch, deliberate resend."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlmodel import Session
+
+from sangsaeng.errors import StepError
+from sangsaeng.journal import record_events
+from sangsaeng.mail.compose import Composer
+from sangsaeng.mail.headers import message_id
+from sangsaeng.mail.outbox import (
+    MailContext,
+    Notice,
+    Outgoing,
+    load_bodies,
+    mail_context,
+    notice_key,
+)
+from sangsaeng.mail.render import Rendered
+from sangsaeng.models import OUTBOX, utcnow
+
+_OUTGOING_COLUMNS = ("id", "round_id", "kind", "recipient", "recipient_name", "message_id",
+                     "unsubscribe", "body_id", "attempts", "created_at")
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A notice that could not be delivered, with the server's reply."""
+
+    id: int
+    kind: str
+    recipient: str
+    reply: str
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """A round's notices: counts by kind and state, and the failures with their replies."""
+
+    counts: dict[tuple[str, str], int]
+    failures: list[Failure]
+    retrying: int
+
+
+def status(session: Session, round_id: str) -> Status:
+    """Counts by (kind, state); failed rows with replies; pending rows that failed before."""
+    o = OUTBOX.c
+    counts = {(k, s): int(n) for k, s, n in session.execute(
+        select(o.kind, o.state, func.count()).where(o.round_id == round_id)
+        .group_by(o.kind, o.state).order_by(o.kind, o.state)).all()}
+    failures = [Failure(r.id, r.kind, r.recipient, r.last_reply) for r in session.execute(
+        select(o.id, o.kind, o.recipient, o.last_reply)
+        .where(o.round_id == round_id, o.state == "failed").order_by(o.id)).all()]
+    retrying = int(session.execute(select(func.count()).select_from(OUTBOX).where(
+        o.round_id == round_id, o.state == "pending", o.attempts > 0)).scalar_one())
+    return Status(counts, failures, retrying)
+
+
+def pending(session: Session, round_id: str, *, kind: str | None = None,
+            limit: int | None = None) -> list[Outgoing]:
+    """Rows not yet sent (pending or sending), oldest first — what the next batch holds."""
+    o = OUTBOX.c
+    query = (select(*(o[c] for c in _OUTGOING_COLUMNS))
+             .where(o.round_id == round_id, o.state.in_(("pending", "sending")),
+                    o.body_id.is_not(None))
+             .order_by(o.id))
+    if kind:
+        query = query.where(o.kind == kind)
+    if limit:
+        query = query.limit(limit)
+    return [Outgoing(**row._mapping) for row in session.execute(query).all()]
+
+
+def build(session: Session, rows: list[Outgoing], context: MailContext | None = None,
+          *, unsubscribe_url: str | None = None, now: datetime | None = None
+          ) -> Iterator[tuple[Outgoing, bytes]]:
+    """Each row's message exactly as the sender would send it (nothing is sent or changed)."""
+    ctx = context or mail_context()
+    composer = Composer(ctx.sender, unsubscribe_url=unsubscribe_url)
+    for body_id, rendered in load_bodies(session, {r.body_id for r in rows}).items():
+        composer.add_body(body_id, rendered)
+    at = now or utcnow()
+    for row in rows:
+        yield row, composer.message(row, at)
+
+
+def bodies_of(session: Session, rows: list[Outgoing]) -> dict[int, Rendered]:
+    """The rendered bodies of these rows (for previews)."""
+    return load_bodies(session, {r.body_id for r in rows})
+
+
+def resend(session: Session, outbox_id: int, *, reason: str, actor: str, now: datetime,
+           context: MailContext | None = None) -> int:
+    """Owe one notice again on purpose: a new row (new Message-ID, same body), audited."""
+    if not reason.strip():
+        raise StepError("a resend needs a reason (it is audited)")
+    o = OUTBOX.c
+    row = session.execute(select(OUTBOX).where(o.id == outbox_id)).first()
+    if row is None:
+        raise StepError(f"no notice with id {outbox_id}")
+    if row.body_id is None:
+        raise StepError(f"notice {outbox_id} is not rendered yet: send the round's notices first")
+    ctx = context or mail_context()
+    latest = session.execute(select(func.max(o.resend)).where(
+        o.round_id == row.round_id, o.kind == row.kind, o.subject_type == row.subject_type,
+        o.subject_id == row.subject_id, o.recipient == row.recipient)).scalar_one()
+    number = int(latest or 0) + 1
+    notice = Notice(row.kind, row.subject_type, row.subject_id, row.recipient,
+                    row.recipient_name, row.payload, row.unsubscribe, number)
+    values: dict[str, Any] = {
+        "round_id": row.round_id, "kind": row.kind, "subject_type": row.subject_type,
+        "subject_id": row.subject_id, "recipient": row.recipient,
+        "recipient_name": row.recipient_name, "resend": number, "payload": row.payload,
+        "body_id": row.body_id, "message_id": message_id(notice_key(row.round_id, notice),
+                                                         ctx.domain),
+        "unsubscribe": row.unsubscribe, "state": "pending", "attempts": 0,
+        "next_attempt_at": utcnow(), "last_reply": "", "created_at": utcnow()}
+    new_id = int(session.execute(insert(OUTBOX).values(**values).returning(o.id)).scalar_one())
+    record_events(session, [{
+        "at": now, "actor": actor, "round_id": row.round_id, "entity": "notice",
+        "entity_id": str(new_id), "action": "resend", "from_state": None,
+        "to_state": "pending", "reason": reason.strip(), "rule": None,
+        "data": {"original": outbox_id, "kind": row.kind, "resend": number},
+    }])
+    return new_id

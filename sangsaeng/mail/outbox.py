@@ -1,0 +1,337 @@
+"""The outbox (ARCHITECTURE): notices rendered when owed, claimed with a lease, outcomes recorded.
+
+One row per (round, kind, subject, recipient, resend): `pending → sending → sent | failed`.
+Rows are rendered in the transaction that owes them, so what a company will read is fixed and
+reviewable; the `Message-ID` is derived from the row's key, so a retry carries the same one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.headerregistry import Address
+from email.utils import parseaddr
+from functools import lru_cache
+from typing import Any, Literal
+
+from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session
+
+from sangsaeng.errors import ConfigError
+from sangsaeng.mail.headers import InvalidAddress, is_valid_address, mailbox, message_id
+from sangsaeng.mail.render import Rendered, Renderer, renderer_for
+from sangsaeng.models import MAIL_BODIES, OUTBOX, SUPPRESSIONS, utcnow
+from sangsaeng.settings import Settings, get_settings
+
+# Kinds whose body is the same for every recipient (the name only goes into `To:`).
+SHARED_KINDS = frozenset({"call.announcement"})
+_CHUNK = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A notice owed: kind, the entity it is about, one recipient, and the template's data."""
+
+    kind: str
+    subject_type: str
+    subject_id: str
+    recipient: str
+    recipient_name: str
+    payload: dict[str, Any] = field(default_factory=dict)
+    unsubscribe: str | None = None
+    resend: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class MailContext:
+    """What rendering and addressing need: the templates and the sender's identity."""
+
+    renderer: Renderer
+    sender: Address
+
+    @property
+    def domain(self) -> str:
+        """The sender's domain: the right-hand side of every Message-ID."""
+        return self.sender.domain
+
+
+def sender_mailbox(settings: Settings, renderer: Renderer) -> Address:
+    """SANGSAENG_MAIL_FROM ('Name <address>' or an address), else the office in program.toml."""
+    office = renderer.sender
+    if not settings.mail_from:
+        return mailbox(office["office_name"], office["email"])
+    name, address = parseaddr(settings.mail_from, strict=True)
+    try:
+        return mailbox(name or office["office_name"], address)
+    except InvalidAddress:
+        raise ConfigError("SANGSAENG_MAIL_FROM is not 'Name <address>' or a plain address"
+                          ) from None
+
+
+@lru_cache(maxsize=4)
+def _context(templates: str, config: str, mail_from: str | None) -> MailContext:
+    from pathlib import Path
+
+    renderer = renderer_for(Path(templates), Path(config))
+    settings = get_settings()
+    return MailContext(renderer, sender_mailbox(settings, renderer))
+
+
+def mail_context() -> MailContext:
+    """The process's mail context (cached per templates, config and sender)."""
+    s = get_settings()
+    return _context(str(s.templates_dir), str(s.config_dir), s.mail_from)
+
+
+def notice_key(round_id: str, n: Notice) -> str:
+    """The row's unique key as text: the seed of its Message-ID."""
+    return "|".join((round_id, n.kind, n.subject_type, n.subject_id, n.recipient, str(n.resend)))
+
+
+def body_digest(kind: str, lang: str, r: Rendered) -> str:
+    """Content address of a rendered body (equal notices share one row)."""
+    blob = json.dumps([kind, lang, r.subject, r.text, r.html], ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def _insert(session: Session, table: Any, rows: list[dict[str, Any]], keys: list[str]) -> int:
+    """INSERT … ON CONFLICT DO NOTHING in chunks; returns the rows inserted."""
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    builder = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = builder(table).on_conflict_do_nothing(index_elements=keys)
+    total = 0
+    for start in range(0, len(rows), _CHUNK):
+        result = session.execute(stmt, rows[start:start + _CHUNK])
+        total += max(getattr(result, "rowcount", 0) or 0, 0)
+    return total
+
+
+def suppressed(session: Session) -> dict[str, str]:
+    """Addresses refused permanently, with the server's reply."""
+    s = SUPPRESSIONS.c
+    return {a: r for a, r in session.execute(select(s.address, s.reply)).all()}
+
+
+class _Bodies:
+    """Renders each distinct notice once and stores each distinct body once."""
+
+    def __init__(self, context: MailContext) -> None:
+        self.context = context
+        self.by_key: dict[tuple[str, str, str], str] = {}
+        self.rendered: dict[str, tuple[str, Rendered]] = {}
+
+    def digest(self, n: Notice) -> str:
+        name = "" if n.kind in SHARED_KINDS else n.recipient_name
+        key = (n.kind, json.dumps(n.payload, sort_keys=True, ensure_ascii=False), name)
+        digest = self.by_key.get(key)
+        if digest is None:
+            rendered = self.context.renderer.render(n.kind, n.payload, recipient_name=name)
+            digest = body_digest(n.kind, self.context.renderer.lang, rendered)
+            self.by_key[key] = digest
+            self.rendered[digest] = (n.kind, rendered)
+        return digest
+
+    def store(self, session: Session) -> dict[str, int]:
+        now, lang = utcnow(), self.context.renderer.lang
+        _insert(session, MAIL_BODIES, [
+            {"digest": d, "kind": kind, "lang": lang, "subject": r.subject, "text": r.text,
+             "html": r.html, "created_at": now}
+            for d, (kind, r) in self.rendered.items()], ["digest"])
+        ids: dict[str, int] = {}
+        digests = list(self.rendered)
+        b = MAIL_BODIES.c
+        for start in range(0, len(digests), _CHUNK):
+            rows = session.execute(select(b.digest, b.id).where(
+                b.digest.in_(digests[start:start + _CHUNK]))).all()
+            ids.update((digest, body_id) for digest, body_id in rows)
+        return ids
+
+
+def enqueue(session: Session, round_id: str, notices: Iterable[Notice],
+            context: MailContext | None = None) -> int:
+    """Render and record notices owed, in the caller's transaction; a known key is kept once.
+
+    An invalid or suppressed address is recorded as `failed` with the reason, never sent.
+    """
+    ctx = context or mail_context()
+    bodies = _Bodies(ctx)
+    refused = suppressed(session)
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    for n in notices:
+        state, reply = "pending", ""
+        if not is_valid_address(n.recipient):
+            state, reply = "failed", "invalid address: nothing was sent"
+        elif n.recipient in refused:
+            state, reply = "failed", f"address suppressed after: {refused[n.recipient]}"
+        rows.append({
+            "round_id": round_id, "kind": n.kind, "subject_type": n.subject_type,
+            "subject_id": n.subject_id, "recipient": n.recipient,
+            "recipient_name": n.recipient_name, "resend": n.resend, "payload": n.payload,
+            "body": bodies.digest(n), "message_id": message_id(notice_key(round_id, n),
+                                                              ctx.domain),
+            "unsubscribe": n.unsubscribe, "state": state, "attempts": 0,
+            "next_attempt_at": now, "last_reply": reply, "created_at": now,
+        })
+    if not rows:
+        return 0
+    ids = bodies.store(session)
+    for row in rows:
+        row["body_id"] = ids[row.pop("body")]
+    return _insert(session, OUTBOX, rows,
+                   ["round_id", "kind", "subject_type", "subject_id", "recipient", "resend"])
+
+
+# --- delivery bookkeeping -------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A claimed row: what the sender needs to build and address one message."""
+
+    id: int
+    round_id: str
+    kind: str
+    recipient: str
+    recipient_name: str
+    message_id: str
+    unsubscribe: str | None
+    body_id: int
+    attempts: int
+    created_at: datetime
+
+
+_OUTGOING = ("id", "round_id", "kind", "recipient", "recipient_name", "message_id",
+             "unsubscribe", "body_id", "attempts", "created_at")
+
+
+def _due(now: datetime, round_id: str | None) -> Any:
+    o = OUTBOX.c
+    due = or_((o.state == "pending") & (o.next_attempt_at <= now),
+              (o.state == "sending") & (o.lease_until < now))  # a crashed sender's rows
+    return due & (o.round_id == round_id) if round_id else due
+
+
+def count_due(session: Session, *, now: datetime, round_id: str | None = None) -> int:
+    """Rows a sender would take now."""
+    return int(session.execute(select(func.count()).select_from(OUTBOX)
+                               .where(_due(now, round_id))).scalar_one())
+
+
+def claim(session: Session, *, now: datetime, lease: timedelta, limit: int,
+          round_id: str | None = None) -> list[Outgoing]:
+    """Atomically take up to `limit` due rows (`FOR UPDATE SKIP LOCKED` on PostgreSQL).
+
+    Several senders never take the same row; a crashed sender's rows come back after the lease.
+    """
+    o = OUTBOX.c
+    ids = (select(o.id).where(_due(now, round_id)).order_by(o.id).limit(limit)
+           .with_for_update(skip_locked=True))  # ignored by SQLite, whose writers are serial
+    stmt = (update(OUTBOX).where(o.id.in_(ids.scalar_subquery()))
+            .values(state="sending", lease_until=now + lease, attempts=o.attempts + 1)
+            .returning(*(o[name] for name in _OUTGOING)))
+    rows = [Outgoing(**row._mapping) for row in session.execute(stmt).all()]
+    return sorted(rows, key=lambda r: r.id)
+
+
+def renew(session: Session, ids: Sequence[int], *, until: datetime) -> None:
+    """Extend the lease of rows this sender still holds (a long batch keeps its rows)."""
+    o = OUTBOX.c
+    for start in range(0, len(ids), _CHUNK):
+        session.execute(update(OUTBOX).where(o.id.in_(ids[start:start + _CHUNK]),
+                                             o.state == "sending").values(lease_until=until))
+
+
+Verdict = Literal["sent", "retry", "failed", "release"]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to one claimed row."""
+
+    row: Outgoing
+    verdict: Verdict
+    reply: str = ""
+    suppress: bool = False
+
+
+def record(session: Session, outcomes: Sequence[Outcome], *, now: datetime,
+           backoff: Sequence[int]) -> None:
+    """Write delivery outcomes (bulk): sent, retry later (4xx backoff), failed, or released."""
+    o = OUTBOX.c
+    values: list[dict[str, Any]] = []
+    refused: list[dict[str, Any]] = []
+    for out in outcomes:
+        row, verdict = out.row, out.verdict
+        v: dict[str, Any] = {"row_id": row.id, "reply": out.reply[:1000], "lease": None,
+                             "sent": None, "attempts": row.attempts, "next": now}
+        if verdict == "sent":
+            v.update(state="sent", sent=now)
+        elif verdict == "release":  # never attempted: the attempt is not counted
+            v.update(state="pending", attempts=max(row.attempts - 1, 0))
+        elif verdict == "retry":  # the n-th retry waits backoff[n-1] (the last one repeats)
+            delay = backoff[min(max(row.attempts, 1), len(backoff)) - 1]
+            v.update(state="pending", next=now + timedelta(seconds=delay))
+        else:
+            v.update(state="failed")
+        values.append(v)
+        if out.suppress:
+            refused.append({"address": row.recipient, "reply": out.reply[:1000], "at": now,
+                            "outbox_id": row.id})
+    if values:
+        session.execute(
+            update(OUTBOX).where(o.id == bindparam("row_id"), o.state != "sent").values(
+                state=bindparam("state"), last_reply=bindparam("reply"),
+                lease_until=bindparam("lease"), sent_at=bindparam("sent"),
+                attempts=bindparam("attempts"), next_attempt_at=bindparam("next")),
+            values)
+    _insert(session, SUPPRESSIONS, refused, ["address"])
+
+
+def load_bodies(session: Session, ids: Iterable[int]) -> dict[int, Rendered]:
+    """Rendered bodies by id."""
+    b = MAIL_BODIES.c
+    wanted = sorted(set(ids))
+    found: dict[int, Rendered] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        for row in session.execute(select(b.id, b.subject, b.text, b.html).where(
+                b.id.in_(wanted[start:start + _CHUNK]))).all():
+            found[row.id] = Rendered(row.subject, row.text, row.html)
+    return found
+
+
+def render_legacy(session: Session, context: MailContext | None = None) -> int:
+    """Rows owed before rendering moved to creation time (no body yet): render them now."""
+    o = OUTBOX.c
+    rows = session.execute(select(o.id, o.kind, o.payload, o.recipient_name, o.round_id,
+                                  o.subject_type, o.subject_id, o.recipient, o.resend)
+                           .where(o.body_id.is_(None))).all()
+    if not rows:
+        return 0
+    ctx = context or mail_context()
+    bodies = _Bodies(ctx)
+    updates = []
+    for r in rows:
+        n = Notice(r.kind, r.subject_type, r.subject_id, r.recipient, r.recipient_name,
+                   r.payload, resend=r.resend)
+        updates.append({"row_id": r.id, "body": bodies.digest(n),
+                        "mid": message_id(notice_key(r.round_id, n), ctx.domain)})
+    ids = bodies.store(session)
+    session.execute(update(OUTBOX).where(o.id == bindparam("row_id")).values(
+        body_id=bindparam("body_id"), message_id=bindparam("mid")),
+        [{"row_id": u["row_id"], "body_id": ids[u["body"]], "mid": u["mid"]} for u in updates])
+    return len(updates)
+
+
+def counts(session: Session, round_id: str) -> Mapping[tuple[str, str], int]:
+    """(kind, state) → rows, for one round."""
+    o = OUTBOX.c
+    return {(k, s): n for k, s, n in session.execute(
+        select(o.kind, o.state, func.count()).where(o.round_id == round_id)
+        .group_by(o.kind, o.state)).all()}

@@ -1,0 +1,58 @@
+"""Plain-Korean wording of codes that notices show (reason codes, documents, roles, outcomes)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+# PROGRAM_RULES §4 (screening) and V7 (review) reason codes, as a company should read them.
+REASONS: dict[str, str] = {
+    "LATE": "접수 마감 시각 이후에 신청하셨습니다",
+    "LEAD_NOT_SME": "주관기업이 중소기업이 아닙니다(중견·대기업)",
+    "INNOVATION_LEAD_NOT_STARTUP_OR_SMALL":
+        "혁신성장 유형의 주관기업이 창업기업 또는 소기업·소상공인이 아닙니다",
+    "INNOVATION_PARTNER_NO_DIRECT_PRODUCTION":
+        "혁신성장 유형의 협력기업 중 직접생산확인을 받은 기업이 없습니다",
+    "SANCTIONED": "참여기업 중 참여제한 기간 중인 기업이 있습니다",
+    "MISSING_DOCUMENTS": "보완 기한까지 필수 제출서류가 제출되지 않았습니다",
+    "DUPLICATE_PRODUCT":
+        "동일 주관기업의 동일 제품으로 먼저 접수된 신청 또는 유효한 확인서가 있습니다",
+    "BELOW_CUTOFF": "평가 점수가 선정 기준 점수에 미달하였습니다",
+}
+ITEM_FLOOR = "평가항목 '{name}'의 점수가 최저 기준(배점의 일정 비율)에 미달하였습니다"
+DOCUMENTS: dict[str, str] = {
+    "application_form": "참여 신청서",
+    "business_plan": "사업계획서",
+    "agreement": "상생협력 협약서",
+    "sme_certificate": "중소기업 확인서",
+}
+ROLES: dict[str, str] = {"lead": "주관기업", "partner": "협력기업"}
+OUTCOMES: dict[str, str] = {
+    "selected": "선정", "reserve": "예비 선정", "not_selected": "미선정", "ineligible": "부적격",
+}
+STATES: dict[str, str] = {
+    "pending": "발송 대기", "sending": "발송 중", "sent": "발송 완료", "failed": "발송 실패",
+}
+
+
+def reason_ko(code: str, criterion_names: Mapping[str, str] | None = None) -> str:
+    """A reason code in plain Korean (unknown codes are shown as they are, never dropped)."""
+    if code.startswith("BELOW_ITEM_FLOOR:"):
+        key = code.split(":", 1)[1]
+        return ITEM_FLOOR.format(name=(criterion_names or {}).get(key, key))
+    return REASONS.get(code, code)
+
+
+def _lookup(table: Mapping[str, str]) -> Callable[[str], str]:
+    def label(code: str) -> str:
+        return table.get(code, code)
+    return label
+
+
+FILTERS: dict[str, Callable[..., Any]] = {
+    "reason_ko": reason_ko,
+    "document_ko": _lookup(DOCUMENTS),
+    "role_ko": _lookup(ROLES),
+    "outcome_ko": _lookup(OUTCOMES),
+    "state_ko": _lookup(STATES),
+}

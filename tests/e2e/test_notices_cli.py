@@ -1,0 +1,144 @@
+"""`sangsaeng notices …` and `sangsaeng companies …` as the office uses them, and a sender
+killed with SIGKILL mid-batch (a real process against a real SMTP server on loopback)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from sangsaeng.cli import app
+from sangsaeng.db import get_engine, session_scope
+from sangsaeng.models import AUDIT, OUTBOX
+from tests.mail.helpers import ROUND, owe, rows
+from tests.mail.smtp_server import ScriptedServer
+
+SANGSAENG = Path(sys.executable).parent / "sangsaeng"
+
+
+def cli(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args))
+    assert "Traceback" not in result.stdout + result.stderr
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_status_counts_by_kind_and_state_and_lists_failures_with_replies(
+        smtp: ScriptedServer) -> None:
+    bad, *_ = owe(3)
+    from collections import deque
+
+    smtp.script.rcpt[bad] = deque(["550 5.1.1 user unknown"])
+    code, out, _ = cli("notices", "send", "--round", ROUND)
+    assert code == 0 and "sent 2" in out and "failed 1" in out
+    code, out, _ = cli("notices", "status", "--round", ROUND)
+    assert code == 0
+    line = next(x for x in out.splitlines() if "application.received" in x)
+    assert [cell.strip() for cell in line.split("│")[1:6]] == [
+        "application.received", "0", "0", "2", "1"]
+    assert f"{bad}: 550 5.1.1 user unknown" in " ".join(out.split())
+
+
+def test_preview_shows_the_batch_and_writes_it_without_sending(smtp: ScriptedServer,
+                                                                tmp_path: Path) -> None:
+    owe(3)
+    code, out, _ = cli("notices", "preview", "--round", ROUND, "--out", str(tmp_path / "pv"))
+    assert code == 0
+    assert "application.received × 3" in out and "접수" in out
+    assert len(list((tmp_path / "pv").glob("*.eml"))) == 3
+    assert smtp.received == [] and {r.state for r in rows().values()} == {"pending"}
+
+
+def test_dry_run_builds_every_message_and_changes_nothing(smtp: ScriptedServer) -> None:
+    owe(4)
+    code, out, _ = cli("notices", "send", "--round", ROUND, "--dry-run")
+    assert code == 0 and "4 message(s) built" in out
+    assert smtp.received == [] and {r.state for r in rows().values()} == {"pending"}
+
+
+def test_resend_on_purpose_is_a_new_audited_row_with_a_new_message_id(
+        smtp: ScriptedServer) -> None:
+    (address,) = owe(1)
+    cli("notices", "send", "--round", ROUND)
+    original = rows()[address]
+    code, _out, _ = cli("notices", "resend", "--id", str(original.id), "--reason", "회사 요청")
+    assert code == 0
+    cli("notices", "send", "--round", ROUND)
+    ids = [g.message_id for g in smtp.received]
+    assert len(ids) == 2 and ids[0] == original.message_id and ids[1] != ids[0]
+    with session_scope(get_engine()) as session:
+        audit = session.execute(select(AUDIT.c.action, AUDIT.c.reason, AUDIT.c.data)
+                                .where(AUDIT.c.entity == "notice")).all()
+    assert [(a.action, a.reason, a.data["original"]) for a in audit] == [
+        ("resend", "회사 요청", original.id)]
+
+
+def test_resend_without_a_reason_is_refused_in_one_line(smtp: ScriptedServer) -> None:
+    (address,) = owe(1)
+    code, _, err = cli("notices", "resend", "--id", str(rows()[address].id), "--reason", " ")
+    assert code != 0 and err.strip().endswith("a resend needs a reason (it is audited)")
+
+
+def test_send_while_the_server_is_down_says_so_and_loses_nothing(smtp: ScriptedServer) -> None:
+    owe(2)
+    smtp.stop()
+    code, _, err = cli("notices", "send", "--round", ROUND)
+    assert code == 1
+    assert err.strip().splitlines()[-1].startswith("error: delivery stopped: cannot connect")
+    assert "nothing is lost" in err
+    smtp.start()
+    assert cli("notices", "send", "--round", ROUND)[0] == 0
+    assert len(smtp.received) == 2
+
+
+def test_companies_import_keeps_good_rows_and_names_the_bad_ones(env: Path, tmp_path: Path
+                                                                  ) -> None:
+    path = tmp_path / "companies.csv"
+    path.write_text("brn,name,email,opted_in\n"
+                    "123-45-67891,주식회사 한빛,ceo@hanbit.example.com,Y\n"
+                    "220-81-62517,나래,not an address,Y\n", encoding="utf-8")
+    code, out, err = cli("companies", "import", str(path))
+    assert code == 2
+    assert "companies.csv row 3, column email, value 'not an address'" in err
+    assert "1 added" in out
+
+
+def test_a_sender_killed_mid_batch_loses_nothing_and_duplicates_only_messages_in_flight(
+        smtp: ScriptedServer, database_url: str, env: Path) -> None:
+    owe(240)
+    smtp.script.delay = 0.01  # ~100 messages/s per connection: slow enough to kill mid-batch
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SANGSAENG_")}
+    environ.update(SANGSAENG_DATABASE_URL=database_url, SANGSAENG_VAR_DIR=str(env),
+                   SANGSAENG_SMTP_HOST="127.0.0.1", SANGSAENG_SMTP_PORT=str(smtp.port),
+                   SANGSAENG_SMTP_CONNECTIONS="4", SANGSAENG_MAIL_LEASE_SECONDS="2")
+    command = [str(SANGSAENG), "notices", "send", "--round", ROUND]
+    sender = subprocess.Popen(command, env=environ, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while len(smtp.received) < 80 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    sender.send_signal(signal.SIGKILL)
+    sender.wait()
+    at_kill = len(smtp.received)
+    states = [r.state for r in rows().values()]
+
+    assert 80 <= at_kill < 240 and "sending" in states  # killed mid-batch, rows still leased
+
+    time.sleep(2.1)  # the lease ends; the rerun takes the crashed sender's rows
+    rerun = subprocess.run(command, env=environ, capture_output=True, text=True, timeout=120,
+                           check=False)
+    assert rerun.returncode == 0, rerun.stderr
+    with session_scope(get_engine()) as session:
+        owed = dict(session.execute(select(OUTBOX.c.message_id, OUTBOX.c.state)).all())
+    assert set(owed.values()) == {"sent"}
+    got = smtp.handler.message_ids()
+    assert set(got) == set(owed)  # every message arrived, each with its original Message-ID
+    duplicates = sum(n - 1 for n in got.values())
+    # in flight at the kill: one message per connection (4), plus at most the policy's window of
+    # outcomes not yet written (2 × connections)
+    assert duplicates <= 4 + 8, f"{duplicates} duplicates"

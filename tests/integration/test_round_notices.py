@@ -1,0 +1,85 @@
+"""Issue 3, must show: the 2022-2 replay delivers through a real SMTP server exactly the notices
+the rules imply — and running it again sends nothing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.header import decode_header, make_header
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from sangsaeng.db import get_engine, session_scope
+from sangsaeng.mail.wording import reason_ko
+from sangsaeng.models import OUTBOX
+from tests.conftest import REPO, ROUND_2022_2
+from tests.integration.helpers import read_csv, run
+from tests.mail.smtp_server import ScriptedServer
+
+CONFIG = REPO / "config" / "rounds" / "2022-2.toml"
+PACKAGE = ROUND_2022_2 / "package"
+CLOSES_AT = datetime.fromisoformat("2022-05-27T18:00:00+09:00")
+CRITERIA = {"growth": "성장성", "plan": "사업계획", "cooperation": "상생협력 성과"}
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+def _table(path: Path) -> list[dict[str, str]]:
+    rows = read_csv(path.read_text(encoding="utf-8-sig"))
+    return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+
+
+def implied_notices() -> set[tuple[str, str, str]]:
+    """(kind, receipt, recipient) from the package and the expected decisions alone (§4, V10)."""
+    late = {a["receipt_no"] for a in _table(PACKAGE / "applications.csv")
+            if datetime.fromisoformat(a["submitted_at"] + "+09:00") >= CLOSES_AT}  # T2
+    status = {d["receipt_no"]: d["status"] for d in _table(ROUND_2022_2 / "expected" /
+                                                            "decisions.csv")}
+    owed = set()
+    for p in _table(PACKAGE / "participants.csv"):
+        receipt, email = p["receipt_no"], p["email"]
+        owed.add(("application.rejected_late" if receipt in late else "application.received",
+                  receipt, email))
+        outcome = status[receipt]
+        owed.add((f"screening.{outcome}" if outcome == "ineligible" else f"selection.{outcome}",
+                  receipt, email))
+    return owed
+
+
+def test_replay_delivers_exactly_the_notices_the_rules_imply_and_rerun_sends_nothing(
+        smtp: ScriptedServer) -> None:
+    report = run(CONFIG, PACKAGE, "2022-07-20T10:00:00+09:00", approve=True)
+    assert report.state == "notified"
+    with session_scope(get_engine()) as session:
+        o = OUTBOX.c
+        by_id = {r.message_id: r for r in session.execute(
+            select(o.message_id, o.kind, o.subject_id, o.recipient, o.state, o.payload)).all()}
+    ids = smtp.handler.message_ids()
+    assert set(ids.values()) == {1}, "a message was delivered twice"
+    delivered = {(by_id[g.message_id].kind, by_id[g.message_id].subject_id, g.rcpt_tos[0])
+                 for g in smtp.received}
+    reviewers = {r["email"] for r in _table(PACKAGE / "reviewers.csv")}
+    assignments = {d for d in delivered if d[0] == "review.assignment"}
+    assert assignments and {d[2] for d in assignments} <= reviewers
+    assert delivered - assignments == implied_notices()
+    # every lead and partner of the 12 selected projects
+    assert len({d[1] for d in delivered if d[0] == "selection.selected"}) == 12
+    assert {r.state for r in by_id.values()} == {"sent"}
+
+    for got in smtp.received:
+        row = by_id[got.message_id]
+        assert got.rcpt_tos == (row.recipient,)  # the envelope, never taken from headers
+        subject = str(make_header(decode_header(got.message["Subject"])))
+        assert subject.startswith("[공공조달 상생협력]")
+        parts = {p.get_content_type(): p.get_content() for p in got.message.iter_parts()}
+        assert set(parts) == {"text/plain", "text/html"}
+        if row.kind == "screening.ineligible":  # the reasons, in plain Korean
+            for code in row.payload["reasons"]:
+                assert reason_ko(code, CRITERIA) in parts["text/plain"]
+                assert code not in parts["text/plain"]
+
+    before = len(smtp.received)
+    again = run(CONFIG, PACKAGE, "2022-07-20T10:00:00+09:00", approve=True)
+    assert again.state == "notified"
+    assert len(smtp.received) == before

@@ -1,0 +1,1 @@
+"""Mail fixtures live in tests/conftest.py (`smtp`: a scripted SMTP server on loopback)."""

@@ -1,0 +1,69 @@
+"""Owing notices without running a round: a round row and `application.received` notices."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+
+from sangsaeng.db import get_engine, session_scope
+from sangsaeng.mail.delivery import deliver
+from sangsaeng.mail.outbox import Notice, enqueue
+from sangsaeng.mail.sender import DeliveryReport
+from sangsaeng.models import OUTBOX, Round
+
+ROUND = "2030-1"
+
+
+def open_round(round_id: str = ROUND) -> None:
+    """A round in state `open` (notices need their round)."""
+    with session_scope(get_engine()) as session:
+        if session.get(Round, round_id) is None:
+            session.add(Round(id=round_id, title="2030년 1차 공공조달 상생협력 지원제도",
+                              opens_at=datetime(2030, 3, 2, tzinfo=UTC),
+                              closes_at=datetime(2030, 3, 27, 9, tzinfo=UTC),
+                              tracks=["innovation"], support_years=3, settings={},
+                              state="open"))
+
+
+def received_notice(i: int, *, name: str | None = None, email: str | None = None) -> Notice:
+    """The i-th applicant's receipt notice."""
+    company = name or f"주식회사 상생{i:03d}"
+    payload: dict[str, Any] = {
+        "round_id": ROUND, "round_title": "2030년 1차 공공조달 상생협력 지원제도",
+        "receipt_no": f"{ROUND}-{i:03d}", "product_name": f"제품{i}", "track": "innovation",
+        "company_name": company, "role": "lead", "submitted_at": "2030년 3월 20일(수) 10:00",
+        "closes_at": "2030년 3월 27일(수) 18:00"}
+    return Notice("application.received", "application", f"{ROUND}-{i:03d}",
+                  email or f"company{i:03d}@example.com", company, payload)
+
+
+def owe(count: int, start: int = 1) -> list[str]:
+    """Owe `count` receipt notices; returns their recipients."""
+    open_round()
+    notices = [received_notice(i) for i in range(start, start + count)]
+    with session_scope(get_engine()) as session:
+        enqueue(session, ROUND, notices)
+    return [n.recipient for n in notices]
+
+
+def send() -> DeliveryReport:
+    """One delivery run of the round's due notices."""
+    return asyncio.run(deliver(round_id=ROUND))
+
+
+def rows() -> dict[str, Any]:
+    """Outbox rows by recipient (one notice each in these tests)."""
+    o = OUTBOX.c
+    with session_scope(get_engine()) as session:
+        return {r.recipient: r for r in session.execute(select(OUTBOX).order_by(o.id)).all()}
+
+
+def make_due(recipient: str) -> None:
+    """Time passes: a row waiting for its backoff becomes due."""
+    o = OUTBOX.c
+    with session_scope(get_engine()) as session:
+        session.execute(update(OUTBOX).where(o.recipient == recipient)
+                        .values(next_attempt_at=datetime(2000, 1, 1, tzinfo=UTC)))

@@ -1,0 +1,125 @@
+"""A real SMTP server on loopback (aiosmtpd) that misbehaves on purpose, as scripted by a test."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import threading
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+from sangsaeng.mail.embedded import free_port
+
+
+@dataclass(frozen=True)
+class Received:
+    """One message the server accepted (or stored before the connection dropped)."""
+
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    data: bytes
+
+    @property
+    def message(self) -> EmailMessage:
+        parsed = email.message_from_bytes(self.data, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
+
+    @property
+    def message_id(self) -> str:
+        return str(self.message["Message-ID"])
+
+
+@dataclass
+class Script:
+    """Replies to hand out, in order; when a queue is empty the server behaves."""
+
+    rcpt: dict[str, deque[str]] = field(default_factory=dict)  # per address
+    data: deque[str] = field(default_factory=deque)  # per DATA, any recipient
+    mail: deque[str] = field(default_factory=deque)  # per MAIL FROM
+    drop_after_body: int = 0  # store the message, then cut the connection before replying
+    drop_before_body: int = 0  # cut the connection at DATA, message not stored
+    delay: float = 0.0  # seconds before each DATA reply
+
+
+class ScriptedHandler:
+    """aiosmtpd handler following a Script; records everything it stored."""
+
+    def __init__(self) -> None:
+        self.script = Script()
+        self.received: list[Received] = []
+        self.lock = threading.Lock()
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str,
+                          options: list[str]) -> str:
+        if self.script.mail:
+            reply = self.script.mail.popleft()
+            if not reply.startswith("2"):
+                return reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                          options: list[str]) -> str:
+        queue = self.script.rcpt.get(address)
+        if queue:
+            reply = queue.popleft()
+            if not reply.startswith("2"):
+                return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        script = self.script
+        if script.drop_before_body:
+            script.drop_before_body -= 1
+            server.transport.close()
+            return "451 dropped"
+        if script.delay:
+            await asyncio.sleep(script.delay)
+        reply = script.data.popleft() if script.data else "250 2.0.0 queued"
+        stored = Received(envelope.mail_from, tuple(envelope.rcpt_tos),
+                          envelope.original_content or envelope.content)
+        if reply.startswith("2") or script.drop_after_body:
+            with self.lock:
+                self.received.append(stored)
+        if script.drop_after_body:  # RFC 1047: stored, but the client never hears so
+            script.drop_after_body -= 1
+            server.transport.close()
+        return reply
+
+    def message_ids(self) -> Counter[str]:
+        with self.lock:
+            return Counter(r.message_id for r in self.received)
+
+
+class ScriptedServer:
+    """Start/stop-able server on a fixed loopback port (a restart keeps the port)."""
+
+    def __init__(self) -> None:
+        self.handler = ScriptedHandler()
+        self.port = free_port()
+        self.controller: Controller | None = None
+
+    def start(self) -> None:
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    @property
+    def script(self) -> Script:
+        return self.handler.script
+
+    @property
+    def received(self) -> list[Received]:
+        return self.handler.received
