@@ -178,7 +178,12 @@ def run_round(config: Path, data: Path, now: datetime, approve: bool, until: str
 
 def _print_report(report: RoundReport) -> None:
     for outcome in report.steps:
-        out.print(f"  [green]✓[/green] {outcome.step.value:<17} {outcome.detail}")
+        sent = outcome.notices.get("sent", 0)
+        mail = f" [dim]· {sent} notice(s) sent[/dim]" if sent else ""
+        out.print(f"  [green]✓[/green] {outcome.step.value:<17} {outcome.detail}{mail}")
+        if outcome.notices_waiting:
+            out.print(f"      [yellow]notices wait in the outbox[/yellow]: "
+                      f"{outcome.notices_waiting}")
         for receipt, reviewer, why in outcome.data.get("excluded", []):
             out.print(f"      [yellow]excluded[/yellow] {receipt} reviewer {reviewer}: {why}")
     out.print(f"round {report.round_id}: [bold]{report.state}[/bold]")
@@ -359,6 +364,7 @@ def demo() -> None:
         export_selection(DEMO_ROUND, fmt, target / f"selection.{fmt.value}")
     report_announcement(DEMO_ROUND, target / "announcement.md")
     _print_figures(DEMO_ROUND)
+    _print_notices(DEMO_ROUND)
     out.print(f"\noutputs in [bold]{target.resolve()}[/bold]; database "
               f"{settings.redacted_database_url}")
 
@@ -379,6 +385,24 @@ from sangsaeng.cli_mail import companies_app, notices_app  # noqa: E402 (they us
 
 app.add_typer(notices_app, name="notices")
 app.add_typer(companies_app, name="companies")
+
+
+def _print_notices(round_id: str) -> None:
+    """Where the round's notices went (the embedded server's .eml files, or the SMTP server)."""
+    from sangsaeng.mail.office import status
+
+    with _open_round(round_id) as (session, rnd):
+        st = status(session, rnd.id)
+    by_state: dict[str, int] = {}
+    for (_, state), n in st.counts.items():
+        by_state[state] = by_state.get(state, 0) + n
+    settings = get_settings()
+    where = (f"{settings.smtp_host}" if settings.smtp_host
+             else f"{(settings.var_dir / 'mail').resolve()} (.eml files)")
+    out.print(f"{round_id}: notices sent {by_state.get('sent', 0)}, waiting "
+              f"{by_state.get('pending', 0) + by_state.get('sending', 0)}, failed "
+              f"{by_state.get('failed', 0)} → {where}; `sangsaeng notices status --round "
+              f"{round_id}` lists them")
 
 
 def main() -> None:

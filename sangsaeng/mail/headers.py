@@ -39,8 +39,9 @@ def clean_text(value: str, *, limit: int = MAX_NAME) -> str:
 
 def valid_address(value: str) -> str:
     """The address itself if it is one plain `local@domain` (no name, comment, list or route)."""
-    address = value.strip()
-    if len(address) > 254 or not _ADDRESS.fullmatch(address) or ".." in address:
+    address = value  # never stripped: what is checked is exactly what is stored and sent
+    if (len(address) > 254 or not _ADDRESS.fullmatch(address) or ".." in address
+            or "=?" in address):
         raise InvalidAddress(f"not a valid email address: {value!r}")
     return address
 
@@ -54,10 +55,21 @@ def is_valid_address(value: str) -> bool:
     return True
 
 
+# Specials of RFC 5322 that a re-folding receiver (Python 3.11.7, gh-121284) may write back
+# unquoted from a decoded encoded word: shown in full width in a non-ASCII name.
+_FULL_WIDTH = str.maketrans({c: chr(ord(c) + 0xFEE0) for c in '()<>[]:;@\\,."'})
+
+
+def display_name(name: str) -> str:
+    """A display name that stays one name: sanitised; a non-ASCII one has no specials."""
+    text = clean_text(name)
+    return text if text.isascii() else text.translate(_FULL_WIDTH)
+
+
 def mailbox(name: str, address: str) -> Address:
     """An `Address` from a sanitised display name and a validated addr-spec."""
     local, _, domain = valid_address(address).rpartition("@")
-    return Address(display_name=clean_text(name), username=local, domain=domain)
+    return Address(display_name=display_name(name), username=local, domain=domain)
 
 
 def mailbox_header(box: Address) -> str:

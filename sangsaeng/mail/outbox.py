@@ -105,11 +105,12 @@ def _insert(session: Session, table: Any, rows: list[dict[str, Any]], keys: list
         return 0
     dialect = session.get_bind().dialect.name
     builder = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = builder(table).on_conflict_do_nothing(index_elements=keys)
+    # RETURNING counts what was inserted: an executemany's rowcount is not reliable on psycopg
+    stmt = (builder(table).on_conflict_do_nothing(index_elements=keys)
+            .returning(*table.primary_key.columns))
     total = 0
     for start in range(0, len(rows), _CHUNK):
-        result = session.execute(stmt, rows[start:start + _CHUNK])
-        total += max(getattr(result, "rowcount", 0) or 0, 0)
+        total += len(session.execute(stmt, rows[start:start + _CHUNK]).all())
     return total
 
 

@@ -26,22 +26,7 @@ from sangsaeng.errors import ConfigError
 from sangsaeng.mail import wording
 
 # ARCHITECTURE's notice table: every kind has a subject, a text and an HTML template.
-KINDS: tuple[str, ...] = (
-    "call.announcement",
-    "application.received",
-    "application.rejected_late",
-    "screening.supplement_requested",
-    "screening.ineligible",
-    "review.assignment",
-    "review.reminder",
-    "selection.selected",
-    "selection.reserve",
-    "selection.not_selected",
-    "certificate.issued",
-    "certificate.expiring",
-    "listing.reminder",
-    "office.digest",
-)
+KINDS: tuple[str, ...] = tuple(wording.KINDS)
 _SPACES = re.compile(r"\s+")
 
 

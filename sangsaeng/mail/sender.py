@@ -158,6 +158,8 @@ class Sender:
         finally:
             for t in (keeper, *workers):
                 t.cancel()
+            for _ in workers:  # a worker whose cancellation got lost still ends
+                self._todo.put_nowait(None)
             await asyncio.gather(keeper, *workers, return_exceptions=True)
             await self._release_unsent()
             await self._done.put(_END)
@@ -270,6 +272,9 @@ class Sender:
         except CONNECTION_ERRORS as exc:
             self._again(smtp, row, tries, f"connection lost: {exc}".strip())
             return None
+        except ValueError as exc:  # aiosmtplib refuses a mailbox it cannot send to
+            self._finish(Outcome(row, "failed", f"invalid address: {exc}"))
+            return smtp
 
     def _response(self, smtp: aiosmtplib.SMTP | None, row: Outgoing, tries: int,
                   exc: aiosmtplib.SMTPResponseException) -> aiosmtplib.SMTP | None:

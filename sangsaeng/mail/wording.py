@@ -30,6 +30,21 @@ ROLES: dict[str, str] = {"lead": "주관기업", "partner": "협력기업"}
 OUTCOMES: dict[str, str] = {
     "selected": "선정", "reserve": "예비 선정", "not_selected": "미선정", "ineligible": "부적격",
 }
+APPLICATION_STATES: dict[str, str] = {
+    "received": "접수", "supplement_requested": "보완 요청", "eligible": "적격",
+    "ineligible": "부적격", "selected": "선정", "reserve": "예비 선정",
+    "not_selected": "미선정", "cancelled": "선정 취소",
+}
+KINDS: dict[str, str] = {
+    "call.announcement": "모집 공고", "application.received": "접수 완료",
+    "application.rejected_late": "마감 후 접수 불가",
+    "screening.supplement_requested": "서류 보완 요청", "screening.ineligible": "부적격 통보",
+    "review.assignment": "평가 배정", "review.reminder": "평가 독촉",
+    "selection.selected": "선정 안내", "selection.reserve": "예비 선정 안내",
+    "selection.not_selected": "미선정 안내", "certificate.issued": "확인서 발급",
+    "certificate.expiring": "확인서 만료 예정", "listing.reminder": "종합쇼핑몰 등록 독촉",
+    "office.digest": "사무국 현황",
+}
 STATES: dict[str, str] = {
     "pending": "발송 대기", "sending": "발송 중", "sent": "발송 완료", "failed": "발송 실패",
 }
@@ -55,4 +70,6 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "role_ko": _lookup(ROLES),
     "outcome_ko": _lookup(OUTCOMES),
     "state_ko": _lookup(STATES),
+    "application_state_ko": _lookup(APPLICATION_STATES),
+    "kind_ko": _lookup(KINDS),
 }
