@@ -382,9 +382,11 @@ def _print_figures(round_id: str) -> None:
 
 
 from sangsaeng.cli_mail import companies_app, notices_app  # noqa: E402 (they use the helpers above)
+from sangsaeng.cli_serve import serve  # noqa: E402
 
 app.add_typer(notices_app, name="notices")
 app.add_typer(companies_app, name="companies")
+app.command()(serve)  # INTERFACES §3 `sangsaeng serve`
 
 
 def _print_notices(round_id: str) -> None:

@@ -220,8 +220,8 @@ class OutboxMessage(SQLModel, table=True):
             "round_id", "kind", "subject_type", "subject_id", "recipient", "resend",
             name="uq_outbox_notice",
         ),
-        Index("ix_outbox_state", "state"),
-        Index("ix_outbox_claim", "state", "next_attempt_at"),
+        Index("ix_outbox_due", "state", "round_id", "next_attempt_at"),  # claim, per round
+        Index("ix_outbox_claim", "state", "next_attempt_at"),  # claim, all rounds
     )
 
     id: int | None = Field(default=None, primary_key=True)

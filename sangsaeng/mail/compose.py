@@ -3,8 +3,9 @@
 Measured here (FIELD_NOTES): building a Korean multipart `EmailMessage` costs 10–12 ms, half of
 it folding a `To:` header with a long Korean name. So the body, `From:`, `Subject:` and the MIME
 structure are built once per rendered body with `EmailMessage`; the per-recipient headers
-(`To:`, `Message-ID:`, `Date:`, `List-Unsubscribe:`) are built by `email.message.Message` from an
-`Address` whose name is sanitised and whose address is validated (headers.py): ~0.2 ms.
+(`To:`, `Message-ID:`, `Date:`, `List-Unsubscribe:`) are joined from values that are ASCII by
+construction: `To:` from an `Address` whose name is sanitised and whose address is validated
+(headers.py), encoded by the stdlib.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections import OrderedDict
 from datetime import datetime
 from email import policy
 from email.headerregistry import Address
-from email.message import EmailMessage, Message
+from email.message import EmailMessage
 from email.utils import format_datetime
 from urllib.parse import quote
 
@@ -22,7 +23,6 @@ from sangsaeng.mail.outbox import Outgoing
 from sangsaeng.mail.render import Rendered
 
 _SMTP = policy.SMTP  # CRLF line ends, as the wire wants
-_COMPAT_SMTP = policy.compat32.clone(linesep="\r\n")
 
 
 def shared_part(rendered: Rendered, sender: Address) -> bytes:
@@ -45,6 +45,7 @@ class Composer:
         self.unsubscribe_url = unsubscribe_url.rstrip("/") if unsubscribe_url else None
         self._shared: OrderedDict[int, bytes] = OrderedDict()
         self._cache_size = cache_size
+        self._date_second, self._date_text = -1, ""
 
     def has_body(self, body_id: int) -> bool:
         """Whether the shared part of `body_id` is built already."""
@@ -57,19 +58,35 @@ class Composer:
             self._shared.popitem(last=False)
 
     def headers(self, row: Outgoing, now: datetime) -> bytes:
-        """The per-recipient header block (no blank line)."""
-        head = Message(policy=_COMPAT_SMTP)
-        head["To"] = mailbox_header(mailbox(row.recipient_name, row.recipient))
-        head["Message-ID"] = row.message_id
-        head["Date"] = format_datetime(now)
+        """The per-recipient header block (no blank line).
+
+        Every value is ASCII we made or validated: `To:` is an `Address` encoded by the stdlib
+        (a non-ASCII name becomes one RFC 2047 word), the Message-ID is a digest, the token
+        is URL-quoted. Joining them costs ~40 µs; a compat32 `Message` cost 130–220 µs.
+        """
+        to = mailbox_header(mailbox(row.recipient_name, row.recipient))
+        if len(to) > 74 and " <" in to:  # fold before the address, as compat32 does
+            name, _, address = to.rpartition(" <")
+            to = f"{name}\r\n <{address}"
+        lines = [f"To: {to}", f"Message-ID: {row.message_id}", f"Date: {self._date(now)}"]
         if row.unsubscribe:  # RFC 2369 / RFC 8058; the token is ours ([A-Za-z0-9_-])
             token = quote(row.unsubscribe, safe="")
             links = [f"<mailto:{self.sender.addr_spec}?subject=unsubscribe%20{token}>"]
             if self.unsubscribe_url:
                 links.insert(0, f"<{self.unsubscribe_url}/{token}>")
-                head["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-            head["List-Unsubscribe"] = ", ".join(links)
-        return head.as_bytes(policy=_COMPAT_SMTP)[:-2]  # drop the header/body separator
+                lines.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
+            lines.append("List-Unsubscribe:\r\n " + ",\r\n ".join(links))
+        block = "\r\n".join(lines) + "\r\n"
+        if "\n" in block.replace("\r\n ", "").replace("\r\n", ""):  # never a bare line end
+            raise ValueError(f"header block of outbox row {row.id} has a stray line end")
+        return block.encode("ascii")  # anything non-ASCII here is a bug: fail loudly
+
+    def _date(self, now: datetime) -> str:
+        """RFC 5322 date, formatted once per second (it is the same for the whole second)."""
+        second = int(now.timestamp())
+        if second != self._date_second:
+            self._date_second, self._date_text = second, format_datetime(now)
+        return self._date_text
 
     def message(self, row: Outgoing, now: datetime) -> bytes:
         """The whole message as it goes over the wire."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from email.charset import BASE64, Charset
 from email.headerregistry import Address
 from email.utils import formataddr
 
@@ -72,9 +73,14 @@ def mailbox(name: str, address: str) -> Address:
     return Address(display_name=display_name(name), username=local, domain=domain)
 
 
+# Base64 encoded words only: "shortest" makes the stdlib encode every name twice (QP and B).
+_UTF8_B64 = Charset("utf-8")
+_UTF8_B64.header_encoding = BASE64
+
+
 def mailbox_header(box: Address) -> str:
     """One address header value; a non-ASCII name becomes one RFC 2047 word (cannot inject)."""
-    return formataddr((box.display_name, box.addr_spec), charset="utf-8")
+    return formataddr((box.display_name, box.addr_spec), charset=_UTF8_B64)
 
 
 def message_id(key: str, domain: str) -> str:

@@ -17,7 +17,7 @@ from email.utils import parseaddr
 from functools import lru_cache
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import Connection, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
@@ -99,11 +99,12 @@ def body_digest(kind: str, lang: str, r: Rendered) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-def _insert(session: Session, table: Any, rows: list[dict[str, Any]], keys: list[str]) -> int:
+def _insert(session: Session | Connection, table: Any, rows: list[dict[str, Any]],
+            keys: list[str]) -> int:
     """INSERT … ON CONFLICT DO NOTHING in chunks; returns the rows inserted."""
     if not rows:
         return 0
-    dialect = session.get_bind().dialect.name
+    dialect = (session.get_bind() if isinstance(session, Session) else session).dialect.name
     builder = pg_insert if dialect == "postgresql" else sqlite_insert
     # RETURNING counts what was inserted: an executemany's rowcount is not reliable on psycopg
     stmt = (builder(table).on_conflict_do_nothing(index_elements=keys)
@@ -232,12 +233,20 @@ def claim(session: Session, *, now: datetime, lease: timedelta, limit: int,
     Several senders never take the same row; a crashed sender's rows come back after the lease.
     """
     o = OUTBOX.c
-    ids = (select(o.id).where(_due(now, round_id)).order_by(o.id).limit(limit)
-           .with_for_update(skip_locked=True))  # ignored by SQLite, whose writers are serial
-    stmt = (update(OUTBOX).where(o.id.in_(ids.scalar_subquery()))
-            .values(state="sending", lease_until=now + lease, attempts=o.attempts + 1)
-            .returning(*(o[name] for name in _OUTGOING)))
-    rows = [Outgoing(**row._mapping) for row in session.execute(stmt).all()]
+    rows: list[Outgoing] = []
+    # Two index range scans (ix_outbox_due), no sort of the whole round: due rows first, then
+    # rows whose sender's lease ran out.
+    for due, order in (((o.state == "pending") & (o.next_attempt_at <= now), o.next_attempt_at),
+                       ((o.state == "sending") & (o.lease_until < now), o.lease_until)):
+        if len(rows) >= limit:
+            break
+        where = due & (o.round_id == round_id) if round_id else due
+        ids = (select(o.id).where(where).order_by(order, o.id).limit(limit - len(rows))
+               .with_for_update(skip_locked=True))  # ignored by SQLite, whose writers are serial
+        stmt = (update(OUTBOX).where(o.id.in_(ids.scalar_subquery()))
+                .values(state="sending", lease_until=now + lease, attempts=o.attempts + 1)
+                .returning(*(o[name] for name in _OUTGOING)))
+        rows += [Outgoing(**row._mapping) for row in session.execute(stmt).all()]
     return sorted(rows, key=lambda r: r.id)
 
 
@@ -262,7 +271,7 @@ class Outcome:
     suppress: bool = False
 
 
-def record(session: Session, outcomes: Sequence[Outcome], *, now: datetime,
+def record(session: Session | Connection, outcomes: Sequence[Outcome], *, now: datetime,
            backoff: Sequence[int]) -> None:
     """Write delivery outcomes (bulk): sent, retry later (4xx backoff), failed, or released."""
     o = OUTBOX.c

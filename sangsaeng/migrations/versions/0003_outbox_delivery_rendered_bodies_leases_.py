@@ -62,6 +62,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('sent_at', sangsaeng.types.UTCDateTime(timezone=True), nullable=True))
         batch_op.drop_constraint('uq_outbox_notice', type_='unique')
         batch_op.create_unique_constraint('uq_outbox_notice', ['round_id', 'kind', 'subject_type', 'subject_id', 'recipient', 'resend'])
+        batch_op.drop_index('ix_outbox_state')
+        batch_op.create_index('ix_outbox_due', ['state', 'round_id', 'next_attempt_at'],
+                              unique=False)
         batch_op.create_index('ix_outbox_claim', ['state', 'next_attempt_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_outboxmessage_body_id'), ['body_id'], unique=False)
         batch_op.create_unique_constraint('uq_outbox_message_id', ['message_id'])
@@ -77,6 +80,8 @@ def downgrade() -> None:
         batch_op.drop_constraint('uq_outbox_message_id', type_='unique')
         batch_op.drop_index(batch_op.f('ix_outboxmessage_body_id'))
         batch_op.drop_index('ix_outbox_claim')
+        batch_op.drop_index('ix_outbox_due')
+        batch_op.create_index('ix_outbox_state', ['state'], unique=False)
         batch_op.drop_constraint('uq_outbox_notice', type_='unique')
         batch_op.create_unique_constraint('uq_outbox_notice', ['round_id', 'kind', 'subject_type', 'subject_id', 'recipient'])
         batch_op.drop_column('sent_at')

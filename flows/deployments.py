@@ -1,0 +1,89 @@
+"""The deployments `sangsaeng serve` registers (and `prefect.yaml` describes for a work pool).
+
+Every step of the round is its own deployment, so the office can run or re-run any step from
+the Prefect UI. Names are stable (`<flow>/sangsaeng`): Prefect upserts a deployment by flow and
+name, so starting `serve` again updates them instead of adding copies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from prefect import Flow, serve
+from prefect.deployments.runner import RunnerDeployment
+from prefect.schedules import Cron
+
+from flows.notices import deliver_notices
+from flows.round import (
+    close_intake,
+    committee_review,
+    intake,
+    open_call,
+    round_flow,
+    screening,
+    selection_notice,
+)
+from flows.scheduled import deliver_due_notices, office_digest
+from flows.schedules import DEPLOYMENT
+
+KST = "Asia/Seoul"
+# Every 10 minutes, in KST (a plain `cron=` would be UTC: FIELD_NOTES).
+DELIVERY_CRON = "*/10 * * * *"
+DIGEST_CRON = "0 9 * * 1-5"  # 09:00 KST on weekdays (= 00:00 UTC)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One deployment: the flow, its bilingual description, tags and schedules."""
+
+    flow: Flow[Any, Any]
+    description: str
+    tags: tuple[str, ...]
+    schedules: tuple[Any, ...] = field(default=())
+
+
+def specs() -> list[Spec]:
+    """The round flow, every step flow and the recurring flows."""
+    return [
+        Spec(round_flow, "회차 전체 실행: 공고부터 선정 통보까지, 기다릴 단계에서 멈춤. / "
+             "Run a round end to end; stops where it must wait (deadline, chair).",
+             ("round",)),
+        Spec(open_call, "공고 게시 (draft → open), 접수 마감·보완 마감 실행 예약. / "
+             "Publish the call and schedule the deadline runs (T2, S1).", ("step",)),
+        Spec(intake, "접수 자료 가져오기 (반복 실행 안전). / Import the round package "
+             "(idempotent).", ("step",)),
+        Spec(close_intake, "접수 마감 (closes_at에 예약 실행). / Close intake at closes_at "
+             "(scheduled).", ("step", "deadline")),
+        Spec(screening, "요건검토, 보완 마감 재검토. / Screening; supplements re-checked at "
+             "their deadline (S1).", ("step", "deadline")),
+        Spec(committee_review, "평가 집계·순위, 위원장 승인 대기 (선정안 아티팩트). / "
+             "Committee review; waits for the chair's approval.", ("step", "human")),
+        Spec(selection_notice, "선정 결과 확정·통보. / Release the decisions and owe the "
+             "notices.", ("step",)),
+        Spec(deliver_notices, "한 회차의 안내 메일 발송. / Send one round's due notices.",
+             ("notices",)),
+        Spec(deliver_due_notices, "모든 회차의 안내 메일 발송 (10분마다, KST). / Send every "
+             "round's due notices (every 10 minutes, KST).", ("notices", "scheduled"),
+             (Cron(DELIVERY_CRON, timezone=KST),)),
+        Spec(office_digest, "진행 중 회차 현황 갱신 (평일 09:00 KST). / Refresh the status of "
+             "every round in progress (weekdays 09:00 KST).", ("scheduled",),
+             (Cron(DIGEST_CRON, timezone=KST),)),
+    ]
+
+
+def deployments() -> list[RunnerDeployment]:
+    """The deployments as `serve` takes them (stable names: `<flow>/sangsaeng`)."""
+    out: list[RunnerDeployment] = []
+    for spec in specs():
+        deployment = spec.flow.to_deployment(
+            name=DEPLOYMENT, description=spec.description, tags=["sangsaeng", *spec.tags],
+            schedules=list(spec.schedules) or None)
+        assert isinstance(deployment, RunnerDeployment)  # sync call: not a coroutine
+        out.append(deployment)
+    return out
+
+
+def serve_deployments(limit: int | None = None, poll_seconds: float = 5) -> None:
+    """Register the deployments and run their flow runs until interrupted (Ctrl-C)."""
+    serve(*deployments(), limit=limit, query_seconds=poll_seconds)

@@ -1,0 +1,29 @@
+"""Recurring flows. Their schedules are in KST (`Cron(..., timezone="Asia/Seoul")`): a plain
+`cron=` means UTC in Prefect 3 (PrefectHQ/prefect#18645, FIELD_NOTES)."""
+
+from __future__ import annotations
+
+from prefect import flow, get_run_logger
+
+from flows.models import DeliveryOutcome
+from tasks.artifacts import publish_round
+from tasks.scheduled import active_rounds, deliver_all_notices
+
+
+@flow(name="deliver_due_notices", persist_result=False)
+async def deliver_due_notices() -> DeliveryOutcome:
+    """Send whatever notices are due in every round (the outbox keeps what cannot go now)."""
+    result = deliver_all_notices()
+    if result["stopped"]:
+        get_run_logger().warning("notices wait in the outbox: %s", result["stopped"])
+    return DeliveryOutcome(round_id="*", **result)
+
+
+@flow(name="office_digest", persist_result=False)
+async def office_digest() -> list[str]:
+    """Refresh the status dashboard of every round in progress (a placeholder for the
+    office's morning digest mail); returns the round ids."""
+    round_ids = active_rounds()
+    for round_id in round_ids:
+        publish_round(round_id)
+    return round_ids

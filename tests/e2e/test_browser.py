@@ -1,0 +1,90 @@
+"""The Prefect UI as the office sees it, in headless Chromium (Debian's `chromium` driven by
+Playwright): the deployments, the round's run form, the selection artifact. Screenshots go to
+var/screenshots/ (docs/operations.md shows them)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from tests.conftest import REPO, ROUND_2022_2
+from tests.e2e.served import Api, Server, poll, start_serve, stop
+
+pytestmark = [pytest.mark.e2e, pytest.mark.served]
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = REPO / "var" / "screenshots"
+
+
+@contextmanager
+def chromium_page() -> Iterator[Page]:
+    """A headless Chromium page (Debian's package: Playwright downloads no browser here).
+
+    Playwright's sync API runs its own event loop: open it after the API calls.
+    """
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is not installed: `apt-get install -y chromium` "
+                    "(.ci/run does it)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                             args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="ko-KR")
+            page.set_default_timeout(60_000)
+            yield page
+        finally:
+            browser.close()
+
+
+def test_the_office_finds_the_round_form_and_the_selection_in_the_ui(
+    served_server: Server, tmp_path: Path
+) -> None:
+    # Its own SQLite file, not the `database_url` fixture: the UI is the same on PostgreSQL,
+    # so CI's PostgreSQL leg (the `db` tests) need not run the browser again.
+    database_url = f"sqlite:///{tmp_path / 'browser.db'}"
+    api = Api(served_server)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    started = datetime.now(UTC) - timedelta(seconds=1)
+    serve = start_serve(served_server, database_url, tmp_path / "var", tmp_path / "serve.log")
+    try:
+        round_deployment = poll("the round deployment", lambda: next(
+            (d for d in api.deployments() if d.name == "sangsaeng" and d.updated >= started
+             and d.description and d.description.startswith("회차 전체 실행")), None),
+            timeout=180)
+        run = api.start("round/sangsaeng", {
+            "config": str(REPO / "config" / "rounds" / "2022-2.toml"),
+            "data": str(ROUND_2022_2 / "package"), "now": "2022-07-20T10:00:00+09:00",
+            "approve": True})
+        poll("the replayed round", lambda: api.call(lambda c: c.read_flow_run(run.id)).state
+             .is_completed() or None, timeout=240, every=1)
+    finally:
+        stop(serve)
+    selection = api.latest_artifact("round-2022-2-selection")
+    status = api.latest_artifact("round-2022-2-status")
+
+    with chromium_page() as page:
+        page.goto(f"{served_server.ui_url}/deployments")
+        for flow in ("round", "close_intake", "committee_review", "deliver_due_notices"):
+            expect(page.get_by_text(flow, exact=True).first).to_be_visible(timeout=60_000)
+        page.screenshot(path=str(SHOTS / "deployments.png"), full_page=True)
+
+        page.goto(f"{served_server.ui_url}/deployments/deployment/{round_deployment.id}/run")
+        expect(page.get_by_text("회차 설정 파일", exact=False).first).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("wait_for_chair", exact=False).first).to_be_visible(timeout=60_000)
+        page.screenshot(path=str(SHOTS / "round-run-form.png"), full_page=True)
+
+        page.goto(f"{served_server.ui_url}/artifacts/artifact/{selection.latest_id}")
+        expect(page.get_by_text("2022-2-001", exact=True).first).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("selected", exact=True).first).to_be_visible(timeout=60_000)
+        page.screenshot(path=str(SHOTS / "selection-artifact.png"), full_page=True)
+
+        page.goto(f"{served_server.ui_url}/artifacts/artifact/{status.latest_id}")
+        expect(page.get_by_text("notified", exact=False).first).to_be_visible(timeout=60_000)
+        page.screenshot(path=str(SHOTS / "round-status.png"), full_page=True)
+        for name in ("deployments", "round-run-form", "selection-artifact", "round-status"):
+            assert (SHOTS / f"{name}.png").stat().st_size > 10_000

@@ -1,0 +1,203 @@
+"""The office's round through the Prefect UI's API: a real `prefect server` on loopback and
+`sangsaeng serve`, both subprocesses. The round is started from its deployment, intake closes
+by itself at the KST deadline, screening and review follow, the review waits (suspended) for
+the chair, the chair's typed input resumes it, and the decisions equal the CLI's."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, select
+
+from sangsaeng.models import AuditEvent, Round
+from tests.conftest import REPO
+from tests.e2e.served import (
+    Api,
+    Server,
+    base_env,
+    make_round,
+    poll,
+    sangsaeng,
+    start_serve,
+    stop,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.served]
+
+STEP_FLOWS = {"round", "open_call", "intake", "close_intake", "screening", "committee_review",
+              "selection_notice", "deliver_notices", "deliver_due_notices", "office_digest"}
+LEAD_S = 60  # the round run (runner start, open, intake) must be done before the deadline
+
+
+def _program_db(url: str) -> tuple[str, datetime | None, str]:
+    """(round state, when intake closed, supplement deadline) from the program database."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            state, settings = conn.execute(select(Round.state, Round.settings)).one()  # type: ignore[call-overload]
+            closed = conn.execute(select(AuditEvent.at).where(  # type: ignore[call-overload]
+                AuditEvent.entity == "round", AuditEvent.to_state == "closed")).scalar()
+    finally:
+        engine.dispose()
+    return state, closed, settings["supplement_deadline"]
+
+
+def record(line: str) -> None:
+    """Measured figures go to var/e2e/figures.txt (FIELD_NOTES-style, not asserted)."""
+    target = REPO / "var" / "e2e" / "figures.txt"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("a", encoding="utf-8") as out:
+        out.write(f"{datetime.now(UTC):%Y-%m-%dT%H:%MZ} {line}\n")
+
+
+def _wait_served(api: Api, since: datetime) -> None:
+    """Until `serve` has (re-)registered every deployment."""
+    poll("the deployments to be registered", lambda: len([
+        d for d in api.deployments() if d.name == "sangsaeng" and d.updated >= since
+    ]) >= len(STEP_FLOWS) or None, timeout=180)
+
+
+def test_a_served_round_closes_on_time_waits_for_the_chair_and_decides_like_the_cli(
+    served_server: Server, database_url: str, tmp_path: Path
+) -> None:
+    api = Api(served_server)
+    var, log = tmp_path / "var", tmp_path / "serve.log"
+    started = datetime.now(UTC)
+    serve = start_serve(served_server, database_url, var, log)
+    try:
+        _wait_served(api, started - timedelta(seconds=1))
+        round_id = f"2099-{int(time.time()) % 100000}"
+        closes_at = (datetime.now(UTC) + timedelta(seconds=LEAD_S)).replace(microsecond=0)
+        config, package = make_round(tmp_path / "round", round_id, closes_at)
+
+        # The office starts the round from its deployment's form.
+        run = api.start("round/sangsaeng", {"config": str(config), "data": str(package)})
+        poll("the round run", lambda: api.call(lambda c: c.read_flow_run(run.id)).state
+             .is_completed() or None, timeout=LEAD_S - 5)
+        assert datetime.now(UTC) < closes_at, "the round run ended after the deadline"
+        state, _, supplement = _program_db(database_url)
+        assert state == "open"
+        waiting = {r.name: r for r in api.round_runs(round_id) if r.state.is_scheduled()}
+        assert sorted(r.expected_start_time for r in api.round_runs(round_id)
+                      if r.state.is_scheduled()) == [
+            closes_at, datetime.fromisoformat(supplement)]  # T2 and S1, in KST on the server
+
+        # Restarting serve creates no duplicate deployment, schedule or deadline run.
+        stop(serve)
+        restarted = datetime.now(UTC)
+        serve = start_serve(served_server, database_url, var, log)
+        _wait_served(api, restarted)
+        deployments = [d for d in api.deployments() if d.name == "sangsaeng"]
+        flows = {f.id: f.name for f in api.call(lambda c: c.read_flows())}
+        assert sorted(flows[d.flow_id] for d in deployments) == sorted(STEP_FLOWS)
+        assert sorted(r.name for r in api.round_runs(round_id) if r.state.is_scheduled()
+                      ) == sorted(waiting)
+        digest = next(d for d in deployments if d.description and "09:00 KST" in d.description)
+        assert [s.active for s in digest.schedules] == [True]  # still active after the restart
+        assert digest.schedules[0].schedule.timezone == "Asia/Seoul"
+        for deployment in deployments:  # recurring runs: none twice
+            times = [r.expected_start_time for r in api.scheduled_runs(deployment.id)]
+            assert len(times) == len(set(times)), deployment
+        digests = poll("the digest's scheduled runs", lambda: api.scheduled_runs(digest.id)
+                       or None, timeout=60)
+        assert {(r.expected_start_time.hour, r.expected_start_time.minute)
+                for r in digests} == {(0, 0)}  # 09:00 KST is 00:00 UTC (not 09:00 UTC)
+
+        # Intake closes by itself at the deadline; screening and review follow.
+        suspended = poll("the review to wait for the chair",
+                         lambda: api.run_named(round_id, "committee_review", "Suspended"),
+                         timeout=LEAD_S + 150, every=1)
+        state, closed_at, _ = _program_db(database_url)
+        assert state == "review"
+        assert closed_at is not None
+        late = closed_at.astimezone(UTC) - closes_at
+        assert timedelta(0) <= late <= timedelta(seconds=15), late
+        record(f"intake closed {late.total_seconds():.1f} s after the deadline; prefect "
+               f"server started in {served_server.started_in:.1f} s")
+        selection = api.latest_artifact(f"round-{round_id}-selection")
+        assert selection is not None and selection.type == "table"
+        assert f"{round_id}-001" in str(selection.data)
+        status = api.latest_artifact(f"round-{round_id}-status")
+        assert "`review`" in status.data and "KST" in status.data
+
+        # The chair approves through the API (what the UI's form sends).
+        api.resume(suspended.id, {"approve": True, "approved_by": "위원장"})
+        poll("the selection notice", lambda: api.run_named(round_id, "selection_notice",
+                                                            "Completed"), timeout=180, every=1)
+        assert _program_db(database_url)[0] == "notified"
+        assert api.latest_artifact(f"round-{round_id}-announcement") is not None
+    finally:
+        stop(serve)
+
+    # The CLI decides the same on the same data (a second fresh database).
+    env = {**base_env(), "PREFECT_API_URL": served_server.api_url,
+           "PREFECT_HOME": str(served_server.home), "SANGSAENG_VAR_DIR": str(tmp_path / "cli"),
+           "SANGSAENG_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    after = (closes_at + timedelta(minutes=1)).isoformat()
+    done = sangsaeng("round", "run", "--config", str(config), "--data", str(package), "--now",
+                     after, "--approve", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    exports = {}
+    for name, url in (("cli", env["SANGSAENG_DATABASE_URL"]), ("served", database_url)):
+        out = tmp_path / f"{name}.csv"
+        got = sangsaeng("export", "decisions", "--round", round_id, "--out", str(out),
+                        env={**env, "SANGSAENG_DATABASE_URL": url}, cwd=tmp_path)
+        assert got.returncode == 0, got.stderr
+        exports[name] = out.read_text(encoding="utf-8-sig")
+    assert exports["served"] == exports["cli"]
+    assert exports["served"].count(",selected,") >= 10
+
+
+def test_serve_without_an_api_url_starts_a_loopback_server_and_stops_it_on_sigterm(
+    tmp_path: Path,
+) -> None:
+    """The office's one command: the UI on 127.0.0.1, the deployments on it, and SIGTERM
+    (systemd, `kill`) leaves no server behind."""
+    import contextlib
+    import os
+    import signal
+    import subprocess
+    import urllib.request
+
+    from tests.e2e.served import BIN, free_port
+
+    port = free_port()
+    env = {**base_env(), "PREFECT_HOME": str(tmp_path / "prefect"),
+           "SANGSAENG_VAR_DIR": str(tmp_path / "var")}
+    with (tmp_path / "serve.log").open("wb") as log:
+        # as a service manager starts it: no terminal, its own session
+        serve = subprocess.Popen([str(BIN / "sangsaeng"), "serve", "--port", str(port)],
+                                 env=env, stdout=log, stderr=subprocess.STDOUT,
+                                 stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        api = Api(Server(f"http://127.0.0.1:{port}/api", f"http://127.0.0.1:{port}",
+                         tmp_path / "prefect", 0))
+
+        def served() -> bool | None:
+            try:
+                return len([d for d in api.deployments() if d.name == "sangsaeng"]) == len(
+                    STEP_FLOWS) or None
+            except Exception:  # not up yet
+                return None
+
+        poll("the local server and the deployments", served, timeout=240, every=1)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as ui:
+            assert ui.status == 200 and b"<html" in ui.read().lower()  # the UI is there
+        serve.send_signal(signal.SIGTERM)
+        assert serve.wait(timeout=60) is not None
+
+        def down() -> bool | None:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2)
+            except OSError:
+                return True
+            return None
+
+        poll("the local server to stop", down, timeout=60)
+    finally:
+        stop(serve)
+        with contextlib.suppress(ProcessLookupError):  # a server left behind by a failure
+            os.killpg(serve.pid, signal.SIGKILL)

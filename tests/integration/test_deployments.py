@@ -1,0 +1,64 @@
+"""The deployments `sangsaeng serve` registers, and `prefect.yaml` for a work pool, agree; every
+schedule is in KST; the round's form describes its fields in Korean and English."""
+
+from __future__ import annotations
+
+import importlib
+
+import yaml
+
+from flows.deployments import deployments, specs
+from flows.schedules import deadline_runs, is_served
+from sangsaeng.domain.clock import parse_instant
+from tests.conftest import REPO
+
+
+def _yaml() -> list[dict[str, object]]:
+    return list(yaml.safe_load((REPO / "prefect.yaml").read_text(encoding="utf-8"))[
+        "deployments"])
+
+
+def test_prefect_yaml_describes_the_served_deployments() -> None:
+    described = _yaml()
+    assert len(described) == len(specs())
+    for entry, spec in zip(described, specs(), strict=True):
+        path, _, attr = str(entry["entrypoint"]).partition(":")
+        module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
+        assert getattr(module, attr) is spec.flow, entry["entrypoint"]
+        assert entry["name"] == "sangsaeng"
+        assert entry["description"] == spec.description
+        assert entry["tags"] == ["sangsaeng", *spec.tags]
+        assert entry.get("schedules", []) == [
+            {"cron": s.cron, "timezone": s.timezone} for s in spec.schedules]
+
+
+def test_every_schedule_is_in_kst_and_names_are_stable() -> None:
+    served = deployments()
+    assert {d.name for d in served} == {"sangsaeng"}
+    assert len({d.flow_name for d in served}) == len(served)
+    schedules = [s for d in served for s in d.schedules or []]
+    assert schedules and all(s.schedule.timezone == "Asia/Seoul" for s in schedules)
+
+
+def test_the_round_form_describes_its_fields_in_korean_and_english() -> None:
+    round_form = next(d for d in deployments() if d.flow_name == "round")
+    fields = round_form._parameter_openapi_schema.properties
+    assert "회차 설정 파일" in fields["config"]["description"]
+    assert "round configuration" in fields["config"]["description"]
+    for step in deployments():
+        if "step" in (step.tags or []) or step.flow_name == "round":
+            properties = step._parameter_openapi_schema.properties
+            assert all(" / " in p.get("description", "") for p in properties.values()), step
+
+
+def test_deadline_runs_are_at_the_close_and_the_supplement_deadline() -> None:
+    closes = parse_instant("2022-05-27T18:00:00+09:00")
+    supplement = parse_instant("2022-06-07T18:00:00+09:00")  # S1 example of PROGRAM_RULES
+    close, recheck = deadline_runs("2022-2", closes, supplement)
+    assert (close.flow_name, close.at, recheck.flow_name, recheck.at) == (
+        "close_intake", closes, "screening", supplement)
+    assert close.idempotency_key != recheck.idempotency_key
+    assert close.idempotency_key == deadline_runs("2022-2", closes, supplement)[0].idempotency_key
+    moved = deadline_runs("2022-2", closes.replace(hour=17), supplement)[0]
+    assert moved.idempotency_key != close.idempotency_key  # a moved deadline is a new run
+    assert not is_served()  # outside a deployment's run (CLI replays) nothing is scheduled
