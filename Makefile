@@ -32,6 +32,9 @@ test-postgres: install
 
 bench: install
 	$(BIN)/python bench/round_scale.py
+	command -v smtp-sink >/dev/null || test -x /usr/sbin/smtp-sink || \
+		(apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postfix)
+	$(BIN)/python bench/broadcast.py
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
