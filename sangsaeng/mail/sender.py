@@ -13,6 +13,7 @@ Outcomes (ARCHITECTURE: the outbox):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -138,6 +139,9 @@ class Sender:
         self._unrecorded = 0
         self._written = asyncio.Event()
         self._held: set[int] = set()  # claimed by this run, no outcome yet
+        self._low = asyncio.Event()  # the queue is short: claim more
+        self._enough = asyncio.Event()  # enough outcomes for one commit
+        self._ticked = 0.0
         self._total = 0
         self._stop: str | None = None
 
@@ -153,15 +157,15 @@ class Sender:
         writer = asyncio.create_task(self._writer())
         keeper = asyncio.create_task(self._keep_leases())
         workers = [asyncio.create_task(self._worker()) for _ in range(self.policy.connections)]
+        feeder = asyncio.create_task(self._feed())
         try:
-            await self._feed()
-            await asyncio.gather(*workers)
+            await asyncio.gather(feeder, *workers)  # a worker's crash ends the run at once
         finally:
-            for t in (keeper, *workers):
+            for t in (feeder, keeper, *workers):
                 t.cancel()
             for _ in workers:  # a worker whose cancellation got lost still ends
                 self._todo.put_nowait(None)
-            await asyncio.gather(keeper, *workers, return_exceptions=True)
+            await asyncio.gather(feeder, keeper, *workers, return_exceptions=True)
             await self._release_unsent()
             await self._done.put(_END)
             await writer
@@ -191,7 +195,8 @@ class Sender:
                 self._held.add(row.id)
                 self._todo.put_nowait((row, 0))
             while self._todo.qsize() > low and self._stop is None:
-                await asyncio.sleep(0.005)
+                self._low.clear()
+                await self._low.wait()
         self._fed_all = True
         self._maybe_end()
 
@@ -228,6 +233,8 @@ class Sender:
         try:
             while True:
                 item = await self._todo.get()
+                if self._todo.qsize() <= 2 * self.policy.connections:
+                    self._low.set()  # the feeder claims the next batch
                 if item is None:
                     return
                 if self._stop is not None:
@@ -251,7 +258,8 @@ class Sender:
             while self._unrecorded >= self.policy.window:  # bounds duplicates after a crash
                 self._written.clear()
                 await self._written.wait()
-            await self._limiter.wait()
+            if self._limiter.interval:
+                await self._limiter.wait()
             data = self.composer.message(row, self.clock())
             _errors, reply = await smtp.sendmail(self.envelope_from, [row.recipient], data)
             self._finish(Outcome(row, "sent", reply))
@@ -335,6 +343,7 @@ class Sender:
         """The circuit breaker opens: no new attempts in this run."""
         if self._stop is None:
             self._stop = why
+            self._low.set()  # the feeder stops waiting
             self._maybe_end()
 
     def _open_breaker(self, why: str) -> None:
@@ -345,8 +354,8 @@ class Sender:
 
     def _finish(self, outcome: Outcome) -> None:
         row = outcome.row
-        too_late = self.clock() - row.created_at >= self.policy.give_up_after
-        if outcome.verdict == "retry" and too_late:
+        if (outcome.verdict == "retry"
+                and self.clock() - row.created_at >= self.policy.give_up_after):
             outcome = Outcome(row, "failed", f"gave up after {row.attempts} attempts: "
                                              f"{outcome.reply}")
         r = self.report
@@ -359,6 +368,8 @@ class Sender:
         if outcome.verdict in ("failed", "retry") and len(r.failures) < 20:
             r.failures.append((outcome.row.kind, outcome.reply))
         self._done.put_nowait(outcome)
+        if self._done.qsize() >= self.policy.window // 2:
+            self._enough.set()
         self._held.discard(row.id)
         self._unrecorded += 1
         self._open -= 1
@@ -366,18 +377,23 @@ class Sender:
         self._maybe_end()
 
     def _tick(self) -> None:
-        if self.progress is not None:
+        """Progress, at most ten times a second (and always at the end)."""
+        if self.progress is None:
+            return
+        now = time.monotonic()
+        if now - self._ticked >= 0.1 or self.report.attempted >= self._total:
+            self._ticked = now
             self.progress(self.report.attempted, self._total)
 
     async def _writer(self) -> None:
         """Record outcomes as they come, in groups: duplicates after a crash stay few."""
         while True:
             first = await self._done.get()
-            if first is not _END:  # one commit for many outcomes (a commit costs ~0.5 ms)
-                deadline = time.monotonic() + self.policy.flush_after
-                while (self._done.qsize() + 1 < self.policy.window // 2 and not self._ending
-                       and time.monotonic() < deadline):
-                    await asyncio.sleep(0.002)
+            if first is not _END and self._done.qsize() + 1 < self.policy.window // 2:
+                # one commit for many outcomes (a commit costs ~0.5 ms)
+                self._enough.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._enough.wait(), self.policy.flush_after)
             group = [first]
             while not self._done.empty():
                 group.append(self._done.get_nowait())
