@@ -299,8 +299,9 @@ def prebuilt(engine: Any, round_id: str) -> tuple[str, list[tuple[str, bytes]]]:
 
 
 async def blast(port: int, connections: int, sender: str,
-                messages: list[tuple[str, bytes]]) -> tuple[int, list[str]]:
-    """Send pre-built messages over `connections` persistent aiosmtplib connections."""
+                messages: list[tuple[str, bytes]], api: str = "sendmail") -> tuple[int, list[str]]:
+    """Send pre-built messages over `connections` persistent aiosmtplib connections, with
+    `sendmail` or (api="commands") with MAIL/RCPT/DATA as the sender does."""
     import aiosmtplib
 
     todo = iter(messages)
@@ -311,6 +312,12 @@ async def blast(port: int, connections: int, sender: str,
         await smtp.connect()
         sent = 0
         for recipient, data in todo:  # a shared iterator: each message taken once
+            if api == "commands":
+                await smtp.mail(sender)
+                await smtp.rcpt(recipient)
+                await smtp.data(data)
+                sent += 1
+                continue
             refused, _reply = await smtp.sendmail(sender, [recipient], data)
             if refused:
                 problems.append(f"{recipient}: {refused}")
@@ -329,7 +336,7 @@ def ceiling_in_child(args: argparse.Namespace, work: Path, port: int, round_id: 
     process's RSS, and its CPU is its own."""
     spec = {"database_url": os.environ["SANGSAENG_DATABASE_URL"], "work": str(work),
             "port": port, "round_id": round_id, "connections": args.connections,
-            "loop": args.loop, "profile_clock": args.profile_clock,
+            "loop": args.loop, "profile_clock": args.profile_clock, "api": args.ceiling_api,
             "profile": f"{args.profile}.ceiling" if args.profile else None}
     done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--ceiling-child",
                            json.dumps(spec)], capture_output=True, text=True, check=False)
@@ -357,7 +364,7 @@ def ceiling_child(spec: dict[str, Any]) -> None:
     profile = Path(spec["profile"]) if spec["profile"] else None
     with profiled(profile, "ceiling", spec["profile_clock"]), phase(ph, "ceiling") as p:
         p.messages, problems = new_loop_runner(spec["loop"])(
-            blast(spec["port"], spec["connections"], envelope, messages))
+            blast(spec["port"], spec["connections"], envelope, messages, spec["api"]))
     print(json.dumps({"build": asdict(ph["ceiling-build"]), "send": asdict(ph["ceiling"]),
                       "bytes": size, "rss_mb": peak_rss_mb(), "problems": problems[:20]}))
 
@@ -487,8 +494,8 @@ def verdict(ok: bool) -> str:
 def print_report(args: argparse.Namespace, res: Results, database: str) -> None:
     ph = res.phases
     print(f"\nbroadcast.py — {args.count:,} call.announcement messages, {args.connections} "
-          f"connection(s), batch {args.batch}, loop {args.loop}, Python "
-          f"{sys.version.split()[0]}, {os.cpu_count()} CPU(s)")
+          f"connection(s), batch {args.batch}, loop {args.loop}, ceiling via {args.ceiling_api}, "
+          f"Python {sys.version.split()[0]}, {os.cpu_count()} CPU(s)")
     print(f"code: {code_version()}; database: {database}")
     print(f"load average before the run: {LOAD_BEFORE}")
     for note in res.notes:
@@ -547,6 +554,9 @@ def main() -> None:
                         help="opted-in companies = messages (default 100000)")
     parser.add_argument("--connections", type=int, default=4,
                         help="SMTP connections (default 4, as SANGSAENG_SMTP_CONNECTIONS)")
+    parser.add_argument("--ceiling-api", choices=("sendmail", "commands"), default="sendmail",
+                        help="how the ceiling sends: aiosmtplib's sendmail (FIELD_NOTES), or "
+                             "MAIL/RCPT/DATA as the sender does (one address parse less)")
     parser.add_argument("--batch", type=int, default=200,
                         help="rows per outbox claim (default 200, DeliveryPolicy's default)")
     parser.add_argument("--database-url",
