@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlmodel import Session
@@ -13,20 +12,17 @@ from sqlmodel import Session
 from sangsaeng.errors import StepError
 from sangsaeng.journal import record_events
 from sangsaeng.mail.compose import Composer
-from sangsaeng.mail.headers import message_id
 from sangsaeng.mail.outbox import (
+    OUTGOING_COLUMNS,
     MailContext,
     Notice,
     Outgoing,
     load_bodies,
     mail_context,
-    notice_key,
+    outbox_row,
 )
 from sangsaeng.mail.render import Rendered
 from sangsaeng.models import OUTBOX, utcnow
-
-_OUTGOING_COLUMNS = ("id", "round_id", "kind", "recipient", "recipient_name", "message_id",
-                     "unsubscribe", "body_id", "attempts", "created_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +62,7 @@ def pending(session: Session, round_id: str, *, kind: str | None = None,
             limit: int | None = None) -> list[Outgoing]:
     """Rows not yet sent (pending or sending), oldest first — what the next batch holds."""
     o = OUTBOX.c
-    query = (select(*(o[c] for c in _OUTGOING_COLUMNS))
+    query = (select(*(o[c] for c in OUTGOING_COLUMNS))
              .where(o.round_id == round_id, o.state.in_(("pending", "sending")),
                     o.body_id.is_not(None))
              .order_by(o.id))
@@ -113,14 +109,7 @@ def resend(session: Session, outbox_id: int, *, reason: str, actor: str, now: da
     number = int(latest or 0) + 1
     notice = Notice(row.kind, row.subject_type, row.subject_id, row.recipient,
                     row.recipient_name, row.payload, row.unsubscribe, number)
-    values: dict[str, Any] = {
-        "round_id": row.round_id, "kind": row.kind, "subject_type": row.subject_type,
-        "subject_id": row.subject_id, "recipient": row.recipient,
-        "recipient_name": row.recipient_name, "resend": number, "payload": row.payload,
-        "body_id": row.body_id, "message_id": message_id(notice_key(row.round_id, notice),
-                                                         ctx.domain),
-        "unsubscribe": row.unsubscribe, "state": "pending", "attempts": 0,
-        "next_attempt_at": utcnow(), "last_reply": "", "created_at": utcnow()}
+    values = {**outbox_row(row.round_id, notice, ctx.domain, utcnow()), "body_id": row.body_id}
     new_id = int(session.execute(insert(OUTBOX).values(**values).returning(o.id)).scalar_one())
     record_events(session, [{
         "at": now, "actor": actor, "round_id": row.round_id, "entity": "notice",

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.utils import parseaddr
@@ -156,6 +156,17 @@ class _Bodies:
         return ids
 
 
+def outbox_row(round_id: str, n: Notice, domain: str, now: datetime, *, state: str = "pending",
+               reply: str = "") -> dict[str, Any]:
+    """The outbox row of a notice, its body aside (enqueue and resend)."""
+    return {"round_id": round_id, "kind": n.kind, "subject_type": n.subject_type,
+            "subject_id": n.subject_id, "recipient": n.recipient,
+            "recipient_name": n.recipient_name, "resend": n.resend, "payload": n.payload,
+            "message_id": message_id(notice_key(round_id, n), domain),
+            "unsubscribe": n.unsubscribe, "state": state, "attempts": 0,
+            "next_attempt_at": now, "last_reply": reply, "created_at": now}
+
+
 def enqueue(session: Session, round_id: str, notices: Iterable[Notice],
             context: MailContext | None = None) -> int:
     """Render and record notices owed, in the caller's transaction; a known key is kept once.
@@ -173,15 +184,8 @@ def enqueue(session: Session, round_id: str, notices: Iterable[Notice],
             state, reply = "failed", "invalid address: nothing was sent"
         elif n.recipient in refused:
             state, reply = "failed", f"address suppressed after: {refused[n.recipient]}"
-        rows.append({
-            "round_id": round_id, "kind": n.kind, "subject_type": n.subject_type,
-            "subject_id": n.subject_id, "recipient": n.recipient,
-            "recipient_name": n.recipient_name, "resend": n.resend, "payload": n.payload,
-            "body": bodies.digest(n), "message_id": message_id(notice_key(round_id, n),
-                                                              ctx.domain),
-            "unsubscribe": n.unsubscribe, "state": state, "attempts": 0,
-            "next_attempt_at": now, "last_reply": reply, "created_at": now,
-        })
+        rows.append({**outbox_row(round_id, n, ctx.domain, now, state=state, reply=reply),
+                     "body": bodies.digest(n)})
     if not rows:
         return 0
     ids = bodies.store(session)
@@ -209,15 +213,22 @@ class Outgoing:
     created_at: datetime
 
 
-_OUTGOING = ("id", "round_id", "kind", "recipient", "recipient_name", "message_id",
-             "unsubscribe", "body_id", "attempts", "created_at")
+OUTGOING_COLUMNS = tuple(f.name for f in fields(Outgoing))
+
+
+def _due_parts(now: datetime, round_id: str | None) -> list[tuple[Any, Any]]:
+    """(condition, order) of due rows: pending ones whose time has come, then rows whose
+    sender's lease ran out (a crashed sender's)."""
+    o = OUTBOX.c
+    parts = [((o.state == "pending") & (o.next_attempt_at <= now), o.next_attempt_at),
+             ((o.state == "sending") & (o.lease_until < now), o.lease_until)]
+    if round_id:
+        parts = [(due & (o.round_id == round_id), order) for due, order in parts]
+    return parts
 
 
 def _due(now: datetime, round_id: str | None) -> Any:
-    o = OUTBOX.c
-    due = or_((o.state == "pending") & (o.next_attempt_at <= now),
-              (o.state == "sending") & (o.lease_until < now))  # a crashed sender's rows
-    return due & (o.round_id == round_id) if round_id else due
+    return or_(*(due for due, _ in _due_parts(now, round_id)))
 
 
 def count_due(session: Session, *, now: datetime, round_id: str | None = None) -> int:
@@ -234,18 +245,15 @@ def claim(session: Session, *, now: datetime, lease: timedelta, limit: int,
     """
     o = OUTBOX.c
     rows: list[Outgoing] = []
-    # Two index range scans (ix_outbox_due), no sort of the whole round: due rows first, then
-    # rows whose sender's lease ran out.
-    for due, order in (((o.state == "pending") & (o.next_attempt_at <= now), o.next_attempt_at),
-                       ((o.state == "sending") & (o.lease_until < now), o.lease_until)):
+    # Two index range scans (ix_outbox_due), no sort of the whole round.
+    for due, order in _due_parts(now, round_id):
         if len(rows) >= limit:
             break
-        where = due & (o.round_id == round_id) if round_id else due
-        ids = (select(o.id).where(where).order_by(order, o.id).limit(limit - len(rows))
+        ids = (select(o.id).where(due).order_by(order, o.id).limit(limit - len(rows))
                .with_for_update(skip_locked=True))  # ignored by SQLite, whose writers are serial
         stmt = (update(OUTBOX).where(o.id.in_(ids.scalar_subquery()))
                 .values(state="sending", lease_until=now + lease, attempts=o.attempts + 1)
-                .returning(*(o[name] for name in _OUTGOING)))
+                .returning(*(o[name] for name in OUTGOING_COLUMNS)))
         rows += [Outgoing(**row._mapping) for row in session.execute(stmt).all()]
     return sorted(rows, key=lambda r: r.id)
 
@@ -337,11 +345,3 @@ def render_legacy(session: Session, context: MailContext | None = None) -> int:
         body_id=bindparam("body_id"), message_id=bindparam("mid")),
         [{"row_id": u["row_id"], "body_id": ids[u["body"]], "mid": u["mid"]} for u in updates])
     return len(updates)
-
-
-def counts(session: Session, round_id: str) -> Mapping[tuple[str, str], int]:
-    """(kind, state) → rows, for one round."""
-    o = OUTBOX.c
-    return {(k, s): n for k, s, n in session.execute(
-        select(o.kind, o.state, func.count()).where(o.round_id == round_id)
-        .group_by(o.kind, o.state)).all()}

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
 from sangsaeng.domain.clock import format_kst
@@ -136,8 +136,3 @@ def broadcast_call(session: Session, rnd: Round) -> int:
     return enqueue(session, rnd.id, (
         Notice("call.announcement", "company", c.brn, c.email, c.name, payload,
                unsubscribe=c.unsubscribe_token) for c in companies))
-
-
-def registry_size(session: Session) -> int:
-    """Registered companies (any opt-in state)."""
-    return int(session.execute(select(func.count()).select_from(REGISTRY)).scalar_one())
