@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -150,6 +151,10 @@ def run_round(config: Path, data: Path, now: datetime, approve: bool, until: str
     err.print("[dim]starting Prefect in-process (first start takes 15–25 s)…[/dim]")
     from flows.models import Step
     from flows.round import round_flow
+
+    # The in-process server's event recorder may still be flushing when the process ends; its
+    # shutdown error (with a traceback) is Prefect's bookkeeping, not the round's.
+    logging.getLogger("prefect.server.services.task_run_recorder").setLevel(logging.CRITICAL)
 
     columns = (SpinnerColumn(), TextColumn("{task.description:<18}"), BarColumn(),
                MofNCompleteColumn(), TimeElapsedColumn())
