@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint test-postgres bench clean
+.PHONY: install demo test lint browser test-postgres bench clean
 
 install: $(STAMP)
 
@@ -22,7 +22,15 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: lint
+# The browser test drives Debian's chromium (Playwright downloads nothing here); a Korean font
+# makes its screenshots readable. Installed once, when missing.
+browser:
+	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi nanum; then \
+		echo "installing Debian's chromium and fonts-nanum for the browser test"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-nanum; \
+	fi
+
+test: lint browser
 	$(BIN)/python -m pytest
 
 # The database tests again, against PostgreSQL (a fresh database per test, dropped afterwards).
