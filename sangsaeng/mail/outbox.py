@@ -254,7 +254,7 @@ def claim(session: Session, *, now: datetime, lease: timedelta, limit: int,
         stmt = (update(OUTBOX).where(o.id.in_(ids.scalar_subquery()))
                 .values(state="sending", lease_until=now + lease, attempts=o.attempts + 1)
                 .returning(*(o[name] for name in OUTGOING_COLUMNS)))
-        rows += [Outgoing(**row._mapping) for row in session.execute(stmt).all()]
+        rows += [Outgoing(*row) for row in session.execute(stmt).all()]  # columns in order
     return sorted(rows, key=lambda r: r.id)
 
 
