@@ -14,8 +14,10 @@ from prefect import Flow, serve
 from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron
 
+from flows.inputs import accept_supplements, upload_scores
 from flows.notices import deliver_notices
 from flows.round import (
+    cancel_round,
     close_intake,
     committee_review,
     intake,
@@ -59,8 +61,15 @@ def specs() -> list[Spec]:
              "their deadline (S1).", ("step", "deadline")),
         Spec(committee_review, "평가 집계·순위, 위원장 승인 대기 (선정안 아티팩트). / "
              "Committee review; waits for the chair's approval.", ("step", "human")),
+        Spec(accept_supplements, "보완서류 접수 기록 (보완 마감 전, 보완요청 과제). / Record "
+             "supplement documents received before the deadline (§4.6, S1).", ("human", "input")),
+        Spec(upload_scores, "평가표 올리기 (파일 경로 또는 CSV 붙여넣기). / Upload committee "
+             "score sheets: a file path or pasted CSV (V2).", ("human", "input")),
         Spec(selection_notice, "선정 결과 확정·통보. / Release the decisions and owe the "
              "notices.", ("step",)),
+        Spec(cancel_round, "회차 취소 (선정 통보 전, 사유 필수): 대기 중인 실행도 취소. / "
+             "Cancel a round before its release (reason required) and its waiting runs.",
+             ("round", "cancel")),
         Spec(deliver_notices, "한 회차의 안내 메일 발송. / Send one round's due notices.",
              ("notices",)),
         Spec(deliver_due_notices, "모든 회차의 안내 메일 발송 (10분마다, KST). / Send every "

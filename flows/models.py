@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from prefect.input import RunInput
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+
+from sangsaeng.domain.clock import as_kst
 
 
 class Step(StrEnum):
@@ -36,6 +39,49 @@ class ChairApproval(RunInput):
     include: list[ChairActionInput] = Field(
         default_factory=list, description="예비 선정 포함 / include a reserve")
     approved_by: str = Field(default="chair", description="승인자 / who approves")
+    reason: str = Field(default="", description=(
+        "사유 (승인하지 않을 때) / reason, when not approving (audited)"))
+
+
+# config/program.toml [screening] names the same documents (a test keeps them equal).
+class DocumentType(StrEnum):
+    """§4.6 제출 서류 / required documents: per application application_form, business_plan,
+    agreement; per lead company sme_certificate."""
+
+    APPLICATION_FORM = "application_form"
+    BUSINESS_PLAN = "business_plan"
+    AGREEMENT = "agreement"
+    SME_CERTIFICATE = "sme_certificate"
+
+
+class SupplementInput(BaseModel):
+    """§4.6/S1: one supplement document the program office received."""
+
+    receipt_no: str = Field(min_length=1, description="접수번호 / receipt number")
+    doc_type: DocumentType = Field(description=(
+        "서류: application_form 신청서, business_plan 사업계획서, agreement 협약서, "
+        "sme_certificate 중소기업확인서 (주관기업별) / the document (§4.6)"))
+    received_at: datetime | None = Field(default=None, description=(
+        "접수 일시 (KST, 비우면 지금) / when it was received (KST; empty = now)"))
+    brn: str = Field(default="", description=(
+        "주관기업 사업자등록번호 (sme_certificate만; 비우면 서류가 빠진 주관기업) / "
+        "the lead's BRN, for sme_certificate only (empty = the lead it is missing for)"))
+    note: str = Field(default="", description="메모 (감사 기록) / note (kept in the audit trail)")
+
+    @field_validator("received_at")
+    @classmethod
+    def _kst(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else as_kst(value)  # T1: naive means KST
+
+
+class InputOutcome(BaseModel):
+    """What an input of the program office recorded, refused (and why), and what comes next."""
+
+    round_id: str
+    detail: str = ""
+    refused: list[str] = Field(default_factory=list, description="거부됨 / refused, with why")
+    waiting_for: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
 
 
 class StepOutcome(BaseModel):
@@ -57,6 +103,20 @@ class RoundReport(BaseModel):
     steps: list[StepOutcome] = Field(default_factory=list)
     stopped_at: Step | None = None
     waiting_for: str | None = None
+
+
+class CancelOutcome(BaseModel):
+    """What a cancel_round run did: the round's cancellation and the runs it stopped."""
+
+    round_id: str
+    cancelled_at: datetime = Field(description="취소 시각 / when the round was cancelled")
+    reason: str = Field(description="취소 사유 / why (audited)")
+    actor: str = Field(description="취소한 사람 / who cancelled it")
+    already: bool = Field(default=False, description="이미 취소됨 / cancelled by an earlier run")
+    runs_cancelled: list[str] = Field(
+        default_factory=list, description="취소한 대기 실행 / waiting runs cancelled")
+    runs_refused: list[str] = Field(
+        default_factory=list, description="취소되지 않은 실행과 이유 / runs not cancelled, why")
 
 
 class DeliveryOutcome(BaseModel):

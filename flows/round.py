@@ -1,17 +1,20 @@
 """The round as flows: open_call → intake → close_intake → screening → committee_review →
-selection_notice. Each step is its own flow (deployable alone) and safe to re-run."""
+selection_notice. Each step is its own flow (deployable alone) and safe to re-run;
+cancel_round ends a round before its selection is released."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Annotated
 
 from prefect import flow, get_run_logger
 from prefect.context import FlowRunContext
 from prefect.flow_runs import apause_flow_run, asuspend_flow_run
+from pydantic import Field
 
 from flows import schedules
-from flows.models import ChairApproval, RoundReport, Step, StepOutcome
+from flows.models import CancelOutcome, ChairApproval, RoundReport, Step, StepOutcome
 from sangsaeng.domain.clock import format_kst
 from sangsaeng.errors import ImportRejected
 from sangsaeng.progress import report
@@ -66,13 +69,14 @@ async def open_call(config: str, now: datetime | None = None, actor: str = "pref
         actor: 감사 기록에 남을 실행자 / who runs it (audit trail)
     """
     report("open_call", 0, 1)
-    round_id = steps.register_round(config, _now(now), actor)
+    round_id = steps.register_round(config, _now(now), actor)  # R3; dates may move (T2)
+    await schedules.tag_own_run(round_id)
     opened = steps.open_round(round_id, _now(now), actor)
     report("open_call", 1, 1)
     outcome = await _notify(round_id, StepOutcome(
         step=Step.OPEN_CALL, detail="opened" if opened else "already open",
         data={"round_id": round_id}))
-    if schedules.is_served():  # T2/S1: the deadline runs (never in CLI replays)
+    if schedules.is_served():  # T2/S1: the deadline runs, moved with the dates (never in replays)
         dates = round_deadlines(round_id)
         if dates["state"] == "open":
             outcome.data["deadline_runs"] = await schedules.ensure_deadline_runs(
@@ -92,6 +96,7 @@ async def intake(round_id: str, data: str, now: datetime | None = None, actor: s
         now: 기준 시각 고정 (과거 회차 재현용, 비우면 현재) / fix the clock (replays); empty = now
         actor: 감사 기록에 남을 실행자 / who runs it (audit trail)
     """
+    await schedules.tag_own_run(round_id)
     report("intake", 0, 1)
     result = steps.import_package(round_id, data, _now(now), actor)
     report("intake", 1, 1)
@@ -128,6 +133,7 @@ async def close_intake(round_id: str, now: datetime | None = None, actor: str = 
         actor: 감사 기록에 남을 실행자 / who runs it (audit trail)
         chain: 다음 단계 자동 시작 / start the next step's deployment when this one is done
     """
+    await schedules.tag_own_run(round_id)
     if chain:
         await _until_deadline(round_id, now)
     closed = steps.close_intake(round_id, _now(now), actor)
@@ -153,6 +159,7 @@ async def screening(round_id: str, now: datetime | None = None, actor: str = "pr
         actor: 감사 기록에 남을 실행자 / who runs it (audit trail)
         chain: 다음 단계 자동 시작 / start the next step's deployment when this one is done
     """
+    await schedules.tag_own_run(round_id)
     report("screening", 0, 1)
     result = steps.screen(round_id, _now(now), actor)
     report("screening", 1, 1)
@@ -179,7 +186,9 @@ async def committee_review(
     and waits for the chair's input in the Prefect UI: suspended when a deployment started it
     (the worker is freed; the run starts again on resume), paused in-process otherwise
     (or stops, with `wait_for_chair=False`, so that a later run can bring it).
-    With `chain`, the selection notice starts once the chair has approved.
+    With `chain`, the selection notice starts once the chair has approved. A refusal
+    (`approve` off) decides and releases nothing: it is audited, the round stays in review and
+    the run ends waiting for a new decision (run committee_review again).
 
     Args:
         round_id: 회차 번호 (예: 2022-2) / round id, e.g. 2022-2
@@ -189,6 +198,7 @@ async def committee_review(
         actor: 감사 기록에 남을 실행자 / who runs it (audit trail)
         chain: 다음 단계 자동 시작 / start the next step's deployment when this one is done
     """
+    await schedules.tag_own_run(round_id)  # cancel_round finds the chair's suspended run
     report("committee_review", 0, 1)
     result = steps.propose(round_id, _now(now), actor)
     report("committee_review", 1, 1)
@@ -203,8 +213,12 @@ async def committee_review(
     if approval is None:
         outcome.waiting_for = "the chair's approval (rerun with --approve)"
         return outcome
-    decision = approval.model_dump(include={"approve", "exclude", "include"})
+    decision = approval.model_dump(include={"approve", "exclude", "include", "reason"})
     steps.approve(round_id, decision, _now(now), f"chair:{approval.approved_by}")
+    if not approval.approve:  # V10: refused (audited); nothing is decided or released
+        outcome.waiting_for = ("a new decision of the chair: the proposal was not approved "
+                               "(run committee_review again)")
+        return outcome
     _publish(round_id)
     await _chain(round_id, chain, steps.round_state(round_id) if chain else None)
     return outcome
@@ -233,11 +247,41 @@ async def selection_notice(round_id: str, now: datetime | None = None, actor: st
         actor: 감사 기록에 남을 실행자 / who runs it (audit trail)
         chain: 다음 단계 자동 시작 / start the next step's deployment when this one is done
     """
+    await schedules.tag_own_run(round_id)
     counts = steps.release(round_id, _now(now), actor)
     outcome = await _notify(round_id, StepOutcome(
         step=Step.SELECTION_NOTICE, detail=_counts(counts) if counts else "already released",
         data={"released": counts}))
     _publish(round_id)
+    return outcome
+
+
+@flow(name="cancel_round", persist_result=False)
+async def cancel_round(
+    round_id: str, reason: Annotated[str, Field(min_length=1)], actor: str = "prefect",
+) -> CancelOutcome:
+    """Cancel the round (the office withdraws the call) and every run of it that still waits.
+
+    Allowed until the selection is released (draft … decided); afterwards only K5's
+    per-project cancellation remains. Every step refuses a cancelled round, and its
+    configuration file does not bring it back. Under a deployment, the round's scheduled,
+    pending and paused runs (deadline runs, the chair's suspended review) are cancelled.
+
+    Args:
+        round_id: 회차 번호 (예: 2022-2) / round id, e.g. 2022-2
+        reason: 취소 사유 (필수, 감사 기록) / why the round is cancelled (required, audited)
+        actor: 감사 기록에 남을 실행자 / who runs it (audit trail)
+    """
+    await schedules.tag_own_run(round_id)
+    done = steps.cancel_round(round_id, reason, datetime.now(UTC), actor)
+    outcome = CancelOutcome(round_id=round_id, cancelled_at=done["at"], reason=done["reason"],
+                            actor=done["actor"], already=not done["cancelled"])
+    if schedules.is_served():  # the runs wait on the server (CLI runs schedule none)
+        runs = await schedules.cancel_waiting_runs(round_id, done["reason"])
+        outcome.runs_cancelled, outcome.runs_refused = runs["cancelled"], runs["refused"]
+        if runs["refused"]:
+            get_run_logger().warning("runs of %s not cancelled: %s", round_id, runs["refused"])
+    artifacts.publish_round(round_id)  # the status shows the round as cancelled
     return outcome
 
 

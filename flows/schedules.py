@@ -1,4 +1,5 @@
-"""A served round's runs at its deadlines, and the hand-over from one step to the next.
+"""A served round's runs at its deadlines, the hand-over from one step to the next, and the
+cancellation of what still waits when the round is cancelled.
 
 Only under a deployment (the Prefect UI, `sangsaeng serve`): CLI replays with `--now` run every
 step in-process and never schedule anything.
@@ -21,8 +22,9 @@ from prefect.client.schemas.filters import (
     FlowRunFilterTags,
 )
 from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.responses import OrchestrationResult, SetStateStatus
 from prefect.context import FlowRunContext
-from prefect.states import Scheduled
+from prefect.states import Cancelled, Scheduled
 
 from sangsaeng.domain.clock import KST
 
@@ -34,6 +36,17 @@ NEXT_STEP = {"closed": "screening", "screening": "committee_review",
              "decided": "selection_notice"}
 
 
+# Runs that have not started their work yet: scheduled (also Late, AwaitingRetry), pending
+# (a runner took it), paused (also Suspended: the chair's review waiting for its input).
+# Should a pending run's process start anyway, its step refuses: the database says cancelled.
+WAITING = (StateType.SCHEDULED, StateType.PENDING, StateType.PAUSED)
+
+
+def round_tag(round_id: str) -> str:
+    """Every run of a round carries this tag: the UI lists them, cancel_round finds them."""
+    return f"round:{round_id}"
+
+
 def deployment_name(flow_name: str) -> str:
     """`flow/deployment` as `run_deployment` and `read_deployment_by_name` take it."""
     return f"{flow_name}/{DEPLOYMENT}"
@@ -43,6 +56,56 @@ def is_served() -> bool:
     """True inside a flow run that a deployment started (the UI, a schedule, the API)."""
     context = FlowRunContext.get()
     return bool(context and context.flow_run and context.flow_run.deployment_id)
+
+
+async def tag_own_run(round_id: str) -> None:
+    """A served run of a round's flow tags itself `round:<id>`.
+
+    Deadline and chained runs are created with the tag; a run the office starts by hand from a
+    deployment's form has none. Without it, cancel_round could not find, say, the chair's
+    suspended review started from the UI.
+    """
+    context = FlowRunContext.get()
+    if not is_served() or context is None or context.flow_run is None:
+        return
+    run, tag = context.flow_run, round_tag(round_id)
+    if tag in run.tags:
+        return
+    async with get_client() as client:
+        await client.update_flow_run(run.id, tags=[*run.tags, tag])
+    run.tags.append(tag)
+
+
+async def cancel_waiting_runs(round_id: str, reason: str) -> dict[str, list[str]]:
+    """Cancel every run of the round that still waits (scheduled, pending, paused/suspended).
+
+    Returns `{"cancelled": [run names], "refused": ["name: why"]}`; a run that started
+    meanwhile is left to refuse by itself (the round is cancelled in the database first).
+    """
+    context = FlowRunContext.get()
+    own = context.flow_run.id if context and context.flow_run else None
+    out: dict[str, list[str]] = {"cancelled": [], "refused": []}
+    tried: set[Any] = {own}
+    async with get_client() as client:
+        while True:  # read again until no untried waiting run is left (cancelled ones drop out)
+            runs = [r for r in await client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(
+                    tags=FlowRunFilterTags(all_=[round_tag(round_id)]),
+                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=list(WAITING)))),
+                limit=200) if r.id not in tried]
+            if not runs:
+                break
+            for run in runs:
+                tried.add(run.id)
+                result: OrchestrationResult[Any] = await client.set_flow_run_state(
+                    run.id, Cancelled(message=f"round {round_id} cancelled: {reason}"))
+                if result.status is SetStateStatus.ACCEPT:
+                    out["cancelled"].append(run.name)
+                else:
+                    why = getattr(result.details, "reason", None) or result.status.value
+                    out["refused"].append(f"{run.name}: {why}")
+    get_run_logger().info("waiting runs of %s: %s", round_id, out)
+    return out
 
 
 @dataclass(frozen=True)
@@ -85,7 +148,7 @@ async def ensure_deadline_runs(round_id: str, closes_at: datetime, supplement_de
             deployment = await client.read_deployment_by_name(deployment_name(spec.flow_name))
             waiting = await client.read_flow_runs(
                 flow_run_filter=FlowRunFilter(
-                    tags=FlowRunFilterTags(all_=[f"round:{round_id}", spec.tag]),
+                    tags=FlowRunFilterTags(all_=[round_tag(round_id), spec.tag]),
                     state=FlowRunFilterState(type=FlowRunFilterStateType(
                         any_=[StateType.SCHEDULED]))),
                 deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id])))
@@ -97,7 +160,7 @@ async def ensure_deadline_runs(round_id: str, closes_at: datetime, supplement_de
             run = await client.create_flow_run_from_deployment(
                 deployment.id, parameters={"round_id": round_id, "chain": True},
                 state=Scheduled(scheduled_time=spec.at), idempotency_key=spec.idempotency_key,
-                tags=[f"round:{round_id}", spec.tag],
+                tags=[round_tag(round_id), spec.tag],
                 name=f"{round_id}-{spec.what}-{spec.at.astimezone(KST):%Y%m%d-%H%M}KST")
             out[spec.what] = str(run.id)
     get_run_logger().info("deadline runs of %s: %s", round_id, out)
@@ -114,6 +177,6 @@ async def start_next_step(round_id: str, state: str, **parameters: Any) -> str |
         run = await client.create_flow_run_from_deployment(
             deployment.id, parameters={"round_id": round_id, "chain": True, **parameters},
             idempotency_key=f"sangsaeng-round-{round_id}-{step}-chained",
-            tags=[f"round:{round_id}", "chained"], name=f"{round_id}-{step}")
+            tags=[round_tag(round_id), "chained"], name=f"{round_id}-{step}")
     get_run_logger().info("next step of %s: %s (run %s)", round_id, step, run.id)
     return str(run.id)

@@ -50,3 +50,19 @@ class ReviewIncomplete(SangsaengError):
             f"{self.min_reviews} valid reviews (V4); nothing was decided: "
             f"{', '.join(self.receipts)}"
         )
+
+
+class InputRefused(SangsaengError):
+    """Items of an input the office gave in the UI were refused; the others were recorded.
+
+    The message lists every refused item with its reason: it is what the UI shows."""
+
+    exit_code = 2
+
+    def __init__(self, what: str, refused: Sequence[str], recorded: int) -> None:
+        super().__init__(what, list(refused), recorded)  # picklable across Prefect
+        self.what, self.refused, self.recorded = what, list(refused), recorded
+
+    def __str__(self) -> str:
+        return (f"{len(self.refused)} {self.what} refused, {self.recorded} recorded — "
+                "correct them and give them again:\n" + "\n".join(self.refused))

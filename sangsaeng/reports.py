@@ -45,6 +45,8 @@ FINAL = ("selected", "reserve", "not_selected", "ineligible")
 
 def require_decisions(rnd: Round, wanted: RoundState = RoundState.REVIEW) -> None:
     """Outputs exist only once the committee has decided (proposed, at least)."""
+    if rnd.state == RoundState.CANCELLED.value:
+        raise StepError(f"round {rnd.id} was cancelled: it has no decisions to export")
     if not round_reached(RoundState(rnd.state), wanted):
         raise StepError(f"round {rnd.id} is {rnd.state}: no decisions to export yet "
                         f"(the round must reach {wanted.value})")

@@ -22,7 +22,7 @@ from sangsaeng.domain.states import RoundState, round_reached
 from sangsaeng.mail.office import status as notice_status
 from sangsaeng.models import APPLICATIONS, Round
 from sangsaeng.reports import DECISION_COLUMNS, announcement, decision_rows
-from sangsaeng.services.rounds import get_round
+from sangsaeng.services.rounds import cancellation, get_round
 from sangsaeng.settings import get_settings
 
 SELECTION_HEADERS = {"receipt_no": "접수번호 receipt", "track": "분야 track",
@@ -52,9 +52,14 @@ def dashboard_markdown(session: Session, rnd: Round) -> str:
                  str(sum(counts.get((t, s), 0) for s in states))] for t in rnd.tracks]
     notices = notice_status(session, rnd.id).counts
     supplement = rnd.settings.get("supplement_deadline")
+    cancelled = cancellation(session, rnd)
     lines = [
         f"# {rnd.id} · {rnd.title}", "",
         f"**상태 state:** `{rnd.state}`", "",
+        *([f"**공고 취소 cancelled:** {format_kst(cancelled.at)} KST, {cancelled.actor} — "
+           f"{cancelled.reason}", "",
+           "이 회차의 단계는 더 이상 실행되지 않습니다. / No step of this round runs any more.",
+           ""] if cancelled is not None else []),
         "## 일정 deadlines (KST)", "",
         *_table(["구분 what", "시각 when (KST)"], [
             ["접수 시작 opens", format_kst(rnd.opens_at)],
@@ -95,8 +100,9 @@ def publish_round(round_id: str) -> list[str]:
         text = (announcement(session, rnd, program.name, program.ministry)
                 if round_reached(state, RoundState.DECIDED) else None)
     keys = [artifact_key(round_id, "status")]
+    label = "취소됨 / cancelled" if state is RoundState.CANCELLED else state.value
     create_markdown_artifact(markdown=dashboard, key=keys[0],
-                             description=f"{round_id} 현황 / status ({state.value})")
+                             description=f"{round_id} 현황 / status ({label})")
     if table is not None:
         keys.append(artifact_key(round_id, "selection"))
         note = "위원회 제안 (승인 전) / proposed, not approved" if state is RoundState.REVIEW \

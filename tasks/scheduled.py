@@ -28,14 +28,14 @@ def deliver_all_notices() -> dict[str, Any]:
 
 @task(cache_policy=NO_CACHE, persist_result=False)
 def active_rounds() -> list[str]:
-    """Ids of the rounds that are open or not yet notified (R2)."""
+    """Ids of the rounds that are open or not yet notified (R2), and not cancelled."""
     from sqlalchemy import select
 
     from sangsaeng.db import session_scope
     from sangsaeng.models import Round
 
     table = Round.__table__.c  # type: ignore[attr-defined]
-    done = ("draft", "notified", "certifying", "support", "archived")
+    done = ("draft", "notified", "certifying", "support", "archived", "cancelled")
     with session_scope() as session:
         return list(session.execute(select(table.id).where(table.state.not_in(done))
                                     .order_by(table.id)).scalars())

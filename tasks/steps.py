@@ -37,7 +37,7 @@ def register_round(config_path: str, now: datetime, actor: str) -> str:
 def open_round(round_id: str, now: datetime, actor: str) -> bool:
     """R2: publish the call (draft → open)."""
     with session_scope() as session:
-        return rounds.open_round(session, rounds.get_round(session, round_id), now=now,
+        return rounds.open_round(session, rounds.get_active_round(session, round_id), now=now,
                                  actor=actor)
 
 
@@ -45,7 +45,7 @@ def open_round(round_id: str, now: datetime, actor: str) -> bool:
 def import_package(round_id: str, data_path: str, now: datetime, actor: str) -> dict[str, Any]:
     """INTERFACES §2: read the package and store what is new; rejected rows are listed."""
     with session_scope() as session:
-        rnd = rounds.get_round(session, round_id)
+        rnd = rounds.get_active_round(session, round_id)
         package = intake.read_round_package(session, rnd, Path(data_path))
         summary = intake.import_package(session, rnd, package, now=now, actor=actor)
         return {"added": summary.added, "corrected": summary.corrected,
@@ -57,7 +57,7 @@ def import_package(round_id: str, data_path: str, now: datetime, actor: str) -> 
 def close_intake(round_id: str, now: datetime, actor: str) -> bool:
     """T2: close intake once the deadline has passed."""
     with session_scope() as session:
-        return rounds.close_intake(session, rounds.get_round(session, round_id), now=now,
+        return rounds.close_intake(session, rounds.get_active_round(session, round_id), now=now,
                                    actor=actor)
 
 
@@ -65,7 +65,7 @@ def close_intake(round_id: str, now: datetime, actor: str) -> bool:
 def screen(round_id: str, now: datetime, actor: str) -> dict[str, Any]:
     """§4: screen all pending applications in one pass."""
     with session_scope() as session:
-        result = screening.screen(session, rounds.get_round(session, round_id), now=now,
+        result = screening.screen(session, rounds.get_active_round(session, round_id), now=now,
                                   actor=actor)
         return {"moved": result.moved, "waiting": result.waiting,
                 "supplement_deadline": result.supplement_deadline}
@@ -75,21 +75,27 @@ def screen(round_id: str, now: datetime, actor: str) -> dict[str, Any]:
 def propose(round_id: str, now: datetime, actor: str) -> dict[str, Any]:
     """§5: aggregate, rank and record the committee's pending decision."""
     with session_scope() as session:
-        result = review.propose_decisions(session, rounds.get_round(session, round_id),
+        result = review.propose_decisions(session, rounds.get_active_round(session, round_id),
                                           now=now, actor=actor)
         return {"proposed": result.proposed, "excluded": result.excluded}
 
 
 @step_task
 def approve(round_id: str, decision: dict[str, Any], now: datetime, actor: str) -> dict[str, str]:
-    """V10: record the chair's approval."""
+    """V10: record the chair's decision: the approval (review → decided), or a refusal that
+    changes nothing but the audit trail (returns no statuses)."""
+    if not decision["approve"]:
+        with session_scope() as session:
+            review.refuse(session, rounds.get_active_round(session, round_id),
+                          reason=str(decision.get("reason", "")), now=now, actor=actor)
+        return {}
     chair = ChairDecision(
         approve=bool(decision["approve"]),
         exclude=tuple(ChairAction(a["receipt_no"], a["reason"]) for a in decision["exclude"]),
         include=tuple(ChairAction(a["receipt_no"], a["reason"]) for a in decision["include"]),
     )
     with session_scope() as session:
-        return review.approve(session, rounds.get_round(session, round_id), chair, now=now,
+        return review.approve(session, rounds.get_active_round(session, round_id), chair, now=now,
                               actor=actor)
 
 
@@ -97,8 +103,20 @@ def approve(round_id: str, decision: dict[str, Any], now: datetime, actor: str) 
 def release(round_id: str, now: datetime, actor: str) -> dict[str, int]:
     """V10: release the approved decisions and owe the selection notices."""
     with session_scope() as session:
-        return selection.release(session, rounds.get_round(session, round_id), now=now,
+        return selection.release(session, rounds.get_active_round(session, round_id), now=now,
                                  actor=actor)
+
+
+@step_task
+def cancel_round(round_id: str, reason: str, now: datetime, actor: str) -> dict[str, Any]:
+    """The office withdraws the call (before the release); returns the round's cancellation."""
+    with session_scope() as session:
+        rnd = rounds.get_round(session, round_id)
+        cancelled = rounds.cancel_round(session, rnd, reason=reason, now=now, actor=actor)
+        event = rounds.cancellation(session, rnd)
+        assert event is not None  # cancelled now or before
+        return {"cancelled": cancelled, "at": event.at, "reason": event.reason,
+                "actor": event.actor}
 
 
 @step_task

@@ -12,7 +12,7 @@ class InvalidTransition(ValueError):
 
 
 class RoundState(StrEnum):
-    """R2: the round's life cycle, strictly linear."""
+    """R2: the round's life cycle, strictly linear — plus `cancelled`, outside that line."""
 
     DRAFT = "draft"
     OPEN = "open"
@@ -24,15 +24,28 @@ class RoundState(StrEnum):
     CERTIFYING = "certifying"
     SUPPORT = "support"
     ARCHIVED = "archived"
+    # Not one of R2's states: the program office withdraws the call (공고 취소). PROGRAM_RULES
+    # has no rule for it; it is terminal, reachable only before the selection is released, and
+    # is not K5 (which cancels one selected project after the release).
+    CANCELLED = "cancelled"
 
 
-# R2: declaration order is the life-cycle order.
-ROUND_ORDER: tuple[RoundState, ...] = tuple(RoundState)
+# R2: declaration order is the life-cycle order (`cancelled` stands outside it).
+ROUND_ORDER: tuple[RoundState, ...] = tuple(s for s in RoundState if s is not RoundState.CANCELLED)
 
-# R2: each state moves only to the next one; a state never moves backwards.
-ROUND_TRANSITIONS: Mapping[RoundState, frozenset[RoundState]] = MappingProxyType(
-    {state: frozenset(ROUND_ORDER[i + 1 : i + 2]) for i, state in enumerate(ROUND_ORDER)}
-)
+# A round can be cancelled until its selection is released (decided at the latest); once
+# `notified`, the companies have been told and only K5's per-application cancellation remains.
+CANCELLABLE_ROUND_STATES: frozenset[RoundState] = frozenset(
+    ROUND_ORDER[: ROUND_ORDER.index(RoundState.NOTIFIED)])
+
+# R2: each state moves only to the next one; a state never moves backwards. Before the
+# release, a round can also end as `cancelled` (terminal: nothing leaves it).
+ROUND_TRANSITIONS: Mapping[RoundState, frozenset[RoundState]] = MappingProxyType({
+    **{state: frozenset(ROUND_ORDER[i + 1 : i + 2])
+       | ({RoundState.CANCELLED} if state in CANCELLABLE_ROUND_STATES else frozenset())
+       for i, state in enumerate(ROUND_ORDER)},
+    RoundState.CANCELLED: frozenset(),
+})
 
 
 class ApplicationState(StrEnum):
@@ -80,7 +93,8 @@ def _allowed(targets: frozenset[str]) -> str:
 
 
 def check_round_transition(current: RoundState, target: RoundState) -> None:
-    """R2: raise InvalidTransition unless `target` is the state right after `current`."""
+    """R2: raise InvalidTransition unless `target` is the state right after `current` (or
+    `cancelled`, from a state before the release)."""
     targets = ROUND_TRANSITIONS[current]
     if target not in targets:
         raise InvalidTransition(
@@ -99,5 +113,11 @@ def check_application_transition(current: ApplicationState, target: ApplicationS
 
 
 def round_reached(current: RoundState, wanted: RoundState) -> bool:
-    """R2: True iff `current` is `wanted` or a later state in the linear order."""
+    """R2: True iff `current` is `wanted` or a later state in the linear order.
+
+    A cancelled round stands outside that order: it reaches no linear state (whatever it went
+    through, it goes no further), and only a cancelled round has reached `cancelled`.
+    """
+    if RoundState.CANCELLED in (current, wanted):
+        return current is wanted
     return ROUND_ORDER.index(current) >= ROUND_ORDER.index(wanted)

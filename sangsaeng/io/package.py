@@ -39,7 +39,9 @@ from sangsaeng.io.sources import (
     PackageError,
     RowError,
     Table,
+    read_csv,
     read_folder,
+    read_text,
     read_workbook,
 )
 
@@ -60,10 +62,12 @@ __all__ = [
     "SanctionRow",
     "ScoreRow",
     "read_package",
+    "read_score_sheet",
 ]
 
 _NO_APPLICATIONS: Mapping[str, str] = MappingProxyType({})
 _NO_PARTICIPANTS: Mapping[str, Collection[str]] = MappingProxyType({})
+PASTED_SCORES = "scores.csv (pasted)"  # how rows of a pasted score sheet are named in errors
 
 
 def read_package(
@@ -94,6 +98,54 @@ def read_package(
     return reader.read(str(path))
 
 
+def read_score_sheet(
+    path: Path | None = None,
+    *,
+    text: str | None = None,
+    tracks: Sequence[str],
+    criteria_by_track: Mapping[str, Sequence[CriterionSpec]],
+    known_applications: Mapping[str, str] = _NO_APPLICATIONS,
+    known_reviewers: Collection[str] = (),
+) -> RoundPackage:
+    """V2: the package's scores file on its own — a CSV file, a folder holding scores.csv, an
+    .xlsx workbook with a `scores` sheet, or CSV text pasted into a form (`text`).
+
+    The same checks as in a whole package (headers, receipt numbers and reviewers the round
+    knows, each criterion in [0, max]); the package holds only scores and their errors.
+    """
+    if (path is None) == (text is None):
+        raise ValueError("give either a path or a text")
+    if text is not None:
+        table, source = read_text(PASTED_SCORES, text), PASTED_SCORES
+    else:
+        assert path is not None
+        table, source = _scores_table(path, criteria_by_track), str(path)
+    tables = {"scores": table}
+    _check_headers(tables, _score_columns(tables, criteria_by_track, known_applications))
+    reader = Reader(tables, tracks, criteria_by_track, known_applications)
+    reader.reviewer_ids.update(known_reviewers)
+    scores = reader.scores()
+    errors = sorted(reader.errors, key=lambda e: e.row or 0)
+    return RoundPackage(source, scores=scores, errors=errors,
+                        encodings={table.name: table.encoding})
+
+
+def _scores_table(path: Path, criteria_by_track: Mapping[str, Sequence[CriterionSpec]]) -> Table:
+    if path.is_dir():
+        return read_folder(path, ("scores",), ("scores",))["scores"]
+    if path.is_file() and path.suffix.lower() == ".csv":
+        return read_csv(path)
+    if path.is_file() and path.suffix.lower() == ".xlsx":
+        decimals = {spec.key: DECIMAL for specs in criteria_by_track.values() for spec in specs}
+        return read_workbook(path, ("scores",), ("scores",), {"scores": decimals})["scores"]
+    if not path.exists():
+        raise PackageError(f"{path} does not exist")
+    raise PackageError(
+        f"{path.name}: unsupported file type {path.suffix or '(none)'!r}; "
+        "give a .csv file, an .xlsx workbook with a 'scores' sheet, or a package folder"
+    )
+
+
 def _load(path: Path, criteria_by_track: Mapping[str, Sequence[CriterionSpec]]) -> dict[str, Table]:
     required = [stem for stem in COLUMNS if stem not in OPTIONAL]
     if path.is_dir():
@@ -122,9 +174,11 @@ def _score_columns(
     """V2: the criterion columns scores.csv needs, for the tracks its rows refer to."""
     receipts = set(_column(tables["scores"], "receipt_no"))
     tracks = {known_applications[rn] for rn in receipts if rn in known_applications}
-    applications = tables["applications"]
-    pairs = zip(_column(applications, "receipt_no"), _column(applications, "track"), strict=True)
-    tracks.update(track for receipt_no, track in pairs if receipt_no in receipts)
+    applications = tables.get("applications")  # absent when a score sheet comes alone
+    if applications is not None:
+        pairs = zip(_column(applications, "receipt_no"), _column(applications, "track"),
+                    strict=True)
+        tracks.update(track for receipt_no, track in pairs if receipt_no in receipts)
     keys = [spec.key for track in sorted(tracks) for spec in criteria_by_track.get(track, ())]
     return list(dict.fromkeys(keys))
 

@@ -78,13 +78,28 @@ def read_csv(path: Path) -> Table:
     except OSError as exc:
         raise PackageError(f"{path.name} cannot be read: {exc.strerror or exc}") from exc
     text, encoding, truncated = decode(data, path.name)
-    errors: list[RowError] = []
-    records = list(_csv_records(text, path.name, errors))
-    table = build_table(path.name, encoding, records, pad_short=False)
-    table.errors[:0] = errors
+    table, records = _text_table(path.name, encoding, text, ",")
     if truncated:
         _mark_truncated(table, records, ends_line=text.endswith(("\n", "\r")))
     return table
+
+
+def read_text(name: str, text: str) -> Table:
+    """CSV given as text (pasted into a form): nothing to decode. Cells copied from a
+    spreadsheet arrive separated by tabs; a header line with tabs and no comma means that."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    delimiter = "\t" if "\t" in first and "," not in first else ","
+    return _text_table(name, "text", text, delimiter)[0]
+
+
+def _text_table(
+    name: str, encoding: str, text: str, delimiter: str
+) -> tuple[Table, list[tuple[int, list[str]]]]:
+    errors: list[RowError] = []
+    records = list(_csv_records(text, name, errors, delimiter))
+    table = build_table(name, encoding, records, pad_short=False)
+    table.errors[:0] = errors
+    return table, records
 
 
 def decode(data: bytes, name: str) -> tuple[str, str, bool]:
@@ -137,8 +152,10 @@ def _not_text(name: str, data: bytes, offset: int) -> str:
     )
 
 
-def _csv_records(text: str, name: str, errors: list[RowError]) -> Iterator[tuple[int, list[str]]]:
-    reader = csv.reader(io.StringIO(text, newline=""))
+def _csv_records(
+    text: str, name: str, errors: list[RowError], delimiter: str = ","
+) -> Iterator[tuple[int, list[str]]]:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     number = 0
     while True:
         try:

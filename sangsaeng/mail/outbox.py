@@ -312,6 +312,17 @@ def record(session: Session | Connection, outcomes: Sequence[Outcome], *, now: d
     _insert(session, SUPPRESSIONS, refused, ["address"])
 
 
+def withhold(session: Session, round_id: str, *, why: str, now: datetime) -> int:
+    """Notices of a round that must not go any more (the call was cancelled): every `pending`
+    row becomes `failed` with `why` as its reply. Rows a sender holds now may still go."""
+    o = OUTBOX.c
+    done = session.execute(
+        update(OUTBOX).where(o.round_id == round_id, o.state == "pending")
+        .values(state="failed", last_reply=why[:1000], next_attempt_at=now)
+        .returning(o.id)).all()
+    return len(done)
+
+
 def load_bodies(session: Session, ids: Iterable[int]) -> dict[int, Rendered]:
     """Rendered bodies by id."""
     b = MAIL_BODIES.c

@@ -16,7 +16,13 @@ from sqlmodel import Session
 
 from sangsaeng.domain.clock import format_kst, is_on_time
 from sangsaeng.domain.states import RoundState, round_reached
-from sangsaeng.io.package import CriterionSpec, RoundPackage, RowError, read_package
+from sangsaeng.io.package import (
+    CriterionSpec,
+    RoundPackage,
+    RowError,
+    read_package,
+    read_score_sheet,
+)
 from sangsaeng.journal import Notice, owe_notices, record_events
 from sangsaeng.models import (
     AFFILIATIONS,
@@ -63,7 +69,9 @@ class ImportSummary:
 
 
 def _stage_open(kind: str, state: RoundState) -> bool:
-    """Until which round state new rows of a kind are accepted."""
+    """Until which round state new rows of a kind are accepted (none once cancelled)."""
+    if state is RoundState.CANCELLED:
+        return False
     if kind in ("applications", "participants"):
         return state in (RoundState.DRAFT, RoundState.OPEN)
     if kind == "documents":  # §4.6: supplements arrive until screening is over
@@ -148,6 +156,19 @@ def _bulk(session: Session, model: Any, rows: list[dict[str, Any]], step: str) -
 
 def read_round_package(session: Session, rnd: Round, path: Path) -> RoundPackage:
     """Read a package for this round, checking it against what the round already holds."""
+    known, people = _known(session, rnd)
+    return read_package(path, **known, known_participants=people)
+
+
+def read_round_scores(session: Session, rnd: Round, *, path: Path | None = None,
+                      text: str | None = None) -> RoundPackage:
+    """V2: read a score sheet alone (file, folder or pasted text) with the package's checks."""
+    known, _ = _known(session, rnd)
+    return read_score_sheet(path, text=text, **known)
+
+
+def _known(session: Session, rnd: Round) -> tuple[dict[str, Any], dict[str, set[str]]]:
+    """What the round already holds, as the reader checks new rows against it."""
     p = PARTICIPANTS.c
     known_apps = dict(session.execute(select(A.receipt_no, A.track)
                                       .where(A.round_id == rnd.id)).all())
@@ -160,15 +181,18 @@ def read_round_package(session: Session, rnd: Round, path: Path) -> RoundPackage
                                     .where(REVIEWERS.c.round_id == rnd.id)).scalars())
     criteria = {t: [CriterionSpec(c["key"], Decimal(str(c["max"]))) for c in items]
                 for t, items in rnd.settings["criteria"].items()}
-    return read_package(path, tracks=rnd.tracks, criteria_by_track=criteria,
-                        known_applications=known_apps, known_reviewers=reviewers,
-                        known_participants=known_people)
+    return {"tracks": rnd.tracks, "criteria_by_track": criteria,
+            "known_applications": known_apps, "known_reviewers": reviewers}, known_people
 
 
 def import_package(
-    session: Session, rnd: Round, package: RoundPackage, *, now: datetime, actor: str
+    session: Session, rnd: Round, package: RoundPackage, *, now: datetime, actor: str,
+    action: str = "import", rule: str = "INTERFACES-2",
 ) -> ImportSummary:
-    """Add the package's new rows to the round; re-importing the same package changes nothing."""
+    """Add the package's new rows to the round; re-importing the same package changes nothing.
+
+    `action` and `rule` name the audit row (a score sheet uploaded alone: `scores.upload`, V2).
+    """
     summary = ImportSummary(errors=list(package.errors))
     merge = _Merger(summary, RoundState(rnd.state),
                     {"at": now, "actor": actor, "round_id": rnd.id})
@@ -198,8 +222,8 @@ def import_package(
         return summary  # the same package again: nothing changes, not even the audit trail
     record_events(session, [{
         "at": now, "actor": actor, "round_id": rnd.id, "entity": "round", "entity_id": rnd.id,
-        "action": "import", "from_state": None, "to_state": None,
-        "reason": package.source, "rule": "INTERFACES-2",
+        "action": action, "from_state": None, "to_state": None,
+        "reason": package.source, "rule": rule,
         "data": {"added": summary.added, "corrected": summary.corrected,
                  "unchanged": summary.unchanged,
                  "rejected": len(summary.errors)},

@@ -251,3 +251,15 @@ def approve(session: Session, rnd: Round, decision: ChairDecision, *, now: datet
     move_round(session, rnd, RoundState.DECIDED, at=now, actor=actor, rule="V10",
                reason=f"approved by the chair ({len(actions)} change(s))")
     return {r: p.status for r, p in final.items()}
+
+
+def refuse(session: Session, rnd: Round, *, reason: str, now: datetime, actor: str) -> None:
+    """V10: the chair does not approve. Nothing is decided or released; the refusal is audited
+    (`chair.refuse`) and the round stays in review until the chair decides again."""
+    if rnd.state != RoundState.REVIEW.value:
+        raise StepError(f"round {rnd.id} is {rnd.state}: only a round in review awaits the chair")
+    record_events(session, [{
+        "at": now, "actor": actor, "round_id": rnd.id, "entity": "round", "entity_id": rnd.id,
+        "action": "chair.refuse", "from_state": None, "to_state": None,
+        "reason": reason.strip() or "not approved", "rule": "V10", "data": {},
+    }])

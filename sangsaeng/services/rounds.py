@@ -1,20 +1,24 @@
-"""Round lifecycle: register from config, open the call, close intake (R1–R3, T2)."""
+"""Round lifecycle: register from config (dates may move while open), open the call, close
+intake, cancel the call (R1–R3, T2)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from sangsaeng.config import ProgramConfig, RoundConfig, effective_review
-from sangsaeng.domain.clock import as_kst
+from sangsaeng.domain.clock import as_kst, format_kst, parse_instant
 from sangsaeng.domain.screening import supplement_deadline
-from sangsaeng.domain.states import RoundState, round_reached
+from sangsaeng.domain.states import CANCELLABLE_ROUND_STATES, RoundState, round_reached
 from sangsaeng.errors import ConfigError, StepError
 from sangsaeng.journal import move_round, record_events
+from sangsaeng.mail import outbox
 from sangsaeng.mail.registry import broadcast_call
-from sangsaeng.models import Round
+from sangsaeng.models import AUDIT, ROUNDS, AuditEvent, Round, utcnow
 
 
 def frozen_settings(program: ProgramConfig, config: RoundConfig) -> dict[str, Any]:
@@ -38,10 +42,18 @@ def frozen_settings(program: ProgramConfig, config: RoundConfig) -> dict[str, An
     }
 
 
+DATES = ("opens_at", "closes_at")
+
+
 def register_round(
     session: Session, program: ProgramConfig, config: RoundConfig, *, now: datetime, actor: str
 ) -> Round:
-    """Create the round in `draft`, or check that an existing one still matches its config (R3)."""
+    """Create the round in `draft`, or check that an existing one still matches its config (R3).
+
+    An open round whose deadline has not passed takes new dates from its file (the office
+    extends or shortens the call: audited, the S1 supplement deadline follows); R3 keeps every
+    other setting frozen. A cancelled round stays cancelled.
+    """
     support_years = config.support_years or program.program.support_years
     settings = frozen_settings(program, config)
     rnd = session.get(Round, config.id)
@@ -60,21 +72,82 @@ def register_round(
         }])
         session.flush()
         return rnd
-    current = {"settings": rnd.settings, "tracks": rnd.tracks, "support_years": rnd.support_years,
+    require_active(session, rnd)  # a cancelled round is not revived by its file
+    current = {"settings": _without_dates(rnd.settings), "tracks": rnd.tracks,
+               "support_years": rnd.support_years,
                "closes_at": as_kst(rnd.closes_at), "opens_at": as_kst(rnd.opens_at)}
-    wanted = {"settings": settings, "tracks": list(config.tracks), "support_years": support_years,
+    wanted = {"settings": _without_dates(settings), "tracks": list(config.tracks),
+              "support_years": support_years,
               "closes_at": as_kst(config.closes_at), "opens_at": as_kst(config.opens_at)}
     changed = sorted(k for k in wanted if wanted[k] != current[k])
-    if changed and round_reached(RoundState(rnd.state), RoundState.OPEN):
+    if not changed and settings != rnd.settings:
+        changed = ["settings"]  # the S1 deadline moved with the calendar (extra_holidays)
+    if not round_reached(RoundState(rnd.state), RoundState.OPEN):
+        if changed:  # still a draft: the configuration file is the truth
+            rnd.settings, rnd.tracks = settings, list(config.tracks)
+            rnd.support_years, rnd.title = support_years, config.title
+            rnd.opens_at, rnd.closes_at = config.opens_at, config.closes_at
+            session.add(rnd)
+        return rnd
+    frozen = [k for k in changed if k not in DATES]
+    if frozen:
         raise ConfigError(
-            f"round {rnd.id} is {rnd.state}: its {', '.join(changed)} are frozen (R3) and "
+            f"round {rnd.id} is {rnd.state}: its {', '.join(frozen)} are frozen (R3) and "
             "differ from the configuration file"
         )
-    if changed:  # still a draft: the configuration file is the truth
-        rnd.settings, rnd.tracks, rnd.support_years = settings, list(config.tracks), support_years
-        rnd.opens_at, rnd.closes_at, rnd.title = config.opens_at, config.closes_at, config.title
-        session.add(rnd)
+    if changed:
+        _reschedule(session, rnd, config, settings, changed, now=now, actor=actor)
     return rnd
+
+
+def _without_dates(settings: dict[str, Any]) -> dict[str, Any]:
+    """R3's frozen settings, without the S1 deadline that follows `closes_at`."""
+    return {k: v for k, v in settings.items() if k != "supplement_deadline"}
+
+
+def _reschedule(session: Session, rnd: Round, config: RoundConfig, settings: dict[str, Any],
+                changed: list[str], *, now: datetime, actor: str) -> None:
+    """T2: an open round's dates move while its deadline is ahead (R3 does not freeze dates).
+
+    The new `closes_at` must be ahead too; the S1 supplement deadline is derived again.
+    Audited with the old and the new dates (KST).
+    """
+    if rnd.state != RoundState.OPEN.value or now >= rnd.closes_at:
+        raise ConfigError(
+            f"round {rnd.id} is {rnd.state}: its {', '.join(changed)} are frozen since its "
+            f"deadline ({format_kst(rnd.closes_at)} KST) has passed (T2) and differ from the "
+            "configuration file"
+        )
+    if config.closes_at <= now:
+        raise ConfigError(
+            f"round {rnd.id}: the new closes_at ({format_kst(config.closes_at)} KST) must be "
+            f"later than now ({format_kst(now)} KST)"
+        )
+    old = {"opens_at": rnd.opens_at, "closes_at": rnd.closes_at,
+           "supplement_deadline": parse_instant(rnd.settings["supplement_deadline"])}
+    new = {"opens_at": config.opens_at, "closes_at": config.closes_at,
+           "supplement_deadline": parse_instant(settings["supplement_deadline"])}
+    moved = session.execute(
+        update(ROUNDS).where(ROUNDS.c.id == rnd.id, ROUNDS.c.state == rnd.state,
+                             ROUNDS.c.closes_at == rnd.closes_at)
+        .values(opens_at=config.opens_at, closes_at=config.closes_at, settings=settings,
+                updated_at=utcnow()))
+    if cast(CursorResult[Any], moved).rowcount != 1:
+        raise StepError(f"round {rnd.id} changed while its dates were moved (another run at "
+                        "the same time?); nothing was written — run open_call again")
+    moves = [k for k in old if old[k] != new[k]]
+    record_events(session, [{
+        "at": now, "actor": actor, "round_id": rnd.id, "entity": "round", "entity_id": rnd.id,
+        "action": "reschedule", "from_state": rnd.state, "to_state": rnd.state,
+        "reason": "; ".join(f"{k} {format_kst(old[k])} → {format_kst(new[k])} KST"
+                            for k in moves),
+        "rule": "T2",
+        "data": {k: {"old": as_kst(old[k]).isoformat(), "new": as_kst(new[k]).isoformat()}
+                 for k in moves},
+    }])
+    for key, value in (("opens_at", config.opens_at), ("closes_at", config.closes_at),
+                       ("settings", settings)):
+        set_committed_value(rnd, key, value)  # already written, conditionally
 
 
 def open_round(session: Session, rnd: Round, *, now: datetime, actor: str) -> bool:
@@ -105,3 +178,61 @@ def get_round(session: Session, round_id: str) -> Round:
     if rnd is None:
         raise StepError(f"no round {round_id!r} in the database; run `sangsaeng round run` first")
     return rnd
+
+
+def get_active_round(session: Session, round_id: str) -> Round:
+    """The round for a step to work on: it exists and was not cancelled."""
+    return require_active(session, get_round(session, round_id))
+
+
+def cancellation(session: Session, rnd: Round) -> AuditEvent | None:
+    """The audit row of the round's cancellation (when, who, why), if it was cancelled."""
+    if rnd.state != RoundState.CANCELLED.value:
+        return None
+    return session.execute(
+        select(AuditEvent).where(
+            AUDIT.c.round_id == rnd.id, AUDIT.c.entity == "round",
+            AUDIT.c.to_state == RoundState.CANCELLED.value)
+        .order_by(AUDIT.c.id.desc()).limit(1)).scalars().first()
+
+
+def require_active(session: Session, rnd: Round) -> Round:
+    """Every step refuses a cancelled round, saying when and why it was cancelled."""
+    event = cancellation(session, rnd)
+    if rnd.state == RoundState.CANCELLED.value:
+        when = format_kst(event.at) if event is not None else "an unknown date"
+        why = event.reason if event is not None else "no reason recorded"
+        raise StepError(f"round {rnd.id} was cancelled on {when} KST: {why}")
+    return rnd
+
+
+def cancel_round(session: Session, rnd: Round, *, reason: str, now: datetime, actor: str
+                 ) -> bool:
+    """The program office withdraws the call: any state before the release → cancelled.
+
+    Audited with the reason under R2 (the life cycle it ends). Cancelling a whole call is not
+    in PROGRAM_RULES' list; it is the office's withdrawal (공고 취소) and differs from K5, which
+    cancels one selected project after the release. False if it was already cancelled.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise StepError(f"round {rnd.id}: a cancellation needs a reason (it is audited)")
+    state = RoundState(rnd.state)
+    if state is RoundState.CANCELLED:
+        return False
+    if state not in CANCELLABLE_ROUND_STATES:
+        raise StepError(
+            f"round {rnd.id} is {rnd.state}: its selection was released to the companies, so "
+            "the round can no longer be cancelled; cancel selected projects one by one (K5)")
+    move_round(session, rnd, RoundState.CANCELLED, at=now, actor=actor, rule="R2",
+               reason=reason)
+    withheld = outbox.withhold(session, rnd.id, why=f"not sent: round cancelled ({reason})"[:300],
+                               now=now)
+    if withheld:  # e.g. a call broadcast still waiting: it announces a call that is withdrawn
+        record_events(session, [{
+            "at": now, "actor": actor, "round_id": rnd.id, "entity": "round",
+            "entity_id": rnd.id, "action": "withhold_notices", "from_state": None,
+            "to_state": None, "reason": f"{withheld} notices not sent: the round was cancelled",
+            "rule": "R2", "data": {"withheld": withheld},
+        }])
+    return True

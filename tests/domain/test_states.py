@@ -10,6 +10,7 @@ import pytest
 
 from sangsaeng.domain.states import (
     APPLICATION_TRANSITIONS,
+    CANCELLABLE_ROUND_STATES,
     ROUND_ORDER,
     ROUND_TRANSITIONS,
     TERMINAL_APPLICATION_STATES,
@@ -42,9 +43,29 @@ def test_R2_every_round_state_reachable_from_draft() -> None:
 
 def test_R2_round_is_linear_and_archived_is_terminal() -> None:
     assert ROUND_ORDER[0] is R.DRAFT and ROUND_ORDER[-1] is R.ARCHIVED
+    assert R.CANCELLED not in ROUND_ORDER  # the office's withdrawal stands outside R2's line
     for current, nxt in pairwise(ROUND_ORDER):
-        assert ROUND_TRANSITIONS[current] == {nxt}
+        assert ROUND_TRANSITIONS[current] - {R.CANCELLED} == {nxt}
     assert ROUND_TRANSITIONS[R.ARCHIVED] == frozenset()
+
+
+def test_R2_a_round_is_cancellable_until_its_selection_is_released() -> None:
+    assert {R.DRAFT, R.OPEN, R.CLOSED, R.SCREENING, R.REVIEW,
+            R.DECIDED} == CANCELLABLE_ROUND_STATES
+    for state in CANCELLABLE_ROUND_STATES:
+        check_round_transition(state, R.CANCELLED)
+
+
+@pytest.mark.parametrize("state", [R.NOTIFIED, R.CERTIFYING, R.SUPPORT, R.ARCHIVED])
+def test_R2_K5_a_released_round_cannot_be_cancelled(state: RoundState) -> None:
+    with pytest.raises(InvalidTransition, match=f"from {state} to cancelled"):
+        check_round_transition(state, R.CANCELLED)
+
+
+@pytest.mark.parametrize("target", list(RoundState))
+def test_R2_cancelled_is_terminal(target: RoundState) -> None:
+    with pytest.raises(InvalidTransition, match="terminal"):
+        check_round_transition(R.CANCELLED, target)
 
 
 @pytest.mark.parametrize(
@@ -67,7 +88,8 @@ def test_R2_round_moves_to_the_next_state() -> None:
 
 def test_R2_no_backwards_move_in_either_table() -> None:
     order = {state: i for i, state in enumerate(ROUND_ORDER)}
-    assert all(order[t] > order[s] for s, ts in ROUND_TRANSITIONS.items() for t in ts)
+    assert all(order[t] > order[s] for s, ts in ROUND_TRANSITIONS.items() for t in ts
+               if t is not R.CANCELLED)  # `cancelled` is terminal (test above)
     # The application table is acyclic: nothing can come back to a state it left.
     for state in ApplicationState:
         after = set().union(
@@ -82,6 +104,11 @@ def test_R2_no_backwards_move_in_either_table() -> None:
         pytest.param(R.REVIEW, R.REVIEW, True, id="same"),
         pytest.param(R.NOTIFIED, R.DECIDED, True, id="later"),
         pytest.param(R.SCREENING, R.DECIDED, False, id="earlier"),
+        pytest.param(R.CANCELLED, R.OPEN, False, id="cancelled-reaches-no-linear-state"),
+        pytest.param(R.CANCELLED, R.DRAFT, False, id="cancelled-is-not-even-a-draft"),
+        pytest.param(R.DECIDED, R.CANCELLED, False, id="decided-is-not-cancelled"),
+        pytest.param(R.ARCHIVED, R.CANCELLED, False, id="archived-is-not-cancelled"),
+        pytest.param(R.CANCELLED, R.CANCELLED, True, id="cancelled-itself"),
     ],
 )
 def test_R2_round_reached(current: RoundState, wanted: RoundState, reached: bool) -> None:

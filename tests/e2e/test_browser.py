@@ -69,9 +69,16 @@ def test_the_office_finds_the_round_form_and_the_selection_in_the_ui(
 
     with chromium_page() as page:
         page.goto(f"{served_server.ui_url}/deployments")
-        for flow in ("round", "close_intake", "committee_review", "deliver_due_notices"):
-            expect(page.get_by_text(flow, exact=True).first).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("round", exact=True).first).to_be_visible(timeout=60_000)
         page.screenshot(path=str(SHOTS / "deployments.png"), full_page=True)
+        # More deployments than one page of the list holds: the office searches, as we do.
+        search = page.get_by_placeholder("Search deployments")
+        for flow in ("round", "close_intake", "committee_review", "deliver_due_notices",
+                     "accept_supplements", "upload_scores", "cancel_round"):
+            search.fill(flow)
+            expect(page.get_by_role("link", name=flow, exact=True).first).to_be_visible(
+                timeout=60_000)
+        search.fill("")
 
         page.goto(f"{served_server.ui_url}/deployments/deployment/{round_deployment.id}/run")
         expect(page.get_by_text("회차 설정 파일", exact=False).first).to_be_visible(timeout=60_000)

@@ -28,7 +28,8 @@ from tests.e2e.served import (
 pytestmark = [pytest.mark.e2e, pytest.mark.served]
 
 STEP_FLOWS = {"round", "open_call", "intake", "close_intake", "screening", "committee_review",
-              "selection_notice", "deliver_notices", "deliver_due_notices", "office_digest"}
+              "accept_supplements", "upload_scores", "selection_notice", "cancel_round",
+              "deliver_notices", "deliver_due_notices", "office_digest"}
 LEAD_S = 60  # the round run (runner start, open, intake) must be done before the deadline
 
 

@@ -10,11 +10,13 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
 from prefect.flow_runs import resume_flow_run
+from sqlalchemy import select
 
+from flows.models import ChairApproval, StepOutcome
 from flows.round import committee_review
 from sangsaeng.db import get_engine, session_scope
 from sangsaeng.domain.clock import parse_instant
-from sangsaeng.models import Round
+from sangsaeng.models import Application, AuditEvent, Decision, OutboxMessage, Round
 from tests.integration.helpers import decisions_csv, read_csv, run
 from tests.integration.test_round_replay import CONFIG, PACKAGE, REPLAY_NOW
 
@@ -55,3 +57,38 @@ def test_review_pauses_for_the_chair_and_resumes_with_typed_input(env: Path) -> 
     rows = {r[0]: r for r in read_csv(decisions_csv("2022-2"))[1:]}
     assert rows["2022-2-028"][2:] == ["not_selected", "71.90", "3", "CHAIR_EXCLUDED"]
     assert rows["2022-2-031"][2] == "selected"
+
+
+def test_V10_a_refusal_decides_nothing_is_audited_and_waits_for_a_new_decision(env: Path
+                                                                               ) -> None:
+    run(CONFIG, PACKAGE, REPLAY_NOW, until="screening")
+
+    async def scenario() -> StepOutcome:
+        review = asyncio.create_task(committee_review.with_options(
+            flow_run_name="chair-refusal-test")("2022-2", parse_instant(REPLAY_NOW), None, True,
+                                                "test"))
+        run_id = await _paused_run_id("chair-refusal-test")
+        await asyncio.to_thread(resume_flow_run, run_id, {
+            "approve": False, "approved_by": "위원장", "reason": "2022-2-021 평가 재검토",
+            "exclude": [], "include": []})
+        return await asyncio.wait_for(review, timeout=60)
+
+    outcome = asyncio.run(scenario())  # the run ends normally: a refusal is not a failure
+    assert outcome.waiting_for is not None and "new decision of the chair" in outcome.waiting_for
+    with session_scope(get_engine()) as session:
+        assert session.get(Round, "2022-2").state == "review"  # type: ignore[union-attr]
+        approved = session.execute(select(Decision).where(
+            Decision.status.is_not(None) | Decision.approved_at.is_not(None))).all()  # type: ignore[union-attr]
+        states = set(session.execute(select(Application.state)).scalars())
+        released = session.execute(select(OutboxMessage).where(
+            OutboxMessage.kind.like("selection.%"))).all()  # type: ignore[attr-defined]
+        [refusal] = session.execute(select(AuditEvent).where(
+            AuditEvent.action == "chair.refuse")).scalars().all()
+    assert approved == [] and released == [] and not states & {"selected", "reserve"}
+    assert (refusal.actor, refusal.reason, refusal.rule) == (
+        "chair:위원장", "2022-2-021 평가 재검토", "V10")
+    # the chair decides again in a new review run, and that decision counts
+    again = ChairApproval(approve=True, approved_by="위원장")
+    asyncio.run(committee_review("2022-2", parse_instant(REPLAY_NOW), again, False, "test"))
+    with session_scope(get_engine()) as session:
+        assert session.get(Round, "2022-2").state == "decided"  # type: ignore[union-attr]

@@ -62,3 +62,12 @@ def test_deadline_runs_are_at_the_close_and_the_supplement_deadline() -> None:
     moved = deadline_runs("2022-2", closes.replace(hour=17), supplement)[0]
     assert moved.idempotency_key != close.idempotency_key  # a moved deadline is a new run
     assert not is_served()  # outside a deployment's run (CLI replays) nothing is scheduled
+
+
+def test_the_cancel_form_requires_a_reason_and_speaks_both_languages() -> None:
+    form = next(d for d in deployments() if d.flow_name == "cancel_round")
+    schema = form._parameter_openapi_schema
+    assert schema.required == ["round_id", "reason"]
+    assert schema.properties["reason"]["minLength"] == 1  # the UI refuses an empty reason
+    assert "취소 사유" in schema.properties["reason"]["description"]
+    assert all(" / " in p.get("description", "") for p in schema.properties.values())

@@ -1,0 +1,209 @@
+"""Inputs the program office gives in the Prefect UI (ARCHITECTURE: human steps): supplement
+documents received (§4.6, S1) and committee score sheets uploaded on their own (V2).
+
+Both are safe to give twice: what is already on file is reported unchanged and written once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import insert, select
+from sqlmodel import Session
+
+from sangsaeng.domain.clock import as_kst, format_kst
+from sangsaeng.domain.ordering import natural_key
+from sangsaeng.domain.screening import ApplicationFacts, ScreeningRules, missing_documents
+from sangsaeng.domain.screening import Document as DocumentFacts
+from sangsaeng.domain.states import ApplicationState, RoundState
+from sangsaeng.errors import StepError
+from sangsaeng.io import values
+from sangsaeng.io.sources import RowError
+from sangsaeng.journal import record_events
+from sangsaeng.models import APPLICATIONS, SCORES, Document, Round
+from sangsaeng.services import intake
+from sangsaeng.services.facts import application_facts
+from sangsaeng.services.screening import rules_of, waiting_applications
+
+A, SC = APPLICATIONS.c, SCORES.c
+DocKey = tuple[str, str | None]  # (doc_type, lead BRN or None for the application's own)
+
+
+@dataclass(frozen=True, slots=True)
+class Supplement:
+    """§4.6: one supplement document as the office typed it (`brn` only for a lead's document)."""
+
+    receipt_no: str
+    doc_type: str
+    received_at: datetime
+    brn: str = ""
+    note: str = ""
+
+
+@dataclass
+class SupplementSummary:
+    """Per item: accepted, already on file (unchanged) or refused with the reason."""
+
+    supplement_deadline: datetime
+    accepted: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    still_missing: dict[str, list[str]] = field(default_factory=dict)  # receipt → documents
+
+
+def _label(key: DocKey) -> str:
+    return key[0] if key[1] is None else f"{key[0]} {key[1]}"
+
+
+def _check(item: Supplement, state: str | None, app: ApplicationFacts | None,
+           rules: ScreeningRules, now: datetime) -> DocKey:
+    """§4.6/S1: the required document an item supplies; ValueError says why it is refused."""
+    if app is None or state is None:
+        raise ValueError("unknown receipt number")
+    if state != ApplicationState.SUPPLEMENT_REQUESTED.value:
+        raise ValueError(f"not waiting for a supplement (state {state})")
+    if as_kst(item.received_at) >= as_kst(rules.supplement_deadline):  # S1: strictly before
+        raise ValueError(f"received {format_kst(item.received_at)}, not before the supplement "
+                         f"deadline {format_kst(rules.supplement_deadline)} (S1): it cannot count")
+    if item.received_at > now:
+        raise ValueError(f"received_at {format_kst(item.received_at)} is in the future")
+    return _document_key(item, app, rules)
+
+
+def _document_key(item: Supplement, app: ApplicationFacts, rules: ScreeningRules) -> DocKey:
+    per_lead = item.doc_type in rules.required_lead_documents
+    if not per_lead and item.doc_type not in rules.required_application_documents:
+        known = (*rules.required_application_documents, *rules.required_lead_documents)
+        raise ValueError(f"not a document the round requires ({', '.join(known)})")
+    brn = values.optional_brn(item.brn.strip())  # C1: the importer's BRN rule and message
+    requested = missing_documents(app, rules, as_of=rules.closes_at)  # §4.6: what was asked
+    key: DocKey
+    if not per_lead:
+        if brn is not None:
+            raise ValueError(f"{item.doc_type} is the application's own: leave the BRN empty")
+        key = (item.doc_type, None)
+    elif brn is not None:
+        if brn not in {lead.brn for lead in app.leads}:
+            raise ValueError(f"{brn} is not a lead company of {item.receipt_no}")
+        key = (item.doc_type, brn)
+    else:
+        lacking = [b for d, b in requested if d == item.doc_type]
+        if len(lacking) > 1:
+            raise ValueError(f"missing for {len(lacking)} leads ({', '.join(map(str, lacking))})"
+                             ": give the lead's BRN")
+        key = (item.doc_type, lacking[0] if lacking else app.representative_lead.brn)
+    if key not in requested:
+        asked = ", ".join(_label(k) for k in requested) or "nothing"
+        raise ValueError(f"{_label(key)} was not requested (missing at the close: {asked})")
+    return key
+
+
+def _on_file(app: ApplicationFacts, key: DocKey, deadline: datetime) -> bool:
+    """The document is already there, received in time (S1): accepting it again changes nothing."""
+    return any((d.doc_type, d.brn) == key and as_kst(d.submitted_at) < as_kst(deadline)
+               for d in app.documents)
+
+
+def accept_supplements(session: Session, rnd: Round, items: list[Supplement], *,
+                       now: datetime, actor: str) -> SupplementSummary:
+    """§4.6/S1: record supplement documents received for applications waiting for one.
+
+    Each accepted item is a `document` row (as the package import stores it) and an audit row
+    (`supplement.received`); a refused item writes nothing; an item already on file is left
+    unchanged (no second row, no second audit row). Screening is not run again here: before
+    the supplement deadline its outcome cannot change (S1), and the deadline's run re-checks.
+    """
+    if rnd.state != RoundState.SCREENING.value:  # §4.6: supplements belong to screening
+        raise StepError(f"round {rnd.id} is {rnd.state}: supplements are taken while the round "
+                        "is in screening (§4.6)")
+    if not items:
+        raise StepError("no supplement documents given")
+    rules = rules_of(rnd)
+    facts = {f.receipt_no: (app_id, f) for app_id, f in
+             application_facts(session, rnd.id).items()}
+    states: dict[str, str] = dict(session.execute(
+        select(A.receipt_no, A.state).where(A.round_id == rnd.id)).all())
+    summary = SupplementSummary(supplement_deadline=rules.supplement_deadline)
+    rows: list[dict[str, object]] = []
+    events: list[dict[str, object]] = []
+    for number, item in enumerate(items, start=1):
+        label = f"item {number} ({item.receipt_no} {item.doc_type})"
+        entry = facts.get(item.receipt_no)
+        try:
+            key = _check(item, states.get(item.receipt_no),
+                         entry[1] if entry else None, rules, now)
+        except ValueError as exc:
+            summary.refused.append(f"{label}: {exc}")
+            continue
+        assert entry is not None
+        app_id, app = entry
+        if _on_file(app, key, rules.supplement_deadline):
+            summary.unchanged.append(f"{label}: already on file")
+            continue
+        document = DocumentFacts(key[1], key[0], item.received_at)
+        facts[item.receipt_no] = (app_id, replace(app, documents=(*app.documents, document)))
+        rows.append({"application_id": app_id, "brn": key[1], "doc_type": key[0],
+                     "submitted_at": item.received_at})
+        events.append({
+            "at": now, "actor": actor, "round_id": rnd.id, "entity": "application",
+            "entity_id": item.receipt_no, "action": "supplement.received", "from_state": None,
+            "to_state": None, "reason": item.note or f"{_label(key)} 보완서류 접수",
+            "rule": "§4.6/S1", "data": {"doc_type": key[0], "brn": key[1],
+                                        "received_at": item.received_at.isoformat()}})
+        summary.accepted.append(f"{label}: received {format_kst(item.received_at)}")
+    if rows:
+        session.execute(insert(Document), rows)
+        record_events(session, events)
+    for receipt in sorted({i.receipt_no for i in items if i.receipt_no in facts}, key=natural_key):
+        if states.get(receipt) == ApplicationState.SUPPLEMENT_REQUESTED.value:
+            missing = missing_documents(facts[receipt][1], rules, as_of=rules.supplement_deadline)
+            summary.still_missing[receipt] = [_label(k) for k in missing]
+    return summary
+
+
+# R2: the committee reviews screened applications; once decided, the scores are frozen (V10).
+REVIEW_STAGE = (RoundState.SCREENING.value, RoundState.REVIEW.value)
+
+
+@dataclass
+class ScoreUpload:
+    """What a score-sheet upload stored, every rejected row, and whether the review may run."""
+
+    source: str
+    added: int
+    corrected: int
+    unchanged: int
+    errors: list[RowError]
+    screening_final: bool
+    sheets_digest: str
+
+
+def upload_scores(session: Session, rnd: Round, *, path: Path | None = None,
+                  text: str | None = None, now: datetime, actor: str) -> ScoreUpload:
+    """V2: store a score sheet given alone (file or pasted text) with the package import's
+    reader and merge: good rows kept, bad rows reported; the same sheet again changes nothing."""
+    if rnd.state not in REVIEW_STAGE:
+        raise StepError(f"round {rnd.id} is {rnd.state}: score sheets are taken while the round "
+                        "is in screening or review (after the decision they are frozen, V10)")
+    package = intake.read_round_scores(session, rnd, path=path, text=text)
+    summary = intake.import_package(session, rnd, package, now=now, actor=actor,
+                                    action="scores.upload", rule="V2")
+    return ScoreUpload(
+        source=package.source, added=summary.added.get("scores", 0),
+        corrected=summary.corrected.get("scores", 0),
+        unchanged=summary.unchanged.get("scores", 0), errors=summary.errors,
+        screening_final=not waiting_applications(session, rnd),
+        sheets_digest=_sheets_digest(session, rnd))
+
+
+def _sheets_digest(session: Session, rnd: Round) -> str:
+    """A fingerprint of the round's stored score sheets: equal iff nothing changed."""
+    sheets = sorted((receipt, reviewer, sorted(scores.items())) for receipt, reviewer, scores in
+                    session.execute(select(A.receipt_no, SC.reviewer_id, SC.scores)
+                                    .select_from(SCORES.join(APPLICATIONS))
+                                    .where(A.round_id == rnd.id)))
+    return hashlib.sha256(json.dumps(sheets, ensure_ascii=False).encode()).hexdigest()[:16]
