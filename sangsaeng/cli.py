@@ -294,12 +294,12 @@ def export_decisions(
     out_path: Annotated[Path | None, typer.Option("--out", help="file (default: stdout)")] = None,
 ) -> None:
     """Per-application outcomes (INTERFACES §4 decisions.csv)."""
-    from sangsaeng.reports import DECISION_COLUMNS, decision_rows, to_csv
+    from sangsaeng.exports import decisions_csv
 
     try:
         with _open_round(round_id) as (session, rnd):
             _note(rnd)
-            _write(to_csv(DECISION_COLUMNS, decision_rows(session, rnd)), out_path)
+            _write(decisions_csv(session, rnd), out_path)
     except USER_ERRORS as exc:
         _fail(exc)
 
@@ -311,8 +311,8 @@ def export_selection(
     out_path: Annotated[Path | None, typer.Option("--out", help="file (default: stdout)")] = None,
 ) -> None:
     """The selection list (PROGRAM_RULES A1) as CSV, XLSX or Markdown."""
-    from sangsaeng.domain.selection import SELECTION_COLUMNS
-    from sangsaeng.reports import selection_table, to_csv, to_markdown, write_xlsx
+    from sangsaeng.exports import selection_text, write_selection_xlsx
+    from sangsaeng.reports import selection_table
 
     if fmt is SelectionFormat.xlsx and out_path is None:
         _fail(UsageError("--format xlsx needs --out FILE"))
@@ -323,12 +323,11 @@ def export_selection(
             if fmt is SelectionFormat.xlsx:
                 assert out_path is not None
                 out_path.parent.mkdir(parents=True, exist_ok=True)
-                write_xlsx(out_path, f"{rnd.id} 선정", SELECTION_COLUMNS, rows)
+                write_selection_xlsx(out_path, rnd, rows)
                 err.print(f"wrote {out_path}")
-            elif fmt is SelectionFormat.md:
-                _write(to_markdown(SELECTION_COLUMNS, rows), out_path)
             else:
-                _write(to_csv(SELECTION_COLUMNS, rows), out_path)
+                _write(selection_text(rows, "md" if fmt is SelectionFormat.md else "csv"),
+                       out_path)
     except USER_ERRORS as exc:
         _fail(exc)
 

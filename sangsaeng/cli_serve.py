@@ -1,26 +1,36 @@
-"""`sangsaeng serve` (INTERFACES §3): register the deployments and schedules, serve their runs.
+"""`sangsaeng serve` (INTERFACES §3): register the deployments and schedules, serve their runs,
+and serve the rounds' export files (`<var>/exports/`) read-only over HTTP on loopback, so that
+the links in each round's status artifact open them.
 
 Prefect is imported inside the command only (it costs seconds; ARCHITECTURE: layers).
 """
 
 from __future__ import annotations
 
+import html
+import io
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
+from http import HTTPStatus
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
 from sangsaeng.errors import SangsaengError
+from sangsaeng.settings import get_settings
 
 err = Console(stderr=True)
 SERVER_START_TIMEOUT_S = 120  # FIELD_NOTES: 9–22 s, more on a busy machine
@@ -68,6 +78,94 @@ def local_server(host: str, port: int) -> Iterator[str]:
             process.kill()
 
 
+class ExportsHandler(SimpleHTTPRequestHandler):
+    """GET/HEAD of the files under the exports folder, and nothing else: no path outside it
+    (`..`, symbolic links), no hidden name (the temporary files of an export being written)."""
+
+    extensions_map = {  # noqa: RUF012 (the base class's own mutable class attribute)
+        **SimpleHTTPRequestHandler.extensions_map,
+        ".csv": "text/csv; charset=utf-8",
+        ".md": "text/plain; charset=utf-8",  # shown in the browser, Korean intact
+        ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    }
+
+    def send_head(self) -> Any:
+        """The file (or folder listing) at the request's path, if it is an export."""
+        path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
+        if any(part.startswith(".") or "\\" in part for part in path.split("/")):
+            self.send_error(HTTPStatus.NOT_FOUND, "not an export")
+            return None
+        if not self._inside(self.translate_path(self.path)):
+            self.send_error(HTTPStatus.NOT_FOUND, "not an export")
+            return None
+        return super().send_head()
+
+    def _inside(self, path: str) -> bool:
+        """`path` is the exports folder or in it, once symbolic links are followed."""
+        root, real = os.path.realpath(self.directory), os.path.realpath(path)
+        return real == root or real.startswith(root + os.sep)
+
+    def list_directory(self, path: str | os.PathLike[str]) -> io.BytesIO | None:
+        """A plain list of the folder's exports (what `send_head` would refuse left out)."""
+        try:
+            names = sorted(n for n in os.listdir(path) if not n.startswith(".")
+                           and self._inside(os.path.join(path, n)))
+        except OSError:
+            self.send_error(HTTPStatus.NOT_FOUND, "not an export")
+            return None
+        shown = [n + "/" if os.path.isdir(os.path.join(path, n)) else n for n in names]
+        title = html.escape(urllib.parse.unquote(urllib.parse.urlsplit(self.path).path))
+        items = "".join(f'<li><a href="{urllib.parse.quote(n)}">{html.escape(n)}</a></li>'
+                        for n in shown)
+        body = (f'<!doctype html><html lang="ko"><meta charset="utf-8"><title>{title}</title>'
+                f"<h1>{title}</h1><ul>{items}</ul></html>\n").encode()
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        return io.BytesIO(body)
+
+    def end_headers(self) -> None:
+        self.send_header("Cache-Control", "no-cache")  # every step may rewrite a file
+        super().end_headers()
+
+
+@contextmanager
+def exports_server(directory: Path, port: int, host: str = "127.0.0.1") -> Iterator[str]:
+    """Serve `directory` read-only over HTTP on `host:port` (0: any free port) from a daemon
+    thread until the block ends; yields its base URL."""
+    directory.mkdir(parents=True, exist_ok=True)
+    handler = partial(ExportsHandler, directory=str(directory.resolve()))
+    try:
+        server = ThreadingHTTPServer((host, port), handler)
+    except OSError as exc:
+        raise ServerError(f"exports server: cannot listen on {host}:{port} "
+                          f"({exc.strerror or exc}); set SANGSAENG_EXPORTS_PORT "
+                          "(0 = any free port)") from None
+    thread = threading.Thread(target=server.serve_forever, name="sangsaeng-exports",
+                              daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@contextmanager
+def serving_exports() -> Iterator[str]:
+    """The exports server of `sangsaeng serve` (settings: exports_port, var_dir). The flow runs
+    (child processes) put its URL into their links, unless SANGSAENG_EXPORTS_URL says another."""
+    settings = get_settings()
+    with exports_server(settings.exports_dir, settings.exports_port) as url:
+        if not settings.exports_url:
+            os.environ["SANGSAENG_EXPORTS_URL"] = url
+            get_settings.cache_clear()
+        err.print(f"exports of {settings.exports_dir.resolve()} at {url}/", soft_wrap=True)
+        yield url
+
+
 def _interrupt(signum: int, frame: object) -> None:
     """SIGTERM (systemd, `kill`) ends `serve` like Ctrl-C: cleanly, server included."""
     raise KeyboardInterrupt
@@ -85,7 +183,8 @@ def serve(
     """Register the deployments and schedules and serve them to the Prefect UI (Ctrl-C stops).
 
     With PREFECT_API_URL set, serves to that Prefect server; otherwise starts one on
-    HOST:PORT (127.0.0.1 by default) for as long as this command runs.
+    HOST:PORT (127.0.0.1 by default) for as long as this command runs. The rounds' export
+    files (<var>/exports/) are served read-only on 127.0.0.1:SANGSAENG_EXPORTS_PORT (4201).
     """
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
@@ -94,10 +193,11 @@ def serve(
 
         serve_deployments(limit=limit, poll_seconds=poll_seconds)
 
-    if os.environ.get("PREFECT_API_URL"):
-        run()
-        return
-    signal.signal(signal.SIGTERM, _interrupt)  # so that the server below is stopped too
-    with local_server(host, port) as api_url:
-        os.environ["PREFECT_API_URL"] = api_url
-        run()
+    with serving_exports():  # first: a busy port fails before Prefect's slow start
+        if os.environ.get("PREFECT_API_URL"):
+            run()
+            return
+        signal.signal(signal.SIGTERM, _interrupt)  # so that the servers below stop too
+        with local_server(host, port) as api_url:
+            os.environ["PREFECT_API_URL"] = api_url
+            run()

@@ -43,6 +43,13 @@ class Settings(BaseSettings):
     mail_give_up_hours: float = Field(default=48, gt=0, description="then a 4xx row fails")
     unsubscribe_url: str | None = Field(
         default=None, description="https base URL for List-Unsubscribe (token appended)")
+    exports_port: int = Field(
+        default=4201, ge=0, le=65535,
+        description="port of the exports' HTTP server that `serve` starts on 127.0.0.1 "
+                    "(0 = any free port)")
+    exports_url: str | None = Field(
+        default=None, description="base URL of `<var>/exports/` in the status artifact's links; "
+                                  "default http://127.0.0.1:<exports_port>")
 
     @field_validator("smtp_password")
     @classmethod
@@ -58,6 +65,23 @@ class Settings(BaseSettings):
         if not steps or not all(part.isdigit() and int(part) > 0 for part in steps):
             raise ValueError("expected seconds as positive whole numbers, e.g. 60,300,1800,7200")
         return value
+
+    @field_validator("exports_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// URL, e.g. http://127.0.0.1:4201")
+        return value
+
+    @property
+    def exports_dir(self) -> Path:
+        """Where each round's exports are written (`<var>/exports/<round>/`) and served from."""
+        return self.var_dir / "exports"
+
+    @property
+    def exports_base_url(self) -> str:
+        """The URL of `exports_dir` in links (no trailing slash)."""
+        return (self.exports_url or f"http://127.0.0.1:{self.exports_port}").rstrip("/")
 
     @property
     def backoff_seconds(self) -> tuple[int, ...]:

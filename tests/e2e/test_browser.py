@@ -92,6 +92,10 @@ def test_the_office_finds_the_round_form_and_the_selection_in_the_ui(
 
         page.goto(f"{served_server.ui_url}/artifacts/artifact/{status.latest_id}")
         expect(page.get_by_text("notified", exact=False).first).to_be_visible(timeout=60_000)
+        for name in ("decisions.csv", "selection.xlsx", "announcement.md"):  # the exports, linked
+            link = page.get_by_role("link", name=name, exact=True).first
+            expect(link).to_be_visible(timeout=60_000)
+            assert (link.get_attribute("href") or "").endswith(f"/2022-2/{name}")
         page.screenshot(path=str(SHOTS / "round-status.png"), full_page=True)
         for name in ("deployments", "round-run-form", "selection-artifact", "round-status"):
             assert (SHOTS / f"{name}.png").stat().st_size > 10_000

@@ -5,7 +5,9 @@ the chair, the chair's typed input resumes it, and the decisions equal the CLI's
 
 from __future__ import annotations
 
+import re
 import time
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -130,6 +132,12 @@ def test_a_served_round_closes_on_time_waits_for_the_chair_and_decides_like_the_
                                                             "Completed"), timeout=180, every=1)
         assert _program_db(database_url)[0] == "notified"
         assert api.latest_artifact(f"round-{round_id}-announcement") is not None
+        # The status links the exports; serve serves them (the office needs no terminal).
+        status = api.latest_artifact(f"round-{round_id}-status")
+        link = re.search(r"\[decisions\.csv\]\((http://127\.0\.0\.1:\d+/[^)]+)\)", status.data)
+        assert link is not None, status.data
+        with urllib.request.urlopen(link.group(1), timeout=10) as response:
+            linked = response.read()
     finally:
         stop(serve)
 
@@ -148,6 +156,8 @@ def test_a_served_round_closes_on_time_waits_for_the_chair_and_decides_like_the_
                         env={**env, "SANGSAENG_DATABASE_URL": url}, cwd=tmp_path)
         assert got.returncode == 0, got.stderr
         exports[name] = out.read_text(encoding="utf-8-sig")
+        if name == "served":
+            assert linked == out.read_bytes()  # the linked file is the CLI's export
     assert exports["served"] == exports["cli"]
     assert exports["served"].count(",selected,") >= 10
 
@@ -161,13 +171,13 @@ def test_serve_without_an_api_url_starts_a_loopback_server_and_stops_it_on_sigte
     import os
     import signal
     import subprocess
-    import urllib.request
+    from collections.abc import Callable
 
     from tests.e2e.served import BIN, free_port
 
-    port = free_port()
+    port, exports_port = free_port(), free_port()
     env = {**base_env(), "PREFECT_HOME": str(tmp_path / "prefect"),
-           "SANGSAENG_VAR_DIR": str(tmp_path / "var")}
+           "SANGSAENG_VAR_DIR": str(tmp_path / "var"), "SANGSAENG_EXPORTS_PORT": str(exports_port)}
     with (tmp_path / "serve.log").open("wb") as log:
         # as a service manager starts it: no terminal, its own session
         serve = subprocess.Popen([str(BIN / "sangsaeng"), "serve", "--port", str(port)],
@@ -187,17 +197,22 @@ def test_serve_without_an_api_url_starts_a_loopback_server_and_stops_it_on_sigte
         poll("the local server and the deployments", served, timeout=240, every=1)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as ui:
             assert ui.status == 200 and b"<html" in ui.read().lower()  # the UI is there
+        with urllib.request.urlopen(f"http://127.0.0.1:{exports_port}/", timeout=10) as files:
+            assert files.status == 200  # the exports' folder, for the status artifact's links
         serve.send_signal(signal.SIGTERM)
         assert serve.wait(timeout=60) is not None
 
-        def down() -> bool | None:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2)
-            except OSError:
-                return True
-            return None
+        def down(url: str) -> Callable[[], bool | None]:
+            def probe() -> bool | None:
+                try:
+                    urllib.request.urlopen(url, timeout=2)
+                except OSError:
+                    return True
+                return None
+            return probe
 
-        poll("the local server to stop", down, timeout=60)
+        poll("the local server to stop", down(f"http://127.0.0.1:{port}/api/health"), timeout=60)
+        poll("the exports server to stop", down(f"http://127.0.0.1:{exports_port}/"), timeout=10)
     finally:
         stop(serve)
         with contextlib.suppress(ProcessLookupError):  # a server left behind by a failure

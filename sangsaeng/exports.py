@@ -1,0 +1,169 @@
+"""A round's outputs (INTERFACES §4) as text, and as files under `<var>/exports/<round>/`.
+
+The CLI (`sangsaeng export …`, `sangsaeng report announcement`) and the round's artifacts
+(tasks/artifacts.py, at every step) both render through these functions, so a file linked from
+the status artifact has exactly the bytes the CLI writes. No Prefect here (ARCHITECTURE).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from sqlmodel import Session
+
+from sangsaeng.domain.selection import SELECTION_COLUMNS
+from sangsaeng.domain.states import RoundState
+from sangsaeng.errors import StepError
+from sangsaeng.models import Round
+from sangsaeng.reports import (
+    DECISION_COLUMNS,
+    announcement,
+    decision_rows,
+    require_decisions,
+    selection_table,
+    to_csv,
+    to_markdown,
+    write_xlsx,
+)
+
+DECISIONS_CSV = "decisions.csv"
+SELECTION_CSV = "selection.csv"
+SELECTION_XLSX = "selection.xlsx"
+SELECTION_MD = "selection.md"
+ANNOUNCEMENT_MD = "announcement.md"
+# In the order the status artifact lists them; what each is (Korean / English).
+FILES: dict[str, str] = {
+    DECISIONS_CSV: "과제별 결과 / outcome per application",
+    SELECTION_CSV: "선정 목록 / selection list (A1)",
+    SELECTION_XLSX: "선정 목록 (엑셀) / selection list (A1), Excel",
+    SELECTION_MD: "선정 목록 (표) / selection list (A1), Markdown",
+    ANNOUNCEMENT_MD: "보도자료 / announcement (A2)",
+}
+
+
+def decisions_csv(session: Session, rnd: Round) -> str:
+    """`sangsaeng export decisions`: one row per application (UTF-8 text with a BOM)."""
+    return to_csv(DECISION_COLUMNS, decision_rows(session, rnd))
+
+
+def selection_text(rows: Sequence[Sequence[str]], fmt: Literal["csv", "md"]) -> str:
+    """`sangsaeng export selection --format csv|md` of the A1 rows (`reports.selection_table`)."""
+    return (to_markdown if fmt == "md" else to_csv)(SELECTION_COLUMNS, rows)
+
+
+def write_selection_xlsx(path: Path, rnd: Round, rows: Sequence[Sequence[str]]) -> None:
+    """`sangsaeng export selection --format xlsx --out PATH` of the A1 rows."""
+    write_xlsx(path, f"{rnd.id} 선정", SELECTION_COLUMNS, rows)
+
+
+def available(rnd: Round) -> tuple[str, ...]:
+    """The exports the CLI gives for the round as it stands (`reports.require_decisions`):
+    none before the committee's proposal or once cancelled, the announcement once decided."""
+    names: list[str] = []
+    for wanted, files in ((RoundState.REVIEW, (DECISIONS_CSV, SELECTION_CSV, SELECTION_XLSX,
+                                               SELECTION_MD)),
+                          (RoundState.DECIDED, (ANNOUNCEMENT_MD,))):
+        try:
+            require_decisions(rnd, wanted)
+        except StepError:
+            break
+        names += files
+    return tuple(names)
+
+
+def round_dir(exports_dir: Path, round_id: str) -> Path:
+    """`<exports_dir>/<round>/` (round ids are `YYYY-N`: config R1)."""
+    if not round_id or "/" in round_id or "\\" in round_id or round_id.startswith("."):
+        raise StepError(f"round id {round_id!r} cannot name a folder")
+    return exports_dir / round_id
+
+
+def _temporary(path: Path) -> Path:
+    # A dot name: the exports server never serves it (sangsaeng.cli_serve).
+    return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+
+
+def _replace_with(path: Path, write: Callable[[Path], object]) -> None:
+    """Write `path` through a temporary file in its folder and `os.replace` (atomic): a reader
+    sees the old file or the new one, never half of one."""
+    temporary = _temporary(path)
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise
+
+
+def write_bytes_atomically(path: Path, data: bytes) -> bool:
+    """`data` into `path` atomically, unless it already holds exactly that; True if written."""
+    if _holds(path, data):
+        return False
+    _replace_with(path, lambda temporary: temporary.write_bytes(data))
+    return True
+
+
+@dataclass(frozen=True)
+class Written:
+    """The round's export folder after `write_round_exports`."""
+
+    folder: Path
+    files: tuple[str, ...]  # what exists for the round's state, in FILES order
+    changed: tuple[str, ...]  # rewritten this time (the others already held these bytes)
+    removed: tuple[str, ...]  # no longer exported (the round was cancelled)
+    announcement: str | None = None  # its text, once decided (the artifact shows it too)
+
+
+def write_round_exports(session: Session, rnd: Round, exports_dir: Path, program_name: str,
+                        ministry: str) -> Written:
+    """Write the round's exports that exist in its state into `<exports_dir>/<round>/`.
+
+    Each file has the bytes its CLI command writes with `--out`; files whose bytes did not change
+    are left alone (their modification time says when they last changed). The XLSX is rewritten
+    only when the selection changed (openpyxl stamps the time into it: never byte-identical).
+    Files the round no longer has (cancelled) are removed.
+    """
+    folder = round_dir(exports_dir, rnd.id)
+    names = available(rnd)
+    changed: list[str] = []
+    texts: dict[str, str] = {}
+    if names:
+        folder.mkdir(parents=True, exist_ok=True)
+        texts[DECISIONS_CSV] = decisions_csv(session, rnd)
+        rows = selection_table(session, rnd)
+        texts[SELECTION_CSV] = selection_text(rows, "csv")
+        texts[SELECTION_MD] = selection_text(rows, "md")
+        if ANNOUNCEMENT_MD in names:
+            texts[ANNOUNCEMENT_MD] = announcement(session, rnd, program_name, ministry)
+        selection = folder / SELECTION_CSV
+        xlsx = folder / SELECTION_XLSX
+        # The XLSX first: if this stops between the two, the CSV still differs next time.
+        if not xlsx.exists() or not _holds(selection, texts[SELECTION_CSV].encode("utf-8")):
+            _replace_with(xlsx, lambda temporary: write_selection_xlsx(temporary, rnd, rows))
+            changed.append(SELECTION_XLSX)
+        for name, text in texts.items():
+            if write_bytes_atomically(folder / name, text.encode("utf-8")):
+                changed.append(name)
+    removed = []
+    for name in FILES:
+        if name not in names:
+            with contextlib.suppress(FileNotFoundError):
+                (folder / name).unlink()
+                removed.append(name)
+    order = list(FILES)
+    return Written(folder, names, tuple(sorted(changed, key=order.index)), tuple(removed),
+                   texts.get(ANNOUNCEMENT_MD))
+
+
+def _holds(path: Path, data: bytes) -> bool:
+    try:
+        return path.read_bytes() == data
+    except OSError:
+        return False

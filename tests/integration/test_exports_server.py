@@ -1,0 +1,127 @@
+"""`sangsaeng serve` serves `<var>/exports/` read-only on loopback: the files the status
+artifact links to, and nothing outside that folder."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from typer.testing import CliRunner
+
+from sangsaeng.cli import app
+from sangsaeng.settings import get_settings
+
+DECISIONS = "\ufeffreceipt_no,track,status\r\n2022-2-001,innovation,selected\r\n".encode()
+
+
+def get(url: str, path: str, method: str = "GET"
+        ) -> tuple[int, http.client.HTTPMessage, bytes]:
+    """A raw request: the path is sent as written (no client-side clean-up of `..`)."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
+    try:
+        connection.request(method, path)
+        response = connection.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def var(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A var dir with one round's export, a secret next to the exports and traps inside."""
+    var = tmp_path / "var"
+    (var / "exports" / "2022-2").mkdir(parents=True)
+    (var / "exports" / "2022-2" / "decisions.csv").write_bytes(DECISIONS)
+    (var / "exports" / "2022-2" / ".decisions.csv.1.ab.tmp").write_bytes(DECISIONS[:9])
+    (var / "secret.txt").write_text("the program database password")
+    os.symlink(var / "secret.txt", var / "exports" / "2022-2" / "notes.txt")
+    monkeypatch.setenv("SANGSAENG_VAR_DIR", str(var))
+    monkeypatch.setenv("SANGSAENG_EXPORTS_PORT", "0")
+    monkeypatch.delenv("SANGSAENG_EXPORTS_URL", raising=False)  # serve sets it: restored after
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")  # a server of its own
+    get_settings.cache_clear()
+    yield var
+    get_settings.cache_clear()
+
+
+def test_serve_serves_the_exports_to_its_flow_runs_links_and_nothing_outside(
+    var: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import flows.deployments
+
+    seen: dict[str, object] = {}
+
+    def serving(limit: int | None, poll_seconds: float) -> None:
+        """Stands in for Prefect's serve loop: what a flow run (a child process) would see."""
+        url = os.environ["SANGSAENG_EXPORTS_URL"]
+        seen["url"] = url
+        seen["status"], headers, seen["body"] = get(url, "/2022-2/decisions.csv")
+        seen["type"] = headers.get("Content-Type")
+        seen["listing"] = get(url, "/2022-2/")[2].decode()
+        seen["refused"] = {path: get(url, path)[0] for path in (
+            "/../secret.txt", "/2022-2/../../secret.txt", "/%2e%2e/secret.txt",
+            "/2022-2/%2e%2e%2f%2e%2e%2fsecret.txt", "/2022-2/notes.txt",
+            "/2022-2/.decisions.csv.1.ab.tmp")}
+        seen["leaked"] = any(b"password" in get(url, path)[2] for path in seen["refused"])
+        seen["put"] = get(url, "/2022-2/decisions.csv", "PUT")[0]
+
+    monkeypatch.setattr(flows.deployments, "serve_deployments", serving)
+    result = CliRunner().invoke(app, ["serve"])
+    assert result.exit_code == 0, result.output
+    url = str(seen["url"])
+    assert urlsplit(url).hostname == "127.0.0.1" and urlsplit(url).port  # loopback, a real port
+    assert (seen["status"], seen["body"]) == (200, DECISIONS)  # the bytes, BOM included
+    assert seen["type"] == "text/csv; charset=utf-8"
+    assert 'href="decisions.csv"' in str(seen["listing"])
+    assert ".tmp" not in str(seen["listing"]) and "notes.txt" not in str(seen["listing"])
+    assert seen["refused"] == dict.fromkeys(seen["refused"], 404)  # type: ignore[arg-type]
+    assert seen["leaked"] is False
+    assert seen["put"] == 501  # read-only
+    with pytest.raises(OSError):  # stopped with serve
+        get(url, "/2022-2/decisions.csv")
+
+
+def test_serve_says_which_setting_to_change_when_the_exports_port_is_taken(
+    var: Path, tmp_path: Path
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "SANGSAENG_EXPORTS_PORT": str(port)}
+        done = subprocess.run([str(Path(sys.executable).parent / "sangsaeng"), "serve"],
+                              env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines() == [
+        f"error: exports server: cannot listen on 127.0.0.1:{port} (Address already in use); "
+        "set SANGSAENG_EXPORTS_PORT (0 = any free port)"]
+
+
+def test_the_links_base_url_comes_from_the_port_or_the_url_setting(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sangsaeng.errors import ConfigError
+
+    for name in ("SANGSAENG_EXPORTS_PORT", "SANGSAENG_EXPORTS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    assert get_settings().exports_base_url == "http://127.0.0.1:4201"
+    monkeypatch.setenv("SANGSAENG_EXPORTS_PORT", "8080")
+    get_settings.cache_clear()
+    assert get_settings().exports_base_url == "http://127.0.0.1:8080"
+    monkeypatch.setenv("SANGSAENG_EXPORTS_URL", "https://office.example/exports/")
+    get_settings.cache_clear()
+    assert get_settings().exports_base_url == "https://office.example/exports"
+    monkeypatch.setenv("SANGSAENG_EXPORTS_URL", "office.example/exports")
+    get_settings.cache_clear()
+    with pytest.raises(ConfigError, match=r"SANGSAENG_EXPORTS_URL: .*http://"):
+        get_settings()
+    get_settings.cache_clear()
