@@ -13,7 +13,6 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_table_artifact
-from prefect.client.orchestration import get_client
 
 from flows import schedules
 from flows.models import InputOutcome, SupplementInput
@@ -117,21 +116,9 @@ async def upload_scores(round_id: str, actor: str, path: str = "", csv_text: str
     if not result["screening_final"]:
         outcome.waiting_for = "screening (supplements), then the committee review"
     elif chain and schedules.is_served():
-        outcome.data["review_run"] = await _start_review(round_id, result["sheets_digest"])
+        # once per stored set of sheets: the same sheets again find the same review run
+        outcome.data["review_run"] = await schedules.start_step(
+            round_id, "committee_review", once_per=f"scores-{result['sheets_digest']}")
     else:
         outcome.waiting_for = "the committee review (run committee_review)"
     return outcome
-
-
-async def _start_review(round_id: str, digest: str) -> str:
-    """Start `committee_review/sangsaeng` once per stored set of sheets: the same sheets again
-    find the same run (idempotency key); changed sheets start a new review."""
-    async with get_client() as client:
-        deployment = await client.read_deployment_by_name(
-            schedules.deployment_name("committee_review"))
-        run = await client.create_flow_run_from_deployment(
-            deployment.id, parameters={"round_id": round_id, "chain": True},
-            idempotency_key=f"sangsaeng-round-{round_id}-committee_review-scores-{digest}",
-            tags=[f"round:{round_id}", "chained"], name=f"{round_id}-committee_review")
-    get_run_logger().info("committee review of %s after the upload: run %s", round_id, run.id)
-    return str(run.id)

@@ -172,11 +172,18 @@ async def start_next_step(round_id: str, state: str, **parameters: Any) -> str |
     step = NEXT_STEP.get(state)
     if step is None:
         return None
+    return await start_step(round_id, step, **parameters)
+
+
+async def start_step(round_id: str, step: str, *, once_per: str = "chained",
+                     **parameters: Any) -> str:
+    """Start `step`'s deployment for the round, chained; once per `once_per` (the idempotency
+    key: the same key finds the run already started)."""
     async with get_client() as client:
         deployment = await client.read_deployment_by_name(deployment_name(step))
         run = await client.create_flow_run_from_deployment(
             deployment.id, parameters={"round_id": round_id, "chain": True, **parameters},
-            idempotency_key=f"sangsaeng-round-{round_id}-{step}-chained",
+            idempotency_key=f"sangsaeng-round-{round_id}-{step}-{once_per}",
             tags=[round_tag(round_id), "chained"], name=f"{round_id}-{step}")
     get_run_logger().info("next step of %s: %s (run %s)", round_id, step, run.id)
     return str(run.id)

@@ -295,11 +295,12 @@ def export_decisions(
 ) -> None:
     """Per-application outcomes (INTERFACES §4 decisions.csv)."""
     from sangsaeng.exports import decisions_csv
+    from sangsaeng.reports import decision_rows
 
     try:
         with _open_round(round_id) as (session, rnd):
             _note(rnd)
-            _write(decisions_csv(session, rnd), out_path)
+            _write(decisions_csv(decision_rows(session, rnd)), out_path)
     except USER_ERRORS as exc:
         _fail(exc)
 

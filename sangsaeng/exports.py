@@ -47,9 +47,9 @@ FILES: dict[str, str] = {
 }
 
 
-def decisions_csv(session: Session, rnd: Round) -> str:
-    """`sangsaeng export decisions`: one row per application (UTF-8 text with a BOM)."""
-    return to_csv(DECISION_COLUMNS, decision_rows(session, rnd))
+def decisions_csv(rows: Sequence[Sequence[str]]) -> str:
+    """`sangsaeng export decisions` of `reports.decision_rows` (UTF-8 text with a BOM)."""
+    return to_csv(DECISION_COLUMNS, rows)
 
 
 def selection_text(rows: Sequence[Sequence[str]], fmt: Literal["csv", "md"]) -> str:
@@ -119,6 +119,7 @@ class Written:
     changed: tuple[str, ...]  # rewritten this time (the others already held these bytes)
     removed: tuple[str, ...]  # no longer exported (the round was cancelled)
     announcement: str | None = None  # its text, once decided (the artifact shows it too)
+    decisions: tuple[tuple[str, ...], ...] = ()  # `reports.decision_rows` (the artifact's too)
 
 
 def write_round_exports(session: Session, rnd: Round, exports_dir: Path, program_name: str,
@@ -134,9 +135,11 @@ def write_round_exports(session: Session, rnd: Round, exports_dir: Path, program
     names = available(rnd)
     changed: list[str] = []
     texts: dict[str, str] = {}
+    decisions: tuple[tuple[str, ...], ...] = ()
     if names:
         folder.mkdir(parents=True, exist_ok=True)
-        texts[DECISIONS_CSV] = decisions_csv(session, rnd)
+        decisions = tuple(decision_rows(session, rnd))
+        texts[DECISIONS_CSV] = decisions_csv(decisions)
         rows = selection_table(session, rnd)
         texts[SELECTION_CSV] = selection_text(rows, "csv")
         texts[SELECTION_MD] = selection_text(rows, "md")
@@ -159,7 +162,7 @@ def write_round_exports(session: Session, rnd: Round, exports_dir: Path, program
                 removed.append(name)
     order = list(FILES)
     return Written(folder, names, tuple(sorted(changed, key=order.index)), tuple(removed),
-                   texts.get(ANNOUNCEMENT_MD))
+                   texts.get(ANNOUNCEMENT_MD), decisions)
 
 
 def _holds(path: Path, data: bytes) -> bool:

@@ -142,10 +142,11 @@ def exports_markdown(rnd: Round, written: Written, base_url: str) -> str:
         f"서버의 폴더 / folder on the server: `{written.folder.resolve()}`", ""])
 
 
-def selection_table(session: Session, rnd: Round) -> list[dict[str, Any]]:
-    """Every application's (proposed) outcome: receipt, track, status, score, rank, reasons."""
+def selection_table(decisions: Sequence[Sequence[str]]) -> list[dict[str, Any]]:
+    """Every application's (proposed) outcome: receipt, track, status, score, rank, reasons
+    (`reports.decision_rows`)."""
     return [{SELECTION_HEADERS[c]: v for c, v in zip(DECISION_COLUMNS, row, strict=True)}
-            for row in decision_rows(session, rnd)]
+            for row in decisions]
 
 
 @task(cache_policy=NO_CACHE, persist_result=False)
@@ -168,8 +169,9 @@ def publish_round(round_id: str) -> list[str]:
                                      round_id, problem)
         dashboard = dashboard_markdown(session, rnd, written.files if written else (), base_url,
                                        problem)
-        table = (selection_table(session, rnd) if round_reached(state, RoundState.REVIEW)
-                 else None)
+        table = (selection_table(written.decisions if written is not None
+                                 else decision_rows(session, rnd))
+                 if round_reached(state, RoundState.REVIEW) else None)
         if written is not None:
             text = written.announcement  # once decided (require_decisions), as exported
         else:

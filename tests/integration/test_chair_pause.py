@@ -4,6 +4,7 @@ resuming it through the API with that input decides the round (as the Prefect UI
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -34,23 +35,30 @@ async def _paused_run_id(name: str) -> str:
     raise AssertionError("the review never paused for the chair")
 
 
+async def _review_resumed_with(name: str, chair_input: dict[str, object],
+                               while_paused: Callable[[], None] = lambda: None) -> StepOutcome:
+    """Run the review until it pauses for the chair, then resume it with the chair's input
+    through the API (as the Prefect UI does); returns the review's outcome."""
+    review = asyncio.create_task(committee_review.with_options(flow_run_name=name)(
+        "2022-2", parse_instant(REPLAY_NOW), None, True, "test"))
+    run_id = await _paused_run_id(name)
+    while_paused()
+    await asyncio.to_thread(resume_flow_run, run_id, chair_input)
+    return await asyncio.wait_for(review, timeout=60)
+
+
+def _in_review() -> None:
+    with session_scope(get_engine()) as session:
+        assert session.get(Round, "2022-2").state == "review"  # type: ignore[union-attr]
+
+
 def test_review_pauses_for_the_chair_and_resumes_with_typed_input(env: Path) -> None:
     run(CONFIG, PACKAGE, REPLAY_NOW, until="screening")
 
-    async def scenario() -> None:
-        review = asyncio.create_task(committee_review.with_options(
-            flow_run_name="chair-pause-test")("2022-2", parse_instant(REPLAY_NOW), None, True,
-                                              "test"))
-        run_id = await _paused_run_id("chair-pause-test")
-        with session_scope(get_engine()) as session:
-            assert session.get(Round, "2022-2").state == "review"  # type: ignore[union-attr]
-        await asyncio.to_thread(resume_flow_run, run_id, {
-            "approve": True, "approved_by": "위원장",
-            "exclude": [{"receipt_no": "2022-2-028", "reason": "협력기업 참여 철회"}],
-            "include": []})
-        await asyncio.wait_for(review, timeout=60)
-
-    asyncio.run(scenario())
+    asyncio.run(_review_resumed_with("chair-pause-test", {
+        "approve": True, "approved_by": "위원장",
+        "exclude": [{"receipt_no": "2022-2-028", "reason": "협력기업 참여 철회"}],
+        "include": []}, while_paused=_in_review))
     with session_scope(get_engine()) as session:
         assert session.get(Round, "2022-2").state == "decided"  # type: ignore[union-attr]
     run(CONFIG, PACKAGE, REPLAY_NOW)
@@ -63,17 +71,10 @@ def test_V10_a_refusal_decides_nothing_is_audited_and_waits_for_a_new_decision(e
                                                                                ) -> None:
     run(CONFIG, PACKAGE, REPLAY_NOW, until="screening")
 
-    async def scenario() -> StepOutcome:
-        review = asyncio.create_task(committee_review.with_options(
-            flow_run_name="chair-refusal-test")("2022-2", parse_instant(REPLAY_NOW), None, True,
-                                                "test"))
-        run_id = await _paused_run_id("chair-refusal-test")
-        await asyncio.to_thread(resume_flow_run, run_id, {
-            "approve": False, "approved_by": "위원장", "reason": "2022-2-021 평가 재검토",
-            "exclude": [], "include": []})
-        return await asyncio.wait_for(review, timeout=60)
-
-    outcome = asyncio.run(scenario())  # the run ends normally: a refusal is not a failure
+    # the run ends normally: a refusal is not a failure
+    outcome = asyncio.run(_review_resumed_with("chair-refusal-test", {
+        "approve": False, "approved_by": "위원장", "reason": "2022-2-021 평가 재검토",
+        "exclude": [], "include": []}))
     assert outcome.waiting_for is not None and "new decision of the chair" in outcome.waiting_for
     with session_scope(get_engine()) as session:
         assert session.get(Round, "2022-2").state == "review"  # type: ignore[union-attr]
