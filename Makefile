@@ -21,6 +21,7 @@ demo: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # The browser test drives Debian's chromium (Playwright downloads nothing here); a Korean font
 # makes its screenshots readable. Installed once, when missing.

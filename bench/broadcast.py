@@ -9,13 +9,13 @@ this process, step 5 in a child interpreter:
 
 1. writes `companies.csv` (N opted-in companies with valid BRNs and Korean names, plus N/100
    opted-out ones that must receive nothing) — not timed;
-2. **registry import**: `sangsaeng.mail.registry.import_registry`;
+2. **registry import**: `sangsaeng.services.registry.import_registry`;
 3. **enqueue**: `register_round` (config/rounds/2022-2.toml) and `open_round`, which broadcasts
    one `call.announcement` per opted-in company into the outbox;
 4. **delivery** (the main figure): `sangsaeng.mail.sender.Sender` with `--connections`
    persistent aiosmtplib connections to Postfix's `smtp-sink` on loopback, outbox claims and
    outcome bookkeeping included;
-5. **ceiling**: the same rows' messages built beforehand (`sangsaeng.mail.office.build`, the
+5. **ceiling**: the same rows' messages built beforehand (`sangsaeng.services.notices.build`, the
    sender's own composer), then sent as bytes over the same number of aiosmtplib connections
    to a fresh `smtp-sink` — no database, no composing while the clock runs. (Its own process:
    the pre-built bytes, 8 KiB × N, must not become this process's peak RSS.)
@@ -285,16 +285,16 @@ def prebuilt(engine: Any, round_id: str) -> tuple[str, list[tuple[str, bytes]]]:
     from sqlalchemy import select
 
     from sangsaeng.db import session_scope
-    from sangsaeng.mail import office
     from sangsaeng.mail.outbox import Outgoing, mail_context
     from sangsaeng.models import OUTBOX
+    from sangsaeng.services import notices
 
     o = OUTBOX.c
     columns = [o[f.name] for f in fields(Outgoing)]
     with session_scope(engine) as session:
         rows = [Outgoing(**r._mapping) for r in session.execute(
             select(*columns).where(o.round_id == round_id).order_by(o.id)).all()]
-        messages = [(row.recipient, data) for row, data in office.build(session, rows)]
+        messages = [(row.recipient, data) for row, data in notices.build(session, rows)]
     return mail_context().sender.addr_spec, messages
 
 
@@ -385,9 +385,9 @@ def run(args: argparse.Namespace, work: Path) -> Results:
     from sangsaeng.config import load_program, load_round
     from sangsaeng.db import engine_for, session_scope
     from sangsaeng.domain.clock import KST
-    from sangsaeng.mail.registry import import_registry
     from sangsaeng.models import OUTBOX, Round
     from sangsaeng.services import rounds
+    from sangsaeng.services.registry import import_registry
     from sangsaeng.settings import get_settings
 
     res = Results()

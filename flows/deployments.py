@@ -16,6 +16,7 @@ from prefect.schedules import Cron
 
 from flows.inputs import accept_supplements, upload_scores
 from flows.notices import deliver_notices
+from flows.recurring import deliver_due_notices, office_digest
 from flows.round import (
     cancel_round,
     close_intake,
@@ -26,8 +27,7 @@ from flows.round import (
     screening,
     selection_notice,
 )
-from flows.scheduled import deliver_due_notices, office_digest
-from flows.schedules import DEPLOYMENT
+from flows.round_runs import DEPLOYMENT
 
 KST = "Asia/Seoul"
 # Every 10 minutes, in KST (a plain `cron=` would be UTC: FIELD_NOTES).

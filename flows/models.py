@@ -1,13 +1,21 @@
-"""Typed flow parameters and results (the Prefect UI renders these as forms)."""
+"""Typed flow parameters and results (the Prefect UI renders these as forms).
+
+Parameters that several flows share are described once, here, as `Annotated` types: the UI
+shows each description (Korean / English) beside its field.
+"""
 
 from __future__ import annotations
 
+import inspect
+import typing
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
 from prefect.input import RunInput
 from pydantic import BaseModel, Field, field_validator
+from pydantic.fields import FieldInfo
 
 from sangsaeng.domain.clock import as_kst
 
@@ -21,6 +29,46 @@ class Step(StrEnum):
     SCREENING = "screening"
     COMMITTEE_REVIEW = "committee_review"
     SELECTION_NOTICE = "selection_notice"
+
+
+RoundId = Annotated[str, Field(min_length=1, description=(
+    "회차 번호 (예: 2022-2) / round id, e.g. 2022-2"))]
+Now = Annotated[datetime | None, Field(description=(
+    "기준 시각 고정 (과거 회차 재현용, 비우면 현재) / fix the clock (replays); empty = now"))]
+Actor = Annotated[str, Field(description="감사 기록에 남을 실행자 / who runs it (audit trail)")]
+Chain = Annotated[bool, Field(description=(
+    "다음 단계 자동 시작 / start the next step's deployment when this one is done"))]
+ConfigPath = Annotated[str, Field(description=(
+    "회차 설정 파일 (TOML) 경로 / path of the round configuration (TOML)"))]
+DataPath = Annotated[str, Field(description=(
+    "접수 자료 (CSV 폴더 또는 .xlsx) 경로 / round package: CSV folder or one .xlsx"))]
+WaitForChair = Annotated[bool, Field(description=(
+    "승인 입력을 UI에서 기다림 / wait in the UI for the chair's input"))]
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def described(fn: F) -> F:
+    """Give a flow's parameters their `Annotated` descriptions on Prefect's run form.
+
+    Prefect 3.9 reads parameter descriptions from the docstring's `Args:` section only (an
+    `Annotated` description is overwritten), so the section is written from the annotations:
+    each description stays in one place. Put it under `@flow`.
+    """
+    hints = typing.get_type_hints(fn, include_extras=True)
+    lines = [f"    {name}: {meta.description}"
+             for name in inspect.signature(fn).parameters
+             for meta in getattr(hints.get(name), "__metadata__", ())
+             if isinstance(meta, FieldInfo) and meta.description]
+    if lines:
+        fn.__doc__ = inspect.cleandoc(fn.__doc__ or "") + "\n\nArgs:\n" + "\n".join(lines)
+    return fn
+
+
+# ARCHITECTURE's table: the step that owes each kind of notice (by the kind's first part).
+NOTICE_STEPS = {"call": "open_call", "application": "intake", "screening": "screening",
+                "review": "committee_review", "selection": "selection_notice"}
 
 
 class ChairActionInput(BaseModel):
@@ -93,6 +141,9 @@ class StepOutcome(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
     notices: dict[str, int] = Field(default_factory=dict, description="sent, retry_later, failed")
     notices_waiting: str | None = Field(default=None, description="why notices wait, if they do")
+    delivery_run: str | None = Field(default=None, description=(
+        "발송 실행 (서버) / the deliver_notices run that sends what the step owes (served)"))
+    round_state: str = Field(default="", description="회차 상태 / the round's state after it")
 
 
 class RoundReport(BaseModel):
@@ -103,6 +154,8 @@ class RoundReport(BaseModel):
     steps: list[StepOutcome] = Field(default_factory=list)
     stopped_at: Step | None = None
     waiting_for: str | None = None
+    delivery_run: str | None = Field(default=None, description=(
+        "발송 실행 (서버) / the deliver_notices run that sends what the round owes (served)"))
 
 
 class CancelOutcome(BaseModel):
@@ -128,3 +181,4 @@ class DeliveryOutcome(BaseModel):
     failed: int = 0
     released: int = 0
     stopped: str | None = Field(default=None, description="why the batch stopped, if it did")
+    sent_by_kind: dict[str, int] = Field(default_factory=dict)

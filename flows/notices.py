@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from prefect import flow
 
-from flows.models import DeliveryOutcome
-from tasks import steps
+from flows.models import DeliveryOutcome, RoundId, described
+from tasks.notices import deliver_notices as deliver
 
 
 @flow(name="deliver_notices", persist_result=False)
-async def deliver_notices(round_id: str) -> DeliveryOutcome:
-    """Send the round's due notices (retries whose backoff has passed, rows of a crashed run).
-
-    Args:
-        round_id: 회차 번호 (예: 2022-2) / round id, e.g. 2022-2
-    """
-    return DeliveryOutcome(round_id=round_id, **steps.deliver_notices(round_id))
+@described
+async def deliver_notices(round_id: RoundId) -> DeliveryOutcome:
+    """Send the round's due notices (retries whose backoff has passed, rows of a crashed run)."""
+    return DeliveryOutcome(round_id=round_id, **asdict(deliver(round_id)))

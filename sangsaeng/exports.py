@@ -85,7 +85,7 @@ def round_dir(exports_dir: Path, round_id: str) -> Path:
 
 
 def _temporary(path: Path) -> Path:
-    # A dot name: the exports server never serves it (sangsaeng.cli_serve).
+    # A dot name: the exports server never serves it (sangsaeng.cli.serve).
     return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
 
 

@@ -5,7 +5,7 @@ Bulk by design: a round has thousands of applications, so every function takes m
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,23 +36,54 @@ from sangsaeng.models import (
 
 
 @dataclass(frozen=True, slots=True)
+class Audit:
+    """Who changes something, when, and in which round: what every entry of one change shares."""
+
+    at: datetime
+    actor: str
+    round_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One audited change: what (entity, id), which action, under which rule, why."""
+
+    entity: str
+    entity_id: str
+    action: str
+    rule: str | None
+    reason: str = ""
+    from_state: str | None = None
+    to_state: str | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+def record(session: Session, by: Audit, entries: Iterable[Entry]) -> int:
+    """Append audit rows, in bulk: the one way anything is written to the audit trail."""
+    now = utcnow()
+    rows = [{
+        "at": by.at, "recorded_at": now, "actor": by.actor, "round_id": by.round_id,
+        "entity": e.entity, "entity_id": e.entity_id, "action": e.action, "rule": e.rule,
+        "reason": e.reason, "data": dict(e.data),
+        "from_state": None if e.from_state is None else str(e.from_state),
+        "to_state": None if e.to_state is None else str(e.to_state),
+    } for e in entries]
+    if rows:
+        session.execute(insert(AuditEvent), rows)
+    return len(rows)
+
+
+@dataclass(frozen=True, slots=True)
 class AppChange:
     """One application's move to a new state, with reasons and the notices it owes."""
 
     application_id: int
     receipt_no: str
-    from_state: str
-    to_state: str
+    from_state: ApplicationState
+    to_state: ApplicationState
     reasons: str = ""
     notices: tuple[Notice, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def record_events(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Append audit rows (bulk)."""
-    if rows:
-        now = utcnow()
-        session.execute(insert(AuditEvent), [{"recorded_at": now, **row} for row in rows])
 
 
 def owe_notices(session: Session, round_id: str, notices: Iterable[Notice]) -> int:
@@ -84,32 +115,28 @@ def move_round(
 ) -> None:
     """R2: move a round one state forward; audited. Fails if another run moved it meanwhile."""
     with _transition_table():
-        check_round_transition(RoundState(rnd.state), target)
+        check_round_transition(rnd.state, target)
     moved = session.execute(
         update(ROUNDS).where(ROUNDS.c.id == rnd.id, ROUNDS.c.state == rnd.state)
-        .values(state=target.value, updated_at=utcnow()))
+        .values(state=target, updated_at=utcnow()))
     if _rowcount(moved) != 1:
         raise _concurrent(f"round {rnd.id}")
-    record_events(session, [{
-        "at": at, "actor": actor, "round_id": rnd.id, "entity": "round", "entity_id": rnd.id,
-        "action": "transition", "from_state": rnd.state, "to_state": target.value,
-        "reason": reason, "rule": rule, "data": {},
-    }])
-    set_committed_value(rnd, "state", target.value)  # already written, conditionally
+    record(session, Audit(at, actor, rnd.id), [Entry(
+        "round", rnd.id, "transition", rule, reason, from_state=rnd.state, to_state=target)])
+    set_committed_value(rnd, "state", target)  # already written, conditionally
 
 
-def move_applications(
-    session: Session, round_id: str, changes: Sequence[AppChange], *, at: datetime, actor: str,
-    rule: str,
-) -> None:
+def _move_applications(session: Session, by: Audit, changes: Sequence[AppChange], rule: str
+                       ) -> None:
     """Apply application transitions in bulk: state + reasons, audit rows, notices owed.
 
     Every change is checked against the transition table before anything is written.
     """
+    assert by.round_id is not None
+    round_id = by.round_id
     with _transition_table():
         for c in changes:
-            check_application_transition(ApplicationState(c.from_state),
-                                         ApplicationState(c.to_state))
+            check_application_transition(c.from_state, c.to_state)
     if not changes:
         return
     a = APPLICATIONS.c
@@ -125,12 +152,22 @@ def move_applications(
     extras = [{"id": c.application_id, **c.extra} for c in changes if c.extra]
     if extras:
         session.execute(update(Application), extras)
-    record_events(session, [
-        {
-            "at": at, "actor": actor, "round_id": round_id, "entity": "application",
-            "entity_id": c.receipt_no, "action": "transition", "from_state": c.from_state,
-            "to_state": c.to_state, "reason": c.reasons, "rule": rule, "data": {},
-        }
-        for c in changes
-    ])
+    record(session, by, (Entry("application", c.receipt_no, "transition", rule, c.reasons,
+                               from_state=c.from_state, to_state=c.to_state) for c in changes))
     owe_notices(session, round_id, (n for c in changes for n in c.notices))
+
+
+def request_supplements(session: Session, by: Audit, changes: Sequence[AppChange]) -> None:
+    """§4.6: received → supplement_requested; audited, `screening.supplement_requested` owed."""
+    _move_applications(session, by, changes, "§4.6")
+
+
+def record_screening(session: Session, by: Audit, changes: Sequence[AppChange]) -> None:
+    """§4: screening's outcome (eligible / ineligible); audited, `screening.ineligible` owed."""
+    _move_applications(session, by, changes, "§4")
+
+
+def release_decisions(session: Session, by: Audit, changes: Sequence[AppChange]) -> None:
+    """V10: eligible → the approved placement (selected / reserve / not_selected); audited,
+    `selection.*` owed to every participant."""
+    _move_applications(session, by, changes, "V10")

@@ -9,7 +9,8 @@ from typing import Any, cast
 from sqlalchemy import JSON, Index, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from sangsaeng.types import ExactDecimal, UTCDateTime
+from sangsaeng.domain.states import ApplicationState, RoundState
+from sangsaeng.types import ExactDecimal, StrEnumType, UTCDateTime
 
 
 def utcnow() -> datetime:
@@ -27,7 +28,8 @@ class Round(SQLModel, table=True):
     tracks: list[str] = Field(sa_type=JSON)
     support_years: int
     settings: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
-    state: str = Field(default="draft", max_length=20, index=True)
+    state: RoundState = Field(default=RoundState.DRAFT, sa_type=StrEnumType(RoundState, 20),
+                              index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -54,7 +56,8 @@ class Application(SQLModel, table=True):
     product_name: str
     product_code: str = Field(max_length=10)
     submitted_at: datetime = Field(sa_type=UTCDateTime)
-    state: str = Field(default="received", max_length=24)
+    state: ApplicationState = Field(default=ApplicationState.RECEIVED,
+                                    sa_type=StrEnumType(ApplicationState, 24))
     reasons: str = Field(default="", description="§4 reason codes joined by ';'")
     missing_documents: list[list[str | None]] = Field(default_factory=list, sa_type=JSON)
 
@@ -166,12 +169,18 @@ class Decision(SQLModel, table=True):
     criterion_means: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
     kept_reviewers: list[str] = Field(default_factory=list, sa_type=JSON)
     dropped_reviewers: list[str] = Field(default_factory=list, sa_type=JSON)
-    proposed_status: str = Field(max_length=20)
-    status: str | None = Field(default=None, max_length=20, description="after the chair (V10)")
+    proposed_status: ApplicationState = Field(sa_type=StrEnumType(ApplicationState, 20))
+    status: ApplicationState | None = Field(default=None, sa_type=StrEnumType(ApplicationState, 20),
+                                            description="after the chair (V10)")
     rank: int | None = None
     reasons: str = ""
     proposed_at: datetime = Field(sa_type=UTCDateTime)
     approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    @property
+    def pending_state(self) -> ApplicationState:
+        """V10: the state this decision puts the application in: the chair's, else proposed."""
+        return self.status or self.proposed_status
 
 
 class AuditEvent(SQLModel, table=True):

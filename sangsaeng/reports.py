@@ -21,7 +21,7 @@ from sangsaeng.domain.selection import (
     announcement_figures,
     selection_rows,
 )
-from sangsaeng.domain.states import RoundState, round_reached
+from sangsaeng.domain.states import PLACED_STATES, ApplicationState, RoundState, round_reached
 from sangsaeng.errors import StepError
 from sangsaeng.models import (
     APPLICATIONS,
@@ -40,31 +40,31 @@ PT = PARTICIPANTS.c
 DECISION_COLUMNS = ("receipt_no", "track", "status", "score", "rank", "reasons")
 
 
-FINAL = ("selected", "reserve", "not_selected", "ineligible")
+FINAL = PLACED_STATES | {ApplicationState.INELIGIBLE}
 
 
 def require_decisions(rnd: Round, wanted: RoundState = RoundState.REVIEW) -> None:
     """Outputs exist only once the committee has decided (proposed, at least)."""
-    if rnd.state == RoundState.CANCELLED.value:
+    if rnd.state is RoundState.CANCELLED:
         raise StepError(f"round {rnd.id} was cancelled: it has no decisions to export")
-    if not round_reached(RoundState(rnd.state), wanted):
+    if not round_reached(rnd.state, wanted):
         raise StepError(f"round {rnd.id} is {rnd.state}: no decisions to export yet "
                         f"(the round must reach {wanted.value})")
 
 
 def release_note(rnd: Round) -> str | None:
     """A warning when the outputs show decisions not yet released (V10)."""
-    if rnd.state == RoundState.REVIEW.value:
+    if rnd.state is RoundState.REVIEW:
         return f"round {rnd.id} is in review: these are the committee's proposals, not approved"
-    if rnd.state == RoundState.DECIDED.value:
+    if rnd.state is RoundState.DECIDED:
         return f"round {rnd.id} is decided: approved but not yet released to the applicants"
     return None
 
 
-def _status(app: Application, decision: Decision | None) -> str:
+def _status(app: Application, decision: Decision | None) -> ApplicationState:
     if app.state in FINAL or decision is None:
         return app.state
-    return decision.status or decision.proposed_status
+    return decision.pending_state
 
 
 def decision_rows(session: Session, rnd: Round) -> list[tuple[str, ...]]:
@@ -91,7 +91,7 @@ def selected_projects(session: Session, rnd: Round) -> list[SelectedProject]:
     require_decisions(rnd)
     apps = {a.id: a for a, d in session.execute(
         select(Application, Decision).outerjoin(Decision, DC.application_id == A.id)
-        .where(A.round_id == rnd.id)).all() if _status(a, d) == "selected"}
+        .where(A.round_id == rnd.id)).all() if _status(a, d) is ApplicationState.SELECTED}
     companies: dict[int, dict[str, list[Company]]] = {i: {"lead": [], "partner": []}
                                                       for i in apps if i is not None}
     for p in session.execute(select(Participant).where(

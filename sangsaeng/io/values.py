@@ -12,11 +12,11 @@ from collections.abc import Callable
 from decimal import Decimal
 from functools import partial
 
+from sangsaeng.domain.addresses import is_valid_address
 from sangsaeng.domain.brn import InvalidBRN, normalize_brn
 from sangsaeng.domain.clock import parse_instant
 from sangsaeng.domain.scoring import parse_score
 from sangsaeng.io.rows import ROLES, SIZES
-from sangsaeng.mail.headers import is_valid_address
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _INSTANT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}")

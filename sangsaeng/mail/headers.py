@@ -13,16 +13,14 @@ from email.charset import BASE64, Charset
 from email.headerregistry import Address
 from email.utils import formataddr
 
+from sangsaeng.domain import addresses
+from sangsaeng.domain.addresses import is_valid_address as is_valid_address  # re-exported
 from sangsaeng.errors import SangsaengError
 
 # Controls (C0, DEL, C1), line and paragraph separators, and other line breaks Python splits on.
 _BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u0085\ufeff]+")
 _ENCODED_WORD = re.compile(r"=\?")
 _SPACES = re.compile(r"\s+")
-# A deliberately strict addr-spec: dot-atom local part, LDH domain labels, a TLD of letters.
-_LOCAL = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_ADDRESS = re.compile(rf"^{_LOCAL}@(?:{_LABEL}\.)+[A-Za-z]{{2,63}}$")
 MAX_NAME = 200
 
 
@@ -39,21 +37,12 @@ def clean_text(value: str, *, limit: int = MAX_NAME) -> str:
 
 
 def valid_address(value: str) -> str:
-    """The address itself if it is one plain `local@domain` (no name, comment, list or route)."""
-    address = value  # never stripped: what is checked is exactly what is stored and sent
-    if (len(address) > 254 or not _ADDRESS.fullmatch(address) or ".." in address
-            or "=?" in address):
-        raise InvalidAddress(f"not a valid email address: {value!r}")
-    return address
-
-
-def is_valid_address(value: str) -> bool:
-    """Whether `value` passes `valid_address`."""
+    """The address itself if it is one plain `local@domain` (the domain's input rule); a user
+    error otherwise."""
     try:
-        valid_address(value)
-    except InvalidAddress:
-        return False
-    return True
+        return addresses.valid_address(value)
+    except addresses.InvalidAddress as exc:
+        raise InvalidAddress(str(exc)) from None
 
 
 # Specials of RFC 5322 that a re-folding receiver (Python 3.11.7, gh-121284) may write back

@@ -84,6 +84,7 @@ class DeliveryReport:
     stopped: str | None = None
     seconds: float = 0.0
     failures: list[tuple[str, str]] = field(default_factory=list)  # (kind, reply) samples
+    sent_by_kind: dict[str, int] = field(default_factory=dict)
 
     @property
     def attempted(self) -> int:
@@ -403,6 +404,7 @@ class Sender:
         r = self.report
         if outcome.verdict == "sent":
             r.sent += 1
+            r.sent_by_kind[row.kind] = r.sent_by_kind.get(row.kind, 0) + 1
         elif outcome.verdict == "failed":
             r.failed += 1
         elif outcome.verdict == "retry":

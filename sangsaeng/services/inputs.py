@@ -23,10 +23,10 @@ from sangsaeng.domain.states import ApplicationState, RoundState
 from sangsaeng.errors import StepError
 from sangsaeng.io import values
 from sangsaeng.io.sources import RowError
-from sangsaeng.journal import record_events
+from sangsaeng.journal import Audit, Entry, record
 from sangsaeng.models import APPLICATIONS, SCORES, Document, Round
 from sangsaeng.services import intake
-from sangsaeng.services.facts import application_facts
+from sangsaeng.services.round_data import application_facts
 from sangsaeng.services.screening import rules_of, waiting_applications
 
 A, SC = APPLICATIONS.c, SCORES.c
@@ -59,12 +59,12 @@ def _label(key: DocKey) -> str:
     return key[0] if key[1] is None else f"{key[0]} {key[1]}"
 
 
-def _check(item: Supplement, state: str | None, app: ApplicationFacts | None,
+def _check(item: Supplement, state: ApplicationState | None, app: ApplicationFacts | None,
            rules: ScreeningRules, now: datetime) -> DocKey:
     """§4.6/S1: the required document an item supplies; ValueError says why it is refused."""
     if app is None or state is None:
         raise ValueError("unknown receipt number")
-    if state != ApplicationState.SUPPLEMENT_REQUESTED.value:
+    if state is not ApplicationState.SUPPLEMENT_REQUESTED:
         raise ValueError(f"not waiting for a supplement (state {state})")
     if as_kst(item.received_at) >= as_kst(rules.supplement_deadline):  # S1: strictly before
         raise ValueError(f"received {format_kst(item.received_at)}, not before the supplement "
@@ -108,6 +108,15 @@ def _on_file(app: ApplicationFacts, key: DocKey, deadline: datetime) -> bool:
                for d in app.documents)
 
 
+def _require_screening(rnd: Round, items: list[Supplement]) -> None:
+    """§4.6: supplements belong to screening, and an input gives at least one."""
+    if rnd.state is not RoundState.SCREENING:
+        raise StepError(f"round {rnd.id} is {rnd.state}: supplements are taken while the round "
+                        "is in screening (§4.6)")
+    if not items:
+        raise StepError("no supplement documents given")
+
+
 def accept_supplements(session: Session, rnd: Round, items: list[Supplement], *,
                        now: datetime, actor: str) -> SupplementSummary:
     """§4.6/S1: record supplement documents received for applications waiting for one.
@@ -117,19 +126,15 @@ def accept_supplements(session: Session, rnd: Round, items: list[Supplement], *,
     unchanged (no second row, no second audit row). Screening is not run again here: before
     the supplement deadline its outcome cannot change (S1), and the deadline's run re-checks.
     """
-    if rnd.state != RoundState.SCREENING.value:  # §4.6: supplements belong to screening
-        raise StepError(f"round {rnd.id} is {rnd.state}: supplements are taken while the round "
-                        "is in screening (§4.6)")
-    if not items:
-        raise StepError("no supplement documents given")
+    _require_screening(rnd, items)
     rules = rules_of(rnd)
     facts = {f.receipt_no: (app_id, f) for app_id, f in
              application_facts(session, rnd.id).items()}
-    states: dict[str, str] = dict(session.execute(
+    states: dict[str, ApplicationState] = dict(session.execute(
         select(A.receipt_no, A.state).where(A.round_id == rnd.id)).all())
     summary = SupplementSummary(supplement_deadline=rules.supplement_deadline)
     rows: list[dict[str, object]] = []
-    events: list[dict[str, object]] = []
+    events: list[Entry] = []
     for number, item in enumerate(items, start=1):
         label = f"item {number} ({item.receipt_no} {item.doc_type})"
         entry = facts.get(item.receipt_no)
@@ -148,25 +153,32 @@ def accept_supplements(session: Session, rnd: Round, items: list[Supplement], *,
         facts[item.receipt_no] = (app_id, replace(app, documents=(*app.documents, document)))
         rows.append({"application_id": app_id, "brn": key[1], "doc_type": key[0],
                      "submitted_at": item.received_at})
-        events.append({
-            "at": now, "actor": actor, "round_id": rnd.id, "entity": "application",
-            "entity_id": item.receipt_no, "action": "supplement.received", "from_state": None,
-            "to_state": None, "reason": item.note or f"{_label(key)} 보완서류 접수",
-            "rule": "§4.6/S1", "data": {"doc_type": key[0], "brn": key[1],
-                                        "received_at": item.received_at.isoformat()}})
+        events.append(Entry(
+            "application", item.receipt_no, "supplement.received", "§4.6/S1",
+            item.note or f"{_label(key)} 보완서류 접수",
+            data={"doc_type": key[0], "brn": key[1],
+                  "received_at": item.received_at.isoformat()}))
         summary.accepted.append(f"{label}: received {format_kst(item.received_at)}")
     if rows:
         session.execute(insert(Document), rows)
-        record_events(session, events)
-    for receipt in sorted({i.receipt_no for i in items if i.receipt_no in facts}, key=natural_key):
-        if states.get(receipt) == ApplicationState.SUPPLEMENT_REQUESTED.value:
-            missing = missing_documents(facts[receipt][1], rules, as_of=rules.supplement_deadline)
-            summary.still_missing[receipt] = [_label(k) for k in missing]
+        record(session, Audit(now, actor, rnd.id), events)
+    summary.still_missing = _still_missing(
+        {i.receipt_no for i in items if i.receipt_no in facts}, facts, states, rules)
     return summary
 
 
+def _still_missing(receipts: set[str], facts: dict[str, tuple[int, ApplicationFacts]],
+                   states: dict[str, ApplicationState], rules: ScreeningRules
+                   ) -> dict[str, list[str]]:
+    """S1: what each application waiting for supplements still lacks, as labels."""
+    return {receipt: [_label(k) for k in missing_documents(
+                facts[receipt][1], rules, as_of=rules.supplement_deadline)]
+            for receipt in sorted(receipts, key=natural_key)
+            if states.get(receipt) is ApplicationState.SUPPLEMENT_REQUESTED}
+
+
 # R2: the committee reviews screened applications; once decided, the scores are frozen (V10).
-REVIEW_STAGE = (RoundState.SCREENING.value, RoundState.REVIEW.value)
+REVIEW_STAGE = (RoundState.SCREENING, RoundState.REVIEW)
 
 
 @dataclass

@@ -15,7 +15,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlmodel import Session
 
 from sangsaeng.domain.clock import format_kst, is_on_time
-from sangsaeng.domain.states import RoundState, round_reached
+from sangsaeng.domain.states import ApplicationState, RoundState, round_reached
 from sangsaeng.io.package import (
     CriterionSpec,
     RoundPackage,
@@ -23,7 +23,7 @@ from sangsaeng.io.package import (
     read_package,
     read_score_sheet,
 )
-from sangsaeng.journal import Notice, owe_notices, record_events
+from sangsaeng.journal import Audit, Entry, Notice, owe_notices, record
 from sangsaeng.models import (
     AFFILIATIONS,
     APPLICATIONS,
@@ -48,7 +48,7 @@ from sangsaeng.models import (
     table_of,
 )
 from sangsaeng.progress import report
-from sangsaeng.services.facts import receipt_ids
+from sangsaeng.services.round_data import receipt_ids
 
 A = APPLICATIONS.c
 
@@ -88,8 +88,7 @@ class _Merger:
     audited with both versions) while rows of its kind are still accepted, refused after.
     """
 
-    def __init__(self, summary: ImportSummary, state: RoundState, audit: dict[str, Any]
-                 ) -> None:
+    def __init__(self, summary: ImportSummary, state: RoundState, audit: Audit) -> None:
         self.summary, self.state, self.audit = summary, state, audit
         self.corrections: dict[str, list[tuple[Any, Any, Any]]] = {}  # kind → (key, old, row)
 
@@ -132,12 +131,11 @@ class _Merger:
         done = self.corrections.get(kind, [])
         for _, _, row in done:
             session.execute(update_row(row))
-        record_events(session, [{
-            **self.audit, "entity": kind.rstrip("s"), "entity_id": str(key),
-            "action": "import.correct", "from_state": None, "to_state": None,
-            "reason": f"{row.file} row {row.row}", "rule": "INTERFACES-2",
-            "data": {"before": _jsonable(old), "after": _jsonable(_values(row))},
-        } for key, old, row in done])
+        record(session, self.audit, (Entry(
+            kind.rstrip("s"), str(key), "import.correct", "INTERFACES-2",
+            f"{row.file} row {row.row}",
+            data={"before": _jsonable(old), "after": _jsonable(_values(row))})
+            for key, old, row in done))
 
 
 def _values(row: Any) -> dict[str, Any]:
@@ -194,8 +192,7 @@ def import_package(
     `action` and `rule` name the audit row (a score sheet uploaded alone: `scores.upload`, V2).
     """
     summary = ImportSummary(errors=list(package.errors))
-    merge = _Merger(summary, RoundState(rnd.state),
-                    {"at": now, "actor": actor, "round_id": rnd.id})
+    merge = _Merger(summary, rnd.state, Audit(now, actor, rnd.id))
     existing_apps: dict[Any, Any] = {
         r.receipt_no: (r.track, r.product_name, r.product_code, r.submitted_at)
         for r in session.execute(select(A.receipt_no, A.track, A.product_name, A.product_code,
@@ -206,7 +203,7 @@ def import_package(
     _bulk(session, Application, [{
         "round_id": rnd.id, "receipt_no": r.receipt_no, "track": r.track,
         "product_name": r.product_name, "product_code": r.product_code,
-        "submitted_at": r.submitted_at, "state": "received", "reasons": "",
+        "submitted_at": r.submitted_at, "state": ApplicationState.RECEIVED, "reasons": "",
         "missing_documents": [],
     } for r in new_apps], "applications")
     merge.apply(session, "applications", lambda r: update(APPLICATIONS).where(
@@ -220,14 +217,10 @@ def import_package(
     _owe_receipts(session, rnd, new_apps, package, ids)
     if not summary.total_added and not summary.errors:
         return summary  # the same package again: nothing changes, not even the audit trail
-    record_events(session, [{
-        "at": now, "actor": actor, "round_id": rnd.id, "entity": "round", "entity_id": rnd.id,
-        "action": action, "from_state": None, "to_state": None,
-        "reason": package.source, "rule": rule,
-        "data": {"added": summary.added, "corrected": summary.corrected,
-                 "unchanged": summary.unchanged,
-                 "rejected": len(summary.errors)},
-    }])
+    record(session, merge.audit, [Entry(
+        "round", rnd.id, action, rule, package.source,
+        data={"added": summary.added, "corrected": summary.corrected,
+              "unchanged": summary.unchanged, "rejected": len(summary.errors)})])
     return summary
 
 
@@ -344,12 +337,11 @@ def _merge_affiliations(session: Session, rnd: Round, package: RoundPackage, mer
             for b, u in sorted(listed, key=str)])
         if before:
             corrected += 1
-            record_events(session, [{
-                **merge.audit, "entity": "affiliation", "entity_id": reviewer,
-                "action": "import.correct", "from_state": None, "to_state": None,
-                "reason": f"{rows[0].file} row {rows[0].row}", "rule": "V3",
-                "data": {"before": _jsonable(sorted(before, key=str)),
-                         "after": _jsonable(sorted(listed, key=str))}}])
+            record(session, merge.audit, [Entry(
+                "affiliation", reviewer, "import.correct", "V3",
+                f"{rows[0].file} row {rows[0].row}",
+                data={"before": _jsonable(sorted(before, key=str)),
+                      "after": _jsonable(sorted(listed, key=str))})])
         else:
             added += len(listed)
     merge.summary.added["affiliations"] = added

@@ -33,7 +33,7 @@ from sangsaeng.domain.scoring import (
 )
 from sangsaeng.domain.states import ApplicationState, RoundState
 from sangsaeng.errors import ReviewIncomplete, StepError
-from sangsaeng.journal import Notice, move_round, owe_notices, record_events
+from sangsaeng.journal import Audit, Entry, Notice, move_round, owe_notices, record
 from sangsaeng.models import (
     AFFILIATIONS,
     APPLICATIONS,
@@ -46,7 +46,7 @@ from sangsaeng.models import (
     Round,
     Score,
 )
-from sangsaeng.services.facts import criteria_of, people_by_application
+from sangsaeng.services.round_data import criteria_of, people_by_application
 from sangsaeng.services.screening import waiting_applications
 
 AF = AFFILIATIONS.c
@@ -98,7 +98,7 @@ def _propose(session: Session, rnd: Round) -> _Proposal:
     startup_years = int(rnd.settings["screening"]["startup_years"])
     apps = {a.id: a for a in session.execute(select(Application).where(
         A.round_id == rnd.id,
-        A.state == ApplicationState.ELIGIBLE.value)).scalars()}
+        A.state == ApplicationState.ELIGIBLE)).scalars()}
     people = people_by_application(session, rnd.id)
     sheets: dict[int, list[ReviewSheet]] = defaultdict(list)
     for app_id, reviewer, scores in session.execute(select(
@@ -138,24 +138,33 @@ def _propose(session: Session, rnd: Round) -> _Proposal:
     return _Proposal(placements, rows, excluded, assignments)
 
 
-def propose_decisions(session: Session, rnd: Round, *, now: datetime, actor: str
-                      ) -> ReviewSummary:
-    """V10: record the committee's decision as pending; a re-run with the same data is a no-op."""
-    if rnd.state == RoundState.SCREENING.value:
+def _ready_for_review(session: Session, rnd: Round) -> bool:
+    """§4/R2: screening must be final; False once decided (the proposal is frozen)."""
+    if rnd.state is RoundState.SCREENING:
         waiting = waiting_applications(session, rnd)
         if waiting:
             raise StepError(f"screening is not final for {len(waiting)} application(s): "
                             f"{', '.join(sorted(waiting, key=natural_key)[:10])}")
-    elif rnd.state != RoundState.REVIEW.value:
-        if rnd.state in (RoundState.DRAFT.value, RoundState.OPEN.value,
-                         RoundState.CLOSED.value):
-            raise StepError(f"round {rnd.id} is {rnd.state}: screen it before the review")
-        return ReviewSummary()  # decided already: the proposal is frozen
+        return True
+    if rnd.state in (RoundState.DRAFT, RoundState.OPEN, RoundState.CLOSED):
+        raise StepError(f"round {rnd.id} is {rnd.state}: screen it before the review")
+    return rnd.state is RoundState.REVIEW
+
+
+def propose_decisions(session: Session, rnd: Round, *, now: datetime, actor: str
+                      ) -> ReviewSummary:
+    """V10: record the committee's decision as pending; a re-run with the same data is a no-op.
+
+    Writes: the decisions (pending), the V3/V4 flags on unused sheets, an audit row per
+    excluded sheet and per proposal, and a `review.assignment` notice per reviewer.
+    """
+    if not _ready_for_review(session, rnd):
+        return ReviewSummary()
     proposal = _propose(session, rnd)
     summary = ReviewSummary(excluded=[(r, rv, w) for _, r, rv, w in proposal.excluded])
     for p in proposal.placements.values():
         summary.proposed[p.status] = summary.proposed.get(p.status, 0) + 1
-    if rnd.state == RoundState.SCREENING.value:
+    if rnd.state is RoundState.SCREENING:
         move_round(session, rnd, RoundState.REVIEW, at=now, actor=actor, rule="R2",
                    reason="committee review")
     ids = {r: i for i, r in session.execute(select(A.id, A.receipt_no)
@@ -165,37 +174,48 @@ def propose_decisions(session: Session, rnd: Round, *, now: datetime, actor: str
         "status": None, "rank": p.rank, "reasons": ";".join(p.reasons), "proposed_at": now,
         "approved_at": None, **proposal.rows[ids[p.receipt_no]],
     } for p in proposal.placements.values()]
+    app_ids = list(ids.values())
+    if _unchanged(session, rnd, app_ids, new_rows, proposal.excluded):
+        return summary
+    _store(session, rnd, app_ids, new_rows, proposal.excluded)
+    by = Audit(now, actor, rnd.id)
+    record(session, by, (Entry(
+        "application", receipt, "score.excluded", "V3" if why == "CONFLICT" else "V4",
+        f"reviewer {reviewer}: {why}", data={"reviewer_id": reviewer})
+        for _, receipt, reviewer, why in proposal.excluded))
+    record(session, by, (Entry(
+        "application", p.receipt_no, "decision.proposed", "V6-V9", ";".join(p.reasons),
+        to_state=p.status,
+        data={"score": str(proposal.rows[ids[p.receipt_no]]["score"]), "rank": p.rank})
+        for p in proposal.placements.values()))
+    _owe_assignments(session, rnd, proposal.assignments)
+    return summary
+
+
+def _unchanged(session: Session, rnd: Round, app_ids: list[int], rows: list[dict[str, object]],
+               excluded: list[tuple[int, str, str, str]]) -> bool:
+    """The same proposal and the same unused sheets as stored: a re-run writes nothing."""
     current = {d.application_id: d for d in session.execute(
         select(Decision).where(DC.round_id == rnd.id)).scalars()}
     flagged = {(a, r): w for a, r, w in session.execute(
         select(SC.application_id, SC.reviewer_id, SC.excluded).where(
-            SC.application_id.in_(list(ids.values())), SC.excluded.is_not(None)))}
-    if _same(current, new_rows) and flagged == {(a, r): w for a, _, r, w in proposal.excluded}:
-        return summary
+            SC.application_id.in_(app_ids), SC.excluded.is_not(None)))}
+    return _same(current, rows) and flagged == {(a, r): w for a, _, r, w in excluded}
+
+
+def _store(session: Session, rnd: Round, app_ids: list[int], rows: list[dict[str, object]],
+           excluded: list[tuple[int, str, str, str]]) -> None:
+    """Replace the round's pending decisions; V3/V4: flag the sheets that were not used."""
     session.execute(delete(Decision).where(DC.round_id == rnd.id))
-    session.execute(insert(Decision), new_rows)
-    session.execute(update(Score).where(SC.application_id.in_(list(ids.values())))
-                    .values(excluded=None))
-    if proposal.excluded:  # V3/V4: flag the sheets that were not used, in one statement
+    session.execute(insert(Decision), rows)
+    session.execute(update(Score).where(SC.application_id.in_(app_ids)).values(excluded=None))
+    if excluded:  # in one statement
         session.execute(
             update(SCORES).where(SC.application_id == bindparam("app"),
                                  SC.reviewer_id == bindparam("reviewer"))
             .values(excluded=bindparam("why")),
             [{"app": app_id, "reviewer": reviewer, "why": why}
-             for app_id, _, reviewer, why in proposal.excluded])
-    record_events(session, [{
-        "at": now, "actor": actor, "round_id": rnd.id, "entity": "application",
-        "entity_id": receipt, "action": "score.excluded", "from_state": None, "to_state": None,
-        "reason": f"reviewer {reviewer}: {why}", "rule": "V3" if why == "CONFLICT" else "V4",
-        "data": {"reviewer_id": reviewer}} for _, receipt, reviewer, why in proposal.excluded
-    ] + [{
-        "at": now, "actor": actor, "round_id": rnd.id, "entity": "application",
-        "entity_id": p.receipt_no, "action": "decision.proposed", "from_state": None,
-        "to_state": p.status, "reason": ";".join(p.reasons), "rule": "V6-V9",
-        "data": {"score": str(proposal.rows[ids[p.receipt_no]]["score"]), "rank": p.rank}}
-        for p in proposal.placements.values()])
-    _owe_assignments(session, rnd, proposal.assignments)
-    return summary
+             for app_id, _, reviewer, why in excluded])
 
 
 def _same(current: dict[int, Decision], rows: list[dict[str, object]]) -> bool:
@@ -223,9 +243,11 @@ def _owe_assignments(session: Session, rnd: Round, assignments: dict[str, list[s
 
 
 def approve(session: Session, rnd: Round, decision: ChairDecision, *, now: datetime,
-            actor: str) -> dict[str, str]:
-    """V10: the chair approves the proposal, with audited changes: review → decided."""
-    if rnd.state != RoundState.REVIEW.value:
+            actor: str) -> int:
+    """V10: the chair approves the proposal, with audited changes: review → decided.
+
+    Returns how many applications the chair's changes moved."""
+    if rnd.state is not RoundState.REVIEW:
         raise StepError(f"round {rnd.id} is {rnd.state}: only a round in review can be approved")
     rows = {d.application_id: d for d in session.execute(
         select(Decision).where(DC.round_id == rnd.id)).scalars()}
@@ -243,23 +265,19 @@ def approve(session: Session, rnd: Round, decision: ChairDecision, *, now: datet
          "reasons": ";".join(final[receipts[i]].reasons), "approved_at": now} for i in rows])
     actions = [("chair.exclude", a) for a in decision.exclude] + [
         ("chair.include", a) for a in decision.include]
-    record_events(session, [{
-        "at": now, "actor": actor, "round_id": rnd.id, "entity": "application",
-        "entity_id": a.receipt_no, "action": kind, "from_state": placements[a.receipt_no].status,
-        "to_state": final[a.receipt_no].status, "reason": a.reason, "rule": "V10", "data": {},
-    } for kind, a in actions])
+    record(session, Audit(now, actor, rnd.id), (Entry(
+        "application", a.receipt_no, kind, "V10", a.reason,
+        from_state=placements[a.receipt_no].status, to_state=final[a.receipt_no].status)
+        for kind, a in actions))
     move_round(session, rnd, RoundState.DECIDED, at=now, actor=actor, rule="V10",
                reason=f"approved by the chair ({len(actions)} change(s))")
-    return {r: p.status for r, p in final.items()}
+    return len(actions)
 
 
 def refuse(session: Session, rnd: Round, *, reason: str, now: datetime, actor: str) -> None:
     """V10: the chair does not approve. Nothing is decided or released; the refusal is audited
     (`chair.refuse`) and the round stays in review until the chair decides again."""
-    if rnd.state != RoundState.REVIEW.value:
+    if rnd.state is not RoundState.REVIEW:
         raise StepError(f"round {rnd.id} is {rnd.state}: only a round in review awaits the chair")
-    record_events(session, [{
-        "at": now, "actor": actor, "round_id": rnd.id, "entity": "round", "entity_id": rnd.id,
-        "action": "chair.refuse", "from_state": None, "to_state": None,
-        "reason": reason.strip() or "not approved", "rule": "V10", "data": {},
-    }])
+    record(session, Audit(now, actor, rnd.id), [Entry(
+        "round", rnd.id, "chair.refuse", "V10", reason.strip() or "not approved")])

@@ -13,12 +13,17 @@ from sqlmodel import Session
 from sangsaeng.config import ProgramConfig, RoundConfig, effective_review
 from sangsaeng.domain.clock import as_kst, format_kst, parse_instant
 from sangsaeng.domain.screening import supplement_deadline
-from sangsaeng.domain.states import CANCELLABLE_ROUND_STATES, RoundState, round_reached
+from sangsaeng.domain.states import (
+    CANCELLABLE_ROUND_STATES,
+    ROUND_ORDER,
+    RoundState,
+    round_reached,
+)
 from sangsaeng.errors import ConfigError, StepError
-from sangsaeng.journal import move_round, record_events
+from sangsaeng.journal import Audit, Entry, move_round, record
 from sangsaeng.mail import outbox
-from sangsaeng.mail.registry import broadcast_call
 from sangsaeng.models import AUDIT, ROUNDS, AuditEvent, Round, utcnow
+from sangsaeng.services.registry import broadcast_call
 
 
 def frozen_settings(program: ProgramConfig, config: RoundConfig) -> dict[str, Any]:
@@ -58,20 +63,7 @@ def register_round(
     settings = frozen_settings(program, config)
     rnd = session.get(Round, config.id)
     if rnd is None:
-        rnd = Round(
-            id=config.id, title=config.title, opens_at=config.opens_at,
-            closes_at=config.closes_at, tracks=list(config.tracks), support_years=support_years,
-            settings=settings, state=RoundState.DRAFT.value,
-        )
-        session.add(rnd)
-        record_events(session, [{
-            "at": now, "actor": actor, "round_id": config.id, "entity": "round",
-            "entity_id": config.id, "action": "register", "from_state": None,
-            "to_state": RoundState.DRAFT.value, "reason": config.title, "rule": "R1",
-            "data": {"settings": settings},
-        }])
-        session.flush()
-        return rnd
+        return _create(session, config, settings, support_years, now=now, actor=actor)
     require_active(session, rnd)  # a cancelled round is not revived by its file
     current = {"settings": _without_dates(rnd.settings), "tracks": rnd.tracks,
                "support_years": rnd.support_years,
@@ -82,7 +74,7 @@ def register_round(
     changed = sorted(k for k in wanted if wanted[k] != current[k])
     if not changed and settings != rnd.settings:
         changed = ["settings"]  # the S1 deadline moved with the calendar (extra_holidays)
-    if not round_reached(RoundState(rnd.state), RoundState.OPEN):
+    if not round_reached(rnd.state, RoundState.OPEN):
         if changed:  # still a draft: the configuration file is the truth
             rnd.settings, rnd.tracks = settings, list(config.tracks)
             rnd.support_years, rnd.title = support_years, config.title
@@ -100,6 +92,20 @@ def register_round(
     return rnd
 
 
+def _create(session: Session, config: RoundConfig, settings: dict[str, Any], support_years: int,
+            *, now: datetime, actor: str) -> Round:
+    """R1: a new round in `draft`, its frozen settings in the audit row."""
+    rnd = Round(id=config.id, title=config.title, opens_at=config.opens_at,
+                closes_at=config.closes_at, tracks=list(config.tracks),
+                support_years=support_years, settings=settings, state=RoundState.DRAFT)
+    session.add(rnd)
+    record(session, Audit(now, actor, config.id), [Entry(
+        "round", config.id, "register", "R1", config.title, to_state=RoundState.DRAFT,
+        data={"settings": settings})])
+    session.flush()
+    return rnd
+
+
 def _without_dates(settings: dict[str, Any]) -> dict[str, Any]:
     """R3's frozen settings, without the S1 deadline that follows `closes_at`."""
     return {k: v for k, v in settings.items() if k != "supplement_deadline"}
@@ -112,7 +118,7 @@ def _reschedule(session: Session, rnd: Round, config: RoundConfig, settings: dic
     The new `closes_at` must be ahead too; the S1 supplement deadline is derived again.
     Audited with the old and the new dates (KST).
     """
-    if rnd.state != RoundState.OPEN.value or now >= rnd.closes_at:
+    if rnd.state is not RoundState.OPEN or now >= rnd.closes_at:
         raise ConfigError(
             f"round {rnd.id} is {rnd.state}: its {', '.join(changed)} are frozen since its "
             f"deadline ({format_kst(rnd.closes_at)} KST) has passed (T2) and differ from the "
@@ -136,15 +142,12 @@ def _reschedule(session: Session, rnd: Round, config: RoundConfig, settings: dic
         raise StepError(f"round {rnd.id} changed while its dates were moved (another run at "
                         "the same time?); nothing was written — run open_call again")
     moves = [k for k in old if old[k] != new[k]]
-    record_events(session, [{
-        "at": now, "actor": actor, "round_id": rnd.id, "entity": "round", "entity_id": rnd.id,
-        "action": "reschedule", "from_state": rnd.state, "to_state": rnd.state,
-        "reason": "; ".join(f"{k} {format_kst(old[k])} → {format_kst(new[k])} KST"
-                            for k in moves),
-        "rule": "T2",
-        "data": {k: {"old": as_kst(old[k]).isoformat(), "new": as_kst(new[k]).isoformat()}
-                 for k in moves},
-    }])
+    record(session, Audit(now, actor, rnd.id), [Entry(
+        "round", rnd.id, "reschedule", "T2",
+        "; ".join(f"{k} {format_kst(old[k])} → {format_kst(new[k])} KST" for k in moves),
+        from_state=rnd.state, to_state=rnd.state,
+        data={k: {"old": as_kst(old[k]).isoformat(), "new": as_kst(new[k]).isoformat()}
+              for k in moves})])
     for key, value in (("opens_at", config.opens_at), ("closes_at", config.closes_at),
                        ("settings", settings)):
         set_committed_value(rnd, key, value)  # already written, conditionally
@@ -153,7 +156,7 @@ def _reschedule(session: Session, rnd: Round, config: RoundConfig, settings: dic
 def open_round(session: Session, rnd: Round, *, now: datetime, actor: str) -> bool:
     """R2: draft → open (the call is published); `call.announcement` is owed to every opted-in
     registered company. False if it was already open or later."""
-    if rnd.state != RoundState.DRAFT.value:
+    if rnd.state is not RoundState.DRAFT:
         return False
     move_round(session, rnd, RoundState.OPEN, at=now, actor=actor, rule="R2",
                reason="call published")
@@ -163,9 +166,9 @@ def open_round(session: Session, rnd: Round, *, now: datetime, actor: str) -> bo
 
 def close_intake(session: Session, rnd: Round, *, now: datetime, actor: str) -> bool:
     """T2: open → closed once `now` has reached `closes_at`. False if not due or already closed."""
-    if rnd.state == RoundState.DRAFT.value:
+    if rnd.state is RoundState.DRAFT:
         raise StepError(f"round {rnd.id} is still a draft: open the call first")
-    if rnd.state != RoundState.OPEN.value or now < rnd.closes_at:
+    if rnd.state is not RoundState.OPEN or now < rnd.closes_at:
         return False
     move_round(session, rnd, RoundState.CLOSED, at=now, actor=actor, rule="T2",
                reason="deadline reached")
@@ -187,7 +190,7 @@ def get_active_round(session: Session, round_id: str) -> Round:
 
 def cancellation(session: Session, rnd: Round) -> AuditEvent | None:
     """The audit row of the round's cancellation (when, who, why), if it was cancelled."""
-    if rnd.state != RoundState.CANCELLED.value:
+    if rnd.state is not RoundState.CANCELLED:
         return None
     return session.execute(
         select(AuditEvent).where(
@@ -199,7 +202,7 @@ def cancellation(session: Session, rnd: Round) -> AuditEvent | None:
 def require_active(session: Session, rnd: Round) -> Round:
     """Every step refuses a cancelled round, saying when and why it was cancelled."""
     event = cancellation(session, rnd)
-    if rnd.state == RoundState.CANCELLED.value:
+    if rnd.state is RoundState.CANCELLED:
         when = format_kst(event.at) if event is not None else "an unknown date"
         why = event.reason if event is not None else "no reason recorded"
         raise StepError(f"round {rnd.id} was cancelled on {when} KST: {why}")
@@ -217,10 +220,9 @@ def cancel_round(session: Session, rnd: Round, *, reason: str, now: datetime, ac
     reason = reason.strip()
     if not reason:
         raise StepError(f"round {rnd.id}: a cancellation needs a reason (it is audited)")
-    state = RoundState(rnd.state)
-    if state is RoundState.CANCELLED:
+    if rnd.state is RoundState.CANCELLED:
         return False
-    if state not in CANCELLABLE_ROUND_STATES:
+    if rnd.state not in CANCELLABLE_ROUND_STATES:
         raise StepError(
             f"round {rnd.id} is {rnd.state}: its selection was released to the companies, so "
             "the round can no longer be cancelled; cancel selected projects one by one (K5)")
@@ -229,10 +231,16 @@ def cancel_round(session: Session, rnd: Round, *, reason: str, now: datetime, ac
     withheld = outbox.withhold(session, rnd.id, why=f"not sent: round cancelled ({reason})"[:300],
                                now=now)
     if withheld:  # e.g. a call broadcast still waiting: it announces a call that is withdrawn
-        record_events(session, [{
-            "at": now, "actor": actor, "round_id": rnd.id, "entity": "round",
-            "entity_id": rnd.id, "action": "withhold_notices", "from_state": None,
-            "to_state": None, "reason": f"{withheld} notices not sent: the round was cancelled",
-            "rule": "R2", "data": {"withheld": withheld},
-        }])
+        record(session, Audit(now, actor, rnd.id), [Entry(
+            "round", rnd.id, "withhold_notices", "R2",
+            f"{withheld} notices not sent: the round was cancelled",
+            data={"withheld": withheld})])
     return True
+
+
+def rounds_in_progress(session: Session) -> list[str]:
+    """Ids of the rounds between their call and their release (R2: open … decided), in order."""
+    waiting = [s for s in ROUND_ORDER if s not in (RoundState.DRAFT,)
+               and not round_reached(s, RoundState.NOTIFIED)]
+    return list(session.execute(select(ROUNDS.c.id).where(ROUNDS.c.state.in_(waiting))
+                                .order_by(ROUNDS.c.id)).scalars())

@@ -18,13 +18,20 @@ from sangsaeng.domain.screening import (
 )
 from sangsaeng.domain.states import ApplicationState, RoundState
 from sangsaeng.errors import StepError
-from sangsaeng.journal import AppChange, Notice, move_applications, move_round
+from sangsaeng.journal import (
+    AppChange,
+    Audit,
+    Notice,
+    move_round,
+    record_screening,
+    request_supplements,
+)
 from sangsaeng.models import (
     APPLICATIONS,
     Application,
     Round,
 )
-from sangsaeng.services.facts import (
+from sangsaeng.services.round_data import (
     Person,
     application_facts,
     people_by_application,
@@ -35,14 +42,14 @@ from sangsaeng.services.facts import (
 
 A = APPLICATIONS.c
 
-PENDING = (ApplicationState.RECEIVED.value, ApplicationState.SUPPLEMENT_REQUESTED.value)
+PENDING = (ApplicationState.RECEIVED, ApplicationState.SUPPLEMENT_REQUESTED)
 
 
 @dataclass
 class ScreeningSummary:
     """Counts after a screening pass, and whether supplements are still awaited."""
 
-    moved: dict[str, int] = field(default_factory=dict)
+    moved: dict[ApplicationState, int] = field(default_factory=dict)
     waiting: int = 0
     supplement_deadline: datetime | None = None
 
@@ -73,17 +80,17 @@ def _payload(app: Application, rnd: Round, reasons: tuple[str, ...],
             "supplement_deadline": format_kst(supplement_deadline_of(rnd))}
 
 
-def _change(app: Application, current: str, outcome: ScreeningOutcome, people: list[Person],
-            rnd: Round) -> AppChange | None:
-    target = outcome.state.value
-    if target == current:
+def _change(app: Application, current: ApplicationState, outcome: ScreeningOutcome,
+            people: list[Person], rnd: Round) -> AppChange | None:
+    target = outcome.state
+    if target is current:
         return None
     reasons = tuple(r.value for r in outcome.reasons)
     payload = _payload(app, rnd, reasons, outcome.missing)
     notices: tuple[Notice, ...] = ()
-    if target == ApplicationState.SUPPLEMENT_REQUESTED.value and outcome.supplement_notice:
+    if target is ApplicationState.SUPPLEMENT_REQUESTED and outcome.supplement_notice:
         notices = _notices("screening.supplement_requested", app.receipt_no, people, payload)
-    elif target == ApplicationState.INELIGIBLE.value:
+    elif target is ApplicationState.INELIGIBLE:
         notices = _notices("screening.ineligible", app.receipt_no, people, payload)
     return AppChange(app.id or 0, app.receipt_no, current, target, ";".join(reasons), notices,
                      {"missing_documents": [list(m) for m in outcome.missing]})
@@ -98,7 +105,7 @@ def _past_requests(pending: list[Application], outcomes: dict[str, ScreeningOutc
     rules, out = rules_of(rnd), []
     for app in pending:
         outcome = outcomes[app.receipt_no]
-        if app.state != ApplicationState.RECEIVED.value or outcome.state.value in PENDING:
+        if app.state is not ApplicationState.RECEIVED or outcome.state in PENDING:
             continue
         missing = missing_documents(facts[app.id or 0], rules, as_of=rules.closes_at)
         if not missing:
@@ -112,11 +119,11 @@ def _past_requests(pending: list[Application], outcomes: dict[str, ScreeningOutc
 
 def screen(session: Session, rnd: Round, *, now: datetime, actor: str) -> ScreeningSummary:
     """§4: screen every application not yet decided; safe to re-run (nothing left → no-op)."""
-    if rnd.state == RoundState.CLOSED.value:
+    if rnd.state is RoundState.CLOSED:
         move_round(session, rnd, RoundState.SCREENING, at=now, actor=actor, rule="R2",
                    reason="screening started")
-    elif rnd.state != RoundState.SCREENING.value:
-        if rnd.state in (RoundState.DRAFT.value, RoundState.OPEN.value):
+    elif rnd.state is not RoundState.SCREENING:
+        if rnd.state in (RoundState.DRAFT, RoundState.OPEN):
             raise StepError(f"round {rnd.id} is {rnd.state}: close intake before screening")
         return ScreeningSummary()  # already past screening: nothing to do
     pending = list(session.execute(select(Application).where(
@@ -128,17 +135,18 @@ def screen(session: Session, rnd: Round, *, now: datetime, actor: str) -> Screen
         session), prior_certificates=prior_certificates(session), now=now)
     people = people_by_application(session, rnd.id)
     requests = _past_requests(pending, outcomes, facts, people, rnd)
-    move_applications(session, rnd.id, requests, at=now, actor=actor, rule="§4.6")
+    by = Audit(now, actor, rnd.id)
+    request_supplements(session, by, requests)
     current = {c.application_id: c.to_state for c in requests}
     changes = [c for app in pending if (c := _change(
         app, current.get(app.id or 0, app.state), outcomes[app.receipt_no],
         people.get(app.id or 0, []), rnd)) is not None]
-    move_applications(session, rnd.id, changes, at=now, actor=actor, rule="§4")
+    record_screening(session, by, changes)
     summary = ScreeningSummary(supplement_deadline=supplement_deadline_of(rnd))
     for c in changes:
         summary.moved[c.to_state] = summary.moved.get(c.to_state, 0) + 1
     summary.waiting = sum(1 for app in pending
-                          if outcomes[app.receipt_no].state.value in PENDING)
+                          if outcomes[app.receipt_no].state in PENDING)
     return summary
 
 

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
-from sangsaeng.domain.states import RoundState
-from sangsaeng.journal import AppChange, Notice, move_applications, move_round
+from sangsaeng.domain.states import ApplicationState, RoundState
+from sangsaeng.journal import AppChange, Audit, Notice, move_round, release_decisions
 from sangsaeng.models import (
     APPLICATIONS,
     DECISIONS,
@@ -16,24 +16,25 @@ from sangsaeng.models import (
     Decision,
     Round,
 )
-from sangsaeng.services.facts import people_by_application
+from sangsaeng.services.round_data import people_by_application
 
 A = APPLICATIONS.c
 DC = DECISIONS.c
 
 
-def release(session: Session, rnd: Round, *, now: datetime, actor: str) -> dict[str, int]:
+def release(session: Session, rnd: Round, *, now: datetime, actor: str
+            ) -> dict[ApplicationState, int]:
     """decided → notified: every eligible application takes its approved status; notices owed."""
-    if rnd.state != RoundState.DECIDED.value:
+    if rnd.state is not RoundState.DECIDED:
         return {}
     people = people_by_application(session, rnd.id)
     rows = session.execute(
         select(Application, Decision).join(Decision, DC.application_id == A.id)
-        .where(A.round_id == rnd.id, A.state == "eligible")).all()
+        .where(A.round_id == rnd.id, A.state == ApplicationState.ELIGIBLE)).all()
     changes: list[AppChange] = []
-    counts: dict[str, int] = {}
+    counts: dict[ApplicationState, int] = {}
     for app, decision in rows:
-        status = decision.status or decision.proposed_status
+        status = decision.pending_state
         counts[status] = counts.get(status, 0) + 1
         payload = {"round_id": rnd.id, "round_title": rnd.title, "receipt_no": app.receipt_no,
                    "product_name": app.product_name, "track": app.track,
@@ -45,7 +46,7 @@ def release(session: Session, rnd: Round, *, now: datetime, actor: str) -> dict[
                         for p in people.get(app.id or 0, []))
         changes.append(AppChange(app.id or 0, app.receipt_no, app.state, status,
                                  decision.reasons, notices))
-    move_applications(session, rnd.id, changes, at=now, actor=actor, rule="V10")
+    release_decisions(session, Audit(now, actor, rnd.id), changes)
     move_round(session, rnd, RoundState.NOTIFIED, at=now, actor=actor, rule="V10",
                reason="selection released")
     return counts

@@ -15,6 +15,7 @@ DOMAIN_MODULES = (
     "screening",
     "selection",
     "states",
+    "addresses",
 )
 
 

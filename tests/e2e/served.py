@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sangsaeng.cli_serve import wait_for_health
+from sangsaeng.cli.serve import wait_for_health
 from sangsaeng.domain.clock import KST, parse_instant
 from tests.conftest import ROUND_2022_2
 

@@ -8,7 +8,7 @@ import importlib
 import yaml
 
 from flows.deployments import deployments, specs
-from flows.schedules import deadline_runs, is_served
+from flows.round_runs import deadline_runs, is_served
 from sangsaeng.domain.clock import parse_instant
 from tests.conftest import REPO
 

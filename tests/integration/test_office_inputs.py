@@ -27,7 +27,7 @@ from prefect.client.schemas.filters import (
 from prefect.exceptions import ParameterTypeError
 from sqlalchemy import func, select
 
-from flows import schedules
+from flows import round_runs
 from flows.deployments import deployments
 from flows.inputs import accept_supplements, upload_scores
 from flows.models import DocumentType, SupplementInput
@@ -332,7 +332,7 @@ def test_a_served_upload_starts_the_review_once_per_set_of_sheets(
     _, missing = missing_sheets
     review = next(d for d in deployments() if d.flow_name == "committee_review")
     deployment_id = review.apply()  # registered as `sangsaeng serve` does
-    monkeypatch.setattr(schedules, "is_served", lambda: True)  # as if the UI had started it
+    monkeypatch.setattr(round_runs, "is_served", lambda: True)  # as if the UI had started it
     text = "\n".join([HEADER, *missing])
     try:
         first = _upload(csv_text=text, chain=True)

@@ -5,16 +5,20 @@ PROGRAM_RULES), not against recorded outputs."""
 from __future__ import annotations
 
 import csv
+import pickle
 from collections import defaultdict
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openpyxl import Workbook
+from prefect import Task
 
 from sangsaeng.domain.clock import KST, as_kst, parse_instant
 from sangsaeng.synthetic import generate_round
+from tasks import artifacts, notices, rounds, steps
 from tests.conftest import REPO, ROUND_2022_2
 from tests.integration.helpers import (
     counts,
@@ -143,15 +147,39 @@ def test_a_package_given_as_one_xlsx_workbook_decides_the_same(env: Path, tmp_pa
     assert read_csv(decisions_csv("2022-2")) == expected
 
 
-def test_task_runs_do_not_grow_with_the_number_of_applications(env: Path, tmp_path: Path
-                                                               ) -> None:
-    """Work is batched: one task per step over all rows, never one per application."""
-    counted = {}
+def _measured_tasks(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Every task of the round records the largest pickled size of its parameters and of its
+    result (what Prefect would carry in its events), by task name."""
+    largest: dict[str, int] = defaultdict(int)
+    for module in (steps, notices, rounds, artifacts):
+        for task in vars(module).values():
+            if not isinstance(task, Task):
+                continue
+            def measured(*args: Any, _fn: Any = task.fn, _name: str = task.name,
+                         **kwargs: Any) -> Any:
+                result = _fn(*args, **kwargs)
+                size = max(len(pickle.dumps((args, kwargs))), len(pickle.dumps(result)))
+                largest[_name] = max(largest[_name], size)
+                return result
+            monkeypatch.setattr(task, "fn", measured)
+    return largest
+
+
+def test_task_runs_and_their_payloads_do_not_grow_with_the_number_of_applications(
+        env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Work is batched: one task per step over all rows, never one per application; a task
+    carries ids and counts, never rows (a Prefect event refuses megabytes)."""
+    counted, largest = {}, {}
     for size in (40, 400):
+        payloads = _measured_tasks(monkeypatch)
         package = generate_round(tmp_path / str(size), round_id=f"2030-{size}",
                                  applications=size, seed=size)
         report = run(tmp_path / str(size) / "round.toml", package, "2030-12-01T10:00:00+09:00",
                      approve=True, run_name=f"tasks-{size}")
         assert report.state == "notified"
         counted[size] = task_runs_of(f"tasks-{size}")
+        largest[size] = max(payloads.values())
+        monkeypatch.undo()
     assert counted[40] == counted[400] <= 20
+    assert largest[400] <= largest[40] * 1.05 + 64, largest  # the same size, 10x the rows
+    assert largest[400] < 4096, largest

@@ -40,7 +40,7 @@ from flows.round import (
     screening,
     selection_notice,
 )
-from flows.schedules import deployment_name
+from flows.round_runs import deployment_name
 from sangsaeng.db import get_engine, session_scope
 from sangsaeng.domain.clock import KST, format_kst
 from sangsaeng.errors import StepError

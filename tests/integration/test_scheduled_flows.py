@@ -9,7 +9,7 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
-from flows.scheduled import office_digest
+from flows.recurring import office_digest
 from tests.integration.helpers import run
 from tests.integration.test_round_replay import CONFIG, PACKAGE, REPLAY_NOW
 

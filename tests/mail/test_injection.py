@@ -26,9 +26,9 @@ from sangsaeng.db import get_engine, session_scope
 from sangsaeng.domain.brn import check_digit
 from sangsaeng.mail.delivery import deliver
 from sangsaeng.mail.outbox import Notice, enqueue
-from sangsaeng.mail.registry import broadcast_call, import_registry
 from sangsaeng.mail.sender import DeliveryReport
 from sangsaeng.models import OUTBOX, MailSuppression, Round
+from sangsaeng.services.registry import broadcast_call, import_registry
 from tests.mail.smtp_server import Received, ScriptedServer
 
 ROUND = "2030-1"

@@ -12,8 +12,8 @@ from sqlalchemy import func, select, text
 from sangsaeng.db import engine_for, get_engine, session_scope
 from sangsaeng.domain.brn import normalize_brn
 from sangsaeng.mail.outbox import enqueue
-from sangsaeng.mail.registry import broadcast_call, import_registry
 from sangsaeng.models import MAIL_BODIES, OUTBOX, Round
+from sangsaeng.services.registry import broadcast_call, import_registry
 from tests.mail.helpers import ROUND, open_round, owe, received_notice, rows, send
 from tests.mail.smtp_server import ScriptedServer
 

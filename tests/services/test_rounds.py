@@ -18,9 +18,9 @@ from sangsaeng.db import get_engine, session_scope
 from sangsaeng.domain.clock import parse_instant
 from sangsaeng.errors import ConfigError, StepError
 from sangsaeng.mail import outbox
-from sangsaeng.mail.registry import import_registry
 from sangsaeng.models import OUTBOX, AuditEvent, Round
 from sangsaeng.services import rounds
+from sangsaeng.services.registry import import_registry
 from tests.conftest import REPO
 
 ROUND = "2030-1"

@@ -14,7 +14,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from sangsaeng.cli import USER_ERRORS, UsageError, _actor, _fail, _open_round, err, out
+from sangsaeng.cli.common import USER_ERRORS, UsageError, actor, err, fail, open_round, out
 from sangsaeng.errors import ImportRejected, SangsaengError
 from sangsaeng.mail.wording import STATES
 
@@ -46,14 +46,14 @@ def notices_send(
             return
         report = _deliver(round_id, limit)
     except USER_ERRORS as exc:
-        _fail(exc)
+        fail(exc)
     out.print(f"sent {report.sent}, retry later {report.retry_later}, failed {report.failed}"
               + (f", reconnects {report.reconnects}" if report.reconnects else "")
               + f" ({report.seconds:.1f} s)")
     for kind, reply in report.failures[:5]:
         out.print(f"  [yellow]{kind}[/yellow]: {reply}")
     if report.stopped:
-        _fail(DeliveryStopped(f"delivery stopped: {report.stopped}; {report.released} "
+        fail(DeliveryStopped(f"delivery stopped: {report.stopped}; {report.released} "
                               "notice(s) wait in the outbox, nothing is lost"))
 
 
@@ -82,23 +82,23 @@ def _secret_block_password() -> str | None:
         return None
     import asyncio
 
-    from tasks.steps import smtp_password
+    from tasks.notices import smtp_password
 
     return asyncio.run(smtp_password())
 
 
 def _dry_run(round_id: str | None, limit: int | None) -> None:
     from sangsaeng.db import get_engine, session_scope
-    from sangsaeng.mail import office
     from sangsaeng.models import Round
+    from sangsaeng.services import notices
 
     by_kind: Counter[str] = Counter()
     size = 0
     with session_scope(get_engine()) as session:
         ids = [round_id] if round_id else [r.id for r in session.query(Round).all()]
         for rid in ids:
-            rows = office.pending(session, rid, limit=limit)
-            for row, data in office.build(session, rows):
+            rows = notices.pending(session, rid, limit=limit)
+            for row, data in notices.build(session, rows):
                 by_kind[row.kind] += 1
                 size += len(data)
         session.rollback()
@@ -113,13 +113,13 @@ def notices_status(
     round_id: Annotated[str, typer.Option("--round", help="round id, e.g. 2022-2")],
 ) -> None:
     """Counts by kind and state; failures with the server's reply."""
-    from sangsaeng.mail import office
+    from sangsaeng.services import notices
 
     try:
-        with _open_round(round_id) as (session, rnd):
-            st = office.status(session, rnd.id)
+        with open_round(round_id) as (session, rnd):
+            st = notices.status(session, rnd.id)
     except USER_ERRORS as exc:
-        _fail(exc)
+        fail(exc)
     states = list(STATES)
     table = Table(title=f"{round_id} notices (발송 현황)")
     table.add_column("kind", no_wrap=True)
@@ -142,12 +142,12 @@ def notices_preview(
                        ] = None,
 ) -> None:
     """What the next batch will send: counts, one sample per kind, optionally every message."""
-    from sangsaeng.mail import office
+    from sangsaeng.services import notices
 
     try:
-        with _open_round(round_id) as (session, rnd):
-            rows = office.pending(session, rnd.id, kind=kind)
-            bodies = office.bodies_of(session, rows)
+        with open_round(round_id) as (session, rnd):
+            rows = notices.pending(session, rnd.id, kind=kind)
+            bodies = notices.bodies_of(session, rows)
             first: dict[str, Outgoing] = {}
             per_kind: Counter[str] = Counter()
             for row in rows:
@@ -162,11 +162,11 @@ def notices_preview(
                 out.print(body.text, markup=False)
             if out_dir is not None:
                 out_dir.mkdir(parents=True, exist_ok=True)
-                for row, data in office.build(session, rows):
+                for row, data in notices.build(session, rows):
                     (out_dir / f"{row.id:07d}-{row.kind}.eml").write_bytes(data)
                 err.print(f"wrote {len(rows)} message(s) to {out_dir}")
     except USER_ERRORS as exc:
-        _fail(exc)
+        fail(exc)
     if not rows:
         out.print(f"round {round_id}: no notices wait to be sent")
 
@@ -180,14 +180,14 @@ def notices_resend(
     from datetime import UTC, datetime
 
     from sangsaeng.db import get_engine, session_scope
-    from sangsaeng.mail import office
+    from sangsaeng.services import notices
 
     try:
         with session_scope(get_engine()) as session:
-            new_id = office.resend(session, notice_id, reason=reason, actor=_actor(),
+            new_id = notices.resend(session, notice_id, reason=reason, actor=actor(),
                                    now=datetime.now(UTC))
     except USER_ERRORS as exc:
-        _fail(exc)
+        fail(exc)
     out.print(f"notice #{notice_id} owed again as #{new_id}; `sangsaeng notices send` sends it")
 
 
@@ -199,18 +199,18 @@ def companies_import(
     from datetime import UTC, datetime
 
     from sangsaeng.db import get_engine, session_scope
-    from sangsaeng.mail.registry import import_registry
+    from sangsaeng.services.registry import import_registry
 
     try:
         with session_scope(get_engine()) as session:
-            summary = import_registry(session, path, now=datetime.now(UTC), actor=_actor())
+            summary = import_registry(session, path, now=datetime.now(UTC), actor=actor())
         out.print(f"companies: {summary.added} added, {summary.updated} updated, "
                   f"{summary.unchanged} unchanged")
         if summary.errors:
             raise ImportRejected(len(summary.errors), summary.added + summary.updated,
                                  [str(e) for e in summary.errors])
     except USER_ERRORS as exc:
-        _fail(exc)
+        fail(exc)
 
 
 @companies_app.command("unsubscribe")
@@ -221,13 +221,13 @@ def companies_unsubscribe(
     from datetime import UTC, datetime
 
     from sangsaeng.db import get_engine, session_scope
-    from sangsaeng.mail.registry import unsubscribe
+    from sangsaeng.services.registry import unsubscribe
 
     try:
         with session_scope(get_engine()) as session:
-            brn = unsubscribe(session, token, now=datetime.now(UTC), actor=_actor())
+            brn = unsubscribe(session, token, now=datetime.now(UTC), actor=actor())
         if brn is None:
             raise UsageError("unknown unsubscribe token")
     except USER_ERRORS as exc:
-        _fail(exc)
+        fail(exc)
     sys.stdout.write("unsubscribed\n")

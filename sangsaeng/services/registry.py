@@ -19,7 +19,7 @@ from sqlmodel import Session
 from sangsaeng.domain.clock import format_kst
 from sangsaeng.io import values
 from sangsaeng.io.sources import PackageError, RowError, read_csv
-from sangsaeng.journal import record_events
+from sangsaeng.journal import Audit, Entry, record
 from sangsaeng.mail.outbox import Notice, enqueue
 from sangsaeng.models import REGISTRY, Round
 
@@ -89,22 +89,20 @@ def import_registry(session: Session, path: Path, *, now: datetime, actor: str
             changed.append({"key": brn, "name": row["name"], "email": row["email"],
                             "opted_in": row["opted_in"], "updated_at": now})
             if old.opted_in != row["opted_in"]:
-                events.append(_opt_event(brn, row["opted_in"], now, actor, path.name))
+                events.append(_opt_entry(brn, row["opted_in"], path.name))
         else:
             summary.unchanged += 1
     if new:
         session.execute(insert(REGISTRY), new)
     if changed:
         session.execute(update(REGISTRY).where(r.brn == bindparam("key")), changed)
-    record_events(session, events)
+    record(session, Audit(now, actor), events)
     summary.added, summary.updated = len(new), len(changed)
     return summary
 
 
-def _opt_event(brn: str, opted_in: bool, now: datetime, actor: str, why: str) -> dict[str, Any]:
-    return {"at": now, "actor": actor, "round_id": None, "entity": "company",
-            "entity_id": brn, "action": "opt_in" if opted_in else "opt_out",
-            "from_state": None, "to_state": None, "reason": why, "rule": None, "data": {}}
+def _opt_entry(brn: str, opted_in: bool, why: str) -> Entry:
+    return Entry("company", brn, "opt_in" if opted_in else "opt_out", None, why)
 
 
 def unsubscribe(session: Session, token: str, *, now: datetime, actor: str) -> str | None:
@@ -114,7 +112,7 @@ def unsubscribe(session: Session, token: str, *, now: datetime, actor: str) -> s
     if brn is None:
         return None
     session.execute(update(REGISTRY).where(r.brn == brn).values(opted_in=False, updated_at=now))
-    record_events(session, [_opt_event(brn, False, now, actor, "List-Unsubscribe")])
+    record(session, Audit(now, actor), [_opt_entry(brn, False, "List-Unsubscribe")])
     return str(brn)
 
 

@@ -1,4 +1,4 @@
-"""Office tools over the outbox: status, preview and dry run of a batch, deliberate resend."""
+"""The office's view of the outbox: status, preview and dry run of a batch, deliberate resend."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
 from sangsaeng.errors import StepError
-from sangsaeng.journal import record_events
+from sangsaeng.journal import Audit, Entry, record
 from sangsaeng.mail.compose import Composer
 from sangsaeng.mail.outbox import (
     OUTGOING_COLUMNS,
@@ -111,10 +111,7 @@ def resend(session: Session, outbox_id: int, *, reason: str, actor: str, now: da
                     row.recipient_name, row.payload, row.unsubscribe, number)
     values = {**outbox_row(row.round_id, notice, ctx.domain, utcnow()), "body_id": row.body_id}
     new_id = int(session.execute(insert(OUTBOX).values(**values).returning(o.id)).scalar_one())
-    record_events(session, [{
-        "at": now, "actor": actor, "round_id": row.round_id, "entity": "notice",
-        "entity_id": str(new_id), "action": "resend", "from_state": None,
-        "to_state": "pending", "reason": reason.strip(), "rule": None,
-        "data": {"original": outbox_id, "kind": row.kind, "resend": number},
-    }])
+    record(session, Audit(now, actor, row.round_id), [Entry(
+        "notice", str(new_id), "resend", None, reason.strip(), to_state="pending",
+        data={"original": outbox_id, "kind": row.kind, "resend": number})])
     return new_id

@@ -3,20 +3,23 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from prefect import flow, get_run_logger
 
 from flows.models import DeliveryOutcome
 from tasks.artifacts import publish_round
-from tasks.scheduled import active_rounds, deliver_all_notices
+from tasks.notices import deliver_notices
+from tasks.rounds import active_rounds
 
 
 @flow(name="deliver_due_notices", persist_result=False)
 async def deliver_due_notices() -> DeliveryOutcome:
     """Send whatever notices are due in every round (the outbox keeps what cannot go now)."""
-    result = deliver_all_notices()
-    if result["stopped"]:
-        get_run_logger().warning("notices wait in the outbox: %s", result["stopped"])
-    return DeliveryOutcome(round_id="*", **result)
+    result = deliver_notices(None)
+    if result.stopped:
+        get_run_logger().warning("notices wait in the outbox: %s", result.stopped)
+    return DeliveryOutcome(round_id="*", **asdict(result))
 
 
 @flow(name="office_digest", persist_result=False)

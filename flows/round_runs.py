@@ -1,5 +1,6 @@
-"""A served round's runs at its deadlines, the hand-over from one step to the next, and the
-cancellation of what still waits when the round is cancelled.
+"""A served round's runs: at its deadlines, the hand-over from one step to the next, the
+delivery of what a step owes, and the cancellation of what still waits when the round is
+cancelled.
 
 Only under a deployment (the Prefect UI, `sangsaeng serve`): CLI replays with `--now` run every
 step in-process and never schedule anything.
@@ -27,13 +28,14 @@ from prefect.context import FlowRunContext
 from prefect.states import Cancelled, Scheduled
 
 from sangsaeng.domain.clock import KST
+from sangsaeng.domain.states import RoundState
 
 # Stable deployment names: `serve` upserts by (flow, name), so a restart creates no duplicate.
 DEPLOYMENT = "sangsaeng"
 
 # After a step, the round's state says which step comes next (chained runs only).
-NEXT_STEP = {"closed": "screening", "screening": "committee_review",
-             "decided": "selection_notice"}
+NEXT_STEP = {RoundState.CLOSED: "screening", RoundState.SCREENING: "committee_review",
+             RoundState.DECIDED: "selection_notice"}
 
 
 # Runs that have not started their work yet: scheduled (also Late, AwaitingRetry), pending
@@ -167,7 +169,7 @@ async def ensure_deadline_runs(round_id: str, closes_at: datetime, supplement_de
     return out
 
 
-async def start_next_step(round_id: str, state: str, **parameters: Any) -> str | None:
+async def start_next_step(round_id: str, state: RoundState, **parameters: Any) -> str | None:
     """Start the deployment of the step that follows (once per round and step)."""
     step = NEXT_STEP.get(state)
     if step is None:
@@ -186,4 +188,21 @@ async def start_step(round_id: str, step: str, *, once_per: str = "chained",
             idempotency_key=f"sangsaeng-round-{round_id}-{step}-{once_per}",
             tags=[round_tag(round_id), "chained"], name=f"{round_id}-{step}")
     get_run_logger().info("next step of %s: %s (run %s)", round_id, step, run.id)
+    return str(run.id)
+
+
+async def start_delivery(round_id: str) -> str:
+    """Start a `deliver_notices` run for what this run's step owed (once per step run): the
+    step ends without waiting for mail."""
+    context = FlowRunContext.get()
+    own = context.flow_run.id if context and context.flow_run else "none"
+    async with get_client() as client:
+        deployment = await client.read_deployment_by_name(deployment_name("deliver_notices"))
+        run = await client.create_flow_run_from_deployment(
+            deployment.id, parameters={"round_id": round_id},
+            idempotency_key=f"sangsaeng-deliver-{round_id}-{own}",
+            # not `round:<id>`: a delivery is no step of the round (cancel_round withholds the
+            # round's notices in the outbox; the run then finds nothing to send)
+            tags=["notices", f"notices:{round_id}"], name=f"{round_id}-notices")
+    get_run_logger().info("notices of %s: delivered by run %s", round_id, run.id)
     return str(run.id)

@@ -1,0 +1,103 @@
+"""What every `sangsaeng` command shares: the consoles, the actor, one-line user errors."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+import typer
+from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
+
+from sangsaeng.domain.clock import parse_instant
+from sangsaeng.errors import ImportRejected, SangsaengError
+from sangsaeng.settings import MISPARSED_URL, get_settings
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from sangsaeng.models import Round
+
+out = Console()
+err = Console(stderr=True)
+
+
+class UsageError(SangsaengError):
+    """A command-line option used the wrong way."""
+
+    exit_code = 2
+
+
+# What a user can cause: bad input, a file that cannot be written, an unreachable database.
+USER_ERRORS = (SangsaengError, OSError, SQLAlchemyError)
+
+
+def actor() -> str:
+    """Who runs the command, for the audit trail (`cli:<login>`)."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def parse_now(value: str | None) -> datetime:
+    """`--now` as an aware instant (naive = KST); now if not given."""
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        return parse_instant(value)
+    except ValueError:
+        raise UsageError(f"--now: not an ISO 8601 date-time: {value!r}") from None
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, SQLAlchemyError):
+        cause = getattr(exc, "orig", None) or exc
+        first = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+        settings = get_settings()
+        where = settings.redacted_database_url
+        if where == MISPARSED_URL:  # the driver's message would echo part of the password
+            return f"database error {where}"
+        return f"database error ({where}): {settings.scrub(first)}"
+    if isinstance(exc, OSError) and not isinstance(exc, SangsaengError):
+        return f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc)
+    return str(exc)
+
+
+def report(exc: Exception) -> int:
+    """Write a user error to stderr and return its exit status."""
+    # Plain writes, never wrapped: each message is one line that scripts can grep.
+    if isinstance(exc, ImportRejected):
+        sys.stderr.writelines(f"{line}\n" for line in exc.errors)
+    sys.stderr.write(f"error: {_describe(exc)}\n")
+    return int(getattr(exc, "exit_code", 1))
+
+
+def fail(exc: Exception) -> NoReturn:
+    """End the command with the error's one line and exit status."""
+    raise typer.Exit(report(exc))
+
+
+def write(text: str, path: Path | None) -> None:
+    """Text to a file (UTF-8, as is) or to stdout."""
+    if path is None:
+        sys.stdout.write(text)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8", newline="")
+    err.print(f"wrote {path}")
+
+
+@contextmanager
+def open_round(round_id: str) -> Iterator[tuple[Session, Round]]:
+    """A read session on the program database and the round (a user error if unknown)."""
+    from sangsaeng.db import get_engine, session_scope
+    from sangsaeng.services.rounds import get_round
+
+    with session_scope(get_engine()) as session:
+        yield session, get_round(session, round_id)

@@ -1,0 +1,105 @@
+"""`sangsaeng export …` and `sangsaeng report …` (INTERFACES §3/§4): reads of the program
+database. They never import Prefect (it costs seconds)."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from sangsaeng.cli.common import USER_ERRORS, UsageError, err, fail, open_round, write
+from sangsaeng.settings import get_settings
+
+if TYPE_CHECKING:
+    from sangsaeng.models import Round
+
+export_app = typer.Typer(help="Export a round's outputs.", no_args_is_help=True)
+report_app = typer.Typer(help="Reports for a round.", no_args_is_help=True)
+
+RoundOption = Annotated[str, typer.Option("--round", help="round id, e.g. 2022-2")]
+OutOption = Annotated[Path | None, typer.Option("--out", help="file (default: stdout)")]
+
+
+class SelectionFormat(StrEnum):
+    """Formats of the selection list."""
+
+    csv = "csv"
+    xlsx = "xlsx"
+    md = "md"
+
+
+def _note(rnd: Round) -> None:
+    from sangsaeng.reports import release_note
+
+    note = release_note(rnd)
+    if note:
+        sys.stderr.write(f"note: {note}\n")
+
+
+@export_app.command("decisions")
+def export_decisions(round_id: RoundOption, out_path: OutOption = None) -> None:
+    """Per-application outcomes (INTERFACES §4 decisions.csv)."""
+    from sangsaeng.exports import decisions_csv
+    from sangsaeng.reports import decision_rows
+
+    try:
+        with open_round(round_id) as (session, rnd):
+            _note(rnd)
+            write(decisions_csv(decision_rows(session, rnd)), out_path)
+    except USER_ERRORS as exc:
+        fail(exc)
+
+
+@export_app.command("selection")
+def export_selection(
+    round_id: RoundOption,
+    fmt: Annotated[SelectionFormat, typer.Option("--format")] = SelectionFormat.csv,
+    out_path: OutOption = None,
+) -> None:
+    """The selection list (PROGRAM_RULES A1) as CSV, XLSX or Markdown."""
+    from sangsaeng.exports import selection_text, write_selection_xlsx
+    from sangsaeng.reports import selection_table
+
+    if fmt is SelectionFormat.xlsx and out_path is None:
+        fail(UsageError("--format xlsx needs --out FILE"))
+    try:
+        with open_round(round_id) as (session, rnd):
+            _note(rnd)
+            rows = selection_table(session, rnd)
+            if fmt is SelectionFormat.xlsx:
+                assert out_path is not None
+                out_path.parent.mkdir(parents=True, exist_ok=True)
+                write_selection_xlsx(out_path, rnd, rows)
+                err.print(f"wrote {out_path}")
+            else:
+                write(selection_text(rows, "md" if fmt is SelectionFormat.md else "csv"),
+                      out_path)
+    except USER_ERRORS as exc:
+        fail(exc)
+
+
+@report_app.command("announcement")
+def report_announcement(round_id: RoundOption, out_path: OutOption = None) -> None:
+    """The announcement (figures A2 + selection table A1) in Markdown."""
+    from sangsaeng.config import load_program
+    from sangsaeng.reports import announcement
+
+    try:
+        program = load_program(get_settings().config_dir)
+        with open_round(round_id) as (session, rnd):
+            _note(rnd)
+            write(announcement(session, rnd, program.program.name, program.program.ministry),
+                  out_path)
+    except USER_ERRORS as exc:
+        fail(exc)
+
+
+def write_outputs(round_id: str, target: Path) -> None:
+    """Every output of a round into `target` (what `demo` leaves under var/demo/<round>)."""
+    export_decisions(round_id, target / "decisions.csv")
+    for fmt in SelectionFormat:
+        export_selection(round_id, fmt, target / f"selection.{fmt.value}")
+    report_announcement(round_id, target / "announcement.md")

@@ -1,0 +1,234 @@
+"""`sangsaeng round run` and `sangsaeng demo`: the `round` flow in-process, with progress bars.
+
+They import Prefect only when they run (it costs seconds; FIELD_NOTES).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from sangsaeng import progress
+from sangsaeng.cli.common import (
+    USER_ERRORS,
+    UsageError,
+    actor,
+    err,
+    fail,
+    open_round,
+    out,
+    parse_now,
+)
+from sangsaeng.cli.exports import write_outputs
+from sangsaeng.domain.clock import parse_instant
+from sangsaeng.settings import REPO_ROOT, get_settings
+
+if TYPE_CHECKING:
+    from flows.models import RoundReport
+
+round_app = typer.Typer(help="Run rounds.", no_args_is_help=True)
+
+DEMO_ROUND = "2022-2"
+DEMO_NOW = "2022-07-20T10:00:00+09:00"
+
+
+class StepName(StrEnum):
+    """Steps accepted by --until."""
+
+    open_call = "open_call"
+    intake = "intake"
+    close_intake = "close_intake"
+    screening = "screening"
+    committee_review = "committee_review"
+    selection_notice = "selection_notice"
+
+
+def _chair_actions(values: list[str], option: str) -> list[dict[str, str]]:
+    actions = []
+    for value in values:
+        receipt, sep, reason = value.partition("=")
+        if not sep or not receipt.strip() or not reason.strip():
+            raise UsageError(f"{option} takes RECEIPT=REASON, got {value!r}")
+        actions.append({"receipt_no": receipt.strip(), "reason": reason.strip()})
+    return actions
+
+
+def _prepare_prefect() -> None:
+    """In-process Prefect for CLI runs: generous start-up timeout, quiet logs (FIELD_NOTES)."""
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no network here
+    # The CLI reports each step and each user error itself, as one line: Prefect's run loggers
+    # would print the same failure again with a traceback.
+    os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_FLOW_RUNS_LEVEL", "CRITICAL")
+    os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL", "CRITICAL")
+
+
+class _Bar:
+    """Shows `sangsaeng.progress` reports as rich progress bars, one per step."""
+
+    def __init__(self, progress_: Progress) -> None:
+        self.progress, self.tasks = progress_, dict[str, TaskID]()
+
+    def __call__(self, step: str, done: int, total: int) -> None:
+        if step not in self.tasks:
+            self.tasks[step] = self.progress.add_task(step, total=max(total, 1))
+        self.progress.update(self.tasks[step], completed=done, total=max(total, 1))
+
+
+def _preflight(config: Path, data: Path) -> None:
+    """Fail fast, before Prefect starts, on a bad configuration or an unreadable package.
+
+    Row-level problems are left to intake, which keeps the good rows and lists the bad ones.
+    """
+    from decimal import Decimal
+
+    from sangsaeng.config import load_program, load_round
+    from sangsaeng.io.package import CriterionSpec, read_package
+
+    program = load_program(get_settings().config_dir)
+    round_config = load_round(config, program)
+    criteria = {t: [CriterionSpec(c.key, Decimal(c.max)) for c in program.criteria_for(t)]
+                for t in round_config.tracks}
+    read_package(data, tracks=round_config.tracks, criteria_by_track=criteria)
+
+
+def run_round(config: Path, data: Path, now: datetime, approve: bool, until: str | None,
+              chair: dict[str, Any] | None = None) -> RoundReport:
+    """Run the `round` flow in-process with progress bars; returns its report.
+
+    `chair` is the chair's whole input (approval with exclusions/inclusions, V10).
+    """
+    _preflight(config, data)
+    _prepare_prefect()
+    err.print("[dim]starting Prefect in-process (first start takes 15–25 s)…[/dim]")
+    from flows.models import ChairApproval, Step
+    from flows.round import round_flow
+
+    # The in-process server's event recorder may still be flushing when the process ends; its
+    # shutdown error (with a traceback) is Prefect's bookkeeping, not the round's.
+    logging.getLogger("prefect.server.services.task_run_recorder").setLevel(logging.CRITICAL)
+
+    columns = (SpinnerColumn(), TextColumn("{task.description:<18}"), BarColumn(),
+               MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=False) as bar:
+        progress.set_reporter(_Bar(bar))
+        try:
+            return asyncio.run(round_flow(
+                str(config.resolve()), str(data.resolve()), now, approve,
+                Step(until) if until else None, False, actor(),
+                ChairApproval.model_validate(chair) if chair is not None else None))
+        finally:
+            progress.set_reporter(None)
+
+
+def _print_report(report: RoundReport) -> None:
+    for outcome in report.steps:
+        sent = outcome.notices.get("sent", 0)
+        mail = f" [dim]· {sent} notice(s) sent[/dim]" if sent else ""
+        out.print(f"  [green]✓[/green] {outcome.step.value:<17} {outcome.detail}{mail}")
+        if outcome.notices_waiting:
+            out.print(f"      [yellow]notices wait in the outbox[/yellow]: "
+                      f"{outcome.notices_waiting}")
+        excluded = outcome.data.get("excluded", [])
+        for receipt, reviewer, why in excluded:
+            out.print(f"      [yellow]excluded[/yellow] {receipt} reviewer {reviewer}: {why}")
+        more = int(outcome.data.get("excluded_count", 0)) - len(excluded)
+        if more > 0:
+            out.print(f"      … {more} more excluded sheet(s): `sangsaeng export decisions`")
+    out.print(f"round {report.round_id}: [bold]{report.state}[/bold]")
+    if report.waiting_for:
+        out.print(f"waiting for {report.waiting_for}")
+
+
+@round_app.command("run")
+def round_run(
+    config: Annotated[Path, typer.Option(help="round configuration (TOML)")],
+    data: Annotated[Path, typer.Option(help="round package: CSV folder or one .xlsx")],
+    now: Annotated[str | None, typer.Option(help="fix the clock (ISO 8601; naive = KST)")] = None,
+    approve: Annotated[bool, typer.Option(help="give the chair's approval (V10)")] = False,
+    until: Annotated[StepName | None, typer.Option(help="stop after this step")] = None,
+    exclude: Annotated[list[str] | None, typer.Option(
+        help="with --approve: exclude a selection, RECEIPT=REASON (repeatable)")] = None,
+    include: Annotated[list[str] | None, typer.Option(
+        help="with --approve: include a reserve, RECEIPT=REASON (repeatable)")] = None,
+) -> None:
+    """Run one round end to end, non-interactively."""
+    try:
+        clock = parse_now(now)
+        chair = None
+        if exclude or include:
+            if not approve:
+                raise UsageError("--exclude/--include go with --approve")
+            chair = {"approve": True, "approved_by": actor(),
+                     "exclude": _chair_actions(exclude or [], "--exclude"),
+                     "include": _chair_actions(include or [], "--include")}
+        result = run_round(config, data, clock, approve, until.value if until else None, chair)
+    except USER_ERRORS as exc:
+        fail(exc)
+    _print_report(result)
+
+
+def demo() -> None:
+    """Replay the 2022-2 round on the embedded defaults and write its outputs under var/."""
+    settings = get_settings()
+    config = settings.config_dir / "rounds" / f"{DEMO_ROUND}.toml"
+    data = REPO_ROOT / "data" / "rounds" / DEMO_ROUND / "package"
+    try:
+        result = run_round(config, data, parse_instant(DEMO_NOW), True, None)
+    except USER_ERRORS as exc:
+        fail(exc)
+    _print_report(result)
+    target = settings.var_dir / "demo" / DEMO_ROUND
+    write_outputs(DEMO_ROUND, target)
+    _print_figures(DEMO_ROUND)
+    _print_notices(DEMO_ROUND)
+    out.print(f"\noutputs in [bold]{target.resolve()}[/bold]; database "
+              f"{settings.redacted_database_url}")
+
+
+def _print_figures(round_id: str) -> None:
+    """A2: the figures the press release states, as computed from the data."""
+    from sangsaeng.reports import figures
+
+    with open_round(round_id) as (session, rnd):
+        fig = figures(session, rnd)
+        labels = {t: rnd.settings["tracks"][t]["label"] for t in rnd.tracks}
+    tracks = " · ".join(f"{labels[t]} {n}" for t, n in fig.by_track.items())
+    out.print(f"\n{round_id}: {fig.applications} applications, {fig.selected} projects selected, "
+              f"{fig.lead_participations} lead-company participations ({tracks})")
+
+
+def _print_notices(round_id: str) -> None:
+    """Where the round's notices went (the embedded server's .eml files, or the SMTP server)."""
+    from sangsaeng.services.notices import status
+
+    with open_round(round_id) as (session, rnd):
+        st = status(session, rnd.id)
+    by_state: dict[str, int] = {}
+    for (_, state), n in st.counts.items():
+        by_state[state] = by_state.get(state, 0) + n
+    settings = get_settings()
+    where = (f"{settings.smtp_host}" if settings.smtp_host
+             else f"{(settings.var_dir / 'mail').resolve()} (.eml files)")
+    out.print(f"{round_id}: notices sent {by_state.get('sent', 0)}, waiting "
+              f"{by_state.get('pending', 0) + by_state.get('sending', 0)}, failed "
+              f"{by_state.get('failed', 0)} → {where}; `sangsaeng notices status --round "
+              f"{round_id}` lists them")

@@ -1,0 +1,223 @@
+"""A round at a glance, as the Prefect UI shows it: status dashboard, selection table,
+announcement and links to the round's exports (`tasks.artifacts` publishes them).
+
+Keyed per round (`round-<id>-status`, …) so the UI keeps every version as the round's history.
+Composing them also writes the export files they link to, under `<var>/exports/<round>/`
+(`sangsaeng serve` serves that folder).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from sangsaeng.config import ProgramInfo, load_program
+from sangsaeng.domain.clock import format_kst, parse_instant
+from sangsaeng.domain.states import RoundState, round_reached
+from sangsaeng.exports import FILES, Written, write_round_exports
+from sangsaeng.models import APPLICATIONS, Round
+from sangsaeng.reports import DECISION_COLUMNS, announcement, decision_rows
+from sangsaeng.services.notices import status as notice_status
+from sangsaeng.services.rounds import cancellation
+from sangsaeng.settings import Settings, get_settings
+
+SELECTION_HEADERS = {"receipt_no": "접수번호 receipt", "track": "분야 track",
+                     "status": "상태 status", "score": "점수 score", "rank": "순위 rank",
+                     "reasons": "사유 reasons"}
+
+
+def artifact_key(round_id: str, what: str) -> str:
+    """Prefect artifact keys allow lowercase letters, digits and dashes only."""
+    return re.sub(r"[^a-z0-9-]+", "-", f"round-{round_id}-{what}".lower())
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
+            *("| " + " | ".join(r) + " |" for r in rows)]
+
+
+def export_link(base_url: str, round_id: str, name: str) -> str:
+    """`[name](<base>/<round>/<name>)`: one export file, as served by `sangsaeng serve`."""
+    return f"[{name}]({base_url}/{quote(round_id)}/{quote(name)})"
+
+
+def _release(rnd: Round) -> list[str]:
+    if rnd.state is RoundState.REVIEW:
+        return ["위원회 제안이며 승인 전입니다. / The committee's proposal, not approved yet.", ""]
+    if rnd.state is RoundState.DECIDED:
+        return ["승인되었으나 아직 통보 전입니다. / Approved, not yet released to the applicants.",
+                ""]
+    return []
+
+
+def exports_lines(rnd: Round, files: Sequence[str], base_url: str,
+                  problem: str | None = None) -> list[str]:
+    """The status artifact's exports section: links to the files, then the CLI commands."""
+    if problem is not None:
+        links = [f"**내보내기 파일을 쓰지 못했습니다 / the export files could not be written:** "
+                 f"{problem}"]
+    elif files:
+        links = [*_release(rnd), *_table(["파일 file", "내용 what"], [
+            [export_link(base_url, rnd.id, name), FILES[name]] for name in files])]
+    else:
+        links = ["(위원회 평가 후 생깁니다 / after the committee's review)"
+                 if rnd.state is not RoundState.CANCELLED
+                 else "(취소된 회차: 없음 / none: the round was cancelled)"]
+    return [
+        "## 내보내기 exports", "", *links, "",
+        "터미널에서 / from a terminal: "
+        f"`sangsaeng export decisions --round {rnd.id}` · "
+        f"`sangsaeng export selection --round {rnd.id} --format xlsx --out selection.xlsx` · "
+        f"`sangsaeng report announcement --round {rnd.id}` · "
+        f"`sangsaeng notices status --round {rnd.id}`",
+    ]
+
+
+def dashboard_markdown(session: Session, rnd: Round, exports: Sequence[str] = (),
+                       base_url: str | None = None, exports_problem: str | None = None) -> str:
+    """The round at a glance: state, deadlines in KST, applications and notices by state,
+    links to the round's `exports` (file names, under `base_url`) or why there are none."""
+    a = APPLICATIONS.c
+    counts: dict[tuple[str, str], int] = {
+        (t, s): int(n) for t, s, n in session.execute(
+            select(a.track, a.state, func.count()).where(a.round_id == rnd.id)
+            .group_by(a.track, a.state)).all()}
+    states = sorted({s for _, s in counts})
+    app_rows = [[t, *(str(counts.get((t, s), 0)) for s in states),
+                 str(sum(counts.get((t, s), 0) for s in states))] for t in rnd.tracks]
+    notices = notice_status(session, rnd.id).counts
+    supplement = rnd.settings.get("supplement_deadline")
+    cancelled = cancellation(session, rnd)
+    lines = [
+        f"# {rnd.id} · {rnd.title}", "",
+        f"**상태 state:** `{rnd.state}`", "",
+        *([f"**공고 취소 cancelled:** {format_kst(cancelled.at)} KST, {cancelled.actor} — "
+           f"{cancelled.reason}", "",
+           "이 회차의 단계는 더 이상 실행되지 않습니다. / No step of this round runs any more.",
+           ""] if cancelled is not None else []),
+        "## 일정 deadlines (KST)", "",
+        *_table(["구분 what", "시각 when (KST)"], [
+            ["접수 시작 opens", format_kst(rnd.opens_at)],
+            ["접수 마감 closes (T2)", format_kst(rnd.closes_at)],
+            ["보완 마감 supplement deadline (S1)",
+             format_kst(parse_instant(supplement)) if supplement else "-"]]),
+        "", "## 신청 과제 applications (track × state)", "",
+        *(_table(["분야 track", *states, "계 total"], app_rows) if states else ["(none yet)"]),
+        "", "## 안내 메일 notices (kind × state)", "",
+        *(_table(["종류 kind", "상태 state", "건수 count"],
+                 [[k, s, str(n)] for (k, s), n in sorted(notices.items())])
+          if notices else ["(none yet)"]),
+        "", *exports_lines(rnd, exports, base_url or get_settings().exports_base_url,
+                           exports_problem),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def exports_markdown(rnd: Round, written: Written, base_url: str) -> str:
+    """The `round-<id>-exports` artifact: each file's link, size and last change (KST)."""
+    rows = []
+    for name in written.files:
+        stat = (written.folder / name).stat()
+        changed = format_kst(datetime.fromtimestamp(stat.st_mtime, UTC))
+        rows.append([export_link(base_url, rnd.id, name), FILES[name],
+                     f"{stat.st_size:,} B", changed])
+    body = (_table(["파일 file", "내용 what", "크기 size", "변경 changed (KST)"], rows) if rows
+            else ["회차가 취소되어 내보내기 파일을 지웠습니다. / The round was cancelled: its "
+                  "export files were removed."])
+    return "\n".join([
+        f"# {rnd.id} 내보내기 / exports", "", *_release(rnd), *body, "",
+        "링크는 `sangsaeng serve`가 실행 중일 때 열립니다. / The links open while "
+        "`sangsaeng serve` runs.", "",
+        f"서버의 폴더 / folder on the server: `{written.folder.resolve()}`", ""])
+
+
+def selection_table(decisions: Sequence[Sequence[str]]) -> list[dict[str, Any]]:
+    """Every application's (proposed) outcome: receipt, track, status, score, rank, reasons
+    (`reports.decision_rows`)."""
+    return [{SELECTION_HEADERS[c]: v for c, v in zip(DECISION_COLUMNS, row, strict=True)}
+            for row in decisions]
+
+
+@dataclass(frozen=True)
+class RoundArtifacts:
+    """What the UI shows of a round: markdown and table artifacts with their descriptions."""
+
+    round_id: str
+    state: RoundState
+    dashboard: str
+    selection: list[dict[str, Any]] | None = None
+    announcement: str | None = None
+    exports: str | None = None  # only when the export files changed
+    exports_changed: str = ""
+    problem: str | None = None  # why the export files could not be written
+
+    @property
+    def label(self) -> str:
+        """The state as the artifacts' descriptions show it."""
+        return "취소됨 / cancelled" if self.state is RoundState.CANCELLED else self.state.value
+
+
+def _write_exports(session: Session, rnd: Round, settings: Settings, program: ProgramInfo
+                   ) -> tuple[Written | None, str | None]:
+    """The export files (INTERFACES §4), or why they could not be written (the step's work is
+    done: the rest is published all the same)."""
+    try:
+        return write_round_exports(session, rnd, settings.exports_dir, program.name,
+                                   program.ministry), None
+    except OSError as exc:
+        return None, f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")
+
+
+def round_artifacts(session: Session, rnd: Round) -> RoundArtifacts:
+    """Write the round's export files and compose everything its artifacts show."""
+    settings = get_settings()
+    program = load_program(settings.config_dir).program
+    written, problem = _write_exports(session, rnd, settings, program)
+    base_url = settings.exports_base_url
+    dashboard = dashboard_markdown(session, rnd, written.files if written else (), base_url,
+                                   problem)
+    table = (selection_table(written.decisions if written is not None
+                             else decision_rows(session, rnd))
+             if round_reached(rnd.state, RoundState.REVIEW) else None)
+    if written is not None:
+        text: str | None = written.announcement  # once decided (require_decisions), as exported
+    else:
+        text = (announcement(session, rnd, program.name, program.ministry)
+                if round_reached(rnd.state, RoundState.DECIDED) else None)
+    # A version per change of the files (an artifact costs a server call, like a task run)
+    changed = written is not None and bool(written.changed or written.removed)
+    return RoundArtifacts(
+        rnd.id, rnd.state, dashboard, table, text,
+        exports_markdown(rnd, written, base_url) if written is not None and changed else None,
+        ", ".join((*written.changed, *(f"−{n}" for n in written.removed))) if written else "",
+        problem)
+
+
+def chair_brief(session: Session, rnd: Round, limit: int = 30) -> str:
+    """V10: the proposed selection as the chair's form shows it: counts, then the selected and
+    reserve proposals (at most `limit` rows; the whole table is the selection artifact)."""
+    rows = decision_rows(session, rnd)
+    status_at = DECISION_COLUMNS.index("status")
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row[status_at]] = counts.get(row[status_at], 0) + 1
+    shown = [r for r in rows if r[status_at] in ("selected", "reserve")]
+    columns = [SELECTION_HEADERS[c] for c in DECISION_COLUMNS[:5]]
+    lines = [
+        f"## {rnd.id} 선정안 / proposed selection", "",
+        " · ".join(f"{status} {n}" for status, n in sorted(counts.items())), "",
+        *_table(columns, [list(r[:5]) for r in shown[:limit]]),
+    ]
+    if len(shown) > limit:
+        key = artifact_key(rnd.id, "selection")
+        lines += ["", f"… {len(shown) - limit} more: artifact `{key}`"]
+    lines += ["", "승인하려면 approve를 켜고 제출하세요. 제외·포함은 사유와 함께 적습니다. / "
+              "Tick approve and submit; exclusions and inclusions need a reason (audited)."]
+    return "\n".join(lines)
