@@ -47,7 +47,7 @@ _SCREENING = {
     "supplement_deadline": "2022년 6월 3일(금) 18:00",
 }
 _CERTIFICATE = {
-    "certificate_number": "IG-2022-2-0007",
+    "certificate_number": "22-IG0007",
     "company_name": "주식회사 한빛정밀",
     "product_name": "고정밀 유량계측기",
 }
@@ -150,11 +150,11 @@ EXPECTED: dict[str, tuple[str, ...]] = {
                           "결원"),
     "selection.not_selected": ("2022-2-0007", "고정밀 유량계측기", "64.25", "미선정",
                                BELOW_CUTOFF_KO, "감사합니다"),
-    "certificate.issued": ("IG-2022-2-0007", "주식회사 한빛정밀", "고정밀 유량계측기",
+    "certificate.issued": ("22-IG0007", "주식회사 한빛정밀", "고정밀 유량계측기",
                            "2022년 8월 16일(화)", "2025년 8월 15일(금)", "PDF", "가점"),
-    "certificate.expiring": ("IG-2022-2-0007", "고정밀 유량계측기", "2025년 8월 15일(금)",
+    "certificate.expiring": ("22-IG0007", "고정밀 유량계측기", "2025년 8월 15일(금)",
                              "30일"),
-    "listing.reminder": ("IG-2022-2-0007", "고정밀 유량계측기", "규격서 검토", "21일"),
+    "listing.reminder": ("22-IG0007", "고정밀 유량계측기", "규격서 검토", "21일"),
     "office.digest": ("2022년 6월 7일(화)", "112", "보완 요청", "318", "발송 완료",
                       "발송 실패", "ceo@daesung-tech.example", "550 5.1.1 mailbox unavailable"),
 }
@@ -179,6 +179,17 @@ def _render(renderer: Renderer, kind: str, payload: dict[str, Any] | None = None
 def test_every_kind_has_a_sample_and_expected_values() -> None:
     assert set(SAMPLES) == set(KINDS)
     assert set(EXPECTED) == set(KINDS)
+
+
+def test_K2_certificate_samples_are_numbered_yy_track_sequence() -> None:
+    # K2: `{YY}-{TRACK}{NNNN}`, YY = issue year mod 100, TRACK = the C6 code (innovation: IG).
+    numbers = {k: v["certificate_number"] for k, v in SAMPLES.items() if "certificate_number" in v}
+    assert set(numbers) == {"certificate.issued", "certificate.expiring", "listing.reminder"}
+    for number in numbers.values():
+        assert re.fullmatch(r"\d{2}-(IG|MP|CB|TC|VC)\d{4}", number), number
+    issued = SAMPLES["certificate.issued"]
+    assert issued["valid_from"].startswith("2022년")  # issued in 2022 …
+    assert issued["certificate_number"] == "22-IG0007"  # … for an innovation project
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=KINDS)
