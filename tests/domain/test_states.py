@@ -26,6 +26,45 @@ A = ApplicationState
 R = RoundState
 S = TypeVar("S")
 
+# The transitions the rules allow, written out from PROGRAM_RULES (not read from the tables
+# under test): R2's line, and `cancelled` from any state before `notified`.
+ROUND_RULES: dict[RoundState, set[RoundState]] = {
+    R.DRAFT: {R.OPEN, R.CANCELLED},
+    R.OPEN: {R.CLOSED, R.CANCELLED},
+    R.CLOSED: {R.SCREENING, R.CANCELLED},
+    R.SCREENING: {R.REVIEW, R.CANCELLED},
+    R.REVIEW: {R.DECIDED, R.CANCELLED},
+    R.DECIDED: {R.NOTIFIED, R.CANCELLED},  # V10: released only after decided
+    R.NOTIFIED: {R.CERTIFYING},
+    R.CERTIFYING: {R.SUPPORT},
+    R.SUPPORT: {R.ARCHIVED},
+    R.ARCHIVED: set(),
+    R.CANCELLED: set(),
+}
+APPLICATION_RULES: dict[ApplicationState, set[ApplicationState]] = {
+    A.RECEIVED: {A.SUPPLEMENT_REQUESTED, A.ELIGIBLE, A.INELIGIBLE},  # §4 screening
+    A.SUPPLEMENT_REQUESTED: {A.ELIGIBLE, A.INELIGIBLE},  # §4.6, S1: the deadline decides
+    A.ELIGIBLE: {A.SELECTED, A.RESERVE, A.NOT_SELECTED},  # V9 placement
+    A.RESERVE: {A.SELECTED, A.NOT_SELECTED},  # V10: the chair may include a reserve
+    A.SELECTED: {A.CANCELLED},  # K5
+    A.INELIGIBLE: set(),
+    A.NOT_SELECTED: set(),
+    A.CANCELLED: set(),
+}
+
+
+def _pairs(rules: Mapping[S, set[S]], *, allowed: bool) -> list[pytest.ParameterSet]:
+    """Every (current, target) pair the rules allow (or refuse), with readable ids."""
+    return [pytest.param(current, target, id=f"{current}->{target}")
+            for current in rules for target in rules
+            if (target in rules[current]) is allowed]
+
+
+def _refusal(what: str, current: str, target: str, allowed: set[S]) -> str:
+    """The message a refused move shows: both states and the allowed next ones."""
+    allowed_next = ", ".join(sorted(map(str, allowed))) or "none (terminal state)"
+    return f"{what} cannot move from {current} to {target}; allowed next: {allowed_next}"
+
 
 def _reachable(table: Mapping[S, frozenset[S]], start: S) -> set[S]:
     seen, todo = {start}, [start]
@@ -82,8 +121,29 @@ def test_R2_round_never_skips_or_moves_backwards(current: RoundState, target: Ro
         check_round_transition(current, target)
 
 
-def test_R2_round_moves_to_the_next_state() -> None:
-    check_round_transition(R.DECIDED, R.NOTIFIED)  # V10: released only after decided
+def test_R2_round_table_is_the_rule() -> None:
+    assert {state: set(targets) for state, targets in ROUND_TRANSITIONS.items()} == ROUND_RULES
+
+
+def test_R2_archived_and_cancelled_are_the_only_terminal_round_states() -> None:
+    assert {state for state, targets in ROUND_TRANSITIONS.items() if not targets} == {
+        R.ARCHIVED, R.CANCELLED}
+
+
+@pytest.mark.parametrize(("current", "target"), _pairs(ROUND_RULES, allowed=True))
+def test_R2_round_moves_along_every_allowed_transition(
+    current: RoundState, target: RoundState
+) -> None:
+    assert check_round_transition(current, target) is None
+
+
+@pytest.mark.parametrize(("current", "target"), _pairs(ROUND_RULES, allowed=False))
+def test_R2_every_other_round_move_is_refused_naming_the_allowed_next_states(
+    current: RoundState, target: RoundState
+) -> None:
+    with pytest.raises(InvalidTransition) as refused:
+        check_round_transition(current, target)
+    assert str(refused.value) == _refusal("round", current, target, ROUND_RULES[current])
 
 
 def test_R2_no_backwards_move_in_either_table() -> None:
@@ -117,6 +177,28 @@ def test_R2_round_reached(current: RoundState, wanted: RoundState, reached: bool
 
 def test_application_every_state_reachable_from_received() -> None:
     assert _reachable(APPLICATION_TRANSITIONS, A.RECEIVED) == set(ApplicationState)
+
+
+def test_application_table_is_the_rule() -> None:
+    assert {state: set(targets) for state, targets in APPLICATION_TRANSITIONS.items()} == (
+        APPLICATION_RULES)
+
+
+@pytest.mark.parametrize(("current", "target"), _pairs(APPLICATION_RULES, allowed=True))
+def test_application_moves_along_every_allowed_transition(
+    current: ApplicationState, target: ApplicationState
+) -> None:
+    assert check_application_transition(current, target) is None
+
+
+@pytest.mark.parametrize(("current", "target"), _pairs(APPLICATION_RULES, allowed=False))
+def test_every_other_application_move_is_refused_naming_the_allowed_next_states(
+    current: ApplicationState, target: ApplicationState
+) -> None:
+    with pytest.raises(InvalidTransition) as refused:
+        check_application_transition(current, target)
+    assert str(refused.value) == _refusal("application", current, target,
+                                          APPLICATION_RULES[current])
 
 
 def test_application_terminals_have_no_exits() -> None:

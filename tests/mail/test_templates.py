@@ -11,7 +11,6 @@ import pytest
 
 from sangsaeng.config import load_program
 from sangsaeng.errors import ConfigError
-from sangsaeng.mail import wording
 from sangsaeng.mail.render import KINDS, Rendered, Renderer
 from sangsaeng.settings import REPO_ROOT
 
@@ -20,6 +19,14 @@ HTML_TAG = re.compile(r"</?[A-Za-z][^>]*>")
 SCRIPT = "<script>alert(1)</script>"
 TEMPLATE_INJECTION = "{{ 7*7 }}"
 RECIPIENT = "주식회사 한빛정밀"
+# The reasons the samples carry, as a company must read them (fixed text, not the wording module).
+SANCTIONED_KO = "참여기업 중 참여제한 기간 중인 기업이 있습니다"
+MISSING_DOCUMENTS_KO = "보완 기한까지 필수 제출서류가 제출되지 않았습니다"
+BELOW_CUTOFF_KO = "평가 점수가 선정 기준 점수에 미달하였습니다"
+BELOW_GROWTH_FLOOR_KO = "평가항목 '성장성'의 점수가 최저 기준(배점의 일정 비율)에 미달하였습니다"
+BELOW_GROWTH_FLOOR_HTML = ("평가항목 &#39;성장성&#39;의 점수가 "  # autoescaped quotes
+                           "최저 기준(배점의 일정 비율)에 미달하였습니다")
+INELIGIBLE_REASONS_KO = {"SANCTIONED": SANCTIONED_KO, "MISSING_DOCUMENTS": MISSING_DOCUMENTS_KO}
 
 _ROUND = {
     "round_id": "2022-2",
@@ -40,7 +47,7 @@ _SCREENING = {
     "supplement_deadline": "2022년 6월 3일(금) 18:00",
 }
 _CERTIFICATE = {
-    "certificate_number": "IG-2022-2-0007",
+    "certificate_number": "22-IG0007",
     "company_name": "주식회사 한빛정밀",
     "product_name": "고정밀 유량계측기",
 }
@@ -142,12 +149,12 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "selection.reserve": ("2022-2-0007", "고정밀 유량계측기", "72.10", "2위", "예비 선정",
                           "결원"),
     "selection.not_selected": ("2022-2-0007", "고정밀 유량계측기", "64.25", "미선정",
-                               wording.REASONS["BELOW_CUTOFF"], "감사합니다"),
-    "certificate.issued": ("IG-2022-2-0007", "주식회사 한빛정밀", "고정밀 유량계측기",
+                               BELOW_CUTOFF_KO, "감사합니다"),
+    "certificate.issued": ("22-IG0007", "주식회사 한빛정밀", "고정밀 유량계측기",
                            "2022년 8월 16일(화)", "2025년 8월 15일(금)", "PDF", "가점"),
-    "certificate.expiring": ("IG-2022-2-0007", "고정밀 유량계측기", "2025년 8월 15일(금)",
+    "certificate.expiring": ("22-IG0007", "고정밀 유량계측기", "2025년 8월 15일(금)",
                              "30일"),
-    "listing.reminder": ("IG-2022-2-0007", "고정밀 유량계측기", "규격서 검토", "21일"),
+    "listing.reminder": ("22-IG0007", "고정밀 유량계측기", "규격서 검토", "21일"),
     "office.digest": ("2022년 6월 7일(화)", "112", "보완 요청", "318", "발송 완료",
                       "발송 실패", "ceo@daesung-tech.example", "550 5.1.1 mailbox unavailable"),
 }
@@ -172,6 +179,17 @@ def _render(renderer: Renderer, kind: str, payload: dict[str, Any] | None = None
 def test_every_kind_has_a_sample_and_expected_values() -> None:
     assert set(SAMPLES) == set(KINDS)
     assert set(EXPECTED) == set(KINDS)
+
+
+def test_K2_certificate_samples_are_numbered_yy_track_sequence() -> None:
+    # K2: `{YY}-{TRACK}{NNNN}`, YY = issue year mod 100, TRACK = the C6 code (innovation: IG).
+    numbers = {k: v["certificate_number"] for k, v in SAMPLES.items() if "certificate_number" in v}
+    assert set(numbers) == {"certificate.issued", "certificate.expiring", "listing.reminder"}
+    for number in numbers.values():
+        assert re.fullmatch(r"\d{2}-(IG|MP|CB|TC|VC)\d{4}", number), number
+    issued = SAMPLES["certificate.issued"]
+    assert issued["valid_from"].startswith("2022년")  # issued in 2022 …
+    assert issued["certificate_number"] == "22-IG0007"  # … for an innovation project
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=KINDS)
@@ -256,22 +274,27 @@ def test_missing_payload_value_is_an_error_not_a_blank(
 
 def test_ineligible_reasons_are_in_plain_korean_not_codes(renderer: Renderer) -> None:
     rendered = _render(renderer, "screening.ineligible")
-    for code in SAMPLES["screening.ineligible"]["reasons"]:
+    assert SAMPLES["screening.ineligible"]["reasons"] == list(INELIGIBLE_REASONS_KO)
+    for code, korean in INELIGIBLE_REASONS_KO.items():
         for body in (rendered.text, rendered.html):
-            assert wording.reason_ko(code) in body
+            assert korean in body
             assert code not in body
 
 
 def test_ineligible_lists_one_reason_per_line_and_item(renderer: Renderer) -> None:
     rendered = _render(renderer, "screening.ineligible")
     lines = rendered.text.splitlines()
-    for code in SAMPLES["screening.ineligible"]["reasons"]:
-        assert f"- {wording.reason_ko(code)}" in lines
-        assert f"<li>{wording.reason_ko(code)}</li>" in rendered.html
+    for korean in INELIGIBLE_REASONS_KO.values():
+        assert f"- {korean}" in lines
+        assert f"<li>{korean}</li>" in rendered.html
 
 
 def test_not_selected_names_the_criterion_below_its_floor(renderer: Renderer) -> None:
     rendered = _render(renderer, "selection.not_selected")
+    assert f"- {BELOW_CUTOFF_KO}" in rendered.text.splitlines()
+    assert f"- {BELOW_GROWTH_FLOOR_KO}" in rendered.text.splitlines()
+    assert f"<li>{BELOW_CUTOFF_KO}</li>" in rendered.html
+    assert f"<li>{BELOW_GROWTH_FLOOR_HTML}</li>" in rendered.html
     for body in (rendered.text, rendered.html):
         assert "성장성" in body
         assert "BELOW_ITEM_FLOOR" not in body
