@@ -1,12 +1,16 @@
 """Deliver what the outbox owes, with the SMTP server and policy from the settings.
 
 No SMTP host configured → the embedded server (embedded.py) stores each message under var/mail/.
+SIGTERM (a systemd stop) ends a run started on the main thread gently: the messages on the
+wire finish and are recorded, every other row held is released at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import signal
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -66,7 +70,28 @@ async def deliver(*, round_id: str | None = None, limit: int | None = None,
         sender = Sender(engine or get_engine(), server, context.sender,
                         policy=policy_from(settings), round_id=round_id, limit=limit,
                         unsubscribe_url=settings.unsubscribe_url, progress=progress)
-        return await sender.run()
+        with _stop_on_sigterm(sender):
+            return await sender.run()
+
+
+TERMINATED = "terminated (SIGTERM)"
+
+
+@contextmanager
+def _stop_on_sigterm(sender: Sender) -> Iterator[None]:
+    """While the block runs, SIGTERM stops `sender` gently (main thread only: signals)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    previous = signal.getsignal(signal.SIGTERM)
+    loop.add_signal_handler(signal.SIGTERM, sender.stop, TERMINATED)
+    try:
+        yield
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def deliver_now(**kwargs: object) -> DeliveryReport:
