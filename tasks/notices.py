@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -27,9 +28,9 @@ async def smtp_password() -> str | None:
     return str(secret.get())
 
 
-async def _deliver(round_id: str | None) -> DeliveryReport:
+async def _deliver(round_id: str | None, stop: threading.Event) -> DeliveryReport:
     return await deliver(round_id=round_id, password=await smtp_password(),
-                         progress=lambda done, total: report("notices", done, total))
+                         progress=lambda done, total: report("notices", done, total), stop=stop)
 
 
 def _delivered(report: DeliveryReport) -> Delivered:
@@ -41,5 +42,11 @@ def _delivered(report: DeliveryReport) -> Delivered:
 def deliver_notices(round_id: str | None) -> Delivered:
     """Send the due notices of a round (all rounds: None); if the server is away they wait in
     the outbox (nothing is lost)."""
+    stop = threading.Event()
     with ThreadPoolExecutor(1) as pool:  # its own event loop, whoever calls this task
-        return _delivered(pool.submit(asyncio.run, _deliver(round_id)).result())
+        future = pool.submit(asyncio.run, _deliver(round_id, stop))
+        try:
+            return _delivered(future.result())
+        except BaseException:  # cancelled or terminated (Prefect raises it in this thread):
+            stop.set()  # the messages on the wire finish, every other row is released now
+            raise

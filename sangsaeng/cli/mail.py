@@ -19,6 +19,8 @@ from sangsaeng.errors import ImportRejected, SangsaengError
 from sangsaeng.mail.wording import STATES
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from sangsaeng.mail.outbox import Outgoing
     from sangsaeng.mail.sender import DeliveryReport
 
@@ -49,12 +51,23 @@ def notices_send(
         fail(exc)
     out.print(f"sent {report.sent}, retry later {report.retry_later}, failed {report.failed}"
               + (f", reconnects {report.reconnects}" if report.reconnects else "")
+              + (f", taken over by another sender {report.taken_over}"
+                 if report.taken_over else "")
               + f" ({report.seconds:.1f} s)")
     for kind, reply in report.failures[:5]:
         out.print(f"  [yellow]{kind}[/yellow]: {reply}")
+    _print_leased(report.leased, report.leased_until, "another sender")
     if report.stopped:
         fail(DeliveryStopped(f"delivery stopped: {report.stopped}; {report.released} "
                               "notice(s) wait in the outbox, nothing is lost"))
+
+
+def _print_leased(count: int, until: datetime | None, by: str) -> None:
+    from sangsaeng.services.notices import leased_note
+
+    note = leased_note(count, until, by=by)
+    if note:
+        out.print(note, markup=False, soft_wrap=True)
 
 
 def _deliver(round_id: str | None, limit: int | None) -> DeliveryReport:
@@ -130,6 +143,7 @@ def notices_status(
     out.print(table)
     if st.retrying:
         out.print(f"{st.retrying} pending notice(s) are waiting to be retried")
+    _print_leased(st.leased, st.leased_until, "a sender")
     for f in st.failures:
         out.print(f"  failed #{f.id} {f.kind} → {f.recipient}: {f.reply}")
 

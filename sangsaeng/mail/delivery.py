@@ -1,12 +1,16 @@
 """Deliver what the outbox owes, with the SMTP server and policy from the settings.
 
 No SMTP host configured → the embedded server (embedded.py) stores each message under var/mail/.
+SIGTERM (a systemd stop) ends a run started on the main thread gently: the messages on the
+wire finish and are recorded, every other row held is released at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import signal
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -58,15 +62,55 @@ def smtp_server(settings: Settings, password: str | None = None) -> Iterator[Smt
 
 async def deliver(*, round_id: str | None = None, limit: int | None = None,
                   password: str | None = None, engine: Engine | None = None,
-                  progress: Callable[[int, int], None] | None = None) -> DeliveryReport:
-    """Send every due notice (of one round, or all); `password` may come from a Secret block."""
+                  progress: Callable[[int, int], None] | None = None,
+                  stop: threading.Event | None = None) -> DeliveryReport:
+    """Send every due notice (of one round, or all); `password` may come from a Secret block.
+
+    Setting `stop` (from another thread: a cancelled Prefect run) ends the run as SIGTERM does.
+    """
     settings = get_settings()
     context = mail_context()
     with smtp_server(settings, password) as server:
         sender = Sender(engine or get_engine(), server, context.sender,
                         policy=policy_from(settings), round_id=round_id, limit=limit,
                         unsubscribe_url=settings.unsubscribe_url, progress=progress)
-        return await sender.run()
+        with _stop_on_sigterm(sender):
+            watcher = asyncio.create_task(_stop_when(stop, sender)) if stop else None
+            try:
+                return await sender.run()
+            finally:
+                if watcher is not None:
+                    watcher.cancel()
+
+
+CANCELLED = "cancelled (the run was cancelled or terminated)"
+
+
+async def _stop_when(stop: threading.Event, sender: Sender) -> None:
+    """Stop `sender` gently once `stop` is set (checked every 0.2 s; a thread cannot await)."""
+    while not stop.is_set():
+        await asyncio.sleep(0.2)
+    sender.stop(CANCELLED)
+
+
+TERMINATED = "terminated (SIGTERM)"
+
+
+@contextmanager
+def _stop_on_sigterm(sender: Sender) -> Iterator[None]:
+    """While the block runs, SIGTERM stops `sender` gently (main thread only: signals)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    previous = signal.getsignal(signal.SIGTERM)
+    loop.add_signal_handler(signal.SIGTERM, sender.stop, TERMINATED)
+    try:
+        yield
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def deliver_now(**kwargs: object) -> DeliveryReport:

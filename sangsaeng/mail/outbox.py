@@ -237,11 +237,13 @@ def count_due(session: Session, *, now: datetime, round_id: str | None = None) -
                                .where(_due(now, round_id))).scalar_one())
 
 
-def claim(session: Session, *, now: datetime, lease: timedelta, limit: int,
+def claim(session: Session, *, now: datetime, lease: timedelta, limit: int, token: str,
           round_id: str | None = None) -> list[Outgoing]:
     """Atomically take up to `limit` due rows (`FOR UPDATE SKIP LOCKED` on PostgreSQL).
 
     Several senders never take the same row; a crashed sender's rows come back after the lease.
+    Each row taken carries the taker's `token`: a sender whose lease ran out (it stalled) and
+    whose rows another took can no longer renew them nor write their outcome.
     """
     o = OUTBOX.c
     rows: list[Outgoing] = []
@@ -252,18 +254,44 @@ def claim(session: Session, *, now: datetime, lease: timedelta, limit: int,
         ids = (select(o.id).where(due).order_by(order, o.id).limit(limit - len(rows))
                .with_for_update(skip_locked=True))  # ignored by SQLite, whose writers are serial
         stmt = (update(OUTBOX).where(o.id.in_(ids.scalar_subquery()))
-                .values(state="sending", lease_until=now + lease, attempts=o.attempts + 1)
+                .values(state="sending", lease_until=now + lease, attempts=o.attempts + 1,
+                        claim_token=token)
                 .returning(*(o[name] for name in OUTGOING_COLUMNS)))
         rows += [Outgoing(*row) for row in session.execute(stmt).all()]  # columns in order
     return sorted(rows, key=lambda r: r.id)
 
 
-def renew(session: Session, ids: Sequence[int], *, until: datetime) -> None:
-    """Extend the lease of rows this sender still holds (a long batch keeps its rows)."""
+def _holding(session: Session | Connection, ids: Sequence[int], token: str,
+             values: dict[str, Any]) -> set[int]:
+    """Of `ids`, the rows still held under `token` (updated with `values`, which locks them)."""
     o = OUTBOX.c
+    mine: set[int] = set()
     for start in range(0, len(ids), _CHUNK):
-        session.execute(update(OUTBOX).where(o.id.in_(ids[start:start + _CHUNK]),
-                                             o.state == "sending").values(lease_until=until))
+        mine.update(session.execute(
+            update(OUTBOX).where(o.id.in_(ids[start:start + _CHUNK]), o.state == "sending",
+                                 o.claim_token == token)
+            .values(**values).returning(o.id)).scalars())
+    return mine
+
+
+def renew(session: Session, ids: Sequence[int], *, until: datetime, token: str) -> set[int]:
+    """Extend the lease of rows this sender still holds and return them; the others were
+    taken by another sender after this one's lease ran out (it stalled)."""
+    return _holding(session, ids, token, {"lease_until": until})
+
+
+def leased(session: Session, *, now: datetime, round_id: str | None = None,
+           token: str | None = None) -> tuple[int, datetime | None]:
+    """Rows another sender holds now (not `token`'s): how many, and until when at the latest."""
+    o = OUTBOX.c
+    query = select(func.count(), func.max(o.lease_until)).where(
+        o.state == "sending", o.lease_until >= now)
+    if round_id:
+        query = query.where(o.round_id == round_id)
+    if token:
+        query = query.where(or_(o.claim_token.is_(None), o.claim_token != token))
+    count, until = session.execute(query).one()
+    return int(count), until
 
 
 Verdict = Literal["sent", "retry", "failed", "release"]
@@ -279,13 +307,19 @@ class Outcome:
     suppress: bool = False
 
 
-def record(session: Session | Connection, outcomes: Sequence[Outcome], *, now: datetime,
-           backoff: Sequence[int]) -> None:
-    """Write delivery outcomes (bulk): sent, retry later (4xx backoff), failed, or released."""
+def record(session: Session | Connection, outcomes: Sequence[Outcome], *, token: str,
+           now: datetime, backoff: Sequence[int]) -> set[int]:
+    """Write delivery outcomes (bulk): sent, retry later (4xx backoff), failed, or released.
+
+    Only rows still held under `token` are written (a first statement locks them): an outcome
+    never overwrites that of a sender that took the row meanwhile. Returns the ids written.
+    """
     o = OUTBOX.c
+    mine = _holding(session, sorted({out.row.id for out in outcomes}), token,
+                    {"claim_token": token})
     values: list[dict[str, Any]] = []
     refused: list[dict[str, Any]] = []
-    for out in outcomes:
+    for out in (out for out in outcomes if out.row.id in mine):
         row, verdict = out.row, out.verdict
         v: dict[str, Any] = {"row_id": row.id, "reply": out.reply[:1000], "lease": None,
                              "sent": None, "attempts": row.attempts, "next": now}
@@ -304,12 +338,14 @@ def record(session: Session | Connection, outcomes: Sequence[Outcome], *, now: d
                             "outbox_id": row.id})
     if values:
         session.execute(
-            update(OUTBOX).where(o.id == bindparam("row_id"), o.state != "sent").values(
+            update(OUTBOX).where(o.id == bindparam("row_id"), o.claim_token == token).values(
                 state=bindparam("state"), last_reply=bindparam("reply"),
                 lease_until=bindparam("lease"), sent_at=bindparam("sent"),
-                attempts=bindparam("attempts"), next_attempt_at=bindparam("next")),
+                attempts=bindparam("attempts"), next_attempt_at=bindparam("next"),
+                claim_token=None),
             values)
     _insert(session, SUPPRESSIONS, refused, ["address"])
+    return mine
 
 
 def withhold(session: Session, round_id: str, *, why: str, now: datetime) -> int:

@@ -6,8 +6,13 @@ Outcomes (ARCHITECTURE: the outbox):
   5xx to the data → `failed` with the reply.
 - 421, timeouts and lost connections → reconnect and try again in this run, with the same
   Message-ID (the server may have stored a message whose final reply was lost: RFC 1047).
-- 5xx to MAIL FROM or AUTH, or repeated connect failures → the circuit breaker stops the batch:
-  rows not yet attempted are released untouched, and the report says why.
+- 5xx to MAIL FROM, a login the server cannot or will not accept, or repeated connect failures
+  → the circuit breaker stops the batch: rows not yet attempted are released untouched, and
+  the report says why.
+- Rows are held under a claim token (leases.py): a row that another sender took while this one
+  stalled past its lease is neither sent nor recorded by this one.
+- `stop()` (SIGTERM) ends the batch gently: messages on the wire finish, the rest is released.
+  Cancellation ends it at once: every row held is released, the ones on the wire included.
 """
 
 from __future__ import annotations
@@ -16,10 +21,8 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from email.headerregistry import Address
-from typing import Literal
 
 import aiosmtplib
 from sqlalchemy import Engine
@@ -27,105 +30,39 @@ from sqlalchemy import Engine
 from sangsaeng.db import session_scope
 from sangsaeng.mail import outbox
 from sangsaeng.mail.compose import Composer
-from sangsaeng.mail.headers import InvalidAddress, valid_address
+from sangsaeng.mail.connection import (
+    CONNECTION_ERRORS,
+    Limiter,
+    LoginFailed,
+    SmtpServer,
+    Tls,
+    hang_up,
+    open_connection,
+    reply_of,
+    transaction,
+)
+from sangsaeng.mail.headers import valid_address
+from sangsaeng.mail.leases import Holding
 from sangsaeng.mail.outbox import Outcome, Outgoing
+from sangsaeng.mail.policy import DeliveryPolicy, DeliveryReport
 from sangsaeng.models import utcnow
 
-Tls = Literal["none", "starttls", "ssl"]
-CONNECTION_ERRORS = (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPConnectError,
-                     aiosmtplib.SMTPTimeoutError, ConnectionError, TimeoutError, OSError)
-
-
-@dataclass(frozen=True, slots=True)
-class SmtpServer:
-    """Where and how to connect; the password never comes from a file."""
-
-    host: str
-    port: int
-    tls: Tls = "none"
-    user: str | None = None
-    password: str | None = None
-    timeout: float = 30.0
-
-    def __repr__(self) -> str:  # never show the password
-        return f"SmtpServer({self.host}:{self.port}, tls={self.tls}, user={self.user!r})"
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryPolicy:
-    """How hard to try: connections, rate, lease, backoff, giving up, circuit breaker."""
-
-    connections: int = 4
-    rate: float = 0.0  # messages per second over all connections; 0 = no limit
-    lease: timedelta = timedelta(minutes=5)
-    backoff: tuple[int, ...] = (60, 300, 1800, 7200)
-    give_up_after: timedelta = timedelta(hours=48)
-    batch: int = 200
-    connect_failures: int = 3  # consecutive, across connections: then stop the batch
-    tries_per_run: int = 3  # connection-level failures of one message before backing off
-    unrecorded: int = 32  # outcomes sent but not yet written, at most
-    flush_after: float = 0.03  # seconds an outcome may wait to share a commit with others
-
-    @property
-    def window(self) -> int:
-        """Outcomes that may wait to be written; after a crash duplicates ≤ window + connections."""
-        return max(self.unrecorded, 1)
-
-
-@dataclass(slots=True)
-class DeliveryReport:
-    """What one run of the sender did."""
-
-    sent: int = 0
-    retry_later: int = 0
-    failed: int = 0
-    released: int = 0
-    reconnects: int = 0
-    stopped: str | None = None
-    seconds: float = 0.0
-    failures: list[tuple[str, str]] = field(default_factory=list)  # (kind, reply) samples
-    sent_by_kind: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def attempted(self) -> int:
-        """Messages whose outcome was recorded (released ones were not attempted)."""
-        return self.sent + self.retry_later + self.failed
+__all__ = ["DeliveryPolicy", "DeliveryReport", "Sender", "SmtpServer", "Tls"]
 
 
 class _Stop(Exception):
     """The circuit breaker opened: stop taking messages."""
 
 
-def _reply(exc: aiosmtplib.SMTPResponseException) -> str:
-    return f"{exc.code} {exc.message}".strip()
+class _Line:
+    """One worker's connection (replaced after a connection-level failure)."""
 
+    smtp: aiosmtplib.SMTP | None = None
 
-async def _greet(smtp: aiosmtplib.SMTP) -> None:
-    """EHLO (HELO if refused) unless STARTTLS or login did it: what `mail()` does first."""
-    if smtp.is_ehlo_or_helo_needed:
-        try:
-            await smtp.ehlo()
-        except aiosmtplib.SMTPHeloError:
-            if not smtp.is_connected:
-                raise
-            await smtp.helo()
-
-
-class _Limiter:
-    """A shared pace: at most `rate` sends per second (0 = unlimited)."""
-
-    def __init__(self, rate: float) -> None:
-        self.interval = 1.0 / rate if rate > 0 else 0.0
-        self.next_at = 0.0
-
-    async def wait(self) -> None:
-        if not self.interval:
-            return
-        now = time.monotonic()
-        at = max(self.next_at, now)
-        self.next_at = at + self.interval
-        if at > now:
-            await asyncio.sleep(at - now)
+    def drop(self) -> None:
+        if self.smtp is not None:
+            self.smtp.close()
+        self.smtp = None
 
 
 class Sender:
@@ -142,9 +79,10 @@ class Sender:
         self.round_id, self.limit, self.progress, self.clock = round_id, limit, progress, clock
         self.composer = Composer(sender, unsubscribe_url=unsubscribe_url)
         self.report = DeliveryReport()
+        self.holding = Holding(engine, self.policy.lease, clock)  # claimed, no outcome yet
         self._todo: asyncio.Queue[tuple[Outgoing, int] | None] = asyncio.Queue()
         self._done: asyncio.Queue[Outcome] = asyncio.Queue()
-        self._limiter = _Limiter(self.policy.rate)
+        self._limiter = Limiter(self.policy.rate)
         self._connect_failures = 0
         self._claimed = 0
         self._open = 0  # claimed, no outcome yet
@@ -152,7 +90,6 @@ class Sender:
         self._ending = False
         self._unrecorded = 0
         self._written = asyncio.Event()
-        self._held: set[int] = set()  # claimed by this run, no outcome yet
         self._low = asyncio.Event()  # the queue is short: claim more
         self._enough = asyncio.Event()  # enough outcomes for one commit
         self._ticked = 0.0
@@ -160,7 +97,7 @@ class Sender:
         self._stop: str | None = None
 
     async def run(self) -> DeliveryReport:
-        """Claim, send and record until nothing is due (or the breaker opens)."""
+        """Claim, send and record until nothing is due (or the breaker opens, or `stop()`)."""
         started = time.perf_counter()
         with session_scope(self.engine) as session:
             outbox.render_legacy(session)
@@ -174,18 +111,23 @@ class Sender:
         feeder = asyncio.create_task(self._feed())
         try:
             await asyncio.gather(feeder, *workers)  # a worker's crash ends the run at once
-        finally:
+        finally:  # also when cancelled: every row still held is given back
             for t in (feeder, keeper, *workers):
                 t.cancel()
-            for _ in workers:  # a worker whose cancellation got lost still ends
-                self._todo.put_nowait(None)
             await asyncio.gather(feeder, keeper, *workers, return_exceptions=True)
-            await self._release_unsent()
+            self._release_held()
             await self._done.put(_END)
             await writer
+        with session_scope(self.engine) as session:
+            self.report.leased, self.report.leased_until = outbox.leased(
+                session, now=self.clock(), round_id=self.round_id, token=self.holding.token)
         self.report.stopped = self._stop
         self.report.seconds = time.perf_counter() - started
         return self.report
+
+    def stop(self, why: str) -> None:
+        """End the run gently (SIGTERM): messages on the wire finish, the rest is released."""
+        self._trip(why)
 
     # --- feeding ------------------------------------------------------------------------
 
@@ -196,17 +138,15 @@ class Sender:
             want = self.policy.batch
             if self.limit is not None:
                 want = min(want, self.limit - self._claimed)
-            claimed = self._claim(want) if want > 0 else []
+            claimed, rows = self._claim(want) if want > 0 else (0, [])
             if not claimed:
                 break
-            rows = [r for r in claimed if r.id not in self._held]  # not ours already
-            if not rows:
+            if not rows:  # only rows of ours whose lease had run out
                 await asyncio.sleep(0.05)
                 continue
             self._claimed += len(rows)
             self._open += len(rows)
             for row in rows:
-                self._held.add(row.id)
                 self._todo.put_nowait((row, 0))
             while self._todo.qsize() > low and self._stop is None:
                 self._low.clear()
@@ -226,24 +166,37 @@ class Sender:
         """Every third of a lease, extend the leases of the rows still held."""
         while True:
             await asyncio.sleep(self.policy.lease.total_seconds() / 3)
-            if self._held:
-                with session_scope(self.engine) as session:
-                    outbox.renew(session, sorted(self._held),
-                                 until=self.clock() + self.policy.lease)
+            self._renew()
 
-    def _claim(self, want: int) -> list[Outgoing]:
+    def _renew(self) -> None:
+        """Renew the leases held; rows another sender took are no longer this run's."""
+        lost = self.holding.renew()
+        if lost:
+            self.report.taken_over += lost
+            self._open -= lost
+            self._maybe_end()
+
+    def _mine(self, row: Outgoing) -> bool:
+        """Just before sending: the row is still this run's (the lease is checked if due)."""
+        if self.holding.has(row) and not self.holding.sure():
+            self._renew()  # this sender may have stalled past its lease
+        return self.holding.has(row)
+
+    def _claim(self, want: int) -> tuple[int, list[Outgoing]]:
+        """Claim up to `want` rows: (how many were claimed, those not held already)."""
+        now = self.clock()
         with session_scope(self.engine) as session:
-            rows = outbox.claim(session, now=self.clock(), lease=self.policy.lease, limit=want,
-                                round_id=self.round_id)
+            rows = outbox.claim(session, now=now, lease=self.policy.lease, limit=want,
+                                token=self.holding.token, round_id=self.round_id)
             missing = {r.body_id for r in rows if not self.composer.has_body(r.body_id)}
             for body_id, rendered in outbox.load_bodies(session, missing).items():
                 self.composer.add_body(body_id, rendered)
-            return rows
+        return len(rows), self.holding.take(rows, until=now + self.policy.lease)
 
     # --- sending --------------------------------------------------------------------------
 
     async def _worker(self) -> None:
-        smtp: aiosmtplib.SMTP | None = None
+        line = _Line()
         try:
             while True:
                 item = await self._todo.get()
@@ -251,103 +204,65 @@ class Sender:
                     self._low.set()  # the feeder claims the next batch
                 if item is None:
                     return
-                if self._stop is not None:
-                    self._todo.put_nowait(item)  # released at the end, untouched
-                    continue
-                row, tries = item
-                smtp = await self._send(smtp, row, tries)
+                if self._stop is None:  # else released at the end, untouched
+                    await self._send(line, *item)
         finally:
-            if smtp is not None and smtp.is_connected:
-                try:
-                    await smtp.quit()
-                except (aiosmtplib.SMTPException, OSError):
-                    smtp.close()
+            task = asyncio.current_task()
+            await hang_up(line.smtp, abrupt=task is not None and task.cancelling() > 0)
 
-    async def _send(self, smtp: aiosmtplib.SMTP | None, row: Outgoing, tries: int
-                    ) -> aiosmtplib.SMTP | None:
-        """One attempt; returns the connection to reuse (None after a connection failure)."""
+    async def _send(self, line: _Line, row: Outgoing, tries: int) -> None:
+        """One attempt of one message; a connection-level failure leaves `line` empty."""
         try:
-            if smtp is None or not smtp.is_connected:
-                smtp = await self._connect()
+            if line.smtp is None or not line.smtp.is_connected:
+                line.smtp = await self._connect()
             while self._unrecorded >= self.policy.window:  # bounds duplicates after a crash
                 self._written.clear()
                 await self._written.wait()
             if self._limiter.interval:
                 await self._limiter.wait()
             data = self.composer.message(row, self.clock())
-            reply = await self._transaction(smtp, row.recipient, data)
+            if self._stop is not None or not self._mine(row):
+                return  # stopped: released at the end; taken over: not this run's any more
+            reply = await transaction(line.smtp, self._mail_from, self.envelope_from,
+                                      row.recipient, data)
             self._finish(Outcome(row, "sent", reply))
-            return smtp
         except _Stop:
-            self._todo.put_nowait((row, tries))  # released at the end, untouched
-            return None
+            return  # released at the end, untouched
         except aiosmtplib.SMTPRecipientsRefused as exc:
-            refusal = exc.recipients[0]
-            if refusal.code == 421:  # the server is closing: not about this recipient
-                self._again(smtp, row, tries, _reply(refusal))
-                return None
-            permanent = refusal.code >= 500
-            self._finish(Outcome(row, "failed" if permanent else "retry", _reply(refusal),
-                                 suppress=permanent))
-            return smtp
+            self._refused(line, row, tries, exc.recipients[0])
         except aiosmtplib.SMTPResponseException as exc:
-            return self._response(smtp, row, tries, exc)
+            self._response(line, row, tries, exc)
         except CONNECTION_ERRORS as exc:
-            self._again(smtp, row, tries, f"connection lost: {exc}".strip())
-            return None
+            self._again(line, row, tries, f"connection lost: {exc}".strip())
         except ValueError as exc:  # aiosmtplib refuses a mailbox it cannot send to
             self._finish(Outcome(row, "failed", f"invalid address: {exc}"))
-            return smtp
 
-    async def _transaction(self, smtp: aiosmtplib.SMTP, recipient: str, data: bytes) -> str:
-        """MAIL, RCPT, DATA for one recipient; the envelope is reset after a refusal.
+    def _refused(self, line: _Line, row: Outgoing, tries: int,
+                 refusal: aiosmtplib.SMTPRecipientRefused) -> None:
+        """Classify a reply to RCPT TO."""
+        if refusal.code == 421:  # the server is closing: not about this recipient
+            self._again(line, row, tries, reply_of(refusal))
+            return
+        permanent = refusal.code >= 500
+        self._finish(Outcome(row, "failed" if permanent else "retry", reply_of(refusal),
+                             suppress=permanent))
 
-        What `sendmail` does, minus its parsing: `sendmail` runs `email.utils.parseaddr` four
-        times per message (twice itself, then `mail()` and `rcpt()` once each) — measured, the
-        largest share of aiosmtplib's CPU per message. The envelope sender is the office's own
-        address, encoded once; the recipient passes the strict check it passed when the notice
-        was owed (`headers.valid_address`: ASCII, no space, `<`, `>` or quote), so no command
-        can be smuggled onto the line. Replies are classified as `mail()` and `rcpt()` do.
-        """
-        try:
-            rcpt = b"TO:<" + valid_address(recipient).encode("ascii") + b">"
-        except InvalidAddress as exc:
-            raise ValueError(str(exc)) from None
-        try:
-            reply = await smtp.execute_command(b"MAIL", self._mail_from)
-            if reply.code != 250:
-                raise aiosmtplib.SMTPSenderRefused(reply.code, reply.message, self.envelope_from)
-            reply = await smtp.execute_command(b"RCPT", rcpt)
-            if reply.code not in (250, 251):
-                raise aiosmtplib.SMTPRecipientsRefused([aiosmtplib.SMTPRecipientRefused(
-                    reply.code, reply.message, recipient)])
-            return str(await smtp.data(data))
-        except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused):
-            with contextlib.suppress(aiosmtplib.SMTPException, ConnectionError):
-                await smtp.rset()
-            raise
-
-    def _response(self, smtp: aiosmtplib.SMTP | None, row: Outgoing, tries: int,
-                  exc: aiosmtplib.SMTPResponseException) -> aiosmtplib.SMTP | None:
-        """Classify a reply to MAIL FROM or DATA (RCPT refusals are handled by `_send`)."""
+    def _response(self, line: _Line, row: Outgoing, tries: int,
+                  exc: aiosmtplib.SMTPResponseException) -> None:
+        """Classify a reply to MAIL FROM or DATA."""
         if exc.code == 421:  # the server closes the connection: try again on a new one
-            self._again(smtp, row, tries, _reply(exc))
-            return None
-        if isinstance(exc, aiosmtplib.SMTPSenderRefused):
-            if exc.code >= 500:
-                self._trip(f"the server refused the sender: {_reply(exc)}")
-                self._todo.put_nowait((row, tries))  # released at the end, untouched
+            self._again(line, row, tries, reply_of(exc))
+        elif isinstance(exc, aiosmtplib.SMTPSenderRefused):
+            if exc.code >= 500:  # the row is released at the end, untouched
+                self._trip(f"the server refused the sender: {reply_of(exc)}")
             else:
-                self._finish(Outcome(row, "retry", _reply(exc)))
-            return smtp
-        # DATA and anything else: 5xx is about this message, 4xx is temporary
-        self._finish(Outcome(row, "failed" if exc.code >= 500 else "retry", _reply(exc)))
-        return smtp
+                self._finish(Outcome(row, "retry", reply_of(exc)))
+        else:  # DATA and anything else: 5xx is about this message, 4xx is temporary
+            self._finish(Outcome(row, "failed" if exc.code >= 500 else "retry", reply_of(exc)))
 
-    def _again(self, smtp: aiosmtplib.SMTP | None, row: Outgoing, tries: int, why: str) -> None:
+    def _again(self, line: _Line, row: Outgoing, tries: int, why: str) -> None:
         """Connection-level failure: same message, same Message-ID, on a new connection."""
-        if smtp is not None:
-            smtp.close()
+        line.drop()
         self.report.reconnects += 1
         if tries + 1 >= self.policy.tries_per_run:
             self._finish(Outcome(row, "retry", why))
@@ -360,20 +275,13 @@ class Sender:
         while True:
             if self._stop is not None:
                 raise _Stop
-            smtp = aiosmtplib.SMTP(hostname=s.host, port=s.port, timeout=s.timeout,
-                                   use_tls=s.tls == "ssl", start_tls=s.tls == "starttls")
             try:
-                await smtp.connect()
-                if s.user:
-                    await smtp.login(s.user, s.password or "")
-                await _greet(smtp)
+                smtp = await open_connection(s)
                 self._connect_failures = 0
                 return smtp
-            except aiosmtplib.SMTPAuthenticationError as exc:
-                smtp.close()
-                self._open_breaker(f"SMTP login refused: {_reply(exc)}")
+            except LoginFailed as exc:  # trying again cannot help
+                self._open_breaker(str(exc))
             except (aiosmtplib.SMTPResponseException, *CONNECTION_ERRORS) as exc:
-                smtp.close()
                 self._connect_failures += 1
                 self.report.reconnects += 1
                 if self._connect_failures >= self.policy.connect_failures:
@@ -381,11 +289,18 @@ class Sender:
                                        f"({self._connect_failures} attempts): {exc}")
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
+            except aiosmtplib.SMTPException as exc:  # e.g. no STARTTLS offered
+                self._open_breaker(f"cannot use {s.host}:{s.port}: {' '.join(str(exc).split())}")
 
     def _trip(self, why: str) -> None:
-        """The circuit breaker opens: no new attempts in this run."""
+        """The circuit breaker opens: no new attempts in this run; the rows waiting in the
+        queue are given back at once (the ones on the wire finish, and go back at the end)."""
         if self._stop is None:
             self._stop = why
+            while not self._todo.empty():
+                item = self._todo.get_nowait()
+                if item is not None and self.holding.settle(item[0]):
+                    self._give_back(item[0])
             self._low.set()  # the feeder stops waiting
             self._maybe_end()
 
@@ -397,6 +312,8 @@ class Sender:
 
     def _finish(self, outcome: Outcome) -> None:
         row = outcome.row
+        if not self.holding.settle(row):
+            return  # taken over meanwhile (counted when found out): not this run's outcome
         if (outcome.verdict == "retry"
                 and self.clock() - row.created_at >= self.policy.give_up_after):
             outcome = Outcome(row, "failed", f"gave up after {row.attempts} attempts: "
@@ -414,7 +331,6 @@ class Sender:
         self._done.put_nowait(outcome)
         if self._done.qsize() >= self.policy.window // 2:
             self._enough.set()
-        self._held.discard(row.id)
         self._unrecorded += 1
         self._open -= 1
         self._tick()
@@ -444,27 +360,33 @@ class Sender:
             end = any(o is _END for o in group)
             group = [o for o in group if o is not _END]
             if group:
-                self._record(group)  # in the loop: a thread hand-off costs more (GIL convoy)
+                for outcome in self._record(group):  # in the loop: a thread costs more (GIL)
+                    self.report.disown(outcome)
                 self._unrecorded -= len(group)
                 self._written.set()
             if end:
                 return
 
-    def _record(self, group: list[Outcome]) -> None:
+    def _record(self, group: list[Outcome]) -> list[Outcome]:
+        """Write outcomes; returns those whose row another sender took meanwhile."""
         with self.engine.begin() as conn:  # Core: a session's bookkeeping costs more than this
-            outbox.record(conn, group, now=self.clock(), backoff=self.policy.backoff)
+            mine = outbox.record(conn, group, token=self.holding.token, now=self.clock(),
+                                 backoff=self.policy.backoff)
+        return [o for o in group if o.row.id not in mine]
 
-    async def _release_unsent(self) -> None:
-        left = []
+    def _release_held(self) -> None:
+        """Give back every row still held, untouched: the next run sends it, same Message-ID."""
         while not self._todo.empty():
-            item = self._todo.get_nowait()
-            if item is not None:
-                left.append(Outcome(item[0], "release", self._stop or ""))
-        self.report.released += len(left)
-        self._unrecorded += len(left)
-        self._held.clear()
-        for outcome in left:
-            self._done.put_nowait(outcome)
+            self._todo.get_nowait()
+        for row in self.holding.release_all():
+            self._give_back(row)
+
+    def _give_back(self, row: Outgoing) -> None:
+        """A held row goes back to `pending`, its attempt not counted."""
+        self.report.released += 1
+        self._unrecorded += 1
+        self._open -= 1
+        self._done.put_nowait(Outcome(row, "release", self._stop or ""))
 
 
 _END: Outcome = Outcome(Outgoing(0, "", "", "", "", "", None, 0, 0, utcnow()), "release")

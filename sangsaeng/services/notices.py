@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
+from sangsaeng.domain.clock import as_kst
 from sangsaeng.errors import StepError
 from sangsaeng.journal import Audit, Entry, record
 from sangsaeng.mail.compose import Composer
@@ -17,6 +18,7 @@ from sangsaeng.mail.outbox import (
     MailContext,
     Notice,
     Outgoing,
+    leased,
     load_bodies,
     mail_context,
     outbox_row,
@@ -42,6 +44,16 @@ class Status:
     counts: dict[tuple[str, str], int]
     failures: list[Failure]
     retrying: int
+    leased: int = 0  # rows a sender holds now …
+    leased_until: datetime | None = None  # … until then at the latest
+
+
+def leased_note(count: int, until: datetime | None, *, by: str = "a sender") -> str | None:
+    """One line on rows a sender holds now (KST, as the CLI's other times), or None."""
+    if not count or until is None:
+        return None
+    return (f"{count} notice(s) are leased by {by} until {as_kst(until):%Y-%m-%d %H:%M:%S} KST "
+            "(sent by it, or due again then)")
 
 
 def status(session: Session, round_id: str) -> Status:
@@ -55,7 +67,8 @@ def status(session: Session, round_id: str) -> Status:
         .where(o.round_id == round_id, o.state == "failed").order_by(o.id)).all()]
     retrying = int(session.execute(select(func.count()).select_from(OUTBOX).where(
         o.round_id == round_id, o.state == "pending", o.attempts > 0)).scalar_one())
-    return Status(counts, failures, retrying)
+    return Status(counts, failures, retrying,
+                  *leased(session, now=utcnow(), round_id=round_id))
 
 
 def pending(session: Session, round_id: str, *, kind: str | None = None,

@@ -143,3 +143,102 @@ def test_a_sender_killed_mid_batch_loses_nothing_and_duplicates_only_messages_in
     # in flight at the kill: one message per connection (4), plus at most the policy's window of
     # outcomes sent but not yet written
     assert duplicates <= 4 + DeliveryPolicy(connections=4).window, f"{duplicates} duplicates"
+
+
+def _pending() -> int:
+    return sum(r.state == "pending" for r in rows().values())
+
+
+def test_sigterm_finishes_the_messages_on_the_wire_and_gives_back_the_rest_at_once(
+        smtp: ScriptedServer, database_url: str, env: Path) -> None:
+    """Issue 10, item 4: a systemd stop or a cancelled run leaves no row `sending`."""
+    owe(40)
+    smtp.script.hold = 1000  # every message waits mid-DATA until the test lets it go
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SANGSAENG_")}
+    environ.update(SANGSAENG_DATABASE_URL=database_url, SANGSAENG_VAR_DIR=str(env),
+                   SANGSAENG_SMTP_HOST="127.0.0.1", SANGSAENG_SMTP_PORT=str(smtp.port),
+                   SANGSAENG_SMTP_CONNECTIONS="2")
+    command = [str(SANGSAENG), "notices", "send", "--round", ROUND]
+    sender = subprocess.Popen(command, env=environ, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while smtp.script.held < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert smtp.script.held == 2  # two messages on the wire, 38 claimed and queued
+    sender.send_signal(signal.SIGTERM)
+    while _pending() < 38 and sender.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _pending() == 38  # given back at once, while the two are still on the wire
+    smtp.script.gate.release(2)
+    _, err = sender.communicate(timeout=120)
+
+    assert sender.returncode == 1 and "Traceback" not in err
+    assert err.strip().splitlines()[-1] == (
+        "error: delivery stopped: terminated (SIGTERM); 38 notice(s) wait in the outbox, "
+        "nothing is lost")
+    states = {(r.state, r.attempts) for r in rows().values()}
+    assert states == {("sent", 1), ("pending", 0)} and _pending() == 38
+    smtp.script.hold = 0
+    assert cli("notices", "send", "--round", ROUND)[0] == 0
+    got = smtp.handler.message_ids()
+    assert sorted(got.values()) == [1] * 40  # no duplicate: the two on the wire were recorded
+
+
+# What Prefect's engine does in a served run's process: SIGTERM (the runner cancelling the run)
+# becomes TerminationSignal in the main thread, where the delivery task waits for its sender.
+_PREFECT_TASK = """
+import sys
+from prefect.utilities.engine import capture_sigterm
+from tasks.notices import deliver_notices
+with capture_sigterm():
+    deliver_notices.fn(sys.argv[1])
+"""
+
+
+def test_a_cancelled_prefect_delivery_gives_back_its_rows_at_once(
+        smtp: ScriptedServer, database_url: str, env: Path) -> None:
+    """Issue 10, item 4, for Prefect runs: the task's sender runs in a thread of its own, which
+    no signal reaches; the task tells it to stop when its run is cancelled or terminated."""
+    owe(40)
+    smtp.script.hold = 1000
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SANGSAENG_")}
+    environ.update(SANGSAENG_DATABASE_URL=database_url, SANGSAENG_VAR_DIR=str(env),
+                   SANGSAENG_SMTP_HOST="127.0.0.1", SANGSAENG_SMTP_PORT=str(smtp.port),
+                   SANGSAENG_SMTP_CONNECTIONS="2", PREFECT_SERVER_EPHEMERAL_ENABLED="false")
+    task = subprocess.Popen([sys.executable, "-c", _PREFECT_TASK, ROUND], env=environ,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while smtp.script.held < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert smtp.script.held == 2
+    task.send_signal(signal.SIGTERM)
+    while _pending() < 38 and task.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _pending() == 38  # given back at once, while the two are still on the wire
+    smtp.script.gate.release(2)
+    _, err = task.communicate(timeout=120)
+    assert task.returncode == -signal.SIGTERM, err  # ended by the signal, as Prefect ends it
+    assert {(r.state, r.attempts) for r in rows().values()} == {("sent", 1), ("pending", 0)}
+    smtp.script.hold = 0
+    assert cli("notices", "send", "--round", ROUND)[0] == 0
+    assert sorted(smtp.handler.message_ids().values()) == [1] * 40
+
+
+def test_send_and_status_say_how_many_rows_another_sender_holds_and_until_when(
+        smtp: ScriptedServer) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sangsaeng.mail.outbox import claim
+
+    owe(3)
+    until = datetime(2031, 1, 2, 3, 4, 5, tzinfo=UTC)  # 12:04:05 KST
+    with session_scope(get_engine()) as session:  # another sender's claim, far from over
+        claim(session, now=until - timedelta(seconds=300), lease=timedelta(seconds=300),
+              limit=2, token="another")
+    code, out, _ = cli("notices", "send", "--round", ROUND)
+    assert code == 0 and "sent 1," in out
+    note = ("2 notice(s) are leased by {} until 2031-01-02 12:04:05 KST "
+            "(sent by it, or due again then)")
+    assert note.format("another sender") in out.splitlines()
+    code, out, _ = cli("notices", "status", "--round", ROUND)
+    assert code == 0 and note.format("a sender") in out.splitlines()

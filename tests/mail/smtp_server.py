@@ -12,6 +12,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from sangsaeng.mail.embedded import free_port
 
@@ -45,6 +46,9 @@ class Script:
     drop_after_body: int = 0  # store the message, then cut the connection before replying
     drop_before_body: int = 0  # cut the connection at DATA, message not stored
     delay: float = 0.0  # seconds before each DATA reply
+    hold: int = 0  # the next `hold` DATA commands wait at the gate (a sender stuck mid-send)
+    gate: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(0))
+    held: int = 0  # DATA commands waiting at the gate now (`gate.release(n)` lets n go)
 
 
 class ScriptedHandler:
@@ -81,6 +85,11 @@ class ScriptedHandler:
             script.drop_before_body -= 1
             server.transport.close()
             return "451 dropped"
+        if script.hold:
+            script.hold -= 1
+            script.held += 1
+            await asyncio.get_running_loop().run_in_executor(None, script.gate.acquire)
+            script.held -= 1
         if script.delay:
             await asyncio.sleep(script.delay)
         reply = script.data.popleft() if script.data else "250 2.0.0 queued"
@@ -99,19 +108,41 @@ class ScriptedHandler:
             return Counter(r.message_id for r in self.received)
 
 
-class ScriptedServer:
-    """Start/stop-able server on a fixed loopback port (a restart keeps the port)."""
+class Login:
+    """aiosmtpd authenticator: one user and password (AUTH PLAIN/LOGIN without TLS)."""
 
-    def __init__(self) -> None:
+    def __init__(self, user: str, password: str) -> None:
+        self.user, self.password = user.encode(), password.encode()
+
+    def __call__(self, server: Any, session: Any, envelope: Any, mechanism: str,
+                 auth_data: Any) -> AuthResult:
+        ok = (isinstance(auth_data, LoginPassword) and auth_data.login == self.user
+              and auth_data.password == self.password)
+        return AuthResult(success=ok, handled=False)
+
+
+class ScriptedServer:
+    """Start/stop-able server on a fixed loopback port (a restart keeps the port).
+
+    With `login`, the server offers AUTH (on plain text: loopback only) and refuses any other
+    user or password; without it, it offers no AUTH at all.
+    """
+
+    def __init__(self, login: Login | None = None) -> None:
         self.handler = ScriptedHandler()
         self.port = free_port()
+        self.login = login
         self.controller: Controller | None = None
 
     def start(self) -> None:
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        auth: dict[str, Any] = {}
+        if self.login is not None:
+            auth = {"authenticator": self.login, "auth_require_tls": False}
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **auth)
         self.controller.start()
 
     def stop(self) -> None:
+        self.script.gate.release(1000)  # nothing waits for a gate that will never open
         if self.controller is not None:
             self.controller.stop()
             self.controller = None

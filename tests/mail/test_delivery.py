@@ -137,7 +137,8 @@ def test_a_claimed_row_is_taken_again_only_after_its_lease_with_the_same_message
         smtp: ScriptedServer) -> None:
     (address,) = owe(1)
     with session_scope(get_engine()) as session:  # a sender that crashes right after claiming
-        (taken,) = claim(session, now=datetime.now(UTC), lease=timedelta(seconds=1), limit=10)
+        (taken,) = claim(session, now=datetime.now(UTC), lease=timedelta(seconds=1), limit=10,
+                         token="crashed")
     assert send().sent == 0  # leased to the crashed sender
     asyncio.run(asyncio.sleep(1.1))
     assert send().sent == 1
