@@ -32,6 +32,7 @@ from sangsaeng.models import (
     Participant,
     Round,
 )
+from sangsaeng.spreadsheet import neutralise
 
 A = APPLICATIONS.c
 DC = DECISIONS.c
@@ -115,12 +116,13 @@ def figures(session: Session, rnd: Round) -> AnnouncementFigures:
 
 
 def to_csv(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """CSV text with a BOM so that Excel opens the Korean text correctly."""
+    """CSV text with a BOM so that Excel opens the Korean text correctly; no cell is taken for
+    a formula (`spreadsheet.neutralise`)."""
     buffer = io.StringIO()
     buffer.write("\ufeff")
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([neutralise(cell) for cell in row] for row in rows)
     return buffer.getvalue()
 
 
@@ -137,16 +139,21 @@ def to_markdown(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 def write_xlsx(path: Path, title: str, header: Sequence[str], rows: Sequence[Sequence[str]]
                ) -> None:
-    """An XLSX workbook with one sheet (openpyxl)."""
+    """An XLSX workbook with one sheet (openpyxl): a first column of whole numbers (NO) as
+    numbers, every other cell as a string, never a formula (`spreadsheet.neutralise`)."""
     from openpyxl import Workbook
 
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None
     sheet.title = title[:31]
-    sheet.append(list(header))
-    for row in rows:
-        sheet.append([int(row[0]), *row[1:]] if row and row[0].isdigit() else list(row))
+    for number, row in enumerate([header, *rows], start=1):
+        for column, text in enumerate(row, start=1):
+            if column == 1 and number > 1 and text.isdigit():
+                sheet.cell(number, column, int(text))
+                continue
+            cell = sheet.cell(number, column, neutralise(text))
+            cell.data_type = "s"  # openpyxl makes a formula of any str that starts with "="
     workbook.save(path)
 
 
