@@ -23,6 +23,7 @@ from sangsaeng.domain.selection import (
 )
 from sangsaeng.domain.states import RoundState, round_reached
 from sangsaeng.errors import StepError
+from sangsaeng.markdown import escape
 from sangsaeng.models import (
     APPLICATIONS,
     DECISIONS,
@@ -126,14 +127,11 @@ def to_csv(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return buffer.getvalue()
 
 
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def to_markdown(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A GitHub-style Markdown table."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+    """A GitHub-style Markdown table; each cell shows its text, never markup (names come from
+    applicants: `markdown.escape`)."""
+    lines = ["| " + " | ".join(map(escape, header)) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(map(escape, row)) + " |" for row in rows]
     return "\n".join(lines) + "\n"
 
 
@@ -163,16 +161,17 @@ def _round_label(round_id: str) -> str:
 
 
 def announcement(session: Session, rnd: Round, program_name: str, ministry: str) -> str:
-    """A2 + A1: the press-release-style announcement in Markdown."""
+    """A2 + A1: the press-release-style announcement in Markdown (every name escaped)."""
     require_decisions(rnd, RoundState.DECIDED)
     fig = figures(session, rnd)
-    labels = {t: rnd.settings["tracks"][t]["label"] for t in rnd.tracks}
+    program_name, ministry = escape(program_name), escape(ministry)
+    labels = {t: escape(rnd.settings["tracks"][t]["label"]) for t in rnd.tracks}
     by_track = ", ".join(f"{labels[t]}과제 : {n}개" for t, n in fig.by_track.items() if n)
     table = to_markdown(SELECTION_COLUMNS, selection_table(session, rnd))
     return "\n".join([
         f"# {program_name} {_round_label(rnd.id)} 과제 최종 선정",
         "",
-        f"*{rnd.title}*",
+        f"*{escape(rnd.title)}*",
         "",
         f"{ministry}는 ‘{program_name}’ 모집 공고(접수 마감 {format_kst(rnd.closes_at)})에 "
         f"참여한 과제({fig.applications}개)에 대한 평가를 통해 {fig.selected}개 과제를 최종 "

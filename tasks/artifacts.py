@@ -27,6 +27,7 @@ from sangsaeng.domain.clock import format_kst, parse_instant
 from sangsaeng.domain.states import RoundState, round_reached
 from sangsaeng.exports import FILES, Written, write_round_exports
 from sangsaeng.mail.office import status as notice_status
+from sangsaeng.markdown import escape
 from sangsaeng.models import APPLICATIONS, Round
 from sangsaeng.reports import DECISION_COLUMNS, announcement, decision_rows
 from sangsaeng.services.rounds import cancellation, get_round
@@ -100,10 +101,10 @@ def dashboard_markdown(session: Session, rnd: Round, exports: Sequence[str] = ()
     supplement = rnd.settings.get("supplement_deadline")
     cancelled = cancellation(session, rnd)
     lines = [
-        f"# {rnd.id} · {rnd.title}", "",
+        f"# {rnd.id} · {escape(rnd.title)}", "",
         f"**상태 state:** `{rnd.state}`", "",
-        *([f"**공고 취소 cancelled:** {format_kst(cancelled.at)} KST, {cancelled.actor} — "
-           f"{cancelled.reason}", "",
+        *([f"**공고 취소 cancelled:** {format_kst(cancelled.at)} KST, {escape(cancelled.actor)} — "
+           f"{escape(cancelled.reason)}", "",
            "이 회차의 단계는 더 이상 실행되지 않습니다. / No step of this round runs any more.",
            ""] if cancelled is not None else []),
         "## 일정 deadlines (KST)", "",

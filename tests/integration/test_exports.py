@@ -226,3 +226,45 @@ def test_names_that_start_like_formulas_are_text_in_every_csv_and_xlsx(
     # The normal rows, the scores and the ranks are as before.
     assert read_csv((folder / "decisions.csv").read_text(encoding="utf-8")) == read_csv(
         (ROUND_2022_2 / "expected" / "decisions.csv").read_text(encoding="utf-8-sig"))
+
+
+MARKUP = {"applications.csv": {"계장제어장치": "<img src=x onerror=alert(1)>",
+                               "퍼걸러": "[y](http://x.example/)"},
+          "participants.csv": {"주식회사 자인인더스트리": "<script>alert(1)</script>",
+                               "(주)에이씨앤티시스템": "**굵게** | 둘째 칸"}}
+
+
+def shown(markdown: str) -> str:
+    """The Markdown rendered as the UI renders it (CommonMark + GitHub tables, raw HTML on)."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(markdown)
+
+
+def test_names_with_markup_show_as_text_in_the_markdown_files_and_artifacts(
+    var: Path, tmp_path: Path
+) -> None:
+    package = Path(shutil.copytree(PACKAGE, tmp_path / "package"))
+    for file, names in MARKUP.items():
+        rename(package, file, names)
+    assert run(CONFIG, package, REPLAY_NOW, approve=True).state == "notified"
+    folder = var / "exports" / "2022-2"
+    for markdown in ((folder / "selection.md").read_text(encoding="utf-8"),
+                     (folder / "announcement.md").read_text(encoding="utf-8"),
+                     latest("round-2022-2-announcement")):
+        page = shown(markdown)
+        assert "<img" not in page and "<script" not in page and "<a " not in page
+        assert "<strong>" not in page
+        assert ("<td>1</td>\n<td>1:1</td>\n<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>\n"
+                "<td>**굵게** | 둘째 칸</td>\n<td>3년</td>\n"
+                "<td>&lt;img src=x onerror=alert(1)&gt;</td>") in page
+        assert "<td>[y](http://x.example/)</td>" in page
+
+
+def test_a_cancellation_reason_with_markup_shows_as_text_in_the_status(var: Path) -> None:
+    run(CONFIG, PACKAGE, REPLAY_NOW, until="screening")
+    asyncio.run(cancel_round("2022-2", "<img src=x onerror=alert(1)> 예산 미확보",
+                             actor="<b>담당자</b>"))
+    page = shown(latest("round-2022-2-status"))
+    assert "<img" not in page and "<b>" not in page
+    assert "&lt;b&gt;담당자&lt;/b&gt; — &lt;img src=x onerror=alert(1)&gt; 예산 미확보" in page
