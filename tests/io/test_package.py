@@ -804,26 +804,91 @@ def _bom_then_cp949(data: bytes) -> bytes:
 
 
 @pytest.mark.parametrize(
-    ("name", "spoil", "detail"),
+    ("name", "spoil", "message"),
     [
-        ("applications", _utf16, "first bad byte 0xff at offset 0"),
-        ("scores", _utf16_no_bom, "first bad byte 0x00 at offset 1"),
-        ("applications", _random, "first bad byte 0x"),
-        ("applications", _bom_then_cp949, "first bad byte 0x"),
+        ("applications", _utf16, "applications.csv is neither UTF-8 nor CP949 (first bad byte "
+                                 "0xff at offset 0, in its header row)"),
+        ("scores", _utf16_no_bom, "scores.csv is not CSV text (a NUL byte at offset 1, in its "
+                                  "header row: UTF-16 or not a text file?)"),
+        ("applications", _random, "applications.csv is neither UTF-8 nor CP949 (first bad "
+                                  "byte 0x"),
+        ("applications", _bom_then_cp949, "applications.csv is neither UTF-8 nor CP949 (first "
+                                          "bad byte 0x"),
     ],
     ids=["utf-16", "utf-16-without-bom", "random-bytes", "bom-but-cp949"],
 )
 def test_a_file_in_another_encoding_is_refused(
-    package: Path, name: str, spoil: Any, detail: str
+    package: Path, name: str, spoil: Any, message: str
 ) -> None:
     path = package / f"{name}.csv"
     path.write_bytes(spoil(path.read_bytes()))
     with pytest.raises(PackageError) as caught:
         read(package)
-    message = str(caught.value)
-    assert message.startswith(f"{name}.csv is neither UTF-8 nor CP949 (")
-    assert detail in message
-    assert message.endswith("); save it as UTF-8 CSV")
+    assert str(caught.value).startswith(message)
+    assert str(caught.value).endswith("); save it as UTF-8 CSV")
+
+
+BAD_BYTES = "bytes 0xbd 0xba are neither UTF-8 nor CP949: retype the cell or save the file as " \
+    "UTF-8 CSV"
+NUL_IN_CELL = "holds a NUL character (byte 0x00): no text has one; save the file as UTF-8 CSV"
+
+
+def _spoil_cell(path: Path, old: bytes, new: bytes) -> None:
+    data = path.read_bytes()
+    assert data.count(old) == 1, old
+    path.write_bytes(data.replace(old, new))
+
+
+def test_a_byte_of_neither_encoding_rejects_only_its_row_naming_row_and_column(
+    package: Path
+) -> None:
+    # "스마" in CP949, then a byte no CP949 character starts with, in a UTF-8 file.
+    _spoil_cell(package / "applications.csv", "스마트가로등".encode(),
+                "스".encode("cp949") + b"\xba")
+    result = read(package)
+    assert result.errors[0] == RowError("applications.csv", 2, "product_name", "\ufffd\ufffd\ufffd",
+                                        BAD_BYTES.replace("0xbd 0xba", "0xbd 0xba 0xba"))
+    assert str(result.errors[0]).startswith(
+        "applications.csv row 2, column product_name, value '\ufffd\ufffd\ufffd': bytes 0xbd")
+    assert result.encodings["applications.csv"] == "utf-8"
+    assert len(result.applications) == COUNTS["applications"] - 1  # the others are kept
+    assert {e.file for e in result.errors} >= {"participants.csv", "scores.csv"}  # its rows
+
+
+def test_a_bad_byte_in_a_cp949_file_rejects_only_its_row(package: Path) -> None:
+    _as_cp949(package)
+    _spoil_cell(package / "reviewers.csv", "박평가1".encode("cp949"),
+                "박".encode("cp949") + b"\x80")  # no CP949 character starts with 0x80
+    result = read(package)
+    assert RowError("reviewers.csv", 2, "name", "박\ufffd", "byte 0x80 is neither UTF-8 nor "
+                    "CP949: retype the cell or save the file as UTF-8 CSV") in result.errors
+    assert result.encodings["reviewers.csv"] == "cp949"
+    assert len(result.reviewers) == COUNTS["reviewers"] - 1
+
+
+def test_a_nul_in_a_cell_is_called_a_nul_and_rejects_only_its_row(package: Path) -> None:
+    _spoil_cell(package / "participants.csv", "㈜래이정밀".encode(), "㈜래\x00이정밀".encode())
+    _spoil_cell(package / "documents.csv", b"2022-2-002,,agreement,", b"2022-2-002,,agr\x00,")
+    result = read(package)
+    nul_errors = [e for e in result.errors if e.message == NUL_IN_CELL]
+    assert nul_errors == [RowError("participants.csv", 2, "name", "㈜래\u2400이정밀", NUL_IN_CELL),
+                          RowError("documents.csv", 8, "doc_type", "agr\u2400", NUL_IN_CELL)]
+    assert "column name, value '㈜래␀이정밀': holds a NUL character" in str(nul_errors[0])
+    assert len(result.participants) == COUNTS["participants"] - 2  # and the partner of 2022-2-001
+    assert len(result.documents) == COUNTS["documents"] - 5  # and those of 2022-2-001
+
+
+@pytest.mark.parametrize("field", ["x" * (1 << 20), '"' + "x,\n" * (1 << 18) + '"'],
+                         ids=["1-MB", "1-MB-quoted-with-commas-and-line-breaks"])
+def test_a_field_over_the_csv_size_limit_names_its_row_and_column(package: Path, field: str
+                                                                  ) -> None:
+    path = package / "documents.csv"
+    path.write_bytes(path.read_bytes().replace(b"2022-2-002,,agreement,",
+                                               f"2022-2-002,,{field},".encode()))
+    result = read(package)
+    assert result.errors[0] == RowError("documents.csv", 8, "doc_type", None,
+                                        "cannot be read as CSV: field larger than field limit "
+                                        "(131072)")
 
 
 def test_missing_required_files_are_all_named(package: Path) -> None:
