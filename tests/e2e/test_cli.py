@@ -277,3 +277,17 @@ def test_a_database_from_a_newer_release_is_refused_in_one_line(env: Path) -> No
     dispose_engines()
     code, _, stderr = cli("export", "decisions", "--round", "2022-2")
     assert code == 1 and "cannot migrate the database" in stderr and "9999" in stderr
+
+
+def test_a_line_break_in_a_name_is_rejected_and_reaches_no_mail(env: Path, package: Path
+                                                                ) -> None:
+    edit(package / "applications.csv", "2022-2-001,innovation,스마트가로등,",
+         '2022-2-001,innovation,"스마트가로등\r\nBcc: x@x.example",')
+    code, _, stderr = run_round(package)
+    assert code == 2
+    assert ("applications.csv row 2, column product_name, value '스마트가로등\\r\\nBcc: "
+            "x@x.example': holds a line break (U+000D): it must be one line") in stderr
+    assert stored_applications() == 35
+    mails = list((env / "mail").rglob("*.eml"))
+    assert mails  # the other applicants' receipts went out
+    assert not any(b"x@x.example" in mail.read_bytes() for mail in mails)

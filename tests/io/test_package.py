@@ -297,6 +297,45 @@ def test_workbook_errors_name_the_sheet_and_its_row(tmp_path: Path) -> None:
     assert len(result.scores) == COUNTS["scores"] - 1
 
 
+ONE_LINE = {  # file, row, column, value with a control character, what it holds
+    "crlf-in-product": ("applications", 2, "product_name", "스마트가로등\r\nBcc: x@x.example",
+                        "a line break (U+000D)"),
+    "lf-in-company": ("participants", 3, "name", "(주)테동한\n이앤씨", "a line break (U+000A)"),
+    "tab-in-representative": ("participants", 3, "representative", "박\t서연",
+                              "a tab (U+0009)"),
+    "vertical-tab-in-address": ("participants", 3, "address", "서울특별시\x0b금천구",
+                                "a control character (U+000B)"),
+    "line-separator-in-reviewer": ("reviewers", 2, "name", "박평가1\u2028R",
+                                   "a line break (U+2028)"),
+}
+
+
+@pytest.mark.parametrize("case", list(ONE_LINE), ids=list(ONE_LINE))
+def test_a_name_with_a_line_break_or_control_character_is_rejected_with_its_column(
+    package: Path, case: str
+) -> None:
+    file, row, column, value, what = ONE_LINE[case]
+    set_cell(package, file, row, column, value)
+    result = read(package)
+    error = RowError(f"{file}.csv", row, column, value, f"holds {what}: it must be one line")
+    assert error in result.errors
+    assert "\n" not in str(error) and "\r" not in str(error)  # the message is one line
+    assert value not in {getattr(r, column) for r in getattr(result, file)}  # not stored
+    assert len(result.sanctions) == COUNTS["sanctions"]  # the other files are read
+
+
+def test_an_alt_enter_line_break_in_a_workbook_name_is_rejected(tmp_path: Path) -> None:
+    workbook = write_workbook(PACKAGE, tmp_path / "package.xlsx", typed=True)
+    book = openpyxl.load_workbook(workbook)
+    book["reviewers"]["B3"] = "정평가2\n(위원장)"  # Alt+Enter in Excel
+    book.save(workbook)
+    result = read(workbook)
+    assert [str(e) for e in result.errors if e.file == "package.xlsx[reviewers]"] == [
+        "package.xlsx[reviewers] row 3, column name, value '정평가2\\n(위원장)': "
+        "holds a line break (U+000A): it must be one line"]
+    assert len(result.reviewers) == COUNTS["reviewers"] - 1
+
+
 def test_a_workbook_with_a_wrong_stored_size_is_read_in_full(tmp_path: Path) -> None:
     # Some exporters store a stale <dimension>; openpyxl would stop reading at it.
     written = write_workbook(PACKAGE, tmp_path / "written.xlsx", typed=True)
