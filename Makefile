@@ -6,6 +6,17 @@ STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: install demo test lint browser test-postgres bench clean
 
+# apt waits for another apt (unattended upgrades, a colleague's `make browser`) instead of failing:
+# dpkg's lock through DPkg::Lock::Timeout; the package lists' lock, which `update` does not wait
+# for, by trying again while apt says that lock is held (any other error stops at once).
+APT_GET := LC_ALL=C DEBIAN_FRONTEND=noninteractive apt-get -q -y -o DPkg::Lock::Timeout=600
+APT_UPDATE := tries=0; until out=$$($(APT_GET) update 2>&1); do \
+		case "$$out" in *"Could not get lock"*) ;; *) tries=999;; esac; \
+		tries=$$((tries + 1)); \
+		if [ $$tries -ge 300 ]; then printf '%s\n' "$$out" >&2; exit 100; fi; \
+		echo "another apt holds the package lists: waiting for it"; sleep 2; \
+	done; printf '%s\n' "$$out"
+
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
@@ -28,7 +39,7 @@ lint: install
 browser:
 	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi nanum; then \
 		echo "installing Debian's chromium and fonts-nanum for the browser test"; \
-		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-nanum; \
+		$(APT_UPDATE) && $(APT_GET) install chromium fonts-nanum; \
 	fi
 
 test: lint browser
@@ -42,7 +53,7 @@ test-postgres: install
 bench: install
 	$(BIN)/python bench/round_scale.py
 	command -v smtp-sink >/dev/null || test -x /usr/sbin/smtp-sink || \
-		(apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postfix)
+		($(APT_UPDATE) && $(APT_GET) install postfix)
 	$(BIN)/python bench/broadcast.py
 
 clean:

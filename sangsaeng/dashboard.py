@@ -22,6 +22,7 @@ from sangsaeng.config import ProgramInfo, load_program
 from sangsaeng.domain.clock import format_kst, parse_instant
 from sangsaeng.domain.states import RoundState, round_reached
 from sangsaeng.exports import FILES, Written, write_round_exports
+from sangsaeng.markdown import escape
 from sangsaeng.models import APPLICATIONS, Round
 from sangsaeng.reports import DECISION_COLUMNS, announcement, decision_rows
 from sangsaeng.services.notices import status as notice_status
@@ -96,10 +97,10 @@ def dashboard_markdown(session: Session, rnd: Round, exports: Sequence[str] = ()
     supplement = rnd.settings.get("supplement_deadline")
     cancelled = cancellation(session, rnd)
     lines = [
-        f"# {rnd.id} · {rnd.title}", "",
+        f"# {rnd.id} · {escape(rnd.title)}", "",
         f"**상태 state:** `{rnd.state}`", "",
-        *([f"**공고 취소 cancelled:** {format_kst(cancelled.at)} KST, {cancelled.actor} — "
-           f"{cancelled.reason}", "",
+        *([f"**공고 취소 cancelled:** {format_kst(cancelled.at)} KST, "
+           f"{escape(cancelled.actor)} — {escape(cancelled.reason)}", "",
            "이 회차의 단계는 더 이상 실행되지 않습니다. / No step of this round runs any more.",
            ""] if cancelled is not None else []),
         "## 일정 deadlines (KST)", "",
@@ -213,7 +214,7 @@ def chair_brief(session: Session, rnd: Round, limit: int = 30) -> str:
     lines = [
         f"## {rnd.id} 선정안 / proposed selection", "",
         " · ".join(f"{status} {n}" for status, n in sorted(counts.items())), "",
-        *_table(columns, [list(r[:5]) for r in shown[:limit]]),
+        *_table(columns, [[escape(cell) for cell in r[:5]] for r in shown[:limit]]),
     ]
     if len(shown) > limit:
         key = artifact_key(rnd.id, "selection")

@@ -23,6 +23,7 @@ from sangsaeng.domain.selection import (
 )
 from sangsaeng.domain.states import PLACED_STATES, ApplicationState, RoundState, round_reached
 from sangsaeng.errors import StepError
+from sangsaeng.markdown import escape
 from sangsaeng.models import (
     APPLICATIONS,
     DECISIONS,
@@ -32,6 +33,7 @@ from sangsaeng.models import (
     Participant,
     Round,
 )
+from sangsaeng.spreadsheet import neutralise
 
 A = APPLICATIONS.c
 DC = DECISIONS.c
@@ -115,38 +117,41 @@ def figures(session: Session, rnd: Round) -> AnnouncementFigures:
 
 
 def to_csv(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """CSV text with a BOM so that Excel opens the Korean text correctly."""
+    """CSV text with a BOM so that Excel opens the Korean text correctly; no cell is taken for
+    a formula (`spreadsheet.neutralise`)."""
     buffer = io.StringIO()
     buffer.write("\ufeff")
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([neutralise(cell) for cell in row] for row in rows)
     return buffer.getvalue()
 
 
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def to_markdown(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A GitHub-style Markdown table."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+    """A GitHub-style Markdown table; each cell shows its text, never markup (names come from
+    applicants: `markdown.escape`)."""
+    lines = ["| " + " | ".join(map(escape, header)) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(map(escape, row)) + " |" for row in rows]
     return "\n".join(lines) + "\n"
 
 
 def write_xlsx(path: Path, title: str, header: Sequence[str], rows: Sequence[Sequence[str]]
                ) -> None:
-    """An XLSX workbook with one sheet (openpyxl)."""
+    """An XLSX workbook with one sheet (openpyxl): a first column of whole numbers (NO) as
+    numbers, every other cell as a string, never a formula (`spreadsheet.neutralise`)."""
     from openpyxl import Workbook
 
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None
     sheet.title = title[:31]
-    sheet.append(list(header))
-    for row in rows:
-        sheet.append([int(row[0]), *row[1:]] if row and row[0].isdigit() else list(row))
+    for number, row in enumerate([header, *rows], start=1):
+        for column, text in enumerate(row, start=1):
+            if column == 1 and number > 1 and text.isdigit():
+                sheet.cell(number, column, int(text))
+                continue
+            cell = sheet.cell(number, column, neutralise(text))
+            cell.data_type = "s"  # openpyxl makes a formula of any str that starts with "="
     workbook.save(path)
 
 
@@ -156,16 +161,17 @@ def _round_label(round_id: str) -> str:
 
 
 def announcement(session: Session, rnd: Round, program_name: str, ministry: str) -> str:
-    """A2 + A1: the press-release-style announcement in Markdown."""
+    """A2 + A1: the press-release-style announcement in Markdown (every name escaped)."""
     require_decisions(rnd, RoundState.DECIDED)
     fig = figures(session, rnd)
-    labels = {t: rnd.settings["tracks"][t]["label"] for t in rnd.tracks}
+    program_name, ministry = escape(program_name), escape(ministry)
+    labels = {t: escape(rnd.settings["tracks"][t]["label"]) for t in rnd.tracks}
     by_track = ", ".join(f"{labels[t]}과제 : {n}개" for t, n in fig.by_track.items() if n)
     table = to_markdown(SELECTION_COLUMNS, selection_table(session, rnd))
     return "\n".join([
         f"# {program_name} {_round_label(rnd.id)} 과제 최종 선정",
         "",
-        f"*{rnd.title}*",
+        f"*{escape(rnd.title)}*",
         "",
         f"{ministry}는 ‘{program_name}’ 모집 공고(접수 마감 {format_kst(rnd.closes_at)})에 "
         f"참여한 과제({fig.applications}개)에 대한 평가를 통해 {fig.selected}개 과제를 최종 "

@@ -14,7 +14,7 @@ from sangsaeng.cli.common import USER_ERRORS, report
 from sangsaeng.cli.exports import export_app, report_app
 from sangsaeng.cli.mail import companies_app, notices_app
 from sangsaeng.cli.rounds import demo, round_app
-from sangsaeng.cli.serve import serve
+from sangsaeng.cli.serve import serve as serve_command
 
 app = typer.Typer(help="공공조달 상생협력 지원제도 — round engine.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -24,7 +24,7 @@ app.add_typer(report_app, name="report")
 app.add_typer(notices_app, name="notices")
 app.add_typer(companies_app, name="companies")
 app.command()(demo)
-app.command()(serve)  # INTERFACES §3 `sangsaeng serve`
+app.command("serve")(serve_command)  # INTERFACES §3 `sangsaeng serve`
 
 
 def main() -> None:

@@ -19,10 +19,11 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import partial
 from http import HTTPStatus
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import HTTPServer, SimpleHTTPRequestHandler
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -34,6 +35,9 @@ from sangsaeng.settings import get_settings
 
 err = Console(stderr=True)
 SERVER_START_TIMEOUT_S = 120  # FIELD_NOTES: 9–22 s, more on a busy machine
+EXPORTS_WORKERS = 16  # requests the exports server answers at once; the next wait for one
+EXPORTS_BACKLOG = 128  # connections the kernel holds meanwhile (socketserver's default: 5)
+EXPORTS_CLIENT_TIMEOUT_S = 30  # a client that stalls longer gives its worker back
 
 
 class ServerError(SangsaengError):
@@ -82,6 +86,7 @@ class ExportsHandler(SimpleHTTPRequestHandler):
     """GET/HEAD of the files under the exports folder, and nothing else: no path outside it
     (`..`, symbolic links), no hidden name (the temporary files of an export being written)."""
 
+    timeout = EXPORTS_CLIENT_TIMEOUT_S
     extensions_map = {  # noqa: RUF012 (the base class's own mutable class attribute)
         **SimpleHTTPRequestHandler.extensions_map,
         ".csv": "text/csv; charset=utf-8",
@@ -92,6 +97,9 @@ class ExportsHandler(SimpleHTTPRequestHandler):
     def send_head(self) -> Any:
         """The file (or folder listing) at the request's path, if it is an export."""
         path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
+        if "\x00" in path:  # no file has one (and os.path would raise on it)
+            self.send_error(HTTPStatus.BAD_REQUEST, "a NUL byte in the path")
+            return None
         if any(part.startswith(".") or "\\" in part for part in path.split("/")):
             self.send_error(HTTPStatus.NOT_FOUND, "not an export")
             return None
@@ -130,6 +138,55 @@ class ExportsHandler(SimpleHTTPRequestHandler):
         super().end_headers()
 
 
+class ExportsServer(HTTPServer):
+    """An HTTP server answering from a bounded pool of threads (not one thread per request):
+    while all workers are busy, new connections wait in the listen backlog."""
+
+    request_queue_size = EXPORTS_BACKLOG
+
+    def __init__(self, address: tuple[str, int], handler: Any,
+                 workers: int = EXPORTS_WORKERS) -> None:
+        self._free = threading.BoundedSemaphore(workers)
+        self._stopping = threading.Event()
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="sangsaeng-exports")
+        super().__init__(address, handler)  # binds and listens (closes the socket on error)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Hand the connection to a free worker, waiting for one (the backlog fills meanwhile)."""
+        while not self._free.acquire(timeout=0.5):
+            if self._stopping.is_set():
+                self.shutdown_request(request)
+                return
+        self._pool.submit(self._answer, request, client_address)
+
+    def _answer(self, request: Any, client_address: Any) -> None:
+        try:
+            self.finish_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
+        finally:
+            self.shutdown_request(request)
+            self._free.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away is one line, not a traceback."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError | TimeoutError):
+            err.print(f"exports server: {client_address[0]}: {error}", soft_wrap=True)
+        else:
+            super().handle_error(request, client_address)
+
+    def shutdown(self) -> None:
+        """Stop serving; a request waiting for a worker is dropped."""
+        self._stopping.set()
+        super().shutdown()
+
+    def server_close(self) -> None:
+        """Close the socket; the requests being answered finish on their own."""
+        super().server_close()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
 @contextmanager
 def exports_server(directory: Path, port: int, host: str = "127.0.0.1") -> Iterator[str]:
     """Serve `directory` read-only over HTTP on `host:port` (0: any free port) from a daemon
@@ -137,7 +194,7 @@ def exports_server(directory: Path, port: int, host: str = "127.0.0.1") -> Itera
     directory.mkdir(parents=True, exist_ok=True)
     handler = partial(ExportsHandler, directory=str(directory.resolve()))
     try:
-        server = ThreadingHTTPServer((host, port), handler)
+        server = ExportsServer((host, port), handler)
     except OSError as exc:
         raise ServerError(f"exports server: cannot listen on {host}:{port} "
                           f"({exc.strerror or exc}); set SANGSAENG_EXPORTS_PORT "

@@ -155,7 +155,7 @@ class Reader:
         bad: set[str] = set()
         for c in self._rows("reviewers"):
             reviewer_id = c.take("reviewer_id", values.required)
-            name, email = c.take("name", values.required), c.take("email", values.email)
+            name, email = c.take("name", values.name), c.take("email", values.email)
             c.unique(seen, (reviewer_id,), "reviewer_id")
             if self._keep(c):
                 kept.append(ReviewerRow(reviewer_id, name, email, file=c.file, row=c.row))
@@ -177,7 +177,7 @@ class Reader:
             row = ApplicationRow(
                 receipt_no,
                 c.take("track", self._track),
-                c.take("product_name", values.required),
+                c.take("product_name", values.name),
                 c.take("product_code", values.product_code),
                 c.take("submitted_at", values.instant),
                 file=c.file,
@@ -206,12 +206,12 @@ class Reader:
                 c.take("role", values.role),
                 c.take("seq", values.seq),
                 c.take("brn", values.brn),
-                c.take("name", values.required),
+                c.take("name", values.name),
                 c.take("size", values.size),
                 c.take("founded_on", values.date),
-                c.value("representative"),
+                c.take("representative", values.single_line),
                 c.take("email", values.email),
-                c.value("address"),
+                c.take("address", values.single_line),
                 c.take("direct_production", values.boolean),
                 file=c.file,
                 row=c.row,

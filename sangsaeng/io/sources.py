@@ -6,9 +6,9 @@ numbers; what the values mean is `sangsaeng.io.package`'s business.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sangsaeng.errors import SangsaengError
+from sangsaeng.io.encoding import decode, has_unreadable, not_text, shown, unreadable
 
 #: Column kinds that change how an XLSX cell becomes text.
 DATE = "date"
@@ -60,6 +61,7 @@ class Table:
     header: list[str]
     rows: list[tuple[int, list[str]]] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    unreadable_rows: int = 0  # rows left out for a bad byte or a NUL (`encoding.unreadable`)
 
 
 def read_folder(
@@ -72,15 +74,21 @@ def read_folder(
 
 
 def read_csv(path: Path) -> Table:
-    """Decode one CSV file (UTF-8, UTF-8 with BOM or CP949) into a table."""
+    """Decode one CSV file (UTF-8, UTF-8 with BOM or CP949) into a table. A row holding a byte
+    of neither encoding, or a NUL, is a RowError naming its column; the other rows are kept,
+    unless no row can be read (then the file is in another encoding: PackageError)."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise PackageError(f"{path.name} cannot be read: {exc.strerror or exc}") from exc
-    text, encoding, truncated = decode(data, path.name)
-    table, records = _text_table(path.name, encoding, text, ",")
-    if truncated:
-        _mark_truncated(table, records, ends_line=text.endswith(("\n", "\r")))
+    decoded = decode(data, path.name)
+    table, records = _text_table(path.name, decoded.encoding, decoded.text, ",")
+    if any(unreadable(cell) for cell in table.header):
+        raise PackageError(not_text(path.name, data, decoded.encoding, "in its header row"))
+    if table.unreadable_rows and not table.rows:
+        raise PackageError(not_text(path.name, data, decoded.encoding, "no row can be read"))
+    if decoded.truncated:
+        _mark_truncated(table, records, ends_line=decoded.text.endswith(("\n", "\r")))
     return table
 
 
@@ -89,83 +97,84 @@ def read_text(name: str, text: str) -> Table:
     spreadsheet arrive separated by tabs; a header line with tabs and no comma means that."""
     first = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = "\t" if "\t" in first and "," not in first else ","
-    return _text_table(name, "text", text, delimiter)[0]
+    table = _text_table(name, "text", text, delimiter)[0]
+    problem = next(filter(None, map(unreadable, table.header)), None)
+    if problem is not None:
+        raise PackageError(f"{name}: its header row {problem}")
+    return table
 
 
 def _text_table(
     name: str, encoding: str, text: str, delimiter: str
 ) -> tuple[Table, list[tuple[int, list[str]]]]:
-    errors: list[RowError] = []
-    records = list(_csv_records(text, name, errors, delimiter))
-    table = build_table(name, encoding, records, pad_short=False)
-    table.errors[:0] = errors
+    errors: list[tuple[int, int | None, str]] = []
+    records = list(_csv_records(text, errors, delimiter))
+    table = build_table(name, encoding, records, pad_short=False,
+                        check_text=has_unreadable(text))
+    table.errors[:0] = [RowError(name, row, _column(table, at), None, message)
+                        for row, at, message in errors]
     return table, records
 
 
-def decode(data: bytes, name: str) -> tuple[str, str, bool]:
-    """Return (text, encoding, truncated); UTF-8 is tried first, then CP949."""
-    bom = data.startswith(codecs.BOM_UTF8)
-    label = "utf-8-sig" if bom else "utf-8"
-    body = data[len(codecs.BOM_UTF8) :] if bom else data
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        text = decoder.decode(body, final=False)
-    except UnicodeDecodeError as exc:
-        utf8_bad = exc.start + len(data) - len(body)
-    else:
-        pending = decoder.getstate()[0]
-        if not pending:
-            return _no_nul(text, data, name), label, False
-        # The file stops inside a multi-byte character (a cut file) — unless all before it is
-        # ASCII and the whole file is valid CP949 (a CP949 file whose only Korean is at the end).
-        if bom or not text.isascii() or not _is_cp949(data):
-            return _no_nul(text, data, name), label, True
-        utf8_bad = len(data) - len(pending)
-    if bom:
-        raise PackageError(_not_text(name, data, utf8_bad))
-    try:
-        return _no_nul(data.decode("cp949"), data, name), "cp949", False
-    except UnicodeDecodeError as exc:
-        # Report the later failure: the encoding that got further is the one meant.
-        raise PackageError(_not_text(name, data, max(utf8_bad, exc.start))) from None
+def _column(table: Table, at: int | None) -> str | None:
+    return table.header[at] if at is not None and at < len(table.header) else None
 
 
-def _is_cp949(data: bytes) -> bool:
-    try:
-        data.decode("cp949")
-    except UnicodeDecodeError:
-        return False
-    return True
+class _Lines:
+    """The lines of a text, remembering those read since `pending` was last cleared (the csv
+    module reads one record's lines at a time: on an error, they are that record's)."""
 
+    def __init__(self, text: str) -> None:
+        self.lines = io.StringIO(text, newline="")
+        self.pending: list[str] = []
 
-def _no_nul(text: str, data: bytes, name: str) -> str:
-    # NUL bytes decode fine as UTF-8/CP949 but mean UTF-16 or a binary file.
-    if "\x00" in text:
-        raise PackageError(_not_text(name, data, data.index(b"\x00")))
-    return text
+    def __iter__(self) -> _Lines:
+        return self
 
-
-def _not_text(name: str, data: bytes, offset: int) -> str:
-    return (
-        f"{name} is neither UTF-8 nor CP949 (first bad byte 0x{data[offset]:02x} at offset "
-        f"{offset}); save it as UTF-8 CSV"
-    )
+    def __next__(self) -> str:
+        line = next(self.lines)
+        self.pending.append(line)
+        return line
 
 
 def _csv_records(
-    text: str, name: str, errors: list[RowError], delimiter: str = ","
+    text: str, errors: list[tuple[int, int | None, str]], delimiter: str = ","
 ) -> Iterator[tuple[int, list[str]]]:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    """The records of a CSV text, numbered; one that cannot be read goes to `errors` as (row,
+    index of the field at fault if known, message)."""
+    lines = _Lines(text)
+    reader = csv.reader(lines, delimiter=delimiter)
     number = 0
     while True:
         try:
             for cells in reader:
                 number += 1
+                lines.pending.clear()
                 yield number, cells
             return
         except csv.Error as exc:  # e.g. a field over the csv module's size limit
             number += 1
-            errors.append(RowError(name, number, None, None, f"cannot be read as CSV: {exc}"))
+            at = _long_field("".join(lines.pending), delimiter, csv.field_size_limit())
+            lines.pending.clear()
+            errors.append((number, at, f"cannot be read as CSV: {exc}"))
+
+
+def _long_field(record: str, delimiter: str, limit: int) -> int | None:
+    """The index of the first field of a record's text longer than `limit` characters."""
+    separator = re.escape(delimiter)
+    at = length = 0
+    # Quoted parts (with their doubled quotes), unquoted runs, delimiters, line ends.
+    for part in re.finditer(f'(?:"[^"]*")+|"[^"]*$|[^"{separator}\r\n]+|{separator}|[\r\n]+',
+                            record):
+        if part.group() == delimiter:
+            at, length = at + 1, 0
+        elif part.group()[0] in "\r\n":
+            break
+        else:
+            length += len(part.group())
+            if length > limit:
+                return at
+    return None
 
 
 def _mark_truncated(table: Table, records: list[tuple[int, list[str]]], *, ends_line: bool) -> None:
@@ -185,9 +194,11 @@ def _mark_truncated(table: Table, records: list[tuple[int, list[str]]], *, ends_
 
 
 def build_table(
-    name: str, encoding: str, records: list[tuple[int, list[str]]], *, pad_short: bool
+    name: str, encoding: str, records: list[tuple[int, list[str]]], *, pad_short: bool,
+    check_text: bool = False,
 ) -> Table:
-    """Header = first non-blank record; blank rows are skipped, others checked for width."""
+    """Header = first non-blank record; blank rows are skipped, others checked for width (and,
+    with `check_text`, for cells that cannot be read: `encoding.unreadable`)."""
     rows = iter(records)
     header: list[str] = []
     for _, cells in rows:
@@ -198,7 +209,7 @@ def build_table(
     width = len(header)
     for number, cells in rows:
         values = [cell.strip() for cell in cells]
-        if not any(values):
+        if not any(values) or (check_text and _left_out(table, number, values)):
             continue
         if len(values) > width and not any(values[width:]):
             values = values[:width]
@@ -210,6 +221,16 @@ def build_table(
             continue
         table.rows.append((number, values))
     return table
+
+
+def _left_out(table: Table, number: int, values: list[str]) -> bool:
+    """Reject a row with a cell that cannot be read: one RowError per such cell."""
+    problems = [(at, why) for at, value in enumerate(values) if (why := unreadable(value))]
+    for at, why in problems:
+        table.errors.append(RowError(table.name, number, _column(table, at), shown(values[at]),
+                                     why))
+    table.unreadable_rows += bool(problems)
+    return bool(problems)
 
 
 def header_name(cell: str) -> str:

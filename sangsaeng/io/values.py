@@ -24,6 +24,10 @@ _BRN = re.compile(r"[0-9]{3}-?[0-9]{2}-?[0-9]{5}")
 _PRODUCT_CODE = re.compile(r"[0-9]{10}")
 _WHOLE = re.compile(r"[0-9]+")
 _BOOLEANS = {"true": True, "false": False, "y": True, "n": False, "1": True, "0": False}
+# C0 and C1 controls (line breaks, tabs, …) and Unicode's line and paragraph separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL_NAMES = {"\n": "a line break", "\r": "a line break", "\t": "a tab",
+                  "\u2028": "a line break", "\u2029": "a paragraph break"}
 
 
 def required(text: str) -> str:
@@ -31,6 +35,22 @@ def required(text: str) -> str:
     if not text:
         raise ValueError("value is missing")
     return text
+
+
+def single_line(text: str) -> str:
+    """Text printed on one line (names on notices, lists and certificates): no line break, tab
+    or other control character — a spreadsheet's Alt+Enter would otherwise reach the mails."""
+    found = _CONTROL.search(text)
+    if found is not None:
+        char = found.group()
+        what = _CONTROL_NAMES.get(char, "a control character")
+        raise ValueError(f"holds {what} (U+{ord(char):04X}): it must be one line")
+    return text
+
+
+def name(text: str) -> str:
+    """A product, company or reviewer name: non-empty and one line (`single_line`)."""
+    return single_line(required(text))
 
 
 def brn(text: str) -> str:

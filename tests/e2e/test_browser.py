@@ -1,19 +1,21 @@
 """The Prefect UI as the office sees it, in headless Chromium (Debian's `chromium` driven by
-Playwright): the deployments, the round's run form, the selection artifact. Screenshots go to
-var/screenshots/ (docs/operations.md shows them)."""
+Playwright): the deployments, the round's run form, the selection artifact, and names with
+markup shown as text. Screenshots go to var/screenshots/ (docs/operations.md shows them)."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Dialog, Page, expect, sync_playwright
 
 from tests.conftest import REPO, ROUND_2022_2
 from tests.e2e.served import Api, Server, poll, start_serve, stop
+from tests.integration.test_exports import MARKUP, rename
 
 pytestmark = [pytest.mark.e2e, pytest.mark.served]
 
@@ -47,6 +49,10 @@ def test_the_office_finds_the_round_form_and_the_selection_in_the_ui(
     # Its own SQLite file, not the `database_url` fixture: the UI is the same on PostgreSQL,
     # so CI's PostgreSQL leg (the `db` tests) need not run the browser again.
     database_url = f"sqlite:///{tmp_path / 'browser.db'}"
+    # The 2022-2 package, with product and company names an attacker would send (MARKUP).
+    package = shutil.copytree(ROUND_2022_2 / "package", tmp_path / "package")
+    for file, names in MARKUP.items():
+        rename(package, file, names)
     api = Api(served_server)
     SHOTS.mkdir(parents=True, exist_ok=True)
     started = datetime.now(UTC) - timedelta(seconds=1)
@@ -58,7 +64,7 @@ def test_the_office_finds_the_round_form_and_the_selection_in_the_ui(
             timeout=180)
         run = api.start("round/sangsaeng", {
             "config": str(REPO / "config" / "rounds" / "2022-2.toml"),
-            "data": str(ROUND_2022_2 / "package"), "now": "2022-07-20T10:00:00+09:00",
+            "data": str(package), "now": "2022-07-20T10:00:00+09:00",
             "approve": True})
         poll("the replayed round", lambda: api.call(lambda c: c.read_flow_run(run.id)).state
              .is_completed() or None, timeout=240, every=1)
@@ -66,6 +72,7 @@ def test_the_office_finds_the_round_form_and_the_selection_in_the_ui(
         stop(serve)
     selection = api.latest_artifact("round-2022-2-selection")
     status = api.latest_artifact("round-2022-2-status")
+    announcement = api.latest_artifact("round-2022-2-announcement")
 
     with chromium_page() as page:
         page.goto(f"{served_server.ui_url}/deployments")
@@ -97,5 +104,29 @@ def test_the_office_finds_the_round_form_and_the_selection_in_the_ui(
             expect(link).to_be_visible(timeout=60_000)
             assert (link.get_attribute("href") or "").endswith(f"/2022-2/{name}")
         page.screenshot(path=str(SHOTS / "round-status.png"), full_page=True)
+        shows_names_as_text(page, f"{served_server.ui_url}/artifacts/artifact/"
+                                  f"{announcement.latest_id}")
         for name in ("deployments", "round-run-form", "selection-artifact", "round-status"):
             assert (SHOTS / f"{name}.png").stat().st_size > 10_000
+
+
+def shows_names_as_text(page: Page, url: str) -> None:
+    """The announcement's table shows the names' markup as text: no image, script, link or
+    bold text made of them, and no script ran."""
+    dialogs: list[str] = []
+
+    def opened(dialog: Dialog) -> None:  # alert(1) would open one
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", opened)
+    page.goto(url)
+    for name in ("<img src=x onerror=alert(1)>", "<script>alert(1)</script>",
+                 "[y](http://x.example/)", "**굵게** | 둘째 칸"):
+        expect(page.get_by_text(name, exact=True).first).to_be_visible(timeout=60_000)
+    article = page.locator(".markdown-renderer")
+    assert article.count() > 0
+    assert article.locator("img, script").count() == 0
+    assert article.locator("a[href^='http://x.example']").count() == 0
+    assert article.locator("strong").count() == 0
+    assert dialogs == []

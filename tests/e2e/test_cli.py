@@ -47,6 +47,12 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
+def edit_bytes(path: Path, old: bytes, new: bytes) -> None:
+    data = path.read_bytes()
+    assert old in data, f"{old!r} not in {path.name}"
+    path.write_bytes(data.replace(old, new, 1))
+
+
 def append(path: Path, text: str) -> None:
     with path.open("a", encoding="utf-8") as handle:
         handle.write(text)
@@ -81,6 +87,17 @@ ROW_CASES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
     "broken-datetime": (
         lambda p: edit(p / "applications.csv", "2022-05-14T08:48:00", "2022-05-32T08:48"),
         ["applications.csv row 5, column submitted_at, value '2022-05-32T08:48'"]),
+    "byte-of-neither-encoding": (  # a cell pasted from a CP949 file into a UTF-8 one
+        lambda p: edit_bytes(p / "applications.csv", "퍼걸러".encode(), "퍼걸러".encode("cp949")),
+        # c6 db b0 c9 b7 af: "db b0" and "c9 b7" happen to be UTF-8 characters too
+        ["applications.csv row 6, column product_name, value '\ufffd۰ɷ\ufffd': bytes 0xc6 0xaf "
+         "are neither UTF-8 nor CP949"]),
+    "nul-in-a-cell": (
+        lambda p: edit_bytes(p / "participants.csv", "강지훈".encode(), "강\x00지훈".encode()),
+        ["participants.csv row 4, column representative, value '강␀지훈': holds a NUL character"]),
+    "field-over-the-csv-limit": (
+        lambda p: edit(p / "applications.csv", "태양광조명등", "태양광" * 50_000),
+        ["applications.csv row 4, column product_name: cannot be read as CSV: field larger"]),
     "truncated-csv": (
         lambda p: (p / "documents.csv").write_bytes((p / "documents.csv").read_bytes()[:-25]),
         ["documents.csv row 160"]),
@@ -260,3 +277,17 @@ def test_a_database_from_a_newer_release_is_refused_in_one_line(env: Path) -> No
     dispose_engines()
     code, _, stderr = cli("export", "decisions", "--round", "2022-2")
     assert code == 1 and "cannot migrate the database" in stderr and "9999" in stderr
+
+
+def test_a_line_break_in_a_name_is_rejected_and_reaches_no_mail(env: Path, package: Path
+                                                                ) -> None:
+    edit(package / "applications.csv", "2022-2-001,innovation,스마트가로등,",
+         '2022-2-001,innovation,"스마트가로등\r\nBcc: x@x.example",')
+    code, _, stderr = run_round(package)
+    assert code == 2
+    assert ("applications.csv row 2, column product_name, value '스마트가로등\\r\\nBcc: "
+            "x@x.example': holds a line break (U+000D): it must be one line") in stderr
+    assert stored_applications() == 35
+    mails = list((env / "mail").rglob("*.eml"))
+    assert mails  # the other applicants' receipts went out
+    assert not any(b"x@x.example" in mail.read_bytes() for mail in mails)

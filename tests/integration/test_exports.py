@@ -4,6 +4,9 @@ the bytes the CLI writes, only what the round's state allows, linked from the st
 from __future__ import annotations
 
 import asyncio
+import csv
+import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -182,3 +185,86 @@ def test_when_the_files_cannot_be_written_the_round_goes_on_and_the_status_says_
     assert f"]({BASE}" not in status  # no link to a file that is not there
     assert "sangsaeng export decisions --round 2022-2" in status
     assert "선정 제품" in latest("round-2022-2-announcement")  # the rest is published
+
+
+def rename(package: Path, file: str, names: dict[str, str]) -> None:
+    """Replace whole cells of a package file (CSV-quoted as a spreadsheet saves them)."""
+    path = package / file
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = [[names.get(cell, cell) for cell in row] for row in csv.reader(handle)]
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\r\n").writerows(rows)
+
+
+HYPERLINK = '=HYPERLINK("http://x.example/","y")'
+FORMULAS = {"applications.csv": {"계장제어장치": HYPERLINK, "퍼걸러": "-2+3"},  # selected
+            "participants.csv": {"주식회사 자인인더스트리": "+cmd|' /C calc'!A0",
+                                 "(주)에이씨앤티시스템": "@SUM(1+1)"}}
+
+
+def test_names_that_start_like_formulas_are_text_in_every_csv_and_xlsx(
+    var: Path, tmp_path: Path
+) -> None:
+    package = Path(shutil.copytree(PACKAGE, tmp_path / "package"))
+    for file, names in FORMULAS.items():
+        rename(package, file, names)
+    assert run(CONFIG, package, REPLAY_NOW, approve=True).state == "notified"
+    folder = var / "exports" / "2022-2"
+    expected = [["1", "1:1", "'+cmd|' /C calc'!A0", "'@SUM(1+1)", "3년", f"'{HYPERLINK}"],
+                ["2", "1:1", "주승 다휴공작소", "(주)영진기계", "3년", "'-2+3"]]
+    assert read_csv((folder / "selection.csv").read_text(encoding="utf-8"))[1:3] == expected
+    cli_xlsx = tmp_path / "cli" / "selection.xlsx"
+    cli_out(tmp_path, "selection.xlsx", "export", "selection", "--format", "xlsx")
+    for xlsx in (folder / "selection.xlsx", cli_xlsx):
+        with zipfile.ZipFile(xlsx) as archive:
+            sheets = [archive.read(n) for n in archive.namelist() if n.startswith("xl/worksheets/")]
+        assert sheets and not any(b"<f>" in sheet or b"<f " in sheet for sheet in sheets)
+        assert sheet_rows(xlsx)[1:3] == expected
+        sheet = load_workbook(xlsx).active
+        assert sheet is not None
+        assert [c.data_type for c in sheet[2]] == ["n", "s", "s", "s", "s", "s"]  # NO a number
+    # The normal rows, the scores and the ranks are as before.
+    assert read_csv((folder / "decisions.csv").read_text(encoding="utf-8")) == read_csv(
+        (ROUND_2022_2 / "expected" / "decisions.csv").read_text(encoding="utf-8-sig"))
+
+
+MARKUP = {"applications.csv": {"계장제어장치": "<img src=x onerror=alert(1)>",
+                               "퍼걸러": "[y](http://x.example/)"},
+          "participants.csv": {"주식회사 자인인더스트리": "<script>alert(1)</script>",
+                               "(주)에이씨앤티시스템": "**굵게** | 둘째 칸"}}
+
+
+def shown(markdown: str) -> str:
+    """The Markdown rendered as the UI renders it (CommonMark + GitHub tables, raw HTML on)."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(markdown)
+
+
+def test_names_with_markup_show_as_text_in_the_markdown_files_and_artifacts(
+    var: Path, tmp_path: Path
+) -> None:
+    package = Path(shutil.copytree(PACKAGE, tmp_path / "package"))
+    for file, names in MARKUP.items():
+        rename(package, file, names)
+    assert run(CONFIG, package, REPLAY_NOW, approve=True).state == "notified"
+    folder = var / "exports" / "2022-2"
+    for markdown in ((folder / "selection.md").read_text(encoding="utf-8"),
+                     (folder / "announcement.md").read_text(encoding="utf-8"),
+                     latest("round-2022-2-announcement")):
+        page = shown(markdown)
+        assert "<img" not in page and "<script" not in page and "<a " not in page
+        assert "<strong>" not in page
+        assert ("<td>1</td>\n<td>1:1</td>\n<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>\n"
+                "<td>**굵게** | 둘째 칸</td>\n<td>3년</td>\n"
+                "<td>&lt;img src=x onerror=alert(1)&gt;</td>") in page
+        assert "<td>[y](http://x.example/)</td>" in page
+
+
+def test_a_cancellation_reason_with_markup_shows_as_text_in_the_status(var: Path) -> None:
+    run(CONFIG, PACKAGE, REPLAY_NOW, until="screening")
+    asyncio.run(cancel_round("2022-2", "<img src=x onerror=alert(1)> 예산 미확보",
+                             actor="<b>담당자</b>"))
+    page = shown(latest("round-2022-2-status"))
+    assert "<img" not in page and "<b>" not in page
+    assert "&lt;b&gt;담당자&lt;/b&gt; — &lt;img src=x onerror=alert(1)&gt; 예산 미확보" in page

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import http.client
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -16,7 +18,10 @@ import pytest
 from typer.testing import CliRunner
 
 from sangsaeng.cli import app
+from sangsaeng.cli import serve as cli_serve
+from sangsaeng.cli.serve import exports_server
 from sangsaeng.settings import get_settings
+from tests.e2e.served import poll
 
 DECISIONS = "\ufeffreceipt_no,track,status\r\n2022-2-001,innovation,selected\r\n".encode()
 
@@ -125,3 +130,81 @@ def test_the_links_base_url_comes_from_the_port_or_the_url_setting(
     with pytest.raises(ConfigError, match=r"SANGSAENG_EXPORTS_URL: .*http://"):
         get_settings()
     get_settings.cache_clear()
+
+
+def test_a_nul_byte_in_the_path_is_a_bad_request_not_a_dropped_connection(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "exports"
+    (folder / "2022-2").mkdir(parents=True)
+    (folder / "2022-2" / "selection.csv").write_bytes(DECISIONS)
+    with exports_server(folder, 0) as url:
+        for path in ("/2022-2/selection.csv%00.txt", "/%00", "/2022-2/%00/x"):
+            status, _, body = get(url, path)
+            assert status == 400, path
+            assert b"password" not in body
+        assert get(url, "/2022-2/selection.csv")[:3:2] == (200, DECISIONS)  # still serving
+    assert "Traceback" not in capfd.readouterr().err
+
+
+@pytest.mark.skipif(shutil.which("ss") is None, reason="needs iproute2's ss")
+def test_the_exports_server_lets_a_burst_of_connections_wait_in_its_backlog(
+    tmp_path: Path
+) -> None:
+    with exports_server(tmp_path / "exports", 0) as url:
+        port = urlsplit(url).port
+        # For a listening socket, ss shows the backlog the kernel uses as its Send-Q.
+        listening = subprocess.run(["ss", "-Hltn", f"sport = :{port}"], capture_output=True,
+                                   text=True, check=True).stdout.split()
+    assert listening[0] == "LISTEN" and int(listening[2]) >= 128
+
+
+WORKERS = 16  # sangsaeng.cli_serve.EXPORTS_WORKERS
+SLOW_CLIENTS = 40
+
+
+def slow_download(port: int, path: str) -> socket.socket:
+    """A client that asks for a file and does not read the answer yet (its window is small:
+    the server's worker waits on it)."""
+    client = socket.socket()
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    client.settimeout(60)
+    client.connect(("127.0.0.1", port))
+    client.sendall(f"GET {path} HTTP/1.0\r\n\r\n".encode())
+    return client
+
+
+def read_all(client: socket.socket) -> bytes:
+    with client:
+        chunks = []
+        while chunk := client.recv(1 << 16):
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def test_a_burst_of_slow_downloads_is_answered_by_a_bounded_pool_of_threads(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "exports"
+    (folder / "2022-2").mkdir(parents=True)
+    size = 4 << 20  # far more than the socket buffers hold: a worker stays busy with it
+    (folder / "2022-2" / "selection.xlsx").write_bytes(b"x" * size)
+    before = threading.active_count()
+    logged: list[str] = []
+
+    def answering() -> int:  # requests the server is answering (each logs as it starts)
+        logged.extend(capfd.readouterr().err.splitlines())
+        return sum("GET /2022-2/selection.xlsx" in line for line in logged)
+
+    with exports_server(folder, 0) as url:
+        port = urlsplit(url).port or 0
+        clients = [slow_download(port, "/2022-2/selection.xlsx") for _ in range(SLOW_CLIENTS)]
+        poll("the server to be busy", lambda: answering() >= WORKERS, timeout=120)
+        threads = threading.active_count() - before  # the workers and the accepting thread
+        answers = [read_all(client) for client in clients]  # the waiting ones come next
+    assert threads <= WORKERS + 1
+    assert answering() == SLOW_CLIENTS
+    for answer in answers:
+        assert answer.startswith(b"HTTP/1.0 200 ") and answer.endswith(b"x" * 1000)
+        assert len(answer.partition(b"\r\n\r\n")[2]) == size
+    assert cli_serve.EXPORTS_WORKERS == WORKERS

@@ -297,6 +297,45 @@ def test_workbook_errors_name_the_sheet_and_its_row(tmp_path: Path) -> None:
     assert len(result.scores) == COUNTS["scores"] - 1
 
 
+ONE_LINE = {  # file, row, column, value with a control character, what it holds
+    "crlf-in-product": ("applications", 2, "product_name", "스마트가로등\r\nBcc: x@x.example",
+                        "a line break (U+000D)"),
+    "lf-in-company": ("participants", 3, "name", "(주)테동한\n이앤씨", "a line break (U+000A)"),
+    "tab-in-representative": ("participants", 3, "representative", "박\t서연",
+                              "a tab (U+0009)"),
+    "vertical-tab-in-address": ("participants", 3, "address", "서울특별시\x0b금천구",
+                                "a control character (U+000B)"),
+    "line-separator-in-reviewer": ("reviewers", 2, "name", "박평가1\u2028R",
+                                   "a line break (U+2028)"),
+}
+
+
+@pytest.mark.parametrize("case", list(ONE_LINE), ids=list(ONE_LINE))
+def test_a_name_with_a_line_break_or_control_character_is_rejected_with_its_column(
+    package: Path, case: str
+) -> None:
+    file, row, column, value, what = ONE_LINE[case]
+    set_cell(package, file, row, column, value)
+    result = read(package)
+    error = RowError(f"{file}.csv", row, column, value, f"holds {what}: it must be one line")
+    assert error in result.errors
+    assert "\n" not in str(error) and "\r" not in str(error)  # the message is one line
+    assert value not in {getattr(r, column) for r in getattr(result, file)}  # not stored
+    assert len(result.sanctions) == COUNTS["sanctions"]  # the other files are read
+
+
+def test_an_alt_enter_line_break_in_a_workbook_name_is_rejected(tmp_path: Path) -> None:
+    workbook = write_workbook(PACKAGE, tmp_path / "package.xlsx", typed=True)
+    book = openpyxl.load_workbook(workbook)
+    book["reviewers"]["B3"] = "정평가2\n(위원장)"  # Alt+Enter in Excel
+    book.save(workbook)
+    result = read(workbook)
+    assert [str(e) for e in result.errors if e.file == "package.xlsx[reviewers]"] == [
+        "package.xlsx[reviewers] row 3, column name, value '정평가2\\n(위원장)': "
+        "holds a line break (U+000A): it must be one line"]
+    assert len(result.reviewers) == COUNTS["reviewers"] - 1
+
+
 def test_a_workbook_with_a_wrong_stored_size_is_read_in_full(tmp_path: Path) -> None:
     # Some exporters store a stale <dimension>; openpyxl would stop reading at it.
     written = write_workbook(PACKAGE, tmp_path / "written.xlsx", typed=True)
@@ -804,26 +843,91 @@ def _bom_then_cp949(data: bytes) -> bytes:
 
 
 @pytest.mark.parametrize(
-    ("name", "spoil", "detail"),
+    ("name", "spoil", "message"),
     [
-        ("applications", _utf16, "first bad byte 0xff at offset 0"),
-        ("scores", _utf16_no_bom, "first bad byte 0x00 at offset 1"),
-        ("applications", _random, "first bad byte 0x"),
-        ("applications", _bom_then_cp949, "first bad byte 0x"),
+        ("applications", _utf16, "applications.csv is neither UTF-8 nor CP949 (first bad byte "
+                                 "0xff at offset 0, in its header row)"),
+        ("scores", _utf16_no_bom, "scores.csv is not CSV text (a NUL byte at offset 1, in its "
+                                  "header row: UTF-16 or not a text file?)"),
+        ("applications", _random, "applications.csv is neither UTF-8 nor CP949 (first bad "
+                                  "byte 0x"),
+        ("applications", _bom_then_cp949, "applications.csv is neither UTF-8 nor CP949 (first "
+                                          "bad byte 0x"),
     ],
     ids=["utf-16", "utf-16-without-bom", "random-bytes", "bom-but-cp949"],
 )
 def test_a_file_in_another_encoding_is_refused(
-    package: Path, name: str, spoil: Any, detail: str
+    package: Path, name: str, spoil: Any, message: str
 ) -> None:
     path = package / f"{name}.csv"
     path.write_bytes(spoil(path.read_bytes()))
     with pytest.raises(PackageError) as caught:
         read(package)
-    message = str(caught.value)
-    assert message.startswith(f"{name}.csv is neither UTF-8 nor CP949 (")
-    assert detail in message
-    assert message.endswith("); save it as UTF-8 CSV")
+    assert str(caught.value).startswith(message)
+    assert str(caught.value).endswith("); save it as UTF-8 CSV")
+
+
+BAD_BYTES = "bytes 0xbd 0xba are neither UTF-8 nor CP949: retype the cell or save the file as " \
+    "UTF-8 CSV"
+NUL_IN_CELL = "holds a NUL character (byte 0x00): no text has one; save the file as UTF-8 CSV"
+
+
+def _spoil_cell(path: Path, old: bytes, new: bytes) -> None:
+    data = path.read_bytes()
+    assert data.count(old) == 1, old
+    path.write_bytes(data.replace(old, new))
+
+
+def test_a_byte_of_neither_encoding_rejects_only_its_row_naming_row_and_column(
+    package: Path
+) -> None:
+    # "스마" in CP949, then a byte no CP949 character starts with, in a UTF-8 file.
+    _spoil_cell(package / "applications.csv", "스마트가로등".encode(),
+                "스".encode("cp949") + b"\xba")
+    result = read(package)
+    assert result.errors[0] == RowError("applications.csv", 2, "product_name", "\ufffd\ufffd\ufffd",
+                                        BAD_BYTES.replace("0xbd 0xba", "0xbd 0xba 0xba"))
+    assert str(result.errors[0]).startswith(
+        "applications.csv row 2, column product_name, value '\ufffd\ufffd\ufffd': bytes 0xbd")
+    assert result.encodings["applications.csv"] == "utf-8"
+    assert len(result.applications) == COUNTS["applications"] - 1  # the others are kept
+    assert {e.file for e in result.errors} >= {"participants.csv", "scores.csv"}  # its rows
+
+
+def test_a_bad_byte_in_a_cp949_file_rejects_only_its_row(package: Path) -> None:
+    _as_cp949(package)
+    _spoil_cell(package / "reviewers.csv", "박평가1".encode("cp949"),
+                "박".encode("cp949") + b"\x80")  # no CP949 character starts with 0x80
+    result = read(package)
+    assert RowError("reviewers.csv", 2, "name", "박\ufffd", "byte 0x80 is neither UTF-8 nor "
+                    "CP949: retype the cell or save the file as UTF-8 CSV") in result.errors
+    assert result.encodings["reviewers.csv"] == "cp949"
+    assert len(result.reviewers) == COUNTS["reviewers"] - 1
+
+
+def test_a_nul_in_a_cell_is_called_a_nul_and_rejects_only_its_row(package: Path) -> None:
+    _spoil_cell(package / "participants.csv", "㈜래이정밀".encode(), "㈜래\x00이정밀".encode())
+    _spoil_cell(package / "documents.csv", b"2022-2-002,,agreement,", b"2022-2-002,,agr\x00,")
+    result = read(package)
+    nul_errors = [e for e in result.errors if e.message == NUL_IN_CELL]
+    assert nul_errors == [RowError("participants.csv", 2, "name", "㈜래\u2400이정밀", NUL_IN_CELL),
+                          RowError("documents.csv", 8, "doc_type", "agr\u2400", NUL_IN_CELL)]
+    assert "column name, value '㈜래␀이정밀': holds a NUL character" in str(nul_errors[0])
+    assert len(result.participants) == COUNTS["participants"] - 2  # and the partner of 2022-2-001
+    assert len(result.documents) == COUNTS["documents"] - 5  # and those of 2022-2-001
+
+
+@pytest.mark.parametrize("field", ["x" * (1 << 20), '"' + "x,\n" * (1 << 18) + '"'],
+                         ids=["1-MB", "1-MB-quoted-with-commas-and-line-breaks"])
+def test_a_field_over_the_csv_size_limit_names_its_row_and_column(package: Path, field: str
+                                                                  ) -> None:
+    path = package / "documents.csv"
+    path.write_bytes(path.read_bytes().replace(b"2022-2-002,,agreement,",
+                                               f"2022-2-002,,{field},".encode()))
+    result = read(package)
+    assert result.errors[0] == RowError("documents.csv", 8, "doc_type", None,
+                                        "cannot be read as CSV: field larger than field limit "
+                                        "(131072)")
 
 
 def test_missing_required_files_are_all_named(package: Path) -> None:
