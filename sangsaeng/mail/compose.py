@@ -10,6 +10,7 @@ construction: `To:` from an `Address` whose name is sanitised and whose address 
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from datetime import datetime
 from email import policy
@@ -25,6 +26,14 @@ from sangsaeng.mail.render import Rendered
 _SMTP = policy.SMTP  # CRLF line ends, as the wire wants
 
 
+def boundary(rendered: Rendered, sender: Address) -> str:
+    """The MIME boundary, derived from the content: the same row composes to the same bytes
+    in every run (a retry, the file drop, a preview), where the stdlib's is random. It cannot
+    occur in the parts: they are base64, whose alphabet has no `-` nor `_`."""
+    blob = "\0".join((str(sender), rendered.subject, rendered.text, rendered.html))
+    return "=_" + hashlib.sha256(blob.encode("utf-8")).hexdigest()[:40]
+
+
 def shared_part(rendered: Rendered, sender: Address) -> bytes:
     """Headers and MIME body common to every recipient of one rendered body."""
     msg = EmailMessage(policy=_SMTP)
@@ -33,6 +42,7 @@ def shared_part(rendered: Rendered, sender: Address) -> bytes:
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(rendered.text, charset="utf-8", cte="base64")
     msg.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="base64")
+    msg.set_boundary(boundary(rendered, sender))
     return msg.as_bytes(policy=_SMTP)
 
 
