@@ -14,6 +14,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import Engine
@@ -74,8 +75,11 @@ async def deliver(*, round_id: str | None = None, limit: int | None = None,
     settings = get_settings()
     context = mail_context()
     with transport_for(settings, password) as transport:
+        policy = policy_from(settings)
+        if isinstance(transport, FileDrop):  # no server to spare: as many as batches want
+            policy = replace(policy, connections=FileDrop.workers)
         sender = Sender(engine or get_engine(), transport, context.sender,
-                        policy=policy_from(settings), round_id=round_id, limit=limit,
+                        policy=policy, round_id=round_id, limit=limit,
                         unsubscribe_url=settings.unsubscribe_url, progress=progress)
         with _stop_on_sigterm(sender):
             return await sender.run()
