@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     config_dir: Path = Field(default=REPO_ROOT / "config", description="program.toml and rounds/")
     templates_dir: Path = Field(default=REPO_ROOT / "templates", description="Jinja2 templates")
     smtp_host: str | None = Field(default=None, description="SMTP server; none = embedded")
+    mail_embedded: Literal["files", "smtp"] = Field(
+        default="files", description="with no SMTP host: write var/mail/*.eml directly (files) "
+                                     "or through an embedded SMTP server on loopback (smtp)")
     smtp_port: int | None = Field(default=None, ge=1, le=65535, description="default 25/587/465")
     smtp_tls: Literal["none", "starttls", "ssl"] | None = Field(
         default=None, description="none on loopback, else starttls")

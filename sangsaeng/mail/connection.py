@@ -2,6 +2,8 @@
 
 The batch loop (sender.py) decides what a failure means; here a login problem is told apart
 from a lost connection: retrying a login that the server cannot or will not accept is useless.
+A `Transport` is where the batch loop's workers send: an SMTP server here, or the mail folder
+(embedded.py); each worker opens one `Channel` and keeps it.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import asyncio
 import contextlib
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 import aiosmtplib
 
@@ -34,6 +36,77 @@ class SmtpServer:
 
     def __repr__(self) -> str:  # never show the password
         return f"SmtpServer({self.host}:{self.port}, tls={self.tls}, user={self.user!r})"
+
+
+    @property
+    def where(self) -> str:
+        """How messages name this transport."""
+        return f"{self.host}:{self.port}"
+
+    async def open(self, envelope: Envelope) -> SmtpChannel:
+        """A connection ready for MAIL (see `open_connection`)."""
+        return SmtpChannel(await open_connection(self), envelope)
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """The envelope sender: the office's own address, checked and encoded once."""
+
+    sender: str
+    mail_from: bytes  # b"FROM:<address>", MAIL's argument
+
+    @classmethod
+    def of(cls, sender: str) -> Envelope:
+        return cls(sender, b"FROM:<" + valid_address(sender).encode("ascii") + b">")
+
+
+class Channel(Protocol):
+    """One worker's way out: an SMTP connection, or the mail folder (embedded.py).
+
+    `send` returns the reply to the message; it raises what an SMTP connection raises (a reply
+    as `SMTPResponseException`, a refused recipient, a connection error), so that the batch
+    loop classifies every outcome in one place.
+    """
+
+    @property
+    def usable(self) -> bool: ...
+
+    async def send(self, recipient: str, data: bytes) -> str: ...
+
+    def drop(self) -> None: ...
+
+    async def close(self, *, abrupt: bool = False) -> None: ...
+
+
+class Transport(Protocol):
+    """Where a delivery run sends: one channel per worker."""
+
+    @property
+    def where(self) -> str: ...
+
+    async def open(self, envelope: Envelope) -> Channel: ...
+
+
+class SmtpChannel:
+    """A persistent SMTP connection carrying one transaction at a time."""
+
+    def __init__(self, smtp: aiosmtplib.SMTP, envelope: Envelope) -> None:
+        self.smtp, self.envelope = smtp, envelope
+
+    @property
+    def usable(self) -> bool:
+        return self.smtp.is_connected
+
+    async def send(self, recipient: str, data: bytes) -> str:
+        e = self.envelope
+        return await transaction(self.smtp, e.mail_from, e.sender, recipient, data)
+
+    def drop(self) -> None:
+        """After a connection-level failure: close at once."""
+        self.smtp.close()
+
+    async def close(self, *, abrupt: bool = False) -> None:
+        await hang_up(self.smtp, abrupt=abrupt)
 
 
 class LoginFailed(Exception):

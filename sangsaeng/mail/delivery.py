@@ -1,6 +1,7 @@
 """Deliver what the outbox owes, with the SMTP server and policy from the settings.
 
-No SMTP host configured → the embedded server (embedded.py) stores each message under var/mail/.
+No SMTP host configured → each message is stored under var/mail/ (embedded.py): written there
+directly, or through the embedded SMTP server with SANGSAENG_MAIL_EMBEDDED=smtp.
 SIGTERM (a systemd stop) ends a run started on the main thread gently: the messages on the
 wire finish and are recorded, every other row held is released at once.
 """
@@ -13,12 +14,14 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import Engine
 
 from sangsaeng.db import get_engine
-from sangsaeng.mail.embedded import embedded_server
+from sangsaeng.mail.connection import Transport
+from sangsaeng.mail.embedded import FileDrop, embedded_server
 from sangsaeng.mail.outbox import mail_context
 from sangsaeng.mail.sender import DeliveryPolicy, DeliveryReport, Sender, SmtpServer, Tls
 from sangsaeng.settings import Settings, get_settings
@@ -45,10 +48,15 @@ def policy_from(settings: Settings) -> DeliveryPolicy:
 
 
 @contextmanager
-def smtp_server(settings: Settings, password: str | None = None) -> Iterator[SmtpServer]:
-    """The configured SMTP server, or the embedded one for the duration of the block."""
+def transport_for(settings: Settings, password: str | None = None) -> Iterator[Transport]:
+    """The configured SMTP server; else var/mail/, directly or through the embedded server
+    (running for the duration of the block)."""
+    folder = settings.var_dir / "mail"
+    if not settings.smtp_host and settings.mail_embedded == "files":
+        yield FileDrop(folder)
+        return
     if not settings.smtp_host:
-        with embedded_server(settings.var_dir / "mail") as (host, port):
+        with embedded_server(folder) as (host, port):
             yield SmtpServer(host, port, "none", timeout=settings.smtp_timeout)
         return
     host = settings.smtp_host
@@ -70,9 +78,12 @@ async def deliver(*, round_id: str | None = None, limit: int | None = None,
     """
     settings = get_settings()
     context = mail_context()
-    with smtp_server(settings, password) as server:
-        sender = Sender(engine or get_engine(), server, context.sender,
-                        policy=policy_from(settings), round_id=round_id, limit=limit,
+    with transport_for(settings, password) as transport:
+        policy = policy_from(settings)
+        if isinstance(transport, FileDrop):  # no server to spare: as many as batches want
+            policy = replace(policy, connections=FileDrop.workers)
+        sender = Sender(engine or get_engine(), transport, context.sender,
+                        policy=policy, round_id=round_id, limit=limit,
                         unsubscribe_url=settings.unsubscribe_url, progress=progress)
         with _stop_on_sigterm(sender):
             watcher = asyncio.create_task(_stop_when(stop, sender)) if stop else None

@@ -1,4 +1,8 @@
-"""SMTP delivery with aiosmtplib: a few persistent connections, one recipient per message.
+"""Delivery: a few persistent connections, one recipient per message.
+
+Each worker sends through a channel of the run's transport (connection.py): an SMTP
+connection (aiosmtplib), or the mail folder on embedded defaults (embedded.py), which answers
+as a server would; claiming, composing, outcomes and leases are the same for both.
 
 Outcomes (ARCHITECTURE: the outbox):
 - 2xx → `sent`. 4xx to the recipient or the data → retried later with backoff; given up after
@@ -32,22 +36,21 @@ from sangsaeng.mail import outbox
 from sangsaeng.mail.compose import Composer
 from sangsaeng.mail.connection import (
     CONNECTION_ERRORS,
+    Channel,
+    Envelope,
     Limiter,
     LoginFailed,
     SmtpServer,
     Tls,
-    hang_up,
-    open_connection,
+    Transport,
     reply_of,
-    transaction,
 )
-from sangsaeng.mail.headers import valid_address
 from sangsaeng.mail.leases import Holding
 from sangsaeng.mail.outbox import Outcome, Outgoing
 from sangsaeng.mail.policy import DeliveryPolicy, DeliveryReport
 from sangsaeng.models import utcnow
 
-__all__ = ["DeliveryPolicy", "DeliveryReport", "Sender", "SmtpServer", "Tls"]
+__all__ = ["DeliveryPolicy", "DeliveryReport", "Sender", "SmtpServer", "Tls", "Transport"]
 
 
 class _Stop(Exception):
@@ -55,26 +58,26 @@ class _Stop(Exception):
 
 
 class _Line:
-    """One worker's connection (replaced after a connection-level failure)."""
+    """One worker's channel (replaced after a connection-level failure)."""
 
-    smtp: aiosmtplib.SMTP | None = None
+    channel: Channel | None = None
 
     def drop(self) -> None:
-        if self.smtp is not None:
-            self.smtp.close()
-        self.smtp = None
+        if self.channel is not None:
+            self.channel.drop()
+        self.channel = None
 
 
 class Sender:
     """One delivery run over the outbox; build it, then `await run()`."""
 
-    def __init__(self, engine: Engine, server: SmtpServer, sender: Address, *,
+    def __init__(self, engine: Engine, transport: Transport, sender: Address, *,
                  policy: DeliveryPolicy | None = None, round_id: str | None = None,
                  limit: int | None = None, unsubscribe_url: str | None = None,
                  progress: Callable[[int, int], None] | None = None,
                  clock: Callable[[], datetime] = utcnow) -> None:
-        self.engine, self.server, self.envelope_from = engine, server, sender.addr_spec
-        self._mail_from = b"FROM:<" + valid_address(sender.addr_spec).encode("ascii") + b">"
+        self.engine, self.transport = engine, transport
+        self.envelope = Envelope.of(sender.addr_spec)
         self.policy = policy or DeliveryPolicy()
         self.round_id, self.limit, self.progress, self.clock = round_id, limit, progress, clock
         self.composer = Composer(sender, unsubscribe_url=unsubscribe_url)
@@ -208,13 +211,14 @@ class Sender:
                     await self._send(line, *item)
         finally:
             task = asyncio.current_task()
-            await hang_up(line.smtp, abrupt=task is not None and task.cancelling() > 0)
+            if line.channel is not None:
+                await line.channel.close(abrupt=task is not None and task.cancelling() > 0)
 
     async def _send(self, line: _Line, row: Outgoing, tries: int) -> None:
         """One attempt of one message; a connection-level failure leaves `line` empty."""
         try:
-            if line.smtp is None or not line.smtp.is_connected:
-                line.smtp = await self._connect()
+            if line.channel is None or not line.channel.usable:
+                line.channel = await self._connect()
             while self._unrecorded >= self.policy.window:  # bounds duplicates after a crash
                 self._written.clear()
                 await self._written.wait()
@@ -223,8 +227,7 @@ class Sender:
             data = self.composer.message(row, self.clock())
             if self._stop is not None or not self._mine(row):
                 return  # stopped: released at the end; taken over: not this run's any more
-            reply = await transaction(line.smtp, self._mail_from, self.envelope_from,
-                                      row.recipient, data)
+            reply = await line.channel.send(row.recipient, data)
             self._finish(Outcome(row, "sent", reply))
         except _Stop:
             return  # released at the end, untouched
@@ -269,28 +272,28 @@ class Sender:
         else:
             self._todo.put_nowait((row, tries + 1))
 
-    async def _connect(self) -> aiosmtplib.SMTP:
-        s = self.server
+    async def _connect(self) -> Channel:
+        where = self.transport.where
         delay = 0.2
         while True:
             if self._stop is not None:
                 raise _Stop
             try:
-                smtp = await open_connection(s)
+                channel = await self.transport.open(self.envelope)
                 self._connect_failures = 0
-                return smtp
+                return channel
             except LoginFailed as exc:  # trying again cannot help
                 self._open_breaker(str(exc))
             except (aiosmtplib.SMTPResponseException, *CONNECTION_ERRORS) as exc:
                 self._connect_failures += 1
                 self.report.reconnects += 1
                 if self._connect_failures >= self.policy.connect_failures:
-                    self._open_breaker(f"cannot connect to {s.host}:{s.port} "
+                    self._open_breaker(f"cannot connect to {where} "
                                        f"({self._connect_failures} attempts): {exc}")
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
             except aiosmtplib.SMTPException as exc:  # e.g. no STARTTLS offered
-                self._open_breaker(f"cannot use {s.host}:{s.port}: {' '.join(str(exc).split())}")
+                self._open_breaker(f"cannot use {where}: {' '.join(str(exc).split())}")
 
     def _trip(self, why: str) -> None:
         """The circuit breaker opens: no new attempts in this run; the rows waiting in the

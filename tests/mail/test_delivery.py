@@ -161,7 +161,7 @@ def test_two_senders_at_once_never_send_the_same_row(smtp: ScriptedServer) -> No
     assert sorted(r.rcpt_tos[0] for r in smtp.received) == sorted(recipients)
 
 
-def test_without_an_smtp_host_the_embedded_server_stores_each_message(env: Path) -> None:
+def test_without_an_smtp_host_each_message_is_stored_under_var_mail(env: Path) -> None:
     owe(2)
     assert send().sent == 2
     stored = sorted((env / "mail").glob("*.eml"))
