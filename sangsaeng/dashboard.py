@@ -139,11 +139,23 @@ def exports_markdown(rnd: Round, written: Written, base_url: str) -> str:
         f"서버의 폴더 / folder on the server: `{written.folder.resolve()}`", ""])
 
 
+# A table artifact travels in one Prefect event, which refuses ~1.5 MB (10,000 rows: 2.5 MB).
+TABLE_ROWS = 500
+
+
 def selection_table(decisions: Sequence[Sequence[str]]) -> list[dict[str, Any]]:
-    """Every application's (proposed) outcome: receipt, track, status, score, rank, reasons
-    (`reports.decision_rows`)."""
+    """The applications' (proposed) outcomes: receipt, track, status, score, rank, reasons
+    (`reports.decision_rows`). Past `TABLE_ROWS`, the selected and reserve ones first, and a
+    last row says how many more `decisions.csv` holds."""
+    status = DECISION_COLUMNS.index("status")
+    rows = list(decisions)
+    if len(rows) > TABLE_ROWS:
+        rows.sort(key=lambda r: r[status] not in ("selected", "reserve"))  # stable
+        more = len(rows) - TABLE_ROWS + 1
+        rows = [*rows[:TABLE_ROWS - 1], [f"… {more:,} more", "", "", "", "",
+                                         "decisions.csv (내보내기 exports)"]]
     return [{SELECTION_HEADERS[c]: v for c, v in zip(DECISION_COLUMNS, row, strict=True)}
-            for row in decisions]
+            for row in rows]
 
 
 @dataclass(frozen=True)

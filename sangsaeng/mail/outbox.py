@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.utils import parseaddr
 from functools import lru_cache
+from itertools import islice
 from typing import Any, Literal
 
 from sqlalchemy import Connection, bindparam, func, or_, select, update
@@ -173,26 +174,24 @@ def enqueue(session: Session, round_id: str, notices: Iterable[Notice],
 
     An invalid or suppressed address is recorded as `failed` with the reason, never sent.
     """
-    ctx = context or mail_context()
-    bodies = _Bodies(ctx)
-    refused = suppressed(session)
-    now = utcnow()
-    rows: list[dict[str, Any]] = []
-    for n in notices:
-        state, reply = "pending", ""
-        if not is_valid_address(n.recipient):
-            state, reply = "failed", "invalid address: nothing was sent"
-        elif n.recipient in refused:
-            state, reply = "failed", f"address suppressed after: {refused[n.recipient]}"
-        rows.append({**outbox_row(round_id, n, ctx.domain, now, state=state, reply=reply),
-                     "body": bodies.digest(n)})
-    if not rows:
-        return 0
-    ids = bodies.store(session)
-    for row in rows:
-        row["body_id"] = ids[row.pop("body")]
-    return _insert(session, OUTBOX, rows,
-                   ["round_id", "kind", "subject_type", "subject_id", "recipient", "resend"])
+    ctx, refused, now, total = context or mail_context(), suppressed(session), utcnow(), 0
+    source = iter(notices)
+    while chunk := list(islice(source, _CHUNK)):  # memory stays flat in the round's size
+        bodies, rows = _Bodies(ctx), []
+        for n in chunk:
+            state, reply = "pending", ""
+            if not is_valid_address(n.recipient):
+                state, reply = "failed", "invalid address: nothing was sent"
+            elif n.recipient in refused:
+                state, reply = "failed", f"address suppressed after: {refused[n.recipient]}"
+            rows.append({**outbox_row(round_id, n, ctx.domain, now, state=state, reply=reply),
+                         "body": bodies.digest(n)})
+        ids = bodies.store(session)
+        for row in rows:
+            row["body_id"] = ids[row.pop("body")]
+        total += _insert(session, OUTBOX, rows,
+                         ["round_id", "kind", "subject_type", "subject_id", "recipient", "resend"])
+    return total
 
 
 # --- delivery bookkeeping -------------------------------------------------------------------

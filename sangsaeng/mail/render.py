@@ -49,6 +49,7 @@ def make_environment(templates_dir: Path) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # templates do not change under a running process: no stat per render
     )
     env.filters.update(wording.FILTERS)
     return env

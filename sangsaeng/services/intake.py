@@ -147,8 +147,10 @@ def _jsonable(value: Any) -> Any:
 
 
 def _bulk(session: Session, model: Any, rows: list[dict[str, Any]], step: str) -> None:
+    """Insert new rows through Core (the ORM's bulk path costs ~3x; every column is given)."""
+    table = table_of(model)
     for start in range(0, len(rows), 5000):
-        session.execute(insert(model), rows[start : start + 5000])
+        session.execute(insert(table), rows[start : start + 5000])
         report(f"  · {step}", min(start + 5000, len(rows)), len(rows))
 
 

@@ -4,6 +4,7 @@ resuming it through the API with that input decides the round (as the Prefect UI
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
 from prefect.flow_runs import resume_flow_run
+from prefect.input.run_input import keyset_from_paused_state
 from sqlalchemy import select
 
 from flows.models import ChairApproval, StepOutcome
@@ -42,7 +44,7 @@ async def _review_resumed_with(name: str, chair_input: dict[str, object],
     review = asyncio.create_task(committee_review.with_options(flow_run_name=name)(
         "2022-2", parse_instant(REPLAY_NOW), None, True, "test"))
     run_id = await _paused_run_id(name)
-    while_paused()
+    await asyncio.to_thread(while_paused)
     await asyncio.to_thread(resume_flow_run, run_id, chair_input)
     return await asyncio.wait_for(review, timeout=60)
 
@@ -52,13 +54,36 @@ def _in_review() -> None:
         assert session.get(Round, "2022-2").state == "review"  # type: ignore[union-attr]
 
 
+def _form_description(name: str) -> str:
+    """The text the Prefect UI shows above the chair's form (the paused run's input)."""
+    async def read() -> str:
+        async with get_client() as client:
+            [paused] = await client.read_flow_runs(flow_run_filter=FlowRunFilter(
+                name=FlowRunFilterName(any_=[name])))
+            assert paused.state is not None
+            keyset = keyset_from_paused_state(paused.state)
+            value = await client.read_flow_run_input(paused.id, keyset["description"])
+            return str(json.loads(value) if value.startswith('"') else value)
+    return asyncio.run(read())
+
+
 def test_review_pauses_for_the_chair_and_resumes_with_typed_input(env: Path) -> None:
     run(CONFIG, PACKAGE, REPLAY_NOW, until="screening")
+    shown: list[str] = []
+
+    def while_paused() -> None:
+        _in_review()
+        shown.append(_form_description("chair-pause-test"))
 
     asyncio.run(_review_resumed_with("chair-pause-test", {
         "approve": True, "approved_by": "위원장",
         "exclude": [{"receipt_no": "2022-2-028", "reason": "협력기업 참여 철회"}],
-        "include": []}, while_paused=_in_review))
+        "include": []}, while_paused=while_paused))
+    # issue 9: the form itself shows the proposal the chair decides on
+    [form] = shown
+    assert "2022-2 선정안 / proposed selection" in form
+    assert "not_selected 15 · selected 12" in form
+    assert form.count("| selected |") == 12 and "2022-2-028" in form
     with session_scope(get_engine()) as session:
         assert session.get(Round, "2022-2").state == "decided"  # type: ignore[union-attr]
     run(CONFIG, PACKAGE, REPLAY_NOW)

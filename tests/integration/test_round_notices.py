@@ -11,16 +11,15 @@ import pytest
 from sqlalchemy import select
 
 from sangsaeng.db import get_engine, session_scope
-from sangsaeng.mail.wording import reason_ko
 from sangsaeng.models import OUTBOX
 from tests.conftest import REPO, ROUND_2022_2
 from tests.integration.helpers import read_csv, run
 from tests.mail.smtp_server import ScriptedServer
+from tests.mail.test_wording import REASON_WORDING
 
 CONFIG = REPO / "config" / "rounds" / "2022-2.toml"
 PACKAGE = ROUND_2022_2 / "package"
 CLOSES_AT = datetime.fromisoformat("2022-05-27T18:00:00+09:00")
-CRITERIA = {"growth": "성장성", "plan": "사업계획", "cooperation": "상생협력 성과"}
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -76,7 +75,7 @@ def test_replay_delivers_exactly_the_notices_the_rules_imply_and_rerun_sends_not
         assert set(parts) == {"text/plain", "text/html"}
         if row.kind == "screening.ineligible":  # the reasons, in plain Korean
             for code in row.payload["reasons"]:
-                assert reason_ko(code, CRITERIA) in parts["text/plain"]
+                assert REASON_WORDING[code] in parts["text/plain"]  # fixed text, not the code
                 assert code not in parts["text/plain"]
 
     before = len(smtp.received)

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 
 from sangsaeng.db import engine_for, get_engine, session_scope
 from sangsaeng.domain.brn import normalize_brn
-from sangsaeng.mail.outbox import enqueue
+from sangsaeng.mail.outbox import Notice, enqueue
 from sangsaeng.models import MAIL_BODIES, OUTBOX, Round
 from sangsaeng.services.registry import broadcast_call, import_registry
 from tests.mail.helpers import ROUND, open_round, owe, received_notice, rows, send
@@ -114,3 +114,20 @@ def _json(value: object) -> str:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def test_notices_are_queued_in_chunks_with_one_shared_body_across_them(env: Path) -> None:
+    """A round owes tens of thousands of notices: they are rendered and stored a chunk at a
+    time (memory flat in the round's size), from a generator, and a body shared by every
+    recipient is stored once across the chunks."""
+    open_round()
+    shared = {"round_id": ROUND, "round_title": "2030년 1차", "opens_at": "3월 2일",
+              "closes_at": "3월 27일", "tracks": ["innovation"], "support_years": 3,
+              "supplement_business_days": 5}
+    calls = (Notice("call.announcement", "company", f"{i:010d}", f"c{i}@example.com",
+                    f"회사{i}", shared) for i in range(4_500))
+    with session_scope(get_engine()) as session:
+        assert enqueue(session, ROUND, calls) == 4_500
+        assert enqueue(session, ROUND, (received_notice(i) for i in range(1, 2_201))) == 2_200
+    assert _count(OUTBOX) == 6_700
+    assert _count(MAIL_BODIES) == 1 + 2_200
