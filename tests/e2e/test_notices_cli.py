@@ -149,6 +149,25 @@ def _pending() -> int:
     return sum(r.state == "pending" for r in rows().values())
 
 
+def _terminated_mid_batch(command: list[str], environ: dict[str, str], smtp: ScriptedServer
+                          ) -> tuple[subprocess.Popen[str], str]:
+    """Start a sender of 40 rows, SIGTERM it while 2 messages are on the wire (38 claimed and
+    queued), check those 38 are given back at once, then let the 2 finish; returns its stderr."""
+    process = subprocess.Popen(command, env=environ, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while smtp.script.held < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert smtp.script.held == 2
+    process.send_signal(signal.SIGTERM)
+    while _pending() < 38 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _pending() == 38  # given back at once, while the two are still on the wire
+    smtp.script.gate.release(2)
+    _, err = process.communicate(timeout=120)
+    return process, err
+
+
 def test_sigterm_finishes_the_messages_on_the_wire_and_gives_back_the_rest_at_once(
         smtp: ScriptedServer, database_url: str, env: Path) -> None:
     """Issue 10, item 4: a systemd stop or a cancelled run leaves no row `sending`."""
@@ -158,19 +177,8 @@ def test_sigterm_finishes_the_messages_on_the_wire_and_gives_back_the_rest_at_on
     environ.update(SANGSAENG_DATABASE_URL=database_url, SANGSAENG_VAR_DIR=str(env),
                    SANGSAENG_SMTP_HOST="127.0.0.1", SANGSAENG_SMTP_PORT=str(smtp.port),
                    SANGSAENG_SMTP_CONNECTIONS="2")
-    command = [str(SANGSAENG), "notices", "send", "--round", ROUND]
-    sender = subprocess.Popen(command, env=environ, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while smtp.script.held < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert smtp.script.held == 2  # two messages on the wire, 38 claimed and queued
-    sender.send_signal(signal.SIGTERM)
-    while _pending() < 38 and sender.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert _pending() == 38  # given back at once, while the two are still on the wire
-    smtp.script.gate.release(2)
-    _, err = sender.communicate(timeout=120)
+    sender, err = _terminated_mid_batch(
+        [str(SANGSAENG), "notices", "send", "--round", ROUND], environ, smtp)
 
     assert sender.returncode == 1 and "Traceback" not in err
     assert err.strip().splitlines()[-1] == (
@@ -205,18 +213,8 @@ def test_a_cancelled_prefect_delivery_gives_back_its_rows_at_once(
     environ.update(SANGSAENG_DATABASE_URL=database_url, SANGSAENG_VAR_DIR=str(env),
                    SANGSAENG_SMTP_HOST="127.0.0.1", SANGSAENG_SMTP_PORT=str(smtp.port),
                    SANGSAENG_SMTP_CONNECTIONS="2", PREFECT_SERVER_EPHEMERAL_ENABLED="false")
-    task = subprocess.Popen([sys.executable, "-c", _PREFECT_TASK, ROUND], env=environ,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while smtp.script.held < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert smtp.script.held == 2
-    task.send_signal(signal.SIGTERM)
-    while _pending() < 38 and task.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert _pending() == 38  # given back at once, while the two are still on the wire
-    smtp.script.gate.release(2)
-    _, err = task.communicate(timeout=120)
+    task, err = _terminated_mid_batch([sys.executable, "-c", _PREFECT_TASK, ROUND], environ,
+                                      smtp)
     assert task.returncode == -signal.SIGTERM, err  # ended by the signal, as Prefect ends it
     assert {(r.state, r.attempts) for r in rows().values()} == {("sent", 1), ("pending", 0)}
     smtp.script.hold = 0
