@@ -240,7 +240,7 @@ def cancel_round(session: Session, rnd: Round, *, reason: str, now: datetime, ac
 
 def rounds_in_progress(session: Session) -> list[str]:
     """Ids of the rounds between their call and their release (R2: open … decided), in order."""
-    waiting = [s for s in ROUND_ORDER if s not in (RoundState.DRAFT,)
-               and not round_reached(s, RoundState.NOTIFIED)]
+    waiting = [s for s in ROUND_ORDER
+               if s is not RoundState.DRAFT and not round_reached(s, RoundState.NOTIFIED)]
     return list(session.execute(select(ROUNDS.c.id).where(ROUNDS.c.state.in_(waiting))
                                 .order_by(ROUNDS.c.id)).scalars())

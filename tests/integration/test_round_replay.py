@@ -200,3 +200,27 @@ def test_a_corrected_row_replaces_the_import_while_open_and_is_audited(env: Path
     with pytest.raises(ImportRejected) as caught:
         run(CONFIG, package, REPLAY_NOW, approve=True)
     assert any("applications can no longer be corrected" in e for e in caught.value.errors)
+
+
+def test_many_rejected_rows_are_shown_in_part_and_kept_whole_in_a_file(env: Path,
+                                                                        tmp_path: Path) -> None:
+    """A task result stays small (issue 14): past 20 rejected rows the error shows the first
+    20 and names the file under var/rejected/ that lists every one; the good rows are kept."""
+    package = tmp_path / "package"
+    shutil.copytree(PACKAGE, package)
+    scores = package / "scores.csv"
+    bad = [f"2022-2-9{i:02d},R01,10.0,10.0,10.0" for i in range(1, 26)]  # no such receipt
+    scores.write_text(scores.read_text(encoding="utf-8") + "\n".join(bad) + "\n",
+                      encoding="utf-8")
+    with pytest.raises(ImportRejected) as caught:
+        run(CONFIG, package, REPLAY_NOW, approve=True)
+    assert caught.value.rejected == 25
+    *shown, more = caught.value.errors
+    assert len(shown) == 20 and all(line.startswith("scores.csv row") for line in shown)
+    assert more.startswith("… 5 more rejected row(s), every one listed in ")
+    listed = Path(more.rsplit(" ", 1)[1])
+    assert listed.parent == env / "rejected"
+    every = listed.read_text(encoding="utf-8").splitlines()
+    assert len(every) == 25 and every[:20] == shown and "2022-2-925" in every[-1]
+    with session_scope(get_engine()) as session:  # the good rows were kept
+        assert len(session.execute(select(Application)).all()) == 36
