@@ -160,6 +160,67 @@ class ProductionConfirmation(SQLModel, table=True):
     confirmed_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class Certificate(SQLModel, table=True):
+    """K1–K4: a 상생협력 확인서 for one (selected application, lead), its current version.
+
+    The K4 fields are frozen on it when issued and change only by a reissue (a new version,
+    same number); `status` is `valid` or `cancelled` as stored — `expired` is read off the clock
+    (K6a), never written.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("application_id", "brn", name="uq_certificate_lead"),
+        UniqueConstraint("issue_year", "track_code", "seq", name="uq_certificate_seq"),
+    )
+
+    number: str = Field(primary_key=True, max_length=20)
+    round_id: str = Field(foreign_key="round.id", max_length=20, index=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    brn: str = Field(max_length=12, index=True)
+    issue_year: int
+    track_code: str = Field(max_length=4)
+    seq: int
+    version: int = 1
+    issued_on: date
+    valid_from: date
+    valid_to: date = Field(index=True)
+    lead_name: str
+    representative: str
+    address: str
+    product_code: str = Field(max_length=10)
+    product_name: str
+    partners: list[list[str]] = Field(default_factory=list, sa_type=JSON,
+                                      description="K4: [name, BRN] per partner, in seq order")
+    status: str = Field(default="valid", max_length=10)
+    cancelled_on: date | None = None
+    pdf_sha256: str = Field(max_length=64)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class CertificateVersion(SQLModel, table=True):
+    """K4 reissue: every version of a certificate as issued (the current one included)."""
+
+    number: str = Field(foreign_key="certificate.number", primary_key=True, max_length=20)
+    version: int = Field(primary_key=True)
+    issued_on: date
+    fields: dict[str, Any] = Field(sa_type=JSON, description="the K4 fields of this version")
+    change: str = Field(default="", description="field changed (reissue), empty for version 1")
+    reason: str = ""
+    pdf_sha256: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Cancellation(SQLModel, table=True):
+    """K5/K5a: a selected project cancelled, with its legal ground (one per application)."""
+
+    application_id: int = Field(foreign_key="application.id", primary_key=True)
+    round_id: str = Field(foreign_key="round.id", max_length=20, index=True)
+    ground: str = Field(max_length=24)
+    decided_on: date
+    reason: str
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 class Decision(SQLModel, table=True):
     """V6–V10: the committee's outcome for an eligible application: proposed, approved."""
 
@@ -214,6 +275,10 @@ class MailBody(SQLModel, table=True):
     subject: str
     text: str
     html: str
+    attachments: list[dict[str, str]] = Field(
+        default_factory=list, sa_type=JSON,
+        description="files sent with the body: filename, path (under the var dir), sha256, "
+                    "content_type")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -291,6 +356,9 @@ SCORES = table_of(Score)
 SANCTIONS = table_of(Sanction)
 PRIOR_CERTIFICATES = table_of(PriorCertificate)
 PRODUCTION = table_of(ProductionConfirmation)
+CERTIFICATES = table_of(Certificate)
+CERTIFICATE_VERSIONS = table_of(CertificateVersion)
+CANCELLATIONS = table_of(Cancellation)
 DECISIONS = table_of(Decision)
 AUDIT = table_of(AuditEvent)
 OUTBOX = table_of(OutboxMessage)
