@@ -14,6 +14,14 @@ from prefect import Flow, serve
 from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron
 
+from flows.certificates import (
+    cancel_certificates,
+    certificate_issuance,
+    change_certificate,
+    confirm_production,
+    support_dues,
+    support_import,
+)
 from flows.inputs import accept_supplements, upload_scores
 from flows.notices import deliver_notices
 from flows.recurring import deliver_due_notices, office_digest
@@ -33,6 +41,7 @@ KST = "Asia/Seoul"
 # Every 10 minutes, in KST (a plain `cron=` would be UTC: FIELD_NOTES).
 DELIVERY_CRON = "*/10 * * * *"
 DIGEST_CRON = "0 9 * * 1-5"  # 09:00 KST on weekdays (= 00:00 UTC)
+DUES_CRON = "0 9 * * *"  # K6a/§8: the daily dues run, 09:00 KST every day
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,22 @@ def specs() -> list[Spec]:
              "score sheets: a file path or pasted CSV (V2).", ("human", "input")),
         Spec(selection_notice, "선정 결과 확정·통보. / Release the decisions and owe the "
              "notices.", ("step",)),
+        Spec(certificate_issuance, "확인서 발급: 생산 확인된 주관기업별 번호·PDF·안내 메일 (반복 "
+             "실행 안전). / Issue certificates (K1–K4) with their PDFs and notices.",
+             ("step",)),
+        Spec(confirm_production, "생산 확인 입력 후 확인서 발급. / Record production "
+             "confirmations (K1) and issue their certificates.", ("human", "input")),
+        Spec(change_certificate, "확인서 재발급 (기업명·대표자·주소 변경). / Reissue a "
+             "certificate after a change of name, representative or address (K4).",
+             ("human", "input")),
+        Spec(cancel_certificates, "선정·확인서 취소와 5년 참여제한 (사유·결정일 필수). / Cancel a "
+             "project's certificates and ban its leads for five years (K5).",
+             ("human", "input")),
+        Spec(support_import, "선정 후 자료 가져오기 (생산 확인·변경·취소 파일). / Import the "
+             "after-selection files: production, changes, cancellations.", ("human", "input")),
+        Spec(support_dues, "매일 09:00 (KST) 사후관리: 확인서 만료 안내 (90·30일 전). / The daily "
+             "dues run: certificate expiry reminders (K6a).", ("scheduled",),
+             (Cron(DUES_CRON, timezone=KST),)),
         Spec(cancel_round, "회차 취소 (선정 통보 전, 사유 필수): 대기 중인 실행도 취소. / "
              "Cancel a round before its release (reason required) and its waiting runs.",
              ("round", "cancel")),

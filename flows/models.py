@@ -29,6 +29,7 @@ class Step(StrEnum):
     SCREENING = "screening"
     COMMITTEE_REVIEW = "committee_review"
     SELECTION_NOTICE = "selection_notice"
+    CERTIFICATE_ISSUANCE = "certificate_issuance"
 
 
 RoundId = Annotated[str, Field(min_length=1, description=(
@@ -68,7 +69,8 @@ def described(fn: F) -> F:
 
 # ARCHITECTURE's table: the step that owes each kind of notice (by the kind's first part).
 NOTICE_STEPS = {"call": "open_call", "application": "intake", "screening": "screening",
-                "review": "committee_review", "selection": "selection_notice"}
+                "review": "committee_review", "selection": "selection_notice",
+                "certificate": "certificate_issuance"}
 
 
 class ChairActionInput(BaseModel):
@@ -117,6 +119,21 @@ class SupplementInput(BaseModel):
     note: str = Field(default="", description="메모 (감사 기록) / note (kept in the audit trail)")
 
     @field_validator("received_at")
+    @classmethod
+    def _kst(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else as_kst(value)  # T1: naive means KST
+
+
+class ProductionItem(BaseModel):
+    """K1: one lead's production confirmed (생산 확인)."""
+
+    receipt_no: str = Field(min_length=1, description="접수번호 / receipt number")
+    brn: str = Field(min_length=1, description=(
+        "주관기업 사업자등록번호 (XXX-XX-XXXXX) / the lead's BRN"))
+    confirmed_at: datetime | None = Field(default=None, description=(
+        "생산 확인 일시 (KST, 비우면 지금) / when production was confirmed (KST; empty = now)"))
+
+    @field_validator("confirmed_at")
     @classmethod
     def _kst(cls, value: datetime | None) -> datetime | None:
         return None if value is None else as_kst(value)  # T1: naive means KST

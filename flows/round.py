@@ -1,6 +1,7 @@
 """The round as flows: open_call → intake → close_intake → screening → committee_review →
-selection_notice. Each step is its own flow (deployable alone) and safe to re-run;
-cancel_round ends a round before its selection is released.
+selection_notice → certificate_issuance (flows/certificates.py). Each step is its own flow
+(deployable alone) and safe to re-run; cancel_round ends a round before its selection is
+released.
 
 A step never waits for mail: its transaction queues the notices it owes, and delivery runs
 apart — as a `deliver_notices` run when served, once at the end of the `round` flow, or at
@@ -15,13 +16,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from prefect import flow, get_run_logger
-from prefect.context import FlowRunContext
 from prefect.flow_runs import apause_flow_run, asuspend_flow_run
 from pydantic import Field
 
 from flows import round_runs
+from flows.certificates import certificate_issuance
 from flows.models import (
-    NOTICE_STEPS,
     Actor,
     CancelOutcome,
     Chain,
@@ -36,13 +36,14 @@ from flows.models import (
     WaitForChair,
     described,
 )
+from flows.owed import attribute, deliver, in_round_flow, owed, publish
 from sangsaeng.domain.clock import format_kst
 from sangsaeng.domain.states import RoundState
 from sangsaeng.errors import ImportRejected, StepError
 from sangsaeng.progress import report
 from tasks import artifacts, steps
 from tasks.notices import deliver_notices
-from tasks.results import Delivered, Imported
+from tasks.results import Imported
 from tasks.rounds import round_closes_at
 
 APPROVAL_TIMEOUT_S = 7 * 24 * 3600
@@ -56,51 +57,6 @@ def _now(now: datetime | None) -> datetime:
 
 def _counts(data: dict[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in data.items() if v) or "nothing new"
-
-
-def _in_round_flow() -> bool:
-    """Inside the `round` flow the steps run in-process (`.fn`): it delivers and publishes once,
-    at its end (task runs cost: FIELD_NOTES)."""
-    context = FlowRunContext.get()
-    return context is not None and context.flow is not None and context.flow.name == "round"
-
-
-def _publish(round_id: str) -> None:
-    """Each step flow ends by publishing the round's artifacts (the round flow: at its end)."""
-    if not _in_round_flow():
-        artifacts.publish_round(round_id)
-
-
-async def _deliver(round_id: str) -> tuple[Delivered | None, str | None]:
-    """Send what the round owes: a `deliver_notices` run when served (returns its id), else
-    in this process (returns what it did)."""
-    if round_runs.is_served():
-        return None, await round_runs.start_delivery(round_id)
-    return deliver_notices(round_id), None
-
-
-def _attribute(delivered: Delivered, outcomes: list[StepOutcome]) -> None:
-    """The notices sent, on the step that owed them (ARCHITECTURE: the step's notices)."""
-    for outcome in outcomes:
-        sent = sum(n for kind, n in delivered.sent_by_kind.items()
-                   if NOTICE_STEPS.get(kind.partition(".")[0]) == outcome.step.value)
-        outcome.notices = {"sent": sent} if sent else {}
-        if delivered.stopped:
-            outcome.notices_waiting = delivered.stopped
-
-
-async def _owed(round_id: str, outcome: StepOutcome) -> StepOutcome:
-    """A step alone delivers what it owes once its work is done; inside `round`, the round
-    delivers at its end."""
-    if _in_round_flow():
-        return outcome
-    delivered, run = await _deliver(round_id)
-    outcome.delivery_run = run
-    if delivered is not None:
-        _attribute(delivered, [outcome])
-        if delivered.stopped:
-            get_run_logger().warning("notices wait in the outbox: %s", delivered.stopped)
-    return outcome
 
 
 async def _chain(round_id: str, chain: bool, state: RoundState) -> None:
@@ -126,8 +82,8 @@ async def open_call(config: ConfigPath, now: Now = None, actor: Actor = "prefect
         # T2/S1: the deadline runs, moved with the dates (never in replays)
         outcome.data["deadline_runs"] = await round_runs.ensure_deadline_runs(
             round_id, opened.closes_at, opened.supplement_deadline, _now(now))
-    await _owed(round_id, outcome)
-    _publish(round_id)
+    await owed(round_id, outcome)
+    publish(round_id)
     return outcome
 
 
@@ -152,10 +108,10 @@ async def intake(round_id: RoundId, data: DataPath, now: Now = None, actor: Acto
     detail = _counts(result.added) + (f"; corrected {corrected}" if corrected else "")
     outcome = StepOutcome(step=Step.INTAKE, detail=detail, round_state=result.state, data={
         "added": result.added, "corrected": result.corrected, "rejected": result.rejected})
-    await _owed(round_id, outcome)  # the good rows' receipts go out; the step fails for the rest
+    await owed(round_id, outcome)  # the good rows' receipts go out; the step fails for the rest
     if result.rejected:
         raise _rejected(result)
-    _publish(round_id)
+    publish(round_id)
     return outcome
 
 
@@ -182,7 +138,7 @@ async def close_intake(round_id: RoundId, now: Now = None, actor: Actor = "prefe
     closed = steps.close_intake(round_id, _now(now), actor)
     waiting = ("the deadline (intake is open)"
                if closed.state in (RoundState.DRAFT, RoundState.OPEN) else None)
-    _publish(round_id)
+    publish(round_id)
     if closed.closed:
         await _chain(round_id, chain, closed.state)
     return StepOutcome(step=Step.CLOSE_INTAKE, detail="closed" if closed.closed
@@ -206,10 +162,10 @@ async def screening(round_id: RoundId, now: Now = None, actor: Actor = "prefect"
     if result.waiting and result.supplement_deadline is not None:
         waiting = (f"supplements of {result.waiting} application(s) until "
                    f"{format_kst(result.supplement_deadline)}")
-    outcome = await _owed(round_id, StepOutcome(
+    outcome = await owed(round_id, StepOutcome(
         step=Step.SCREENING, detail=_counts(result.moved), waiting_for=waiting,
         data={"moved": result.moved, "waiting": result.waiting}, round_state=result.state))
-    _publish(round_id)
+    publish(round_id)
     if not waiting:
         await _chain(round_id, chain, result.state)
     return outcome
@@ -239,7 +195,7 @@ async def committee_review(
     report("committee_review", 0, 1)
     proposed = steps.propose(round_id, _now(now), actor)
     report("committee_review", 1, 1)
-    outcome = await _owed(round_id, StepOutcome(  # reviewers' assignments
+    outcome = await owed(round_id, StepOutcome(  # reviewers' assignments
         step=Step.COMMITTEE_REVIEW, detail=_counts(proposed.proposed),
         round_state=proposed.state,
         data={"proposed": proposed.proposed, "excluded": [list(e) for e in proposed.excluded],
@@ -263,7 +219,7 @@ async def committee_review(
         outcome.waiting_for = ("a new decision of the chair: the proposal was not approved "
                                "(run committee_review again)")
         return outcome
-    _publish(round_id)
+    publish(round_id)
     await _chain(round_id, chain, decided.state)
     return outcome
 
@@ -277,7 +233,7 @@ async def _wait_for_chair(round_id: str) -> ChairApproval:
     key = f"chair-approval-{round_id}"
     if round_runs.is_served():  # may take days: free the worker; the run re-enters on resume
         return await asuspend_flow_run(wait_for_input=form, key=key)
-    if _in_round_flow():
+    if in_round_flow():
         deliver_notices(round_id)
     return await apause_flow_run(wait_for_input=form, timeout=APPROVAL_TIMEOUT_S,
                                  poll_interval=2, key=key)
@@ -289,15 +245,16 @@ async def selection_notice(round_id: RoundId, now: Now = None, actor: Actor = "p
                            chain: Chain = False) -> StepOutcome:
     """V10: release the approved decisions (decided → notified) and owe the notices.
 
-    `chain` is accepted like every step's; nothing follows it yet (certificates come later).
+    With `chain`, the certificate issuance follows (for leads whose production is confirmed).
     """
     await round_runs.tag_own_run(round_id)
     released = steps.release(round_id, _now(now), actor)
-    outcome = await _owed(round_id, StepOutcome(
+    outcome = await owed(round_id, StepOutcome(
         step=Step.SELECTION_NOTICE, detail=_counts(released.released) if released.released
         else "already released", data={"released": released.released},
         round_state=released.state))
-    _publish(round_id)
+    publish(round_id)
+    await _chain(round_id, chain, released.state)
     return outcome
 
 
@@ -358,14 +315,15 @@ async def round_flow(
         Step.COMMITTEE_REVIEW: lambda: committee_review.fn(round_id, clock, chair,
                                                            wait_for_chair, actor),
         Step.SELECTION_NOTICE: lambda: selection_notice.fn(round_id, clock, actor),
+        Step.CERTIFICATE_ISSUANCE: lambda: certificate_issuance.fn(round_id, clock, actor),
     }
     result = RoundReport(round_id=round_id, state=first.round_state, steps=[first])
     try:
         await _run_steps(result, runs, until)
     finally:  # a final delivery phase: what the steps owe, also when one of them failed
-        delivered, result.delivery_run = await _deliver(round_id)
+        delivered, result.delivery_run = await deliver(round_id)
     if delivered is not None:
-        _attribute(delivered, result.steps)
+        attribute(delivered, result.steps)
     result.state = result.steps[-1].round_state
     artifacts.publish_round(round_id)
     return result

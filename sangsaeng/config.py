@@ -69,6 +69,13 @@ class TrackConfig(_Model):
     label: str = Field(description="short label used by the announcement")
 
 
+class CertificatesConfig(_Model):
+    issuer: str = Field(default="중소벤처기업부장관", min_length=1,
+                        description="K4: the issuing authority printed on certificates")
+    expiry_reminder_days: tuple[int, ...] = Field(
+        default=(90, 30), min_length=1, description="K6 [A]: days before valid_to")
+
+
 class ProgramConfig(_Model):
     program: ProgramInfo
     calendar: CalendarConfig
@@ -77,6 +84,7 @@ class ProgramConfig(_Model):
     criteria: tuple[CriterionConfig, ...] = Field(min_length=1, description="V1 default criteria")
     criteria_by_track: dict[str, tuple[CriterionConfig, ...]] = Field(default_factory=dict)
     tracks: dict[str, TrackConfig]
+    certificates: CertificatesConfig = CertificatesConfig()
 
     def criteria_for(self, track: str) -> tuple[CriterionConfig, ...]:
         """V1: the criteria of a track, in order."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -19,11 +19,13 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from sangsaeng.config import ProgramInfo, load_program
-from sangsaeng.domain.clock import format_kst, parse_instant
+from sangsaeng.domain.clock import format_day, format_kst, kst_date, parse_instant
 from sangsaeng.domain.states import RoundState, round_reached
 from sangsaeng.exports import FILES, Written, write_round_exports
 from sangsaeng.markdown import escape
 from sangsaeng.models import APPLICATIONS, Round
+from sangsaeng.register import certified_rounds, of_round
+from sangsaeng.register import counts as certificate_counts
 from sangsaeng.reports import DECISION_COLUMNS, announcement, decision_rows
 from sangsaeng.services.notices import status as notice_status
 from sangsaeng.services.rounds import cancellation
@@ -115,10 +117,52 @@ def dashboard_markdown(session: Session, rnd: Round, exports: Sequence[str] = ()
         *(_table(["종류 kind", "상태 state", "건수 count"],
                  [[k, s, str(n)] for (k, s), n in sorted(notices.items())])
           if notices else ["(none yet)"]),
+        *certificate_lines(session, rnd, base_url or get_settings().exports_base_url),
         "", *exports_lines(rnd, exports, base_url or get_settings().exports_base_url,
                            exports_problem),
     ]
     return "\n".join(lines) + "\n"
+
+
+CERTIFICATE_ROWS = 200  # rows of the status artifact's certificate list; certificates.csv has all
+
+
+def certificate_lines(session: Session, rnd: Round, base_url: str,
+                      today: date | None = None) -> list[str]:
+    """The status artifact's certificates: counts at `today` (KST) and each certificate with a
+    link to its PDF (served by `sangsaeng serve`); nothing before any is issued."""
+    day = today or kst_date(datetime.now(UTC))
+    n = certificate_counts(session, rnd.id, day)
+    if not n.issued:
+        return []
+    facts = of_round(session, rnd.id, day)
+    rows = [[f"[{f.number}]({base_url}/certificates/{quote(f.number)}.pdf)",
+             escape(f.lead_name), escape(f.product_name), f.period, str(f.status)]
+            for f in facts[:CERTIFICATE_ROWS]]
+    more = ([f"… {len(facts) - CERTIFICATE_ROWS:,} more: certificates.csv"]
+            if len(facts) > CERTIFICATE_ROWS else [])
+    return [
+        "", "## 확인서 certificates", "",
+        f"발급 issued **{n.issued}** · 유효 valid {n.valid} · 만료 expired {n.expired} · "
+        f"취소 cancelled {n.cancelled} · 90일 내 만료 expiring within 90 days {n.expiring} "
+        f"({format_day(day)} 기준 / as of)", "",
+        *_table(["번호 number (PDF)", "주관기업 lead", "제품 product", "유효기간 period",
+                 "상태 status"], rows), *more]
+
+
+def office_digest_markdown(session: Session, today: date) -> str:
+    """The office's morning digest (`office-digest` artifact): per round holding certificates,
+    issued / valid / expired / cancelled and those expiring within 90 days (K6)."""
+    rows = []
+    for round_id in certified_rounds(session):
+        n = certificate_counts(session, round_id, today)
+        rows.append([round_id, str(n.issued), str(n.valid), str(n.expired), str(n.cancelled),
+                     str(n.expiring)])
+    body = (_table(["회차 round", "발급 issued", "유효 valid", "만료 expired",
+                    "취소 cancelled", "90일 내 만료 expiring"], rows) if rows
+            else ["(발급된 확인서 없음 / no certificate issued yet)"])
+    return "\n".join([f"# 사무국 현황 / office digest — {format_day(today)}", "",
+                      "## 확인서 certificates", "", *body, ""])
 
 
 def exports_markdown(rnd: Round, written: Written, base_url: str) -> str:

@@ -12,15 +12,18 @@ import os
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Literal
 
 from sqlmodel import Session
 
+from sangsaeng.domain.clock import kst_date
 from sangsaeng.domain.selection import SELECTION_COLUMNS
 from sangsaeng.domain.states import RoundState
 from sangsaeng.errors import StepError
 from sangsaeng.models import Round
+from sangsaeng.register import CERTIFICATE_COLUMNS, csv_row, of_round
 from sangsaeng.reports import (
     DECISION_COLUMNS,
     announcement,
@@ -37,6 +40,7 @@ SELECTION_CSV = "selection.csv"
 SELECTION_XLSX = "selection.xlsx"
 SELECTION_MD = "selection.md"
 ANNOUNCEMENT_MD = "announcement.md"
+CERTIFICATES_CSV = "certificates.csv"
 # In the order the status artifact lists them; what each is (Korean / English).
 FILES: dict[str, str] = {
     DECISIONS_CSV: "과제별 결과 / outcome per application",
@@ -44,12 +48,20 @@ FILES: dict[str, str] = {
     SELECTION_XLSX: "선정 목록 (엑셀) / selection list (A1), Excel",
     SELECTION_MD: "선정 목록 (표) / selection list (A1), Markdown",
     ANNOUNCEMENT_MD: "보도자료 / announcement (A2)",
+    CERTIFICATES_CSV: "확인서 대장 / certificates issued (K4)",
 }
+# Rounds that may hold certificates (K1: issued once the selection is released).
+CERTIFIED_STATES = frozenset({RoundState.CERTIFYING, RoundState.SUPPORT, RoundState.ARCHIVED})
 
 
 def decisions_csv(rows: Sequence[Sequence[str]]) -> str:
     """`sangsaeng export decisions` of `reports.decision_rows` (UTF-8 text with a BOM)."""
     return to_csv(DECISION_COLUMNS, rows)
+
+
+def certificates_csv(session: Session, round_id: str, today: date) -> str:
+    """`sangsaeng export certificates` (INTERFACES §4), status at `today` (KST)."""
+    return to_csv(CERTIFICATE_COLUMNS, [csv_row(f) for f in of_round(session, round_id, today)])
 
 
 def selection_text(rows: Sequence[Sequence[str]], fmt: Literal["csv", "md"]) -> str:
@@ -74,6 +86,8 @@ def available(rnd: Round) -> tuple[str, ...]:
         except StepError:
             break
         names += files
+    if rnd.state in CERTIFIED_STATES:
+        names.append(CERTIFICATES_CSV)
     return tuple(names)
 
 
@@ -123,7 +137,7 @@ class Written:
 
 
 def write_round_exports(session: Session, rnd: Round, exports_dir: Path, program_name: str,
-                        ministry: str) -> Written:
+                        ministry: str, today: date | None = None) -> Written:
     """Write the round's exports that exist in its state into `<exports_dir>/<round>/`.
 
     Each file has the bytes its CLI command writes with `--out`; files whose bytes did not change
@@ -145,6 +159,9 @@ def write_round_exports(session: Session, rnd: Round, exports_dir: Path, program
         texts[SELECTION_MD] = selection_text(rows, "md")
         if ANNOUNCEMENT_MD in names:
             texts[ANNOUNCEMENT_MD] = announcement(session, rnd, program_name, ministry)
+        if CERTIFICATES_CSV in names:
+            texts[CERTIFICATES_CSV] = certificates_csv(
+                session, rnd.id, today or kst_date(datetime.now(UTC)))
         selection = folder / SELECTION_CSV
         xlsx = folder / SELECTION_XLSX
         # The XLSX first: if this stops between the two, the CSV still differs next time.

@@ -171,3 +171,8 @@ def release_decisions(session: Session, by: Audit, changes: Sequence[AppChange])
     """V10: eligible → the approved placement (selected / reserve / not_selected); audited,
     `selection.*` owed to every participant."""
     _move_applications(session, by, changes, "V10")
+
+
+def cancel_projects(session: Session, by: Audit, changes: Sequence[AppChange]) -> None:
+    """K5: selected → cancelled; audited with the legal ground, `certificate.cancelled` owed."""
+    _move_applications(session, by, changes, "K5")

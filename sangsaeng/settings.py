@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     exports_url: str | None = Field(
         default=None, description="base URL of `<var>/exports/` in the status artifact's links; "
                                   "default http://127.0.0.1:<exports_port>")
+    verify_url: str | None = Field(
+        default=None, description="base of the verification address printed as a QR code on "
+                                  "certificates (number appended); default the exports URL + "
+                                  "/certificates/")
 
     @field_validator("smtp_password")
     @classmethod
@@ -69,7 +73,7 @@ class Settings(BaseSettings):
             raise ValueError("expected seconds as positive whole numbers, e.g. 60,300,1800,7200")
         return value
 
-    @field_validator("exports_url")
+    @field_validator("exports_url", "verify_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
@@ -85,6 +89,17 @@ class Settings(BaseSettings):
     def exports_base_url(self) -> str:
         """The URL of `exports_dir` in links (no trailing slash)."""
         return (self.exports_url or f"http://127.0.0.1:{self.exports_port}").rstrip("/")
+
+    def verification_address(self, number: str) -> str:
+        """INTERFACES §5: where a certificate is verified (its QR code): SANGSAENG_VERIFY_URL
+        or `serve`'s `/certificates/`, plus the number."""
+        base = self.verify_url or f"{self.exports_base_url}/certificates/"
+        return f"{base.rstrip('/')}/{number}"
+
+    @property
+    def certificates_dir(self) -> Path:
+        """INTERFACES §5: `<var>/certificates/<round>/<number>-v<version>.pdf`."""
+        return self.var_dir / "certificates"
 
     @property
     def backoff_seconds(self) -> tuple[int, ...]:

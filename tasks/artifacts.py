@@ -5,13 +5,22 @@ One task publishes them all: a task run costs ~60 ms of server work (FIELD_NOTES
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from sangsaeng.dashboard import artifact_key, chair_brief, round_artifacts
+from sangsaeng.dashboard import (
+    artifact_key,
+    chair_brief,
+    office_digest_markdown,
+    round_artifacts,
+)
 from sangsaeng.db import session_scope
+from sangsaeng.domain.clock import kst_date
 from sangsaeng.domain.states import RoundState
+from sangsaeng.register import certified_rounds
 from sangsaeng.services.rounds import get_round
 
 
@@ -50,3 +59,17 @@ def proposed_selection_brief(round_id: str) -> str:
     """The proposed selection in a few lines, for the chair's form (V10)."""
     with session_scope() as session:
         return chair_brief(session, get_round(session, round_id))
+
+
+@task(cache_policy=NO_CACHE, persist_result=False)
+def publish_office_digest() -> list[str]:
+    """Refresh every round holding certificates (their status changes with the clock) and
+    publish the `office-digest` artifact; returns those rounds' ids."""
+    with session_scope() as session:
+        round_ids = certified_rounds(session)
+        digest = office_digest_markdown(session, kst_date(datetime.now(UTC)))
+    for round_id in round_ids:
+        publish_round.fn(round_id)
+    create_markdown_artifact(markdown=digest, key="office-digest",
+                             description="사무국 현황 / office digest")
+    return round_ids

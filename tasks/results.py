@@ -105,3 +105,36 @@ class Delivered:
     released: int = 0
     stopped: str | None = None
     sent_by_kind: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Issued:
+    """certificate_issuance: certificates numbered (a sample), confirmations giving none."""
+
+    issued: int
+    numbers: tuple[str, ...]
+    skipped: int
+    skipped_sample: tuple[str, ...]
+    notices: int
+    state: RoundState
+
+
+@dataclass(frozen=True, slots=True)
+class SupportApplied:
+    """After-selection inputs (a file or a form): per kind, what changed and what was refused."""
+
+    recorded: dict[str, int]
+    unchanged: dict[str, int]
+    refused: tuple[str, ...]
+    refused_count: int
+    rejected_file: str | None = None
+    rounds_to_issue: tuple[str, ...] = ()
+    not_read: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DuesDone:
+    """The daily dues run: notices owed by kind (K6a; M1/M3 follow with issue 12)."""
+
+    day: str
+    owed: dict[str, int]

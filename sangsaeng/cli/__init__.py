@@ -10,6 +10,7 @@ import sys
 
 import typer
 
+from sangsaeng.cli.certificates import certificates_app, support_app
 from sangsaeng.cli.common import USER_ERRORS, report
 from sangsaeng.cli.exports import export_app, report_app
 from sangsaeng.cli.mail import companies_app, notices_app
@@ -19,6 +20,8 @@ from sangsaeng.cli.serve import serve as serve_command
 app = typer.Typer(help="공공조달 상생협력 지원제도 — round engine.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
 app.add_typer(round_app, name="round")
+app.add_typer(certificates_app, name="certificates")
+app.add_typer(support_app, name="support")
 app.add_typer(export_app, name="export")
 app.add_typer(report_app, name="report")
 app.add_typer(notices_app, name="notices")

@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sangsaeng.cli.common import USER_ERRORS, UsageError, err, fail, open_round, write
+from sangsaeng.cli.common import (
+    USER_ERRORS,
+    UsageError,
+    err,
+    fail,
+    open_round,
+    parse_now,
+    write,
+)
 from sangsaeng.settings import get_settings
 
 if TYPE_CHECKING:
@@ -81,6 +89,24 @@ def export_selection(
         fail(exc)
 
 
+@export_app.command("certificates")
+def export_certificates(
+    round_id: RoundOption, out_path: OutOption = None,
+    now: Annotated[str | None, typer.Option(
+        help="status at this clock (ISO 8601; naive = KST); default now")] = None,
+) -> None:
+    """Certificates issued for the round (INTERFACES §4 certificates.csv), number order."""
+    from sangsaeng.domain.clock import kst_date
+    from sangsaeng.exports import certificates_csv
+
+    try:
+        today = kst_date(parse_now(now))
+        with open_round(round_id) as (session, rnd):
+            write(certificates_csv(session, rnd.id, today), out_path)
+    except USER_ERRORS as exc:
+        fail(exc)
+
+
 @report_app.command("announcement")
 def report_announcement(round_id: RoundOption, out_path: OutOption = None) -> None:
     """The announcement (figures A2 + selection table A1) in Markdown."""
@@ -103,3 +129,4 @@ def write_outputs(round_id: str, target: Path) -> None:
     for fmt in SelectionFormat:
         export_selection(round_id, fmt, target / f"selection.{fmt.value}")
     report_announcement(round_id, target / "announcement.md")
+    export_certificates(round_id, target / "certificates.csv")

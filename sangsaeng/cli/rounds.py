@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -57,6 +59,7 @@ class StepName(StrEnum):
     screening = "screening"
     committee_review = "committee_review"
     selection_notice = "selection_notice"
+    certificate_issuance = "certificate_issuance"
 
 
 def _chair_actions(values: list[str], option: str) -> list[dict[str, str]]:
@@ -69,7 +72,7 @@ def _chair_actions(values: list[str], option: str) -> list[dict[str, str]]:
     return actions
 
 
-def _prepare_prefect() -> None:
+def prepare_prefect() -> None:
     """In-process Prefect for CLI runs: generous start-up timeout, quiet logs (FIELD_NOTES)."""
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
@@ -91,6 +94,19 @@ class _Bar:
         if step not in self.tasks:
             self.tasks[step] = self.progress.add_task(step, total=max(total, 1))
         self.progress.update(self.tasks[step], completed=done, total=max(total, 1))
+
+
+@contextmanager
+def progress_bars() -> Iterator[None]:
+    """`sangsaeng.progress` reports shown as rich bars on stderr while the block runs."""
+    columns = (SpinnerColumn(), TextColumn("{task.description:<18}"), BarColumn(),
+               MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=False) as bar:
+        progress.set_reporter(_Bar(bar))
+        try:
+            yield
+        finally:
+            progress.set_reporter(None)
 
 
 def _preflight(config: Path, data: Path) -> None:
@@ -117,7 +133,7 @@ def run_round(config: Path, data: Path, now: datetime, approve: bool, until: str
     `chair` is the chair's whole input (approval with exclusions/inclusions, V10).
     """
     _preflight(config, data)
-    _prepare_prefect()
+    prepare_prefect()
     err.print("[dim]starting Prefect in-process (first start takes 15–25 s)…[/dim]")
     from flows.models import ChairApproval, Step
     from flows.round import round_flow
@@ -126,17 +142,11 @@ def run_round(config: Path, data: Path, now: datetime, approve: bool, until: str
     # shutdown error (with a traceback) is Prefect's bookkeeping, not the round's.
     logging.getLogger("prefect.server.services.task_run_recorder").setLevel(logging.CRITICAL)
 
-    columns = (SpinnerColumn(), TextColumn("{task.description:<18}"), BarColumn(),
-               MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err, transient=False) as bar:
-        progress.set_reporter(_Bar(bar))
-        try:
-            return asyncio.run(round_flow(
-                str(config.resolve()), str(data.resolve()), now, approve,
-                Step(until) if until else None, False, actor(),
-                ChairApproval.model_validate(chair) if chair is not None else None))
-        finally:
-            progress.set_reporter(None)
+    with progress_bars():
+        return asyncio.run(round_flow(
+            str(config.resolve()), str(data.resolve()), now, approve,
+            Step(until) if until else None, False, actor(),
+            ChairApproval.model_validate(chair) if chair is not None else None))
 
 
 def _print_report(report: RoundReport) -> None:

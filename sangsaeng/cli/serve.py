@@ -1,6 +1,7 @@
 """`sangsaeng serve` (INTERFACES §3): register the deployments and schedules, serve their runs,
 and serve the rounds' export files (`<var>/exports/`) read-only over HTTP on loopback, so that
-the links in each round's status artifact open them.
+the links in each round's status artifact open them — and each certificate's verification
+address (`/certificates/<number>`, JSON) and PDF (INTERFACES §5).
 
 Prefect is imported inside the command only (it costs seconds; ARCHITECTURE: layers).
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import html
 import io
+import json
 import os
 import signal
 import subprocess
@@ -21,6 +23,7 @@ import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from functools import partial
 from http import HTTPStatus
 from http.server import HTTPServer, SimpleHTTPRequestHandler
@@ -30,7 +33,9 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from sangsaeng.errors import SangsaengError
+from sangsaeng.domain.certificates import NUMBER_PATTERN
+from sangsaeng.domain.clock import kst_date, parse_instant
+from sangsaeng.errors import SangsaengError, StepError
 from sangsaeng.settings import get_settings
 
 err = Console(stderr=True)
@@ -82,9 +87,19 @@ def local_server(host: str, port: int) -> Iterator[str]:
             process.kill()
 
 
+CERTIFICATES_PREFIX = "/certificates/"  # INTERFACES §5: the verification address
+
+
+def query_now(query: str) -> datetime:
+    """`?now=ISO` (replays; naive = KST), else the wall clock."""
+    values = urllib.parse.parse_qs(query).get("now")
+    return parse_instant(values[0]) if values else datetime.now(UTC)
+
+
 class ExportsHandler(SimpleHTTPRequestHandler):
-    """GET/HEAD of the files under the exports folder, and nothing else: no path outside it
-    (`..`, symbolic links), no hidden name (the temporary files of an export being written)."""
+    """GET/HEAD of the files under the exports folder — no path outside it (`..`, symbolic
+    links), no hidden name (the temporary files of an export being written) — and of the
+    certificates' public facts and PDFs under `/certificates/`; nothing else."""
 
     timeout = EXPORTS_CLIENT_TIMEOUT_S
     extensions_map = {  # noqa: RUF012 (the base class's own mutable class attribute)
@@ -95,11 +110,15 @@ class ExportsHandler(SimpleHTTPRequestHandler):
     }
 
     def send_head(self) -> Any:
-        """The file (or folder listing) at the request's path, if it is an export."""
-        path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
+        """The file (or folder listing) at the request's path, if it is an export; or a
+        certificate's facts (JSON) or PDF (INTERFACES §5)."""
+        url = urllib.parse.urlsplit(self.path)
+        path = urllib.parse.unquote(url.path)
         if "\x00" in path:  # no file has one (and os.path would raise on it)
             self.send_error(HTTPStatus.BAD_REQUEST, "a NUL byte in the path")
             return None
+        if path == CERTIFICATES_PREFIX.rstrip("/") or path.startswith(CERTIFICATES_PREFIX):
+            return self._certificate(path.removeprefix(CERTIFICATES_PREFIX), url.query)
         if any(part.startswith(".") or "\\" in part for part in path.split("/")):
             self.send_error(HTTPStatus.NOT_FOUND, "not an export")
             return None
@@ -107,6 +126,46 @@ class ExportsHandler(SimpleHTTPRequestHandler):
             self.send_error(HTTPStatus.NOT_FOUND, "not an export")
             return None
         return super().send_head()
+
+    def _certificate(self, name: str, query: str) -> io.BytesIO | None:
+        """`GET /certificates/<number>`: the public facts as `verify` gives them (JSON; status
+        at `?now=ISO`, default now); `/certificates/<number>.pdf`: its current PDF."""
+        from sangsaeng.db import get_engine, session_scope
+        from sangsaeng.register import lookup
+        from sangsaeng.services.certificates import pdf_file
+
+        number, pdf = name.removesuffix(".pdf"), name.endswith(".pdf")
+        if NUMBER_PATTERN.fullmatch(number) is None:
+            return self._json(HTTPStatus.NOT_FOUND, {"error": "not a certificate number"})
+        try:
+            now = query_now(query)
+            with session_scope(get_engine()) as session:
+                found = lookup(session, number, kst_date(now))
+                if found and pdf:
+                    data = pdf_file(session, get_settings(), number).read_bytes()
+        except (StepError, ValueError) as exc:
+            return self._json(HTTPStatus.BAD_REQUEST if isinstance(exc, ValueError)
+                              else HTTPStatus.INTERNAL_SERVER_ERROR, {"error": str(exc)})
+        if not found:
+            return self._json(HTTPStatus.NOT_FOUND, {"error": f"no certificate {number}"})
+        if not pdf:
+            return self._json(HTTPStatus.OK, found[0].as_json())
+        return self._body(HTTPStatus.OK, data, "application/pdf",
+                          f'inline; filename="{number}.pdf"')
+
+    def _json(self, status: HTTPStatus, value: object) -> io.BytesIO:
+        data = json.dumps(value, ensure_ascii=False, indent=1).encode("utf-8") + b"\n"
+        return self._body(status, data, "application/json; charset=utf-8")
+
+    def _body(self, status: HTTPStatus, data: bytes, content_type: str,
+              disposition: str | None = None) -> io.BytesIO:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        if disposition:
+            self.send_header("Content-Disposition", disposition)
+        self.end_headers()
+        return io.BytesIO(data)
 
     def _inside(self, path: str) -> bool:
         """`path` is the exports folder or in it, once symbolic links are followed."""

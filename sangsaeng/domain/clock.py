@@ -81,8 +81,13 @@ def add_years(day: date, years: int) -> date:
     return date(year, day.month, min(day.day, last))
 
 
+def format_day(day: date) -> str:
+    """Korean display of a calendar date: `2022년 8월 16일(화)`."""
+    return f"{day.year}년 {day.month}월 {day.day}일({_WEEKDAYS_KO[day.weekday()]})"
+
+
 def format_kst(value: datetime, *, with_time: bool = True) -> str:
     """Korean display: `2022년 8월 16일(화) 18:00` in KST."""
     local = as_kst(value)
-    text = f"{local.year}년 {local.month}월 {local.day}일({_WEEKDAYS_KO[local.weekday()]})"
+    text = format_day(local.date())
     return f"{text} {local:%H:%M}" if with_time else text

@@ -29,7 +29,7 @@ from sangsaeng.io.sources import RowError, Table
 T = TypeVar("T")
 
 
-class _Cells:
+class Cells:
     """One data row; `take` parses a cell and records a RowError instead of raising."""
 
     __slots__ = ("cells", "errors", "file", "index", "row")
@@ -105,7 +105,7 @@ class Reader:
         package.errors = sorted(self.errors, key=lambda e: (order.get(e.file, 0), e.row or 0))
         return package
 
-    def _rows(self, stem: str) -> Iterator[_Cells]:
+    def _rows(self, stem: str) -> Iterator[Cells]:
         table = self.tables.get(stem)
         if table is None:
             return
@@ -114,9 +114,9 @@ class Reader:
         for i, column in enumerate(table.header):
             index.setdefault(column, i)
         for number, cells in table.rows:
-            yield _Cells(table.name, number, cells, index)
+            yield Cells(table.name, number, cells, index)
 
-    def _keep(self, cells: _Cells) -> bool:
+    def _keep(self, cells: Cells) -> bool:
         self.errors.extend(cells.errors)
         return not cells.errors
 
@@ -141,7 +141,7 @@ class Reader:
             raise ValueError("unknown reviewer id")
         return text
 
-    def _member(self, cells: _Cells, receipt_no: str | None, brn: str | None) -> None:
+    def _member(self, cells: Cells, receipt_no: str | None, brn: str | None) -> None:
         if (
             receipt_no is not None
             and brn is not None

@@ -42,9 +42,11 @@ KINDS: dict[str, str] = {
     "review.assignment": "평가 배정", "review.reminder": "평가 독촉",
     "selection.selected": "선정 안내", "selection.reserve": "예비 선정 안내",
     "selection.not_selected": "미선정 안내", "certificate.issued": "확인서 발급",
-    "certificate.expiring": "확인서 만료 예정", "listing.reminder": "종합쇼핑몰 등록 독촉",
+    "certificate.expiring": "확인서 만료 예정", "certificate.reissued": "확인서 재발급",
+    "certificate.cancelled": "확인서 취소·참여제한", "listing.reminder": "종합쇼핑몰 등록 독촉",
     "office.digest": "사무국 현황",
 }
+FIELDS: dict[str, str] = {"name": "기업명", "representative": "대표자", "address": "주소"}
 STATES: dict[str, str] = {
     "pending": "발송 대기", "sending": "발송 중", "sent": "발송 완료", "failed": "발송 실패",
 }
@@ -72,4 +74,5 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "state_ko": _lookup(STATES),
     "application_state_ko": _lookup(APPLICATION_STATES),
     "kind_ko": _lookup(KINDS),
+    "field_ko": _lookup(FIELDS),
 }

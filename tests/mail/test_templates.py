@@ -107,6 +107,26 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "valid_to": "2025년 8월 15일(금)",
     },
     "certificate.expiring": {**_CERTIFICATE, "valid_to": "2025년 8월 15일(금)", "days_left": 30},
+    "certificate.reissued": {
+        **_CERTIFICATE,
+        "round_id": "2022-2",
+        "version": 2,
+        "changed_field": "representative",
+        "reason": "대표자 변경 등기",
+        "valid_from": "2022년 8월 16일(화)",
+        "valid_to": "2025년 8월 15일(금)",
+    },
+    "certificate.cancelled": {
+        **_CERTIFICATE,
+        "round_id": "2022-2",
+        "receipt_no": "2022-2-0007",
+        "ground": "fraud",
+        "ground_name": "거짓이나 부정한 방법으로 확인서를 발급받은 경우",
+        "reason": "허위 생산 실적 제출",
+        "decided_on": "2023년 3월 2일(목)",
+        "banned_until": "2028년 3월 1일(수)",
+        "certificate_numbers": ["22-IG0007", "22-IG0008"],
+    },
     "listing.reminder": {**_CERTIFICATE, "step": "규격서 검토", "stalled_days": 21},
     "office.digest": {
         **_ROUND,
@@ -154,6 +174,11 @@ EXPECTED: dict[str, tuple[str, ...]] = {
                            "2022년 8월 16일(화)", "2025년 8월 15일(금)", "PDF", "가점"),
     "certificate.expiring": ("22-IG0007", "고정밀 유량계측기", "2025년 8월 15일(금)",
                              "30일"),
+    "certificate.reissued": ("22-IG0007", "제2판", "대표자", "주식회사 한빛정밀",
+                             "고정밀 유량계측기", "2025년 8월 15일(금)", "PDF"),
+    "certificate.cancelled": ("2022-2-0007", "고정밀 유량계측기", "허위 생산 실적 제출",
+                              "거짓이나 부정한 방법", "2023년 3월 2일(목)",
+                              "22-IG0007, 22-IG0008", "2028년 3월 1일(수)까지", "참여하실 수 없습니다"),
     "listing.reminder": ("22-IG0007", "고정밀 유량계측기", "규격서 검토", "21일"),
     "office.digest": ("2022년 6월 7일(화)", "112", "보완 요청", "318", "발송 완료",
                       "발송 실패", "ceo@daesung-tech.example", "550 5.1.1 mailbox unavailable"),
@@ -184,7 +209,8 @@ def test_every_kind_has_a_sample_and_expected_values() -> None:
 def test_K2_certificate_samples_are_numbered_yy_track_sequence() -> None:
     # K2: `{YY}-{TRACK}{NNNN}`, YY = issue year mod 100, TRACK = the C6 code (innovation: IG).
     numbers = {k: v["certificate_number"] for k, v in SAMPLES.items() if "certificate_number" in v}
-    assert set(numbers) == {"certificate.issued", "certificate.expiring", "listing.reminder"}
+    assert set(numbers) == {"certificate.issued", "certificate.expiring", "certificate.reissued",
+                            "certificate.cancelled", "listing.reminder"}
     for number in numbers.values():
         assert re.fullmatch(r"\d{2}-(IG|MP|CB|TC|VC)\d{4}", number), number
     issued = SAMPLES["certificate.issued"]

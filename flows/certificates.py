@@ -1,0 +1,182 @@
+"""After the selection: the `certificate_issuance` step (K1–K4), the office's inputs for it as
+typed forms (production confirmed, a change of particulars, a cancellation), the bulk
+`support_import`, and the daily dues run at 09:00 KST (K6a).
+
+Every input records its good rows, lists refused ones (the run fails with them) and delivers
+the notices it owes, like the round's steps.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated
+
+from prefect import flow, get_run_logger
+from pydantic import Field
+
+from flows import round_runs
+from flows.models import (
+    Actor,
+    Chain,
+    InputOutcome,
+    Now,
+    ProductionItem,
+    RoundId,
+    Step,
+    StepOutcome,
+    described,
+)
+from flows.owed import deliver, owed, publish
+from sangsaeng.domain.certificates import Ground, ReissueField
+from sangsaeng.errors import InputRefused
+from sangsaeng.io.support import CancellationInput, ChangeInput, ProductionInput
+from tasks import certificates
+from tasks.results import SupportApplied
+
+
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else datetime.now(UTC)
+
+
+@flow(name="certificate_issuance", persist_result=False)
+@described
+async def certificate_issuance(round_id: RoundId, now: Now = None, actor: Actor = "prefect",
+                               chain: Chain = False) -> StepOutcome:
+    """K1–K4: issue a certificate (확인서) to every lead whose production is confirmed.
+
+    Numbered per (issue year, track) after the highest known number (K2a), valid for the
+    round's support years from the issue date (K3), printed as a PDF under
+    var/certificates/<round>/ and sent to the lead with `certificate.issued`. Safe to re-run.
+    """
+    await round_runs.tag_own_run(round_id)
+    done = certificates.issue_certificates(round_id, _now(now), actor)
+    for line in done.skipped_sample:
+        get_run_logger().warning("%s", line)
+    detail = (f"{done.issued} certificate(s) issued" if done.issued
+              else "nothing to issue: every confirmed lead holds its certificate")
+    if done.skipped:
+        detail += f"; {done.skipped} confirmation(s) give no certificate"
+    outcome = await owed(round_id, StepOutcome(
+        step=Step.CERTIFICATE_ISSUANCE, detail=detail, round_state=done.state,
+        data={"issued": done.issued, "numbers": list(done.numbers),
+              "skipped": list(done.skipped_sample), "skipped_count": done.skipped}))
+    publish(round_id)
+    return outcome
+
+
+async def _applied(done: SupportApplied, chain: bool, now: datetime, actor: str
+                   ) -> InputOutcome:
+    """Issue for the rounds whose production was confirmed (chain), deliver, report."""
+    issued: dict[str, int] = {}
+    if chain:
+        for round_id in done.rounds_to_issue:
+            issued[round_id] = certificates.issue_certificates(round_id, now, actor).issued
+    rounds = sorted({*done.rounds_to_issue})
+    await deliver(None)  # notices of any round: changes and cancellations name no round
+    for round_id in rounds:
+        publish(round_id)
+    if done.refused:
+        logger = get_run_logger()
+        for line in done.refused:
+            logger.error("refused: %s", line)
+        more = f" (all {done.refused_count} in {done.rejected_file})" if done.rejected_file \
+            else ""
+        raise InputRefused(f"row(s){more}", list(done.refused), sum(done.recorded.values()))
+    detail = ", ".join(f"{kind} {n} recorded" for kind, n in done.recorded.items()) \
+        or "nothing new"
+    return InputOutcome(round_id=",".join(rounds) or "-", detail=detail, data={
+        "recorded": done.recorded, "unchanged": done.unchanged, "issued": issued,
+        "not_read": list(done.not_read)})
+
+
+@flow(name="confirm_production", persist_result=False)
+@described
+async def confirm_production(
+    items: Annotated[list[ProductionItem], Field(description=(
+        "생산 확인된 주관기업 (접수번호·사업자등록번호·확인 일시) / leads whose production "
+        "is confirmed"))],
+    actor: Annotated[str, Field(description="입력하는 담당자 (감사 기록) / who records them")],
+    chain: Annotated[bool, Field(description=(
+        "저장 후 확인서 발급 (certificate_issuance) / issue the certificates once "
+        "recorded"))] = True,
+    now: Now = None,
+) -> InputOutcome:
+    """K1: record production confirmations (생산 확인); with `chain`, issue their certificates.
+
+    Refused: an application that is not selected, a BRN that is not one of its leads.
+    """
+    clock = _now(now)
+    done = certificates.record_support([ProductionInput(
+        i.receipt_no.strip(), i.brn.strip(), i.confirmed_at or clock) for i in items],
+        [], [], clock, actor)
+    return await _applied(done, chain, clock, actor)
+
+
+@flow(name="change_certificate", persist_result=False)
+@described
+async def change_certificate(
+    number: Annotated[str, Field(min_length=1, description="확인서 번호 / certificate number")],
+    field: Annotated[ReissueField, Field(description=(
+        "변경 항목: name 기업명, representative 대표자, address 주소 / what changed"))],
+    new_value: Annotated[str, Field(min_length=1, description="변경된 값 / the new value")],
+    changed_on: Annotated[date, Field(description="변경일 / when it changed")],
+    reason: Annotated[str, Field(description="사유 (감사 기록) / why (audited)")],
+    actor: Actor = "prefect",
+    now: Now = None,
+) -> InputOutcome:
+    """K4: reissue a certificate after a change of name, representative or address — same
+    number, version + 1, a new PDF sent to the lead; earlier versions are kept."""
+    clock = _now(now)
+    done = certificates.record_support([], [ChangeInput(
+        number.strip(), field, new_value.strip(), changed_on, reason)], [], clock, actor)
+    return await _applied(done, False, clock, actor)
+
+
+@flow(name="cancel_certificates", persist_result=False)
+@described
+async def cancel_certificates(
+    receipt_no: Annotated[str, Field(min_length=1, description="접수번호 / receipt number")],
+    ground: Annotated[Ground, Field(description=(
+        "취소 사유: fraud 부정 발급, failed_evaluation 성과평가 부적합, abandonment 포기, "
+        "serious_breach 중대한 위반 / the legal ground (K5)"))],
+    decided_on: Annotated[date, Field(description="취소 결정일 / the date of the decision")],
+    reason: Annotated[str, Field(min_length=1, description="상세 사유 (감사 기록) / why")],
+    actor: Actor = "prefect",
+    now: Now = None,
+) -> InputOutcome:
+    """K5/K5a: cancel a selected project: its certificates become `cancelled` from
+    `decided_on`, each lead is banned for five years (later rounds screen it out as
+    SANCTIONED), and each lead is told. Cancelling twice changes nothing."""
+    clock = _now(now)
+    done = certificates.record_support([], [], [CancellationInput(
+        receipt_no.strip(), ground, decided_on, reason)], clock, actor)
+    return await _applied(done, False, clock, actor)
+
+
+@flow(name="support_import", persist_result=False)
+@described
+async def support_import(
+    path: Annotated[str, Field(min_length=1, description=(
+        "서버의 파일 또는 폴더 (production·changes·cancellations .csv, 또는 .xlsx) / a file or "
+        "folder on the server"))],
+    actor: Actor = "prefect",
+    chain: Annotated[bool, Field(description=(
+        "생산 확인 후 확인서 발급 / issue certificates for confirmed production"))] = True,
+    now: Now = None,
+) -> InputOutcome:
+    """INTERFACES §5: import the after-selection files (good rows kept, refused rows listed)."""
+    clock = _now(now)
+    done = certificates.import_support(path, clock, actor)
+    return await _applied(done, chain, clock, actor)
+
+
+@flow(name="support_dues", persist_result=False)
+@described
+async def support_dues(now: Now = None) -> dict[str, int]:
+    """The daily dues run (09:00 KST): certificate expiry reminders 90 and 30 days ahead (K6a).
+
+    Idempotent for a day: a second run that day owes nothing again.
+    """
+    done = certificates.run_dues(_now(now))
+    await deliver(None)
+    return done.owed

@@ -1,0 +1,147 @@
+"""`sangsaeng certificates …` and `sangsaeng support …` (INTERFACES §5).
+
+`verify` and `pdf` read the program database only (no Prefect); `issue`, `support import` and
+`support dues` run their flows in-process, like `round run`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from sangsaeng.cli.common import USER_ERRORS, actor, err, fail, out, parse_now
+from sangsaeng.cli.rounds import prepare_prefect, progress_bars
+from sangsaeng.domain.clock import kst_date
+from sangsaeng.settings import get_settings
+
+if TYPE_CHECKING:
+    from collections.abc import Coroutine
+
+certificates_app = typer.Typer(help="Certificates (확인서): issue, verify, PDF.",
+                               no_args_is_help=True)
+support_app = typer.Typer(help="After the selection: imports and the daily dues run.",
+                          no_args_is_help=True)
+
+NowOption = Annotated[str | None, typer.Option(
+    "--now", help="fix the clock (ISO 8601; naive = KST)")]
+NOT_FOUND = 4  # INTERFACES §5: `verify` exits 4 when nothing matches
+
+
+def _run(flow_call: Coroutine[Any, Any, Any]) -> Any:
+    """Run one flow in-process with progress bars (Prefect starts only here)."""
+    err.print("[dim]starting Prefect in-process (first start takes 15–25 s)…[/dim]")
+    with progress_bars():
+        return asyncio.run(flow_call)
+
+
+@certificates_app.command("issue")
+def certificates_issue(
+    round_id: Annotated[str, typer.Option("--round", help="round id, e.g. 2022-2")],
+    now: NowOption = None,
+) -> None:
+    """K1–K4: issue the certificates of every confirmed lead not yet certified."""
+    try:
+        clock = parse_now(now)
+        prepare_prefect()
+        from flows.certificates import certificate_issuance
+
+        result = _run(certificate_issuance(round_id, clock, actor()))
+    except USER_ERRORS as exc:
+        fail(exc)
+    out.print(f"  [green]✓[/green] certificate_issuance {result.detail}")
+    for line in result.data.get("skipped", []):
+        out.print(f"      [yellow]no certificate[/yellow] {line}")
+    out.print(f"round {round_id}: [bold]{result.round_state}[/bold]")
+
+
+@certificates_app.command("verify")
+def certificates_verify(
+    query: Annotated[str, typer.Argument(help="certificate number (22-IG0001) or BRN")],
+    now: NowOption = None,
+) -> None:
+    """One line per matching certificate: number, status, period, product, lead (exit 4: none)."""
+    from sangsaeng.db import get_engine, session_scope
+    from sangsaeng.services.certificates import lookup
+
+    try:
+        today = kst_date(parse_now(now))
+        with session_scope(get_engine()) as session:
+            found = lookup(session, query, today)
+    except USER_ERRORS as exc:
+        fail(exc)
+    if not found:
+        err.print(f"no certificate matches {query.strip()!r}")
+        raise typer.Exit(NOT_FOUND)
+    for f in found:
+        sys.stdout.write(f"{f.number}\t{f.status}\t{f.period}\t{f.product_name}\t"
+                         f"{f.lead_name}\n")
+
+
+@certificates_app.command("pdf")
+def certificates_pdf(
+    number: Annotated[str, typer.Argument(help="certificate number, e.g. 22-IG0001")],
+    out_path: Annotated[Path | None, typer.Option("--out", help="file (default: stdout)")
+                        ] = None,
+) -> None:
+    """The current version's PDF: the same bytes that were attached to its notice."""
+    from sangsaeng.db import get_engine, session_scope
+    from sangsaeng.services.certificates import pdf_file
+
+    try:
+        with session_scope(get_engine()) as session:
+            data = pdf_file(session, get_settings(), number).read_bytes()
+        if out_path is None:
+            sys.stdout.buffer.write(data)
+            return
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        out_path.write_bytes(data)
+    except USER_ERRORS as exc:
+        fail(exc)
+    err.print(f"wrote {out_path}")
+
+
+@support_app.command("import")
+def support_import(
+    path: Annotated[Path, typer.Argument(help="folder, one CSV named as in INTERFACES §5, "
+                                              "or one .xlsx")],
+    now: NowOption = None,
+    issue: Annotated[bool, typer.Option(help="issue certificates for confirmed production")
+                     ] = True,
+) -> None:
+    """Import production, changes and cancellations (good rows kept, refused rows listed)."""
+    try:
+        clock = parse_now(now)
+        from sangsaeng.io.support import read_support
+
+        read_support(path)  # fail fast, before Prefect starts, on an unreadable file
+        prepare_prefect()
+        from flows.certificates import support_import as flow
+
+        result = _run(flow(str(path.resolve()), actor(), issue, clock))
+    except USER_ERRORS as exc:
+        fail(exc)
+    out.print(f"  [green]✓[/green] support import: {result.detail}")
+    for round_id, n in result.data.get("issued", {}).items():
+        out.print(f"      {round_id}: {n} certificate(s) issued")
+    for name in result.data.get("not_read", []):
+        out.print(f"      [yellow]not read[/yellow] {name}: mall-listing support is not "
+                  "built yet (issue 12)")
+
+
+@support_app.command("dues")
+def support_dues(now: NowOption = None) -> None:
+    """The daily run: K6 expiry reminders (idempotent for a day)."""
+    try:
+        clock = parse_now(now)
+        prepare_prefect()
+        from flows.certificates import support_dues as flow
+
+        owed = _run(flow(clock))
+    except USER_ERRORS as exc:
+        fail(exc)
+    counts = ", ".join(f"{kind} {n}" for kind, n in owed.items())
+    out.print(f"  [green]✓[/green] dues of {kst_date(clock)} (KST): {counts}")

@@ -1,0 +1,171 @@
+"""After-selection files — INTERFACES §5: production, changes and cancellations, read with the
+round package's conventions (CSV in UTF-8/CP949, or one .xlsx with a sheet per file stem;
+per-row errors with file, row, column and value; the good rows kept).
+
+Only the cells are checked here; whether a receipt number, BRN or certificate number is known
+is the service's question (services/certificates.py), asked against the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from types import MappingProxyType
+
+from sangsaeng.domain.certificates import Ground, ReissueField
+from sangsaeng.io import values
+from sangsaeng.io.reader import Cells
+from sangsaeng.io.sources import DATE as DATE_KIND
+from sangsaeng.io.sources import PackageError, RowError, Table, read_csv, read_workbook
+
+# INTERFACES §5: the files this module reads, with their columns. (listing, cost_claims and
+# evaluations belong to mall-listing support: issue 12.)
+SUPPORT_COLUMNS: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "production": ("receipt_no", "brn", "confirmed_at"),
+    "changes": ("number", "field", "new_value", "changed_on", "reason"),
+    "cancellations": ("receipt_no", "ground", "decided_on", "reason"),
+})
+LATER_FILES = ("listing", "cost_claims", "evaluations")  # INTERFACES §5, not read yet
+_DATES = {"production": ("confirmed_at",), "changes": ("changed_on",),
+          "cancellations": ("decided_on",)}
+
+
+@dataclass(frozen=True, slots=True)
+class ProductionInput:
+    """K1: a lead's production confirmed (생산 확인)."""
+
+    receipt_no: str
+    brn: str
+    confirmed_at: datetime
+    file: str = field(default="", compare=False, kw_only=True)
+    row: int = field(default=0, compare=False, kw_only=True)
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeInput:
+    """K4 reissue: one field of a certificate's company particulars changed."""
+
+    number: str
+    field_name: ReissueField
+    new_value: str
+    changed_on: date
+    reason: str
+    file: str = field(default="", compare=False, kw_only=True)
+    row: int = field(default=0, compare=False, kw_only=True)
+
+
+@dataclass(frozen=True, slots=True)
+class CancellationInput:
+    """K5/K5a: a selected project cancelled on a legal ground."""
+
+    receipt_no: str
+    ground: Ground
+    decided_on: date
+    reason: str
+    file: str = field(default="", compare=False, kw_only=True)
+    row: int = field(default=0, compare=False, kw_only=True)
+
+
+@dataclass(slots=True)
+class SupportFiles:
+    """What a `support import` path held: typed rows per file, the rejected rows, what was
+    found but is not read (yet)."""
+
+    source: str
+    production: list[ProductionInput] = field(default_factory=list)
+    changes: list[ChangeInput] = field(default_factory=list)
+    cancellations: list[CancellationInput] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    not_read: list[str] = field(default_factory=list)
+
+
+def _choice(kind: type[Ground] | type[ReissueField]):  # type: ignore[no-untyped-def]
+    def parse(text: str) -> Ground | ReissueField:
+        try:
+            return kind(values.required(text).strip().lower())
+        except ValueError:
+            raise ValueError(f"expected one of {', '.join(m.value for m in kind)}") from None
+    return parse
+
+
+def _tables(path: Path) -> tuple[dict[str, Table], list[str]]:
+    """The support tables at `path` (folder, one CSV named as a file stem, or .xlsx)."""
+    stems = (*SUPPORT_COLUMNS, *LATER_FILES)
+    if path.is_dir():
+        present = [s for s in stems if (path / f"{s}.csv").is_file()]
+        tables = {s: read_csv(path / f"{s}.csv") for s in present if s in SUPPORT_COLUMNS}
+        later = [f"{s}.csv" for s in present if s in LATER_FILES]
+    elif path.is_file() and path.suffix.lower() == ".csv":
+        if path.stem not in stems:
+            raise PackageError(f"{path.name}: not one of the after-selection files "
+                               f"({', '.join(f'{s}.csv' for s in stems)})")
+        tables = {path.stem: read_csv(path)} if path.stem in SUPPORT_COLUMNS else {}
+        later = [] if tables else [path.name]
+    elif path.is_file() and path.suffix.lower() == ".xlsx":
+        kinds = {s: dict.fromkeys(cols, DATE_KIND) for s, cols in _DATES.items()}
+        tables = read_workbook(path, [*SUPPORT_COLUMNS, *LATER_FILES], (), kinds)
+        later = [f"{path.name}[{s}]" for s in LATER_FILES if s in tables]
+        tables = {s: t for s, t in tables.items() if s in SUPPORT_COLUMNS}
+    elif not path.exists():
+        raise PackageError(f"{path} does not exist")
+    else:
+        raise PackageError(f"{path.name}: unsupported file type {path.suffix or '(none)'!r}; "
+                           "give a folder of CSV files, one of the CSV files, or one .xlsx")
+    if not tables and not later:
+        raise PackageError(f"{path} holds none of "
+                           f"{', '.join(f'{s}.csv' for s in stems)}")
+    return tables, later
+
+
+def _check_headers(tables: Mapping[str, Table]) -> None:
+    problems = []
+    for stem, table in tables.items():
+        missing = [c for c in SUPPORT_COLUMNS[stem] if c not in table.header]
+        if not table.header:
+            problems.append(f"{table.name} is empty (no header row)")
+        elif missing:
+            problems.append(f"{table.name} is missing column{'s' * (len(missing) > 1)} "
+                            f"{', '.join(missing)}")
+    if problems:
+        raise PackageError("; ".join(problems))
+
+
+def _rows(table: Table, errors: list[RowError]) -> list[Cells]:
+    errors.extend(table.errors)
+    index: dict[str, int] = {}
+    for i, column in enumerate(table.header):
+        index.setdefault(column, i)
+    return [Cells(table.name, number, cells, index) for number, cells in table.rows]
+
+
+def read_support(path: Path) -> SupportFiles:
+    """INTERFACES §5: read the after-selection files found at `path`. A file that cannot be read
+    at all raises PackageError (one line); a bad cell rejects its row only."""
+    tables, later = _tables(path)
+    _check_headers(tables)
+    found = SupportFiles(str(path), files=[t.name for t in tables.values()], not_read=later)
+    ground, what = _choice(Ground), _choice(ReissueField)
+    for stem, table in tables.items():
+        for c in _rows(table, found.errors):
+            where = {"file": c.file, "row": c.row}
+            if stem == "production":
+                item: object = ProductionInput(
+                    c.take("receipt_no", values.required), c.take("brn", values.brn),
+                    c.take("confirmed_at", values.instant), **where)
+            elif stem == "changes":
+                item = ChangeInput(
+                    c.take("number", values.required), c.take("field", what),
+                    c.take("new_value", values.name), c.take("changed_on", values.date),
+                    c.take("reason", values.single_line), **where)
+            else:
+                item = CancellationInput(
+                    c.take("receipt_no", values.required), c.take("ground", ground),
+                    c.take("decided_on", values.date), c.take("reason", values.required), **where)
+            if c.errors:
+                found.errors.extend(c.errors)
+            else:
+                getattr(found, stem).append(item)
+    return found

@@ -1,0 +1,136 @@
+"""The certificate register (확인서 대장): read-only facts of the certificates — what `verify`,
+`GET /certificates/<number>`, `export certificates` (INTERFACES §4) and the status artifact show.
+
+The status is read at a date (K5a cancelled from the cancellation date, K6a expired from the
+day after `valid_to`); the register stores no e-mail address, so none can leak from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from sangsaeng.domain.brn import normalize_brn
+from sangsaeng.domain.certificates import (
+    CertificateStatus,
+    parse_number,
+    partners_text,
+    period_text,
+    status_on,
+)
+from sangsaeng.errors import StepError
+from sangsaeng.models import CERTIFICATES
+
+C = CERTIFICATES.c
+# INTERFACES §4: certificates.csv, one row per certificate, number order.
+CERTIFICATE_COLUMNS = ("number", "brn", "lead_name", "representative", "address",
+                       "product_code", "product_name", "partners", "valid_from", "valid_to",
+                       "period", "status")
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateFacts:
+    """The public K4 facts of a certificate's current version, with its status at a date."""
+
+    number: str
+    status: CertificateStatus
+    version: int
+    issued_on: date
+    valid_from: date
+    valid_to: date
+    period: str
+    brn: str
+    lead_name: str
+    representative: str
+    address: str
+    product_code: str
+    product_name: str
+    partners: tuple[tuple[str, str], ...]
+    round_id: str
+
+    def as_json(self) -> dict[str, Any]:
+        """`GET /certificates/<number>`: the public facts (no e-mail address is stored here)."""
+        return {"number": self.number, "status": str(self.status), "version": self.version,
+                "issued_on": self.issued_on.isoformat(),
+                "valid_from": self.valid_from.isoformat(),
+                "valid_to": self.valid_to.isoformat(), "period": self.period,
+                "product_code": self.product_code, "product_name": self.product_name,
+                "lead_name": self.lead_name, "brn": self.brn,
+                "representative": self.representative, "address": self.address,
+                "partners": [f"{n}({b})" for n, b in self.partners], "round_id": self.round_id}
+
+
+def facts_of(cert: Any, today: date) -> CertificateFacts:
+    return CertificateFacts(
+        cert.number, status_on(today, cert.valid_to, cert.cancelled_on), cert.version,
+        cert.issued_on, cert.valid_from, cert.valid_to, period_text(cert.valid_from,
+                                                                     cert.valid_to),
+        cert.brn, cert.lead_name, cert.representative, cert.address, cert.product_code,
+        cert.product_name, tuple((n, b) for n, b in cert.partners), cert.round_id)
+
+
+def lookup(session: Session, query: str, today: date) -> list[CertificateFacts]:
+    """`certificates verify NUMBER|BRN`: the matching certificates, in number order."""
+    text = query.strip()
+    if parse_number(text) is not None:
+        where = C.number == text
+    else:
+        try:
+            where = C.brn == normalize_brn(text)
+        except ValueError:
+            raise StepError(f"{text!r} is neither a certificate number (e.g. 22-IG0001) nor a "
+                            "business registration number (XXX-XX-XXXXX)") from None
+    return [facts_of(row, today) for row in session.execute(
+        select(CERTIFICATES).where(where).order_by(C.number)).all()]
+
+
+def of_round(session: Session, round_id: str, today: date) -> list[CertificateFacts]:
+    """A round's certificates in number order (INTERFACES §4 certificates.csv)."""
+    return [facts_of(row, today) for row in session.execute(
+        select(CERTIFICATES).where(C.round_id == round_id).order_by(C.number)).all()]
+
+
+def csv_row(f: CertificateFacts) -> list[str]:
+    """INTERFACES §4: number, brn, lead_name, representative, address, product_code,
+    product_name, partners, valid_from, valid_to, period, status."""
+    return [f.number, f.brn, f.lead_name, f.representative, f.address, f.product_code,
+            f.product_name, partners_text(f.partners), f.valid_from.isoformat(),
+            f.valid_to.isoformat(), f.period, str(f.status)]
+
+
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """The office's figures of a round's certificates at a date."""
+
+    issued: int
+    valid: int
+    expired: int
+    cancelled: int
+    expiring: int  # valid, ending within `horizon_days`
+
+
+def counts(session: Session, round_id: str, today: date, horizon_days: int = 90) -> Counts:
+    """Issued / valid / expired / cancelled, and valid ones ending within `horizon_days`."""
+    rows = session.execute(select(C.valid_to, C.cancelled_on, func.count()).where(
+        C.round_id == round_id).group_by(C.valid_to, C.cancelled_on)).all()
+    by: dict[CertificateStatus, int] = dict.fromkeys(CertificateStatus, 0)
+    expiring = 0
+    horizon = today + timedelta(days=horizon_days)
+    for valid_to, cancelled_on, n in rows:
+        status = status_on(today, valid_to, cancelled_on)
+        by[status] += n
+        if status is CertificateStatus.VALID and valid_to <= horizon:
+            expiring += n
+    return Counts(sum(by.values()), by[CertificateStatus.VALID], by[CertificateStatus.EXPIRED],
+                  by[CertificateStatus.CANCELLED], expiring)
+
+
+def certified_rounds(session: Session) -> list[str]:
+    """The rounds holding certificates, in id order."""
+    return list(session.scalars(select(C.round_id).distinct().order_by(C.round_id)))

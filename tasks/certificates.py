@@ -1,0 +1,102 @@
+"""Tasks after the selection: certificate issuance (K1–K4), the office's after-selection inputs
+(INTERFACES §5: production, changes, cancellations) and the daily dues run (K6a).
+
+Each task is one transaction over all rows; a PDF written before a failure is overwritten by the
+next run with the same number (services/certificates.py), so numbering has no gap.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from sangsaeng.config import load_program
+from sangsaeng.db import session_scope
+from sangsaeng.domain.clock import kst_date
+from sangsaeng.io.support import (
+    CancellationInput,
+    ChangeInput,
+    ProductionInput,
+    SupportFiles,
+    read_support,
+)
+from sangsaeng.rejections import keep_rejections
+from sangsaeng.services import cancellations, certificates, rounds, support
+from sangsaeng.settings import get_settings
+from tasks.results import SAMPLE, DuesDone, Issued, SupportApplied
+from tasks.steps import step_task
+
+
+def printer() -> certificates.Printer:
+    """The PDF printer for this process's settings and program."""
+    settings = get_settings()
+    return certificates.Printer(settings, load_program(settings.config_dir))
+
+
+@step_task
+def issue_certificates(round_id: str, now: datetime, actor: str) -> Issued:
+    """K1–K4: number, date, print and notify every confirmed lead not yet certified."""
+    with session_scope() as session:
+        rnd = rounds.get_round(session, round_id)
+        done = certificates.issue(session, rnd, printer(), now=now, actor=actor)
+        return Issued(len(done.numbers), tuple(done.numbers[:SAMPLE]), len(done.skipped),
+                      tuple(done.skipped[:SAMPLE]), done.notices, rnd.state)
+
+
+def apply_support(found: SupportFiles, now: datetime, actor: str) -> SupportApplied:
+    """Apply after-selection rows in order: production, changes (reissue), cancellations.
+
+    Each kind in its own transaction, so a refused row of one never undoes another's good rows.
+    """
+    recorded: dict[str, int] = {}
+    unchanged: dict[str, int] = {}
+    refused = [str(e) for e in found.errors]
+    rounds_to_issue: list[str] = []
+    if found.production:
+        with session_scope() as session:
+            done = support.confirm_production(session, found.production, now=now, actor=actor)
+        recorded["production"], unchanged["production"] = len(done.recorded), len(done.unchanged)
+        refused += done.refused
+        rounds_to_issue = done.rounds
+    if found.changes:
+        with session_scope() as session:
+            changed = certificates.reissue(session, found.changes, printer(), now=now,
+                                           actor=actor)
+        recorded["changes"], unchanged["changes"] = len(changed.reissued), len(changed.unchanged)
+        refused += changed.refused
+    if found.cancellations:
+        with session_scope() as session:
+            cancelled = cancellations.cancel(session, found.cancellations, now=now, actor=actor)
+        recorded["cancellations"] = len(cancelled.cancelled)
+        unchanged["cancellations"] = len(cancelled.unchanged)
+        refused += cancelled.refused
+    kept = keep_rejections(get_settings().var_dir, "support", refused, now) \
+        if len(refused) > SAMPLE else None
+    return SupportApplied(recorded, unchanged, tuple(refused[:SAMPLE]), len(refused),
+                          str(kept) if kept else None, tuple(rounds_to_issue),
+                          tuple(found.not_read))
+
+
+@step_task
+def import_support(path: str, now: datetime, actor: str) -> SupportApplied:
+    """INTERFACES §5 `support import`: read the files at `path` and apply their good rows."""
+    return apply_support(read_support(Path(path)), now, actor)
+
+
+@step_task
+def record_support(production: list[ProductionInput], changes: list[ChangeInput],
+                   cancellations_: list[CancellationInput], now: datetime, actor: str
+                   ) -> SupportApplied:
+    """The same from a typed form (one kind at a time)."""
+    return apply_support(SupportFiles("form", production=production, changes=changes,
+                                      cancellations=cancellations_), now, actor)
+
+
+@step_task
+def run_dues(now: datetime) -> DuesDone:
+    """The daily dues run: K6/K6a expiry reminders (idempotent for a day)."""
+    day = kst_date(now)
+    with session_scope() as session:
+        expiring = support.expiry_reminders(session, load_program(get_settings().config_dir),
+                                            day)
+    return DuesDone(day.isoformat(), {"certificate.expiring": expiring})
