@@ -107,11 +107,12 @@ def _dry_run(round_id: str | None, limit: int | None) -> None:
 
     by_kind: Counter[str] = Counter()
     size = 0
+    unsendable: list[tuple[Outgoing, str]] = []
     with session_scope(get_engine()) as session:
         ids = [round_id] if round_id else [r.id for r in session.query(Round).all()]
         for rid in ids:
             rows = notices.pending(session, rid, limit=limit)
-            for row, data in notices.build(session, rows):
+            for row, data in notices.build(session, rows, unsendable=unsendable):
                 by_kind[row.kind] += 1
                 size += len(data)
         session.rollback()
@@ -119,6 +120,16 @@ def _dry_run(round_id: str | None, limit: int | None) -> None:
         out.print(f"  {kind:<32} {n:>7}")
     out.print(f"dry run: {sum(by_kind.values())} message(s) built, {size / 1e6:.1f} MB; "
               "nothing sent, nothing changed")
+    _print_unsendable(unsendable)
+
+
+def _print_unsendable(unsendable: list[tuple[Outgoing, str]]) -> None:
+    """Rows the sender would fail for their attachment (a few of them, and how many)."""
+    if not unsendable:
+        return
+    out.print(f"{len(unsendable)} notice(s) would fail: an attachment cannot be sent as owed")
+    for row, why in unsendable[:5]:
+        out.print(f"  #{row.id} {row.kind} → {row.recipient}: {why}", markup=False)
 
 
 @notices_app.command("status")
@@ -172,13 +183,20 @@ def notices_preview(
                 body = bodies[row.body_id]
                 out.rule(f"{k} × {n}")
                 out.print(f"To: {row.recipient_name} <{row.recipient}>", markup=False)
-                out.print(f"Subject: {body.subject}\n", markup=False)
-                out.print(body.text, markup=False)
+                out.print(f"Subject: {body.subject}", markup=False)
+                files = notices.attachment_line(body)
+                if files:
+                    out.print(files, markup=False)
+                out.print(f"\n{body.text}", markup=False)
             if out_dir is not None:
                 out_dir.mkdir(parents=True, exist_ok=True)
-                for row, data in notices.build(session, rows):
+                unsendable: list[tuple[Outgoing, str]] = []
+                written = 0
+                for row, data in notices.build(session, rows, unsendable=unsendable):
                     (out_dir / f"{row.id:07d}-{row.kind}.eml").write_bytes(data)
-                err.print(f"wrote {len(rows)} message(s) to {out_dir}")
+                    written += 1
+                err.print(f"wrote {written} message(s) to {out_dir}")
+                _print_unsendable(unsendable)
     except USER_ERRORS as exc:
         fail(exc)
     if not rows:

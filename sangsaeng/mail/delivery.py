@@ -84,7 +84,8 @@ async def deliver(*, round_id: str | None = None, limit: int | None = None,
             policy = replace(policy, connections=FileDrop.workers)
         sender = Sender(engine or get_engine(), transport, context.sender,
                         policy=policy, round_id=round_id, limit=limit,
-                        unsubscribe_url=settings.unsubscribe_url, progress=progress)
+                        unsubscribe_url=settings.unsubscribe_url, progress=progress,
+                        var_dir=settings.var_dir)
         with _stop_on_sigterm(sender):
             watcher = asyncio.create_task(_stop_when(stop, sender)) if stop else None
             try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.utils import parseaddr
@@ -24,6 +24,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from sangsaeng.errors import ConfigError
+from sangsaeng.mail.attachments import Attachment as Attachment  # re-exported
+from sangsaeng.mail.attachments import as_json, checked, digest_parts, from_json
 from sangsaeng.mail.headers import InvalidAddress, is_valid_address, mailbox, message_id
 from sangsaeng.mail.render import Rendered, Renderer, renderer_for
 from sangsaeng.models import MAIL_BODIES, OUTBOX, SUPPRESSIONS, utcnow
@@ -36,7 +38,8 @@ _CHUNK = 2000
 
 @dataclass(frozen=True, slots=True)
 class Notice:
-    """A notice owed: kind, the entity it is about, one recipient, and the template's data."""
+    """A notice owed: kind, the entity it is about, one recipient, the template's data, and
+    the files sent with it (part of its body: equal text with other files is another body)."""
 
     kind: str
     subject_type: str
@@ -46,6 +49,7 @@ class Notice:
     payload: dict[str, Any] = field(default_factory=dict)
     unsubscribe: str | None = None
     resend: int = 0
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +100,10 @@ def notice_key(round_id: str, n: Notice) -> str:
 
 def body_digest(kind: str, lang: str, r: Rendered) -> str:
     """Content address of a rendered body (equal notices share one row)."""
-    blob = json.dumps([kind, lang, r.subject, r.text, r.html], ensure_ascii=False)
+    parts: list[object] = [kind, lang, r.subject, r.text, r.html]
+    if r.attachments:  # a body without any keeps the digest it always had
+        parts.append(digest_parts(r.attachments))
+    blob = json.dumps(parts, ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
@@ -127,15 +134,18 @@ class _Bodies:
 
     def __init__(self, context: MailContext) -> None:
         self.context = context
-        self.by_key: dict[tuple[str, str, str], str] = {}
+        self.by_key: dict[tuple[str, str, str, tuple[Attachment, ...]], str] = {}
         self.rendered: dict[str, tuple[str, Rendered]] = {}
 
     def digest(self, n: Notice) -> str:
         name = "" if n.kind in SHARED_KINDS else n.recipient_name
-        key = (n.kind, json.dumps(n.payload, sort_keys=True, ensure_ascii=False), name)
+        key = (n.kind, json.dumps(n.payload, sort_keys=True, ensure_ascii=False), name,
+               n.attachments)
         digest = self.by_key.get(key)
         if digest is None:
             rendered = self.context.renderer.render(n.kind, n.payload, recipient_name=name)
+            if n.attachments:
+                rendered = replace(rendered, attachments=checked(n.attachments))
             digest = body_digest(n.kind, self.context.renderer.lang, rendered)
             self.by_key[key] = digest
             self.rendered[digest] = (n.kind, rendered)
@@ -145,7 +155,8 @@ class _Bodies:
         now, lang = utcnow(), self.context.renderer.lang
         _insert(session, MAIL_BODIES, [
             {"digest": d, "kind": kind, "lang": lang, "subject": r.subject, "text": r.text,
-             "html": r.html, "created_at": now}
+             "html": r.html, "attachments": [as_json(a) for a in r.attachments],
+             "created_at": now}
             for d, (kind, r) in self.rendered.items()], ["digest"])
         ids: dict[str, int] = {}
         digests = list(self.rendered)
@@ -173,6 +184,8 @@ def enqueue(session: Session, round_id: str, notices: Iterable[Notice],
     """Render and record notices owed, in the caller's transaction; a known key is kept once.
 
     An invalid or suppressed address is recorded as `failed` with the reason, never sent.
+    A malformed attachment (unsafe file name, path outside the var dir, no sha256) is the
+    caller's bug: ValueError. Whether the file is there is checked when it is sent.
     """
     ctx, refused, now, total = context or mail_context(), suppressed(session), utcnow(), 0
     source = iter(notices)
@@ -359,14 +372,15 @@ def withhold(session: Session, round_id: str, *, why: str, now: datetime) -> int
 
 
 def load_bodies(session: Session, ids: Iterable[int]) -> dict[int, Rendered]:
-    """Rendered bodies by id."""
+    """Rendered bodies by id, with their attachments."""
     b = MAIL_BODIES.c
     wanted = sorted(set(ids))
     found: dict[int, Rendered] = {}
     for start in range(0, len(wanted), _CHUNK):
-        for row in session.execute(select(b.id, b.subject, b.text, b.html).where(
+        for row in session.execute(select(b.id, b.subject, b.text, b.html, b.attachments).where(
                 b.id.in_(wanted[start:start + _CHUNK]))).all():
-            found[row.id] = Rendered(row.subject, row.text, row.html)
+            files = tuple(from_json(a) for a in row.attachments) if row.attachments else ()
+            found[row.id] = Rendered(row.subject, row.text, row.html, files)
     return found
 
 

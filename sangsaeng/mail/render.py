@@ -24,6 +24,7 @@ from jinja2.exceptions import UndefinedError
 from sangsaeng.config import ProgramConfig
 from sangsaeng.errors import ConfigError
 from sangsaeng.mail import wording
+from sangsaeng.mail.attachments import Attachment
 
 # ARCHITECTURE's notice table: every kind has a subject, a text and an HTML template.
 KINDS: tuple[str, ...] = tuple(wording.KINDS)
@@ -32,11 +33,13 @@ _SPACES = re.compile(r"\s+")
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
-    """What the recipient will read: one-line subject, plain text, HTML alternative."""
+    """What the recipient will read: one-line subject, plain text, HTML alternative, and
+    the files sent with it (the notice's, not the template's: `render` never sets them)."""
 
     subject: str
     text: str
     html: str
+    attachments: tuple[Attachment, ...] = ()
 
 
 def make_environment(templates_dir: Path) -> Environment:

@@ -7,7 +7,8 @@ as a server would; claiming, composing, outcomes and leases are the same for bot
 Outcomes (ARCHITECTURE: the outbox):
 - 2xx → `sent`. 4xx to the recipient or the data → retried later with backoff; given up after
   the configured time. 5xx to the recipient → `failed` with the reply, address suppressed.
-  5xx to the data → `failed` with the reply.
+  5xx to the data → `failed` with the reply. An attachment that is missing, unreadable or
+  changed since the notice was owed → `failed` with the file and the cause, nothing sent.
 - 421, timeouts and lost connections → reconnect and try again in this run, with the same
   Message-ID (the server may have stored a message whose final reply was lost: RFC 1047).
 - 5xx to MAIL FROM, a login the server cannot or will not accept, or repeated connect failures
@@ -27,12 +28,14 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from email.headerregistry import Address
+from pathlib import Path
 
 import aiosmtplib
 from sqlalchemy import Engine
 
 from sangsaeng.db import session_scope
 from sangsaeng.mail import outbox
+from sangsaeng.mail.attachments import AttachmentError
 from sangsaeng.mail.compose import Composer
 from sangsaeng.mail.connection import (
     CONNECTION_ERRORS,
@@ -75,12 +78,12 @@ class Sender:
                  policy: DeliveryPolicy | None = None, round_id: str | None = None,
                  limit: int | None = None, unsubscribe_url: str | None = None,
                  progress: Callable[[int, int], None] | None = None,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow, var_dir: Path | None = None) -> None:
         self.engine, self.transport = engine, transport
         self.envelope = Envelope.of(sender.addr_spec)
         self.policy = policy or DeliveryPolicy()
         self.round_id, self.limit, self.progress, self.clock = round_id, limit, progress, clock
-        self.composer = Composer(sender, unsubscribe_url=unsubscribe_url)
+        self.composer = Composer(sender, unsubscribe_url=unsubscribe_url, var_dir=var_dir)
         self.report = DeliveryReport()
         self.holding = Holding(engine, self.policy.lease, clock)  # claimed, no outcome yet
         self._todo: asyncio.Queue[tuple[Outgoing, int] | None] = asyncio.Queue()
@@ -231,6 +234,8 @@ class Sender:
             self._finish(Outcome(row, "sent", reply))
         except _Stop:
             return  # released at the end, untouched
+        except AttachmentError as exc:  # a file missing or changed: never a partial message
+            self._finish(Outcome(row, "failed", str(exc)))
         except aiosmtplib.SMTPRecipientsRefused as exc:
             self._refused(line, row, tries, exc.recipients[0])
         except aiosmtplib.SMTPResponseException as exc:

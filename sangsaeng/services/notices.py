@@ -12,6 +12,7 @@ from sqlmodel import Session
 from sangsaeng.domain.clock import as_kst
 from sangsaeng.errors import StepError
 from sangsaeng.journal import Audit, Entry, record
+from sangsaeng.mail.attachments import AttachmentError
 from sangsaeng.mail.compose import Composer
 from sangsaeng.mail.outbox import (
     OUTGOING_COLUMNS,
@@ -87,21 +88,41 @@ def pending(session: Session, round_id: str, *, kind: str | None = None,
 
 
 def build(session: Session, rows: list[Outgoing], context: MailContext | None = None,
-          *, unsubscribe_url: str | None = None, now: datetime | None = None
+          *, unsubscribe_url: str | None = None, now: datetime | None = None,
+          unsendable: list[tuple[Outgoing, str]] | None = None
           ) -> Iterator[tuple[Outgoing, bytes]]:
-    """Each row's message exactly as the sender would send it (nothing is sent or changed)."""
+    """Each row's message exactly as the sender would send it (nothing is sent or changed).
+
+    A row whose attachment cannot be sent as owed (the sender would fail it) raises
+    `AttachmentError`, or is listed in `unsendable` with the reason when a list is given.
+    """
     ctx = context or mail_context()
     composer = Composer(ctx.sender, unsubscribe_url=unsubscribe_url)
-    for body_id, rendered in load_bodies(session, {r.body_id for r in rows}).items():
-        composer.add_body(body_id, rendered)
+    bodies = load_bodies(session, {r.body_id for r in rows})
     at = now or utcnow()
-    for row in rows:
-        yield row, composer.message(row, at)
+    for row in rows:  # bodies built as needed: the composer keeps the last 512 only
+        if not composer.has_body(row.body_id):
+            composer.add_body(row.body_id, bodies[row.body_id])
+        try:
+            data = composer.message(row, at)
+        except AttachmentError as exc:
+            if unsendable is None:
+                raise
+            unsendable.append((row, str(exc)))
+            continue
+        yield row, data
 
 
 def bodies_of(session: Session, rows: list[Outgoing]) -> dict[int, Rendered]:
-    """The rendered bodies of these rows (for previews)."""
+    """The rendered bodies of these rows, with their attachments (for previews)."""
     return load_bodies(session, {r.body_id for r in rows})
+
+
+def attachment_line(rendered: Rendered) -> str | None:
+    """'Attachments: a.pdf, b.pdf' for a preview, or None."""
+    if not rendered.attachments:
+        return None
+    return "Attachments: " + ", ".join(a.filename for a in rendered.attachments)
 
 
 def resend(session: Session, outbox_id: int, *, reason: str, actor: str, now: datetime,

@@ -15,9 +15,10 @@ from typer.testing import CliRunner
 
 from sangsaeng.cli import app
 from sangsaeng.db import get_engine, session_scope
+from sangsaeng.mail.outbox import enqueue
 from sangsaeng.mail.sender import DeliveryPolicy
 from sangsaeng.models import AUDIT, OUTBOX
-from tests.mail.helpers import ROUND, owe, rows
+from tests.mail.helpers import ROUND, certificate, open_round, owe, rows
 from tests.mail.smtp_server import ScriptedServer
 
 SANGSAENG = Path(sys.executable).parent / "sangsaeng"
@@ -60,6 +61,33 @@ def test_dry_run_builds_every_message_and_changes_nothing(smtp: ScriptedServer) 
     code, out, _ = cli("notices", "send", "--round", ROUND, "--dry-run")
     assert code == 0 and "4 message(s) built" in out
     assert smtp.received == [] and {r.state for r in rows().values()} == {"pending"}
+
+
+def test_preview_names_the_attachments_and_a_dry_run_the_files_that_cannot_go(
+        smtp: ScriptedServer, env: Path, tmp_path: Path) -> None:
+    open_round()
+    with session_scope(get_engine()) as session:
+        enqueue(session, ROUND, [certificate(1, env), certificate(2, env)])
+    code, out, _ = cli("notices", "preview", "--round", ROUND, "--kind", "certificate.issued")
+    assert code == 0 and "certificate.issued × 2" in out
+    assert "Attachments: 22-IG0001-v1.pdf" in out
+    (env / "certificates" / ROUND / "22-IG0002-v1.pdf").unlink()
+    why = "attachment 22-IG0002-v1.pdf is missing: nothing was sent"
+    code, out, _ = cli("notices", "send", "--round", ROUND, "--dry-run")
+    assert code == 0 and "1 message(s) built" in out
+    assert "1 notice(s) would fail" in out and why in " ".join(out.split())
+    code, out, err = cli("notices", "preview", "--round", ROUND, "--out", str(tmp_path / "pv"))
+    assert code == 0 and "wrote 1 message(s)" in err and why in " ".join(out.split())
+    assert len(list((tmp_path / "pv").glob("*.eml"))) == 1
+    assert smtp.received == [] and {r.state for r in rows().values()} == {"pending"}
+
+
+def test_a_dry_run_builds_more_distinct_bodies_than_the_composer_keeps(
+        smtp: ScriptedServer) -> None:
+    """The composer keeps the last 512 bodies: a batch of more was a KeyError."""
+    owe(600)
+    code, out, _ = cli("notices", "send", "--round", ROUND, "--dry-run")
+    assert code == 0 and "600 message(s) built" in out
 
 
 def test_resend_on_purpose_is_a_new_audited_row_with_a_new_message_id(

@@ -1,16 +1,19 @@
-"""Owing notices without running a round: a round row and `application.received` notices."""
+"""Owing notices without running a round: a round row, `application.received` notices and
+`certificate.issued` ones with their PDF."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
 
 from sangsaeng.db import get_engine, session_scope
 from sangsaeng.mail.delivery import deliver
-from sangsaeng.mail.outbox import Notice, enqueue
+from sangsaeng.mail.outbox import Attachment, Notice, enqueue
 from sangsaeng.mail.sender import DeliveryReport
 from sangsaeng.models import OUTBOX, Round
 
@@ -38,6 +41,32 @@ def received_notice(i: int, *, name: str | None = None, email: str | None = None
         "closes_at": "2030년 3월 27일(수) 18:00"}
     return Notice("application.received", "application", f"{ROUND}-{i:03d}",
                   email or f"company{i:03d}@example.com", company, payload)
+
+
+CERTIFICATE_PAYLOAD = {
+    "certificate_number": "22-IG0001", "company_name": "주식회사 한빛정밀",
+    "product_name": "고정밀 유량계측기", "round_id": ROUND,
+    "valid_from": "2030년 8월 16일(금)", "valid_to": "2033년 8월 15일(월)"}
+
+
+def pdf(i: int) -> bytes:
+    """A certificate's bytes (binary, longer than one base64 line)."""
+    return b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + bytes(range(256)) * 20 + f"{i}\n%%EOF\n".encode()
+
+
+def certificate(i: int, var: Path, data: bytes | None = None, *,
+                same_text: bool = False) -> Notice:
+    """The i-th certificate notice, its PDF written under the var dir."""
+    data = pdf(i) if data is None else data
+    name = f"22-IG{i:04d}-v1.pdf"
+    path = f"certificates/{ROUND}/{name}"
+    (var / path).parent.mkdir(parents=True, exist_ok=True)
+    (var / path).write_bytes(data)
+    number = "22-IG0001" if same_text else f"22-IG{i:04d}"
+    return Notice("certificate.issued", "certificate", f"22-IG{i:04d}",
+                  f"company{i:03d}@example.com", "주식회사 한빛정밀",
+                  {**CERTIFICATE_PAYLOAD, "certificate_number": number},
+                  attachments=(Attachment(name, path, hashlib.sha256(data).hexdigest()),))
 
 
 def owe(count: int, start: int = 1) -> list[str]:
