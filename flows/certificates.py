@@ -50,16 +50,17 @@ async def certificate_issuance(round_id: RoundId, now: Now = None, actor: Actor 
     """
     await round_runs.tag_own_run(round_id)
     done = certificates.issue_certificates(round_id, _now(now), actor)
-    for line in done.skipped_sample:
-        get_run_logger().warning("%s", line)
-    detail = (f"{done.issued} certificate(s) issued" if done.issued
-              else "nothing to issue: every confirmed lead holds its certificate")
+    detail = (f"{done.issued} certificate(s) issued: {', '.join(done.ranges.values())}"
+              if done.issued else "nothing to issue: every confirmed lead holds its certificate")
     if done.skipped:
-        detail += f"; {done.skipped} confirmation(s) give no certificate"
+        counted = ", ".join(f"{why} {n}" for why, n in done.skipped.items())
+        detail += f"; confirmations giving none: {counted} (listed in {done.skipped_file})"
+        get_run_logger().warning("production confirmed without a certificate: %s, listed "
+                                 "in %s", counted, done.skipped_file)
     outcome = await owed(round_id, StepOutcome(
         step=Step.CERTIFICATE_ISSUANCE, detail=detail, round_state=done.state,
-        data={"issued": done.issued, "numbers": list(done.numbers),
-              "skipped": list(done.skipped_sample), "skipped_count": done.skipped}))
+        data={"issued": done.issued, "ranges": done.ranges, "skipped": done.skipped,
+              "skipped_file": done.skipped_file}))
     publish(round_id)
     return outcome
 

@@ -39,8 +39,23 @@ def issue_certificates(round_id: str, now: datetime, actor: str) -> Issued:
     with session_scope() as session:
         rnd = rounds.get_round(session, round_id)
         done = certificates.issue(session, rnd, printer(), now=now, actor=actor)
-        return Issued(len(done.numbers), tuple(done.numbers[:SAMPLE]), len(done.skipped),
-                      tuple(done.skipped[:SAMPLE]), done.notices, rnd.state)
+        state = rnd.state
+    kept = keep_rejections(get_settings().var_dir, f"{round_id}-no-certificate",
+                           [line for _, line in done.skipped], now) if done.skipped else None
+    why: dict[str, int] = {}
+    for reason, _ in done.skipped:
+        why[reason] = why.get(reason, 0) + 1
+    return Issued(len(done.numbers), number_ranges(done.numbers), why,
+                  str(kept) if kept else None, done.notices, state)
+
+
+def number_ranges(numbers: list[str]) -> dict[str, str]:
+    """K2: per track code, the first and last number issued (`22-IG0001…22-IG0007`)."""
+    ranges: dict[str, list[str]] = {}
+    for number in numbers:
+        ranges.setdefault(number[3:5], []).append(number)
+    return {code: f"{got[0]}…{got[-1]}" if len(got) > 1 else got[0]
+            for code, got in ranges.items()}
 
 
 def apply_support(found: SupportFiles, now: datetime, actor: str) -> SupportApplied:

@@ -109,12 +109,13 @@ class Delivered:
 
 @dataclass(frozen=True, slots=True)
 class Issued:
-    """certificate_issuance: certificates numbered (a sample), confirmations giving none."""
+    """certificate_issuance: the numbers issued per track (first…last, K2), and the
+    confirmations giving no certificate by why (every one listed in `skipped_file`)."""
 
     issued: int
-    numbers: tuple[str, ...]
-    skipped: int
-    skipped_sample: tuple[str, ...]
+    ranges: dict[str, str]
+    skipped: dict[str, int]
+    skipped_file: str | None
     notices: int
     state: RoundState
 

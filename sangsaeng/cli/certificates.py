@@ -53,8 +53,6 @@ def certificates_issue(
     except USER_ERRORS as exc:
         fail(exc)
     out.print(f"  [green]✓[/green] certificate_issuance {result.detail}")
-    for line in result.data.get("skipped", []):
-        out.print(f"      [yellow]no certificate[/yellow] {line}")
     out.print(f"round {round_id}: [bold]{result.round_state}[/bold]")
 
 
@@ -65,7 +63,7 @@ def certificates_verify(
 ) -> None:
     """One line per matching certificate: number, status, period, product, lead (exit 4: none)."""
     from sangsaeng.db import get_engine, session_scope
-    from sangsaeng.services.certificates import lookup
+    from sangsaeng.register import lookup
 
     try:
         today = kst_date(parse_now(now))

@@ -8,11 +8,12 @@ is the service's question (services/certificates.py), asked against the database
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from types import MappingProxyType
+from typing import TypeVar
 
 from sangsaeng.domain.certificates import Ground, ReissueField
 from sangsaeng.io import values
@@ -82,8 +83,12 @@ class SupportFiles:
     not_read: list[str] = field(default_factory=list)
 
 
-def _choice(kind: type[Ground] | type[ReissueField]):  # type: ignore[no-untyped-def]
-    def parse(text: str) -> Ground | ReissueField:
+E = TypeVar("E", Ground, ReissueField)
+
+
+def _choice(kind: type[E]) -> Callable[[str], E]:
+    """A cell holding one of an enumeration's values (case-insensitive)."""
+    def parse(text: str) -> E:
         try:
             return kind(values.required(text).strip().lower())
         except ValueError:
@@ -150,20 +155,20 @@ def read_support(path: Path) -> SupportFiles:
     ground, what = _choice(Ground), _choice(ReissueField)
     for stem, table in tables.items():
         for c in _rows(table, found.errors):
-            where = {"file": c.file, "row": c.row}
             if stem == "production":
                 item: object = ProductionInput(
                     c.take("receipt_no", values.required), c.take("brn", values.brn),
-                    c.take("confirmed_at", values.instant), **where)
+                    c.take("confirmed_at", values.instant), file=c.file, row=c.row)
             elif stem == "changes":
                 item = ChangeInput(
                     c.take("number", values.required), c.take("field", what),
                     c.take("new_value", values.name), c.take("changed_on", values.date),
-                    c.take("reason", values.single_line), **where)
+                    c.take("reason", values.single_line), file=c.file, row=c.row)
             else:
                 item = CancellationInput(
                     c.take("receipt_no", values.required), c.take("ground", ground),
-                    c.take("decided_on", values.date), c.take("reason", values.required), **where)
+                    c.take("decided_on", values.date), c.take("reason", values.required),
+                    file=c.file, row=c.row)
             if c.errors:
                 found.errors.extend(c.errors)
             else:

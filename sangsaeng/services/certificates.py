@@ -81,7 +81,7 @@ class Issuance:
     """What an issuance run did: the numbers issued, confirmations giving no certificate."""
 
     numbers: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (why, the line shown)
     notices: int = 0
 
 
@@ -134,7 +134,8 @@ class Printer:
                           path=self.relative(cert), sha256=sha256)
 
 
-def _due(session: Session, rnd: Round, now: datetime) -> tuple[list[Due], list[str]]:
+def _due(session: Session, rnd: Round, now: datetime
+         ) -> tuple[list[Due], list[tuple[str, str]]]:
     """K1: confirmed leads of selected applications without a certificate, in (receipt number,
     lead seq) order (K2); and the confirmations that give none, with why."""
     lead = and_(P.application_id == PR.application_id, P.brn == PR.brn, P.role == "lead")
@@ -153,14 +154,14 @@ def _due(session: Session, rnd: Round, now: datetime) -> tuple[list[Due], list[s
         if r.number is not None:
             continue
         if r.state is not ApplicationState.SELECTED:
-            skipped.append(f"{r.receipt_no}: production confirmed but the application is "
-                           f"{r.state}, not selected: no certificate (K1)")
+            skipped.append((f"application {r.state}", f"{r.receipt_no}: production confirmed "
+                            f"but the application is {r.state}, not selected (K1)"))
         elif r.seq is None:
-            skipped.append(f"{r.receipt_no}: production confirmed for a company that is not one "
-                           "of its leads: no certificate (K1)")
+            skipped.append(("not a lead", f"{r.receipt_no}: production confirmed for a "
+                            "company that is not one of its leads (K1)"))
         elif r.confirmed_at > now:
-            skipped.append(f"{r.receipt_no}: production confirmed only from "
-                           f"{kst_date(r.confirmed_at)}: not yet")
+            skipped.append(("confirmed later", f"{r.receipt_no}: production confirmed only "
+                            f"from {kst_date(r.confirmed_at)}: not yet"))
         else:
             due.append(Due(r.id, r.receipt_no, r.track, r.product_code, r.product_name, r.brn,
                            r.name, r.representative, r.address, r.email))

@@ -68,44 +68,62 @@ def test_the_office_finds_the_round_form_and_the_selection_in_the_ui(
             "approve": True})
         poll("the replayed round", lambda: api.call(lambda c: c.read_flow_run(run.id)).state
              .is_completed() or None, timeout=240, every=1)
-    finally:
+        selection = api.latest_artifact("round-2022-2-selection")
+        status = api.latest_artifact("round-2022-2-status")
+        announcement = api.latest_artifact("round-2022-2-announcement")
+        office_sees_the_ui(page_url=served_server.ui_url, round_deployment=round_deployment.id,
+                           selection=selection.latest_id, status=status.latest_id,
+                           announcement=announcement.latest_id)
+    finally:  # serve stays up while the browser opens its links (exports, certificate PDFs)
         stop(serve)
-    selection = api.latest_artifact("round-2022-2-selection")
-    status = api.latest_artifact("round-2022-2-status")
-    announcement = api.latest_artifact("round-2022-2-announcement")
 
+
+def office_sees_the_ui(page_url: str, round_deployment: object, selection: object,
+                       status: object, announcement: object) -> None:
+    """The deployments, the round's form, the artifacts and their links, in Chromium."""
     with chromium_page() as page:
-        page.goto(f"{served_server.ui_url}/deployments")
+        page.goto(f"{page_url}/deployments")
         expect(page.get_by_text("round", exact=True).first).to_be_visible(timeout=60_000)
         page.screenshot(path=str(SHOTS / "deployments.png"), full_page=True)
         # More deployments than one page of the list holds: the office searches, as we do.
         search = page.get_by_placeholder("Search deployments")
         for flow in ("round", "close_intake", "committee_review", "deliver_due_notices",
-                     "accept_supplements", "upload_scores", "cancel_round"):
+                     "accept_supplements", "upload_scores", "cancel_round",
+                     "certificate_issuance", "confirm_production", "support_dues"):
             search.fill(flow)
             expect(page.get_by_role("link", name=flow, exact=True).first).to_be_visible(
                 timeout=60_000)
         search.fill("")
 
-        page.goto(f"{served_server.ui_url}/deployments/deployment/{round_deployment.id}/run")
+        page.goto(f"{page_url}/deployments/deployment/{round_deployment}/run")
         expect(page.get_by_text("회차 설정 파일", exact=False).first).to_be_visible(timeout=60_000)
         expect(page.get_by_text("wait_for_chair", exact=False).first).to_be_visible(timeout=60_000)
         page.screenshot(path=str(SHOTS / "round-run-form.png"), full_page=True)
 
-        page.goto(f"{served_server.ui_url}/artifacts/artifact/{selection.latest_id}")
+        page.goto(f"{page_url}/artifacts/artifact/{selection}")
         expect(page.get_by_text("2022-2-001", exact=True).first).to_be_visible(timeout=60_000)
         expect(page.get_by_text("selected", exact=True).first).to_be_visible(timeout=60_000)
         page.screenshot(path=str(SHOTS / "selection-artifact.png"), full_page=True)
 
-        page.goto(f"{served_server.ui_url}/artifacts/artifact/{status.latest_id}")
-        expect(page.get_by_text("notified", exact=False).first).to_be_visible(timeout=60_000)
+        page.goto(f"{page_url}/artifacts/artifact/{status}")
+        expect(page.get_by_text("certifying", exact=False).first).to_be_visible(timeout=60_000)
         for name in ("decisions.csv", "selection.xlsx", "announcement.md"):  # the exports, linked
             link = page.get_by_role("link", name=name, exact=True).first
             expect(link).to_be_visible(timeout=60_000)
             assert (link.get_attribute("href") or "").endswith(f"/2022-2/{name}")
+        # K4: the certificates, each linking to its PDF that serve answers
+        expect(page.get_by_text("확인서 certificates", exact=False).first).to_be_visible(
+            timeout=60_000)
+        pdf_link = page.get_by_role("link", name="22-IG0001", exact=True).first
+        expect(pdf_link).to_be_visible(timeout=60_000)
+        href = pdf_link.get_attribute("href") or ""
+        assert href.endswith("/certificates/22-IG0001.pdf"), href
+        response = page.request.get(href)
+        assert response.ok and response.headers["content-type"] == "application/pdf"
+        assert response.body().startswith(b"%PDF")
         page.screenshot(path=str(SHOTS / "round-status.png"), full_page=True)
-        shows_names_as_text(page, f"{served_server.ui_url}/artifacts/artifact/"
-                                  f"{announcement.latest_id}")
+        shows_names_as_text(page, f"{page_url}/artifacts/artifact/"
+                                  f"{announcement}")
         for name in ("deployments", "round-run-form", "selection-artifact", "round-status"):
             assert (SHOTS / f"{name}.png").stat().st_size > 10_000
 

@@ -204,7 +204,7 @@ def test_bad_support_rows_are_refused_one_by_one_and_good_rows_kept(
     assert any("2022-2-001" in line and "not selected" in line for line in lines)
     assert any("row 4, column ground, value 'theft'" in line for line in lines)
     assert refused.value.recorded == 1  # 2022-2-034 is cancelled all the same
-    with pytest.raises(InputRefused, match="not a lead company|not selected"):
+    with pytest.raises(InputRefused, match=r"216-88-14989 is not a lead company of 2022-2-002"):
         _support(tmp_path, "production", "receipt_no,brn,confirmed_at\n"
                  "2022-2-002,216-88-14989,2022-08-01T10:00:00\n", "2022-08-01T10:00:00+09:00")
     with pytest.raises(InputRefused, match="unknown certificate number"):
@@ -305,3 +305,41 @@ def test_a_failure_halfway_leaves_no_certificate_no_gap_and_no_duplicate(
     asyncio.run(_flow("certificate_issuance")("2022-2", parse_instant(REPLAY_NOW), "test"))
     assert [c.number for c in _certificates()] == NUMBERS
     assert kst_date(parse_instant(REPLAY_NOW)) == _certificates()[0].issued_on
+
+
+def test_the_exports_server_answers_certificate_lookups_read_only(env: Path) -> None:
+    import json
+
+    from sangsaeng.cli.serve import exports_server
+    from sangsaeng.settings import get_settings
+    from tests.integration.test_exports_server import get
+
+    run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
+    with exports_server(get_settings().exports_dir, 0) as url:
+        status, headers, body = get(url, "/certificates/22-IG0001?now=2023-01-01")
+        assert status == 200 and headers["Content-Type"].startswith("application/json")
+        facts = json.loads(body)
+        assert (facts["number"], facts["status"], facts["period"]) == (
+            "22-IG0001", "valid", "20220720 ~ 20250719")
+        assert facts["lead_name"] and facts["product_name"] and facts["partners"]
+        assert "@" not in body.decode()  # the public K4 facts only: no e-mail address
+        assert json.loads(get(url, "/certificates/22-IG0001?now=2025-07-20")[2])[
+            "status"] == "expired"
+        status, headers, pdf = get(url, "/certificates/22-IG0001.pdf")
+        assert status == 200 and headers["Content-Type"] == "application/pdf"
+        assert pdf == (env / "certificates" / "2022-2" / "22-IG0001-v1.pdf").read_bytes()
+        assert get(url, "/certificates/22-IG0099")[0] == 404
+        assert get(url, "/certificates/..%2F..%2Fsangsaeng.db")[0] == 404
+        assert get(url, "/certificates/22-IG0001?now=yesterday")[0] == 400
+        assert get(url, "/certificates/22-IG0001", method="POST")[0] == 501  # read-only
+
+
+def test_the_office_digest_counts_what_expires_within_90_days(env: Path) -> None:
+    from sangsaeng.dashboard import office_digest_markdown
+
+    run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
+    with session_scope(get_engine()) as session:
+        assert "| 2022-2 | 29 | 29 | 0 | 0 | 0 |" in office_digest_markdown(
+            session, date(2025, 4, 19))
+        assert "| 2022-2 | 29 | 29 | 0 | 0 | 29 |" in office_digest_markdown(
+            session, date(2025, 4, 20))

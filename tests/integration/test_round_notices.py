@@ -49,7 +49,7 @@ def implied_notices() -> set[tuple[str, str, str]]:
 def test_replay_delivers_exactly_the_notices_the_rules_imply_and_rerun_sends_nothing(
         smtp: ScriptedServer) -> None:
     report = run(CONFIG, PACKAGE, "2022-07-20T10:00:00+09:00", approve=True)
-    assert report.state == "notified"
+    assert report.state == "certifying"  # production is confirmed in the package (K1)
     with session_scope(get_engine()) as session:
         o = OUTBOX.c
         by_id = {r.message_id: r for r in session.execute(
@@ -61,7 +61,13 @@ def test_replay_delivers_exactly_the_notices_the_rules_imply_and_rerun_sends_not
     reviewers = {r["email"] for r in _table(PACKAGE / "reviewers.csv")}
     assignments = {d for d in delivered if d[0] == "review.assignment"}
     assert assignments and {d[2] for d in assignments} <= reviewers
-    assert delivered - assignments == implied_notices()
+    certificates = {d for d in delivered if d[0] == "certificate.issued"}
+    assert delivered - assignments - certificates == implied_notices()
+    # K1: one certificate per confirmed lead of a selected project, to that lead
+    confirmed = {(p["receipt_no"], p["brn"]) for p in _table(PACKAGE / "production.csv")}
+    leads = {p["email"] for p in _table(PACKAGE / "participants.csv")
+             if (p["receipt_no"], p["brn"]) in confirmed and p["role"] == "lead"}
+    assert len(certificates) == 29 and {d[2] for d in certificates} == leads
     # every lead and partner of the 12 selected projects
     assert len({d[1] for d in delivered if d[0] == "selection.selected"}) == 12
     assert {r.state for r in by_id.values()} == {"sent"}
@@ -71,8 +77,14 @@ def test_replay_delivers_exactly_the_notices_the_rules_imply_and_rerun_sends_not
         assert got.rcpt_tos == (row.recipient,)  # the envelope, never taken from headers
         subject = str(make_header(decode_header(got.message["Subject"])))
         assert subject.startswith("[공공조달 상생협력]")
-        parts = {p.get_content_type(): p.get_content() for p in got.message.iter_parts()}
+        body = got.message.get_body(("related", "html"))
+        assert body is not None
+        parts = {p.get_content_type(): p.get_content()
+                 for p in (got.message.get_body(("plain",)), body) if p is not None}
         assert set(parts) == {"text/plain", "text/html"}
+        files = [a.get_filename() for a in got.message.iter_attachments()]
+        assert files == ([f"{row.subject_id}-v1.pdf"] if row.kind == "certificate.issued"
+                         else [])
         if row.kind == "screening.ineligible":  # the reasons, in plain Korean
             for code in row.payload["reasons"]:
                 assert REASON_WORDING[code] in parts["text/plain"]  # fixed text, not the code
@@ -80,5 +92,5 @@ def test_replay_delivers_exactly_the_notices_the_rules_imply_and_rerun_sends_not
 
     before = len(smtp.received)
     again = run(CONFIG, PACKAGE, "2022-07-20T10:00:00+09:00", approve=True)
-    assert again.state == "notified"
+    assert again.state == "certifying"
     assert len(smtp.received) == before

@@ -29,5 +29,16 @@ def test_the_digest_refreshes_rounds_in_progress_with_their_state(env: Path) -> 
     status = asyncio.run(_latest("round-2022-2-status"))
     assert "`screening`" in status
     assert "2022년 5월 27일(금) 18:00" in status  # T1: the deadline shown in KST
-    run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
+    run(CONFIG, PACKAGE, REPLAY_NOW, approve=True, until="selection_notice")
     assert asyncio.run(office_digest()) == []  # notified: no longer in progress
+
+
+def test_the_digest_counts_certificates_issued_cancelled_and_expiring(env: Path) -> None:
+    run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)  # 29 certificates, valid to 2025-07-19
+    assert asyncio.run(office_digest()) == ["2022-2"]  # certificates change with the clock
+    digest = asyncio.run(_latest("office-digest"))
+    # today (after 2025-07-19) all 29 have expired; none valid, none expiring
+    assert "| 2022-2 | 29 | 0 | 29 | 0 | 0 |" in digest
+    status = asyncio.run(_latest("round-2022-2-status"))
+    assert "## 확인서 certificates" in status and "발급 issued **29**" in status
+    assert "[22-IG0001](" in status and "/certificates/22-IG0001.pdf)" in status
