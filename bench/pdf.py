@@ -9,11 +9,12 @@
    read with psutil once the last PDF has arrived and before the pool shuts down — the CPU
    time each worker's `time.process_time()` would report.
 3. `--crossover`: wall time of `render_all` with `workers=1` and with the pool for 8…256
-   documents (one run each, after a warm-up): where the pool starts to pay (`POOL_MIN_DOCS`).
+   documents (one run each, forkserver already up): where the pool starts to pay (`POOL_MIN_DOCS`).
 
 Each figure is the median of `--runs` runs (first run included), printed with the min–max
-spread; KB per PDF is the mean size. Load average before and after shows how busy the machine
-was. See bench/README.md "Certificate PDFs".
+spread; KB per PDF is the mean size. "others' CPUs" is the CPU other processes used during a
+run (/proc/stat's busy time minus ours), in CPUs: on 2 cores, 1.0 leaves the pool one core.
+See bench/README.md "Certificate PDFs".
 """
 
 from __future__ import annotations
@@ -68,6 +69,20 @@ class Run:
     cpu_ms: float  # per PDF
     wall_ms: float  # per PDF
     kb: float  # mean size
+    others: float = 0.0  # CPUs' worth that other processes used meanwhile (background load)
+
+
+def machine_cpu() -> float:
+    """CPU seconds the whole machine has spent busy since boot (/proc/stat)."""
+    with open("/proc/stat") as stat:
+        fields = stat.readline().split()[1:]
+    busy = sum(int(value) for value in fields[:8]) - int(fields[3]) - int(fields[4])
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+def others(busy_before: float, wall_s: float, ours_s: float) -> float:
+    """Other processes' CPU during a measurement, in CPUs (0.0 = quiet, 1.0 = one core taken)."""
+    return max(0.0, machine_cpu() - busy_before - ours_s) / wall_s
 
 
 def children_cpu() -> dict[int, float]:
@@ -88,17 +103,17 @@ def single(docs: list[CertificateDocument]) -> tuple[float, Run]:
     renderer = PdfRenderer(TEMPLATES)
     renderer.render(docs[0])
     startup = (time.perf_counter() - wall) * 1000
-    wall, cpu = time.perf_counter(), time.process_time()
+    busy, wall, cpu = machine_cpu(), time.perf_counter(), time.process_time()
     sizes = [len(renderer.render(doc)) for doc in docs]
-    return startup, Run((time.process_time() - cpu) * 1000 / len(docs),
-                        (time.perf_counter() - wall) * 1000 / len(docs),
-                        statistics.fmean(sizes) / 1024)
+    wall_s, cpu_s = time.perf_counter() - wall, time.process_time() - cpu
+    return startup, Run(cpu_s * 1000 / len(docs), wall_s * 1000 / len(docs),
+                        statistics.fmean(sizes) / 1024, others(busy, wall_s, cpu_s))
 
 
 def pooled(docs: list[CertificateDocument], workers: int) -> Run:
     """`render_all` with a pool of `workers`, start-up included; CPU of all its processes."""
     before = children_cpu()
-    wall, cpu = time.perf_counter(), time.process_time()
+    busy, wall, cpu = machine_cpu(), time.perf_counter(), time.process_time()
     results = render_all(TEMPLATES, docs, workers=workers)
     sizes = [len(pdf) for pdf in islice(results, len(docs))]
     after = children_cpu()  # the pool is still up: its workers' CPU is all there
@@ -107,7 +122,7 @@ def pooled(docs: list[CertificateDocument], workers: int) -> Run:
         raise AssertionError("more PDFs than documents")
     cpu_s += sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
     return Run(cpu_s * 1000 / len(docs), wall_s * 1000 / len(docs),
-               statistics.fmean(sizes) / 1024)
+               statistics.fmean(sizes) / 1024, others(busy, wall_s, cpu_s))
 
 
 def crossover(workers: int) -> None:
@@ -149,6 +164,7 @@ def main() -> None:
         print(f"  ms CPU / PDF        {spread([run.cpu_ms for run in runs])}")
         print(f"  ms wall / PDF       {spread([run.wall_ms for run in runs])}")
         print(f"  KB / PDF            {spread([run.kb for run in runs])}")
+        print(f"  others' CPUs        {spread([run.others for run in runs])}")
     if args.crossover:
         crossover(args.workers)
     print(f"load average after {os.getloadavg()[0]:.2f}")
