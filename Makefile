@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint browser test-postgres bench clean
+.PHONY: install fonts demo test lint browser test-postgres bench clean
 
 # apt waits for another apt (unattended upgrades, a colleague's `make browser`) instead of failing:
 # dpkg's lock through DPkg::Lock::Timeout; the package lists' lock, which `update` does not wait
@@ -17,7 +17,14 @@ APT_UPDATE := tries=0; until out=$$($(APT_GET) update 2>&1); do \
 		echo "another apt holds the package lists: waiting for it"; sleep 2; \
 	done; printf '%s\n' "$$out"
 
-install: $(STAMP)
+install: $(STAMP) fonts
+
+# Certificate PDFs (INTERFACES §5) are set in Nanum fonts: Debian's fonts-nanum, once, when missing.
+fonts:
+	@if ! test -f /usr/share/fonts/truetype/nanum/NanumMyeongjo.ttf; then \
+		echo "installing Debian's fonts-nanum for the certificate PDFs"; \
+		$(APT_UPDATE) && $(APT_GET) install fonts-nanum; \
+	fi
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -35,11 +42,15 @@ lint: install
 	$(BIN)/lint-imports
 
 # The browser test drives Debian's chromium (Playwright downloads nothing here); a Korean font
-# makes its screenshots readable. Installed once, when missing.
+# makes its screenshots readable. The certificate PDF tests read PDFs with poppler-utils
+# (pdftotext, pdffonts, pdfinfo, pdftoppm) and decode the QR code with zbar-tools (zbarimg).
+# Installed once, when missing.
+TEST_TOOLS := chromium pdftotext pdffonts pdfinfo pdftoppm zbarimg
 browser:
-	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi nanum; then \
-		echo "installing Debian's chromium and fonts-nanum for the browser test"; \
-		$(APT_UPDATE) && $(APT_GET) install chromium fonts-nanum; \
+	@missing=; for tool in $(TEST_TOOLS); do command -v $$tool >/dev/null || missing=1; done; \
+	if [ -n "$$missing" ] || ! fc-list 2>/dev/null | grep -qi nanum; then \
+		echo "installing Debian's chromium, fonts-nanum, poppler-utils and zbar-tools for the tests"; \
+		$(APT_UPDATE) && $(APT_GET) install chromium fonts-nanum poppler-utils zbar-tools; \
 	fi
 
 test: lint browser

@@ -66,3 +66,7 @@ class InputRefused(SangsaengError):
     def __str__(self) -> str:
         return (f"{len(self.refused)} {self.what} refused, {self.recorded} recorded — "
                 "correct them and give them again:\n" + "\n".join(self.refused))
+
+
+class DocumentError(SangsaengError):
+    """A document (a certificate's PDF, INTERFACES §5) cannot be rendered or written."""
