@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sangsaeng.config import load_program
 from sangsaeng.db import session_scope
+from sangsaeng.domain.certificates import number_ranges
 from sangsaeng.domain.clock import kst_date
 from sangsaeng.io.support import (
     CancellationInput,
@@ -48,14 +49,6 @@ def issue_certificates(round_id: str, now: datetime, actor: str) -> Issued:
     return Issued(len(done.numbers), number_ranges(done.numbers), why,
                   str(kept) if kept else None, done.notices, state)
 
-
-def number_ranges(numbers: list[str]) -> dict[str, str]:
-    """K2: per track code, the first and last number issued (`22-IG0001…22-IG0007`)."""
-    ranges: dict[str, list[str]] = {}
-    for number in numbers:
-        ranges.setdefault(number[3:5], []).append(number)
-    return {code: f"{got[0]}…{got[-1]}" if len(got) > 1 else got[0]
-            for code, got in ranges.items()}
 
 
 def apply_support(found: SupportFiles, now: datetime, actor: str) -> SupportApplied:

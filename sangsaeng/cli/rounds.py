@@ -10,7 +10,7 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -209,6 +209,7 @@ def demo() -> None:
     target = settings.var_dir / "demo" / DEMO_ROUND
     write_outputs(DEMO_ROUND, target)
     _print_figures(DEMO_ROUND)
+    _print_certificates(DEMO_ROUND)
     _print_notices(DEMO_ROUND)
     out.print(f"\noutputs in [bold]{target.resolve()}[/bold]; database "
               f"{settings.redacted_database_url}")
@@ -224,6 +225,18 @@ def _print_figures(round_id: str) -> None:
     tracks = " · ".join(f"{labels[t]} {n}" for t, n in fig.by_track.items())
     out.print(f"\n{round_id}: {fig.applications} applications, {fig.selected} projects selected, "
               f"{fig.lead_participations} lead-company participations ({tracks})")
+
+
+def _print_certificates(round_id: str) -> None:
+    """K2: the certificates issued, by track, and where their PDFs are."""
+    from sangsaeng.domain.certificates import number_ranges
+    from sangsaeng.register import of_round
+
+    with open_round(round_id) as (session, rnd):
+        numbers = [f.number for f in of_round(session, rnd.id, date.today())]
+    shown = ", ".join(number_ranges(numbers).values())
+    folder = (get_settings().certificates_dir / round_id).resolve()
+    out.print(f"{round_id}: {len(numbers)} certificates ({shown}) → {folder}")
 
 
 def _print_notices(round_id: str) -> None:

@@ -63,6 +63,16 @@ def parse_number(number: str) -> tuple[int, str, int] | None:
     return int(match[1]), match[2], int(match[3])
 
 
+def number_ranges(numbers: Iterable[str]) -> dict[str, str]:
+    """K2: per track code, the first and last of `numbers` (`22-IG0001…22-IG0007`), in the
+    order given."""
+    ranges: dict[str, list[str]] = {}
+    for number in numbers:
+        ranges.setdefault(number[3:5], []).append(number)
+    return {code: f"{got[0]}…{got[-1]}" if len(got) > 1 else got[0]
+            for code, got in ranges.items()}
+
+
 def next_sequences(known: Iterable[str], issue_year: int) -> dict[str, int]:
     """K2a: per track code, the highest sequence already used in `issue_year` (imported prior
     certificates included); the next number continues after it."""

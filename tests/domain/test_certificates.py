@@ -11,6 +11,7 @@ from sangsaeng.domain.certificates import (
     ban_until,
     next_sequences,
     number_of,
+    number_ranges,
     parse_number,
     partners_text,
     period_end,
@@ -76,3 +77,8 @@ def test_K6a_reminder_due_from_the_threshold_day_until_valid_to() -> None:
 def test_K4_partners_read_name_and_brn() -> None:
     assert partners_text([("대성테크(주)", "123-45-67890"), ("한빛", "220-81-62517")]) == (
         "대성테크(주)(123-45-67890);한빛(220-81-62517)")
+
+
+def test_K2_ranges_per_track_read_first_to_last() -> None:
+    assert number_ranges(["22-IG0001", "22-IG0002", "22-TC0001", "22-IG0003"]) == {
+        "IG": "22-IG0001…22-IG0003", "TC": "22-TC0001"}

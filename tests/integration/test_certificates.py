@@ -343,3 +343,33 @@ def test_the_office_digest_counts_what_expires_within_90_days(env: Path) -> None
             session, date(2025, 4, 19))
         assert "| 2022-2 | 29 | 29 | 0 | 0 | 29 |" in office_digest_markdown(
             session, date(2025, 4, 20))
+
+
+def test_the_office_forms_confirm_production_then_issue_and_cancel(
+        env: Path, tmp_path: Path) -> None:
+    from flows.models import ProductionItem
+    from sangsaeng.domain.certificates import Ground
+
+    package = tmp_path / "package"
+    shutil.copytree(PACKAGE, package)
+    (package / "production.csv").write_text("receipt_no,brn,confirmed_at\n", encoding="utf-8")
+    assert run(CONFIG, package, REPLAY_NOW, approve=True).state == "notified"  # none yet
+    confirm = _flow("confirm_production")
+    done = asyncio.run(confirm([
+        ProductionItem(receipt_no="2022-2-034", brn="677-81-97153"),
+        ProductionItem(receipt_no="2022-2-002", brn="559-81-39063",
+                       confirmed_at="2022-08-01T09:00:00")], "담당자", True,
+        parse_instant("2022-08-02T10:00:00+09:00")))
+    assert done.data["issued"] == {"2022-2": 2}
+    # K2: numbered in receipt order within the run; issued on the clock's KST date
+    assert [(c.number, c.issued_on) for c in _certificates()] == [
+        ("22-IG0001", date(2022, 8, 2)), ("22-TC0001", date(2022, 8, 2))]
+    with pytest.raises(InputRefused, match="2022-2-001 is not_selected"):
+        asyncio.run(confirm([ProductionItem(receipt_no="2022-2-001", brn="559-81-39063")],
+                            "담당자", True, parse_instant("2022-08-02T11:00:00+09:00")))
+    cancel = _flow("cancel_certificates")
+    asyncio.run(cancel("2022-2-034", Ground.ABANDONMENT, date(2022, 9, 1), "상생협력 포기서 제출",
+                       "담당자", parse_instant("2022-09-01T10:00:00+09:00")))
+    with session_scope(get_engine()) as session:
+        found = lookup(session, "22-TC0001", date(2022, 9, 1))
+    assert found[0].status == "cancelled"
