@@ -50,8 +50,13 @@ async def certificate_issuance(round_id: RoundId, now: Now = None, actor: Actor 
     """
     await round_runs.tag_own_run(round_id)
     done = certificates.issue_certificates(round_id, _now(now), actor)
-    detail = (f"{done.issued} certificate(s) issued: {', '.join(done.ranges.values())}"
-              if done.issued else "nothing to issue: every confirmed lead holds its certificate")
+    if done.issued:
+        detail = f"{done.issued} certificate(s) issued: {', '.join(done.ranges.values())}"
+    elif done.state == "notified":  # nothing issued yet in this round
+        detail = ("nothing to issue: no lead's production is confirmed yet (K1: "
+                  "confirm_production or `support import production.csv`)")
+    else:
+        detail = "nothing new to issue: every confirmed lead holds its certificate"
     if done.skipped:
         counted = ", ".join(f"{why} {n}" for why, n in done.skipped.items())
         detail += f"; confirmations giving none: {counted} (listed in {done.skipped_file})"

@@ -31,7 +31,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.served]
 
 STEP_FLOWS = {"round", "open_call", "intake", "close_intake", "screening", "committee_review",
               "accept_supplements", "upload_scores", "selection_notice", "cancel_round",
-              "deliver_notices", "deliver_due_notices", "office_digest"}
+              "deliver_notices", "deliver_due_notices", "office_digest",
+              "certificate_issuance", "confirm_production", "change_certificate",
+              "cancel_certificates", "support_import", "support_dues"}
 LEAD_S = 60  # the round run (runner start, open, intake) must be done before the deadline
 
 
