@@ -63,6 +63,7 @@ test-postgres: install
 
 bench: install
 	$(BIN)/python bench/round_scale.py
+	$(BIN)/python bench/certificates.py
 	command -v smtp-sink >/dev/null || test -x /usr/sbin/smtp-sink || \
 		($(APT_UPDATE) && $(APT_GET) install postfix)
 	$(BIN)/python bench/broadcast.py

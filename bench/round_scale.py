@@ -103,8 +103,11 @@ def migrate_fresh() -> float:
 # --- (b) direct: the steps of tasks/steps.py without Prefect -------------------------------
 
 
-def run_direct(config: Path, data: Path, now: datetime) -> dict[str, Any]:
-    """The round's service calls in the order the flows make them, one session per step."""
+def run_direct(config: Path, data: Path, now: datetime, *, deliver: bool = True
+               ) -> dict[str, Any]:
+    """The round's service calls in the order the flows make them, one session per step.
+
+    `deliver=False` leaves the notices in the outbox (bench/certificates.py's setup)."""
     from sangsaeng.config import load_program, load_round
     from sangsaeng.db import session_scope
     from sangsaeng.domain.ranking import ChairDecision
@@ -147,8 +150,10 @@ def run_direct(config: Path, data: Path, now: datetime) -> dict[str, Any]:
         released = selection.release(s, rounds.get_round(s, round_id), now=now, actor=ACTOR)
     with session_scope() as s:
         state = rounds.get_round(s, round_id).state
-    delivery = deliver_all(round_id)  # what the flows do last, measured on its own line
-    return {"state": str(state), "steps": steps, "screening": screened.moved,
+    # what the flows do last, measured on its own line
+    delivery = deliver_all(round_id) if deliver else {"messages": 0, "seconds": 0.0}
+    return {"round_id": round_id, "state": str(state), "steps": steps,
+            "screening": screened.moved,
             "proposed": proposal.proposed, "excluded": len(proposal.excluded),
             "released": released, "delivery": delivery}
 
