@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import JSON, Index, Table, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Index, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from sangsaeng.domain.states import ApplicationState, RoundState
@@ -221,6 +221,50 @@ class Cancellation(SQLModel, table=True):
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class ListingStep(SQLModel, table=True):
+    """M1: a step of a certified product's 나라장터 종합쇼핑몰 listing, done on a date."""
+
+    __table_args__ = (UniqueConstraint("number", "step", name="uq_listing_step"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(foreign_key="certificate.number", max_length=20, index=True)
+    step: str = Field(max_length=24, description="M1's step id")
+    done_on: date
+    evidence: str = Field(default="", description="catalog_number: the 8-digit 물품식별번호")
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ListingFollowUp(SQLModel, table=True):
+    """M1b/M1c: a reminder sent, or the escalation recorded, for a product's current step."""
+
+    __table_args__ = (
+        UniqueConstraint("number", "step", "kind", "on_day", name="uq_listing_follow_up"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(foreign_key="certificate.number", max_length=20, index=True)
+    step: str = Field(max_length=24)
+    kind: str = Field(max_length=12, description="reminder | escalation")
+    on_day: date = Field(description="the dues run's KST day")
+    days_in_step: int
+
+
+class CostClaim(SQLModel, table=True):
+    """M2: a claim for certification-cost support (가치창출) and its decision."""
+
+    claim_id: str = Field(primary_key=True, max_length=40)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    round_id: str = Field(foreign_key="round.id", max_length=20, index=True)
+    submitted_on: date
+    amount_krw: int = Field(sa_type=BigInteger)
+    item: str
+    evidence: str = ""
+    approved_krw: int = Field(sa_type=BigInteger)
+    remaining_krw: int = Field(sa_type=BigInteger, description="cap left after this claim")
+    reasons: str = Field(default="", description="M2 reason codes joined by ';'")
+    decided_at: datetime = Field(sa_type=UTCDateTime)
+
+
 class Decision(SQLModel, table=True):
     """V6–V10: the committee's outcome for an eligible application: proposed, approved."""
 
@@ -359,6 +403,9 @@ PRODUCTION = table_of(ProductionConfirmation)
 CERTIFICATES = table_of(Certificate)
 CERTIFICATE_VERSIONS = table_of(CertificateVersion)
 CANCELLATIONS = table_of(Cancellation)
+LISTING_STEPS = table_of(ListingStep)
+LISTING_FOLLOW_UPS = table_of(ListingFollowUp)
+COST_CLAIMS = table_of(CostClaim)
 DECISIONS = table_of(Decision)
 AUDIT = table_of(AuditEvent)
 OUTBOX = table_of(OutboxMessage)
