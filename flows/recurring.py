@@ -8,7 +8,7 @@ from dataclasses import asdict
 from prefect import flow, get_run_logger
 
 from flows.models import DeliveryOutcome
-from tasks.artifacts import publish_office_digest, publish_round
+from tasks.artifacts import publish_office_digest, publish_round, publish_statistics
 from tasks.notices import deliver_notices
 from tasks.rounds import active_rounds
 
@@ -25,9 +25,11 @@ async def deliver_due_notices() -> DeliveryOutcome:
 @flow(name="office_digest", persist_result=False)
 async def office_digest() -> list[str]:
     """Refresh the status dashboard of every round in progress and of every round holding
-    certificates, and publish the office digest (certificates issued / cancelled / expiring);
-    returns the round ids refreshed."""
+    certificates, publish the office digest (certificates issued / cancelled / expiring) and
+    the program statistics with their chart (M5); returns the round ids refreshed."""
     round_ids = active_rounds()
     for round_id in round_ids:
         publish_round(round_id)
-    return [*round_ids, *publish_office_digest()]
+    refreshed = [*round_ids, *publish_office_digest()]
+    publish_statistics()
+    return refreshed

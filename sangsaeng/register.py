@@ -23,7 +23,7 @@ from sangsaeng.domain.certificates import (
     status_on,
 )
 from sangsaeng.errors import StepError
-from sangsaeng.models import CERTIFICATES
+from sangsaeng.models import APPLICATIONS, CERTIFICATES
 
 C = CERTIFICATES.c
 # INTERFACES §4: certificates.csv, one row per certificate, number order.
@@ -119,6 +119,25 @@ def counts(session: Session, round_id: str, today: date, horizon_days: int = 90)
     """Issued / valid / expired / cancelled, and valid ones ending within `horizon_days`."""
     rows = session.execute(select(C.valid_to, C.cancelled_on, func.count()).where(
         C.round_id == round_id).group_by(C.valid_to, C.cancelled_on)).all()
+    return _tally(rows, today, horizon_days)
+
+
+def counts_by_track(session: Session, today: date, horizon_days: int = 90
+                    ) -> dict[tuple[str, str], Counts]:
+    """M5: the counts at `today` per (round, track of the certificate's project)."""
+    a = APPLICATIONS.c
+    rows = session.execute(
+        select(C.round_id, a.track, C.valid_to, C.cancelled_on, func.count())
+        .join(APPLICATIONS, a.id == C.application_id)
+        .group_by(C.round_id, a.track, C.valid_to, C.cancelled_on)).all()
+    grouped: dict[tuple[str, str], list[Any]] = {}
+    for round_id, track, *rest in rows:
+        grouped.setdefault((round_id, track), []).append(rest)
+    return {key: _tally(group, today, horizon_days) for key, group in grouped.items()}
+
+
+def _tally(rows: Any, today: date, horizon_days: int) -> Counts:
+    """K5a/K6a: each (valid_to, cancelled_on, n) row's status at `today`, summed."""
     by: dict[CertificateStatus, int] = dict.fromkeys(CertificateStatus, 0)
     expiring = 0
     horizon = today + timedelta(days=horizon_days)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from sqlalchemy import select
@@ -135,10 +135,11 @@ def to_markdown(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_xlsx(path: Path, title: str, header: Sequence[str], rows: Sequence[Sequence[str]]
-               ) -> None:
-    """An XLSX workbook with one sheet (openpyxl): a first column of whole numbers (NO) as
-    numbers, every other cell as a string, never a formula (`spreadsheet.neutralise`)."""
+def write_xlsx(path: Path, title: str, header: Sequence[str], rows: Sequence[Sequence[str]],
+               number_columns: Collection[int] = (1,)) -> None:
+    """An XLSX workbook with one sheet (openpyxl): whole numbers in `number_columns` (1-based;
+    by default the first, NO) as numbers, every other cell as a string, never a formula
+    (`spreadsheet.neutralise`)."""
     from openpyxl import Workbook
 
     workbook = Workbook()
@@ -147,7 +148,7 @@ def write_xlsx(path: Path, title: str, header: Sequence[str], rows: Sequence[Seq
     sheet.title = title[:31]
     for number, row in enumerate([header, *rows], start=1):
         for column, text in enumerate(row, start=1):
-            if column == 1 and number > 1 and text.isdigit():
+            if column in number_columns and number > 1 and text.isdigit():
                 sheet.cell(number, column, int(text))
                 continue
             cell = sheet.cell(number, column, neutralise(text))

@@ -22,6 +22,8 @@ from sangsaeng.domain.clock import kst_date
 from sangsaeng.domain.states import RoundState
 from sangsaeng.register import certified_rounds
 from sangsaeng.services.rounds import get_round
+from sangsaeng.services.statistics import statistics_artifact
+from sangsaeng.settings import get_settings
 
 
 @task(cache_policy=NO_CACHE, persist_result=False)
@@ -73,3 +75,16 @@ def publish_office_digest() -> list[str]:
     create_markdown_artifact(markdown=digest, key="office-digest",
                              description="사무국 현황 / office digest")
     return round_ids
+
+
+@task(cache_policy=NO_CACHE, persist_result=False)
+def publish_statistics() -> str:
+    """M5: write the statistics chart (PNG) and table under `<var>/exports/statistics/` and
+    publish the `program-statistics` artifact (chart over table); returns the chart's path."""
+    settings = get_settings()
+    with session_scope() as session:
+        art = statistics_artifact(session, settings.exports_dir, settings.exports_base_url,
+                                  kst_date(datetime.now(UTC)))
+    create_markdown_artifact(markdown=art.markdown, key="program-statistics",
+                             description="사업 통계 / program statistics (M5)")
+    return str(art.chart)

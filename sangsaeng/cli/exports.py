@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from sangsaeng.models import Round
 
 export_app = typer.Typer(help="Export a round's outputs.", no_args_is_help=True)
-report_app = typer.Typer(help="Reports for a round.", no_args_is_help=True)
+report_app = typer.Typer(help="Reports: a round's announcement, the program's statistics.",
+                         no_args_is_help=True)
 
 RoundOption = Annotated[str, typer.Option("--round", help="round id, e.g. 2022-2")]
 OutOption = Annotated[Path | None, typer.Option("--out", help="file (default: stdout)")]
@@ -119,6 +120,42 @@ def report_announcement(round_id: RoundOption, out_path: OutOption = None) -> No
             _note(rnd)
             write(announcement(session, rnd, program.program.name, program.program.ministry),
                   out_path)
+    except USER_ERRORS as exc:
+        fail(exc)
+
+
+@report_app.command("statistics")
+def report_statistics(
+    fmt: Annotated[SelectionFormat, typer.Option("--format")] = SelectionFormat.csv,
+    out_path: OutOption = None,
+    now: Annotated[str | None, typer.Option(
+        help="certificate status at this clock (ISO 8601; naive = KST); default now")] = None,
+) -> None:
+    """Program statistics (PROGRAM_RULES M5) by year, round and track, with totals."""
+    from sangsaeng.db import get_engine, session_scope
+    from sangsaeng.domain.clock import kst_date
+    from sangsaeng.reports import to_csv, to_markdown, write_xlsx
+    from sangsaeng.services.statistics import (
+        NUMBER_COLUMNS,
+        STATISTICS_COLUMNS,
+        statistics_rows,
+        statistics_table,
+    )
+
+    if fmt is SelectionFormat.xlsx and out_path is None:
+        fail(UsageError("--format xlsx needs --out FILE"))
+    try:
+        today = kst_date(parse_now(now))
+        with session_scope(get_engine()) as session:
+            table = statistics_table(statistics_rows(session, today))
+        if fmt is SelectionFormat.xlsx:
+            assert out_path is not None
+            out_path.parent.mkdir(parents=True, exist_ok=True)
+            write_xlsx(out_path, "통계 statistics", STATISTICS_COLUMNS, table, NUMBER_COLUMNS)
+            err.print(f"wrote {out_path}")
+        else:
+            render = to_markdown if fmt is SelectionFormat.md else to_csv
+            write(render(STATISTICS_COLUMNS, table), out_path)
     except USER_ERRORS as exc:
         fail(exc)
 
