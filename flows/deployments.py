@@ -23,6 +23,7 @@ from flows.certificates import (
     support_import,
 )
 from flows.inputs import accept_supplements, upload_scores
+from flows.invitations import invite_to_event
 from flows.notices import deliver_notices
 from flows.recurring import deliver_due_notices, office_digest
 from flows.round import (
@@ -89,6 +90,9 @@ def specs() -> list[Spec]:
              ("human", "input")),
         Spec(support_import, "선정 후 자료 가져오기 (생산 확인·변경·취소 파일). / Import the "
              "after-selection files: production, changes, cancellations.", ("human", "input")),
+        Spec(invite_to_event, "행사 초대 (전시·상담회, 나라장터 엑스포, 교육): 확인서 보유 기업에 "
+             "한 번씩. / Invite certified companies to an event, once each (M4).",
+             ("human", "input")),
         Spec(support_dues, "매일 09:00 (KST) 사후관리: 확인서 만료 안내 (90·30일 전). / The daily "
              "dues run: certificate expiry reminders (K6a).", ("scheduled",),
              (Cron(DUES_CRON, timezone=KST),)),

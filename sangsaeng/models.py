@@ -265,6 +265,20 @@ class CostClaim(SQLModel, table=True):
     decided_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class SupportEvent(SQLModel, table=True):
+    """M4: an event the program invites certified companies to (exhibition, expo, training)."""
+
+    __table_args__ = (UniqueConstraint("kind", "title", "held_on", name="uq_support_event"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=24)
+    title: str
+    held_on: date
+    place: str
+    link: str = ""
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 class Decision(SQLModel, table=True):
     """V6–V10: the committee's outcome for an eligible application: proposed, approved."""
 
@@ -406,6 +420,7 @@ CANCELLATIONS = table_of(Cancellation)
 LISTING_STEPS = table_of(ListingStep)
 LISTING_FOLLOW_UPS = table_of(ListingFollowUp)
 COST_CLAIMS = table_of(CostClaim)
+SUPPORT_EVENTS = table_of(SupportEvent)
 DECISIONS = table_of(Decision)
 AUDIT = table_of(AuditEvent)
 OUTBOX = table_of(OutboxMessage)

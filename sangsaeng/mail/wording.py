@@ -44,7 +44,7 @@ KINDS: dict[str, str] = {
     "selection.not_selected": "미선정 안내", "certificate.issued": "확인서 발급",
     "certificate.expiring": "확인서 만료 예정", "certificate.reissued": "확인서 재발급",
     "certificate.cancelled": "확인서 취소·참여제한", "listing.reminder": "종합쇼핑몰 등록 독촉",
-    "office.digest": "사무국 현황",
+    "support.invitation": "행사 초대", "office.digest": "사무국 현황",
 }
 FIELDS: dict[str, str] = {"name": "기업명", "representative": "대표자", "address": "주소"}
 STATES: dict[str, str] = {

@@ -128,6 +128,15 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "certificate_numbers": ["22-IG0007", "22-IG0008"],
     },
     "listing.reminder": {**_CERTIFICATE, "step": "규격서 검토", "stalled_days": 21},
+    "support.invitation": {  # M4: no applicant text but the recipient's name
+        "round_id": "2022-2",
+        "event_kind": "naramarket_expo",
+        "event_kind_name": "나라장터 엑스포 상생협력제품관",
+        "event_title": "2023 나라장터 엑스포",
+        "event_date": "2023년 3월 22일(수)",
+        "event_place": "킨텍스 제1전시장",
+        "event_link": "https://expo.example/2023",
+    },
     "office.digest": {
         **_ROUND,
         "date": "2022년 6월 7일(화)",
@@ -181,6 +190,9 @@ EXPECTED: dict[str, tuple[str, ...]] = {
                               "22-IG0007, 22-IG0008", "2028년 3월 1일(수)까지",
                               "참여하실 수 없습니다"),
     "listing.reminder": ("22-IG0007", "고정밀 유량계측기", "규격서 검토", "21일"),
+    "support.invitation": ("2023 나라장터 엑스포", "나라장터 엑스포 상생협력제품관",
+                           "2023년 3월 22일(수)", "킨텍스 제1전시장", "https://expo.example/2023",
+                           "초대"),
     "office.digest": ("2022년 6월 7일(화)", "112", "보완 요청", "318", "발송 완료",
                       "발송 실패", "ceo@daesung-tech.example", "550 5.1.1 mailbox unavailable"),
 }
@@ -275,6 +287,15 @@ def test_applicant_text_is_escaped_in_html_and_never_evaluated(
         assert "49" not in body
     assert TEMPLATE_INJECTION in rendered.text
     assert TEMPLATE_INJECTION in rendered.html
+
+
+def test_M4_invitation_escapes_the_event_the_office_typed(renderer: Renderer) -> None:
+    payload = {**SAMPLES["support.invitation"], "event_title": SCRIPT,
+               "event_place": TEMPLATE_INJECTION}
+    rendered = _render(renderer, "support.invitation", payload)
+    assert "&lt;script&gt;" in rendered.html and "<script>" not in rendered.html
+    assert TEMPLATE_INJECTION in rendered.text and "49" not in rendered.text
+    assert '<a href="https://expo.example/2023">' in rendered.html
 
 
 def test_office_digest_escapes_smtp_replies_and_recipients(renderer: Renderer) -> None:
