@@ -68,12 +68,25 @@ def test_the_office_finds_the_round_form_and_the_selection_in_the_ui(
             "approve": True})
         poll("the replayed round", lambda: api.call(lambda c: c.read_flow_run(run.id)).state
              .is_completed() or None, timeout=240, every=1)
+        digest = api.start("office_digest/sangsaeng", {})  # as its 09:00 schedule would
+        poll("the office digest", lambda: api.call(lambda c: c.read_flow_run(digest.id)).state
+             .is_completed() or None, timeout=240, every=1)
         selection = api.latest_artifact("round-2022-2-selection")
         status = api.latest_artifact("round-2022-2-status")
         announcement = api.latest_artifact("round-2022-2-announcement")
+        statistics = api.latest_artifact("program-statistics")
         office_sees_the_ui(page_url=served_server.ui_url, round_deployment=round_deployment.id,
                            selection=selection.latest_id, status=status.latest_id,
                            announcement=announcement.latest_id)
+        with chromium_page() as page:  # M5: the statistics chart shows (served by serve)
+            page.goto(f"{served_server.ui_url}/artifacts/artifact/{statistics.latest_id}")
+            chart = page.locator(".markdown-renderer img").first
+            expect(chart).to_be_visible(timeout=60_000)
+            page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                                   arg=chart.element_handle(), timeout=60_000)
+            expect(page.get_by_text("전체 all", exact=False).first).to_be_visible(
+                timeout=60_000)
+            page.screenshot(path=str(SHOTS / "statistics.png"), full_page=True)
     finally:  # serve stays up while the browser opens its links (exports, certificate PDFs)
         stop(serve)
 
