@@ -1,6 +1,6 @@
 """After the selection: the `certificate_issuance` step (K1–K4), the office's inputs for it as
-typed forms (production confirmed, a change of particulars, a cancellation), the bulk
-`support_import`, and the daily dues run at 09:00 KST (K6a).
+typed forms (production confirmed, a change of particulars, a cancellation, a cost-support
+claim — M2), the bulk `support_import`, and the daily dues run at 09:00 KST (K6a).
 
 Every input records its good rows, lists refused ones (the run fails with them) and delivers
 the notices it owes, like the round's steps.
@@ -29,7 +29,7 @@ from flows.models import (
 from flows.owed import deliver, owed, publish
 from sangsaeng.domain.certificates import Ground, ReissueField
 from sangsaeng.errors import InputRefused
-from sangsaeng.io.support import CancellationInput, ChangeInput, ProductionInput
+from sangsaeng.io.support import CancellationInput, ChangeInput, ClaimInput, ProductionInput
 from tasks import certificates
 from tasks.results import SupportApplied
 
@@ -159,12 +159,38 @@ async def cancel_certificates(
     return await _applied(done, False, clock, actor)
 
 
+@flow(name="submit_cost_claim", persist_result=False)
+@described
+async def submit_cost_claim(
+    claim_id: Annotated[str, Field(min_length=1, max_length=40, description=(
+        "신청번호 (같은 번호는 한 번만 결정) / the claim's id (decided once)"))],
+    receipt_no: Annotated[str, Field(min_length=1, description="접수번호 / receipt number")],
+    submitted_on: Annotated[date, Field(description="신청일 / the day the claim was submitted")],
+    amount_krw: Annotated[int, Field(gt=0, description=(
+        "신청 금액 (원, 정수) / the amount claimed, whole KRW"))],
+    item: Annotated[str, Field(min_length=1, description=(
+        "지원 항목 (예: KC 인증 시험비) / what the cost is for"))],
+    evidence: Annotated[str, Field(description=(
+        "증빙 (예: 영수증 번호) / evidence, e.g. the receipt's number"))] = "",
+    actor: Actor = "prefect",
+    now: Now = None,
+) -> InputOutcome:
+    """M2: decide one 가치창출 certification-cost claim against the project's remaining cap
+    (`[support] cost_cap_krw`, 15,000,000 KRW) and tell its leads. Refused: an unknown receipt
+    number, or a claim id already decided with other content. Decisions are final."""
+    clock = _now(now)
+    done = certificates.record_support([], [], [], clock, actor, [ClaimInput(
+        claim_id.strip(), receipt_no.strip(), submitted_on, amount_krw, item.strip(),
+        evidence.strip())])
+    return await _applied(done, False, clock, actor)
+
+
 @flow(name="support_import", persist_result=False)
 @described
 async def support_import(
     path: Annotated[str, Field(min_length=1, description=(
-        "서버의 파일 또는 폴더 (production·changes·cancellations .csv, 또는 .xlsx) / a file or "
-        "folder on the server"))],
+        "서버의 파일 또는 폴더 (production·changes·cancellations·cost_claims .csv, 또는 "
+        ".xlsx) / a file or folder on the server"))],
     actor: Actor = "prefect",
     chain: Annotated[bool, Field(description=(
         "생산 확인 후 확인서 발급 / issue certificates for confirmed production"))] = True,

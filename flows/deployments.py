@@ -19,6 +19,7 @@ from flows.certificates import (
     certificate_issuance,
     change_certificate,
     confirm_production,
+    submit_cost_claim,
     support_dues,
     support_import,
 )
@@ -88,8 +89,12 @@ def specs() -> list[Spec]:
         Spec(cancel_certificates, "선정·확인서 취소와 5년 참여제한 (사유·결정일 필수). / Cancel a "
              "project's certificates and ban its leads for five years (K5).",
              ("human", "input")),
-        Spec(support_import, "선정 후 자료 가져오기 (생산 확인·변경·취소 파일). / Import the "
-             "after-selection files: production, changes, cancellations.", ("human", "input")),
+        Spec(submit_cost_claim, "가치창출 인증비용 지원 신청 1건 결정 (과제당 남은 한도까지). / "
+             "Decide one certification-cost claim against its project's cap (M2).",
+             ("human", "input")),
+        Spec(support_import, "선정 후 자료 가져오기 (생산 확인·변경·취소·인증비용 파일). / Import "
+             "the after-selection files: production, changes, cancellations, cost claims.",
+             ("human", "input")),
         Spec(invite_to_event, "행사 초대 (전시·상담회, 나라장터 엑스포, 교육): 확인서 보유 기업에 "
              "한 번씩. / Invite certified companies to an event, once each (M4).",
              ("human", "input")),

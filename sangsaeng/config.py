@@ -76,6 +76,11 @@ class CertificatesConfig(_Model):
         default=(90, 30), min_length=1, description="K6 [A]: days before valid_to")
 
 
+class SupportConfig(_Model):
+    cost_cap_krw: int = Field(default=15_000_000, ge=1, description=(
+        "M2 [N]: certification-cost support per value-track project, whole KRW"))
+
+
 class ProgramConfig(_Model):
     program: ProgramInfo
     calendar: CalendarConfig
@@ -85,6 +90,7 @@ class ProgramConfig(_Model):
     criteria_by_track: dict[str, tuple[CriterionConfig, ...]] = Field(default_factory=dict)
     tracks: dict[str, TrackConfig]
     certificates: CertificatesConfig = CertificatesConfig()
+    support: SupportConfig = SupportConfig()
 
     def criteria_for(self, track: str) -> tuple[CriterionConfig, ...]:
         """V1: the criteria of a track, in order."""

@@ -16,13 +16,15 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Literal
 
+from sqlalchemy import select
 from sqlmodel import Session
 
+from sangsaeng.domain.claims import CLAIM_COLUMNS
 from sangsaeng.domain.clock import kst_date
 from sangsaeng.domain.selection import SELECTION_COLUMNS
 from sangsaeng.domain.states import RoundState
 from sangsaeng.errors import StepError
-from sangsaeng.models import Round
+from sangsaeng.models import APPLICATIONS, COST_CLAIMS, Round
 from sangsaeng.register import CERTIFICATE_COLUMNS, csv_row, of_round
 from sangsaeng.reports import (
     DECISION_COLUMNS,
@@ -62,6 +64,20 @@ def decisions_csv(rows: Sequence[Sequence[str]]) -> str:
 def certificates_csv(session: Session, round_id: str, today: date) -> str:
     """`sangsaeng export certificates` (INTERFACES §4), status at `today` (KST)."""
     return to_csv(CERTIFICATE_COLUMNS, [csv_row(f) for f in of_round(session, round_id, today)])
+
+
+def claims_csv(session: Session, round_id: str) -> str:
+    """`sangsaeng export claims` (INTERFACES §5): the round's cost claims in the order they were
+    decided (M2); `remaining_krw` is empty for a project outside M2 (NOT_ELIGIBLE_TRACK)."""
+    cc, a = COST_CLAIMS.c, APPLICATIONS.c
+    rows = session.execute(
+        select(cc.claim_id, a.receipt_no, cc.amount_krw, cc.approved_krw, cc.remaining_krw,
+               cc.reasons)
+        .join_from(COST_CLAIMS, APPLICATIONS, a.id == cc.application_id)
+        .where(cc.round_id == round_id).order_by(cc.seq)).all()
+    return to_csv(CLAIM_COLUMNS, [
+        [r.claim_id, r.receipt_no, str(r.amount_krw), str(r.approved_krw),
+         "" if r.remaining_krw is None else str(r.remaining_krw), r.reasons] for r in rows])
 
 
 def selection_text(rows: Sequence[Sequence[str]], fmt: Literal["csv", "md"]) -> str:

@@ -252,7 +252,10 @@ class ListingFollowUp(SQLModel, table=True):
 class CostClaim(SQLModel, table=True):
     """M2: a claim for certification-cost support (가치창출) and its decision."""
 
+    __table_args__ = (UniqueConstraint("round_id", "seq", name="uq_costclaim_seq"),)
+
     claim_id: str = Field(primary_key=True, max_length=40)
+    seq: int = Field(description="M2: the order the round's claims were decided in (from 1)")
     application_id: int = Field(foreign_key="application.id", index=True)
     round_id: str = Field(foreign_key="round.id", max_length=20, index=True)
     submitted_on: date
@@ -260,7 +263,8 @@ class CostClaim(SQLModel, table=True):
     item: str
     evidence: str = ""
     approved_krw: int = Field(sa_type=BigInteger)
-    remaining_krw: int = Field(sa_type=BigInteger, description="cap left after this claim")
+    remaining_krw: int | None = Field(default=None, sa_type=BigInteger, description=(
+        "cap left after this claim; none for a project outside M2 (NOT_ELIGIBLE_TRACK)"))
     reasons: str = Field(default="", description="M2 reason codes joined by ';'")
     decided_at: datetime = Field(sa_type=UTCDateTime)
 

@@ -1,5 +1,6 @@
 """Tasks after the selection: certificate issuance (K1–K4), the office's after-selection inputs
-(INTERFACES §5: production, changes, cancellations) and the daily dues run (K6a).
+(INTERFACES §5: production, changes, cancellations, cost claims — M2) and the daily dues run
+(K6a).
 
 Each task is one transaction over all rows; a PDF written before a failure is overwritten by the
 next run with the same number (services/certificates.py), so numbering has no gap.
@@ -17,12 +18,13 @@ from sangsaeng.domain.clock import kst_date
 from sangsaeng.io.support import (
     CancellationInput,
     ChangeInput,
+    ClaimInput,
     ProductionInput,
     SupportFiles,
     read_support,
 )
 from sangsaeng.rejections import keep_rejections
-from sangsaeng.services import cancellations, certificates, rounds, support
+from sangsaeng.services import cancellations, certificates, claims, rounds, support
 from sangsaeng.settings import get_settings
 from tasks.results import SAMPLE, DuesDone, Issued, SupportApplied
 from tasks.steps import step_task
@@ -52,7 +54,8 @@ def issue_certificates(round_id: str, now: datetime, actor: str) -> Issued:
 
 
 def apply_support(found: SupportFiles, now: datetime, actor: str) -> SupportApplied:
-    """Apply after-selection rows in order: production, changes (reissue), cancellations.
+    """Apply after-selection rows in order: production, changes (reissue), cancellations,
+    cost claims (M2, decided after any cancellation of the same import).
 
     Each kind in its own transaction, so a refused row of one never undoes another's good rows.
     """
@@ -78,11 +81,23 @@ def apply_support(found: SupportFiles, now: datetime, actor: str) -> SupportAppl
         recorded["cancellations"] = len(cancelled.cancelled)
         unchanged["cancellations"] = len(cancelled.unchanged)
         refused += cancelled.refused
+    if found.cost_claims:
+        decided = _decide_claims(found.cost_claims, now, actor)
+        recorded["cost_claims"], unchanged["cost_claims"] = len(decided.decided), \
+            len(decided.unchanged)
+        refused += decided.refused
     kept = keep_rejections(get_settings().var_dir, "support", refused, now) \
         if len(refused) > SAMPLE else None
     return SupportApplied(recorded, unchanged, tuple(refused[:SAMPLE]), len(refused),
                           str(kept) if kept else None, tuple(rounds_to_issue),
                           tuple(found.not_read))
+
+
+def _decide_claims(items: list[ClaimInput], now: datetime, actor: str) -> claims.ClaimsDecided:
+    """M2 in one transaction, against the configured cap."""
+    cap = load_program(get_settings().config_dir).support.cost_cap_krw
+    with session_scope() as session:
+        return claims.decide(session, items, cap_krw=cap, now=now, actor=actor)
 
 
 @step_task
@@ -93,11 +108,12 @@ def import_support(path: str, now: datetime, actor: str) -> SupportApplied:
 
 @step_task
 def record_support(production: list[ProductionInput], changes: list[ChangeInput],
-                   cancellations_: list[CancellationInput], now: datetime, actor: str
-                   ) -> SupportApplied:
+                   cancellations_: list[CancellationInput], now: datetime, actor: str,
+                   cost_claims: list[ClaimInput] | None = None) -> SupportApplied:
     """The same from a typed form (one kind at a time)."""
     return apply_support(SupportFiles("form", production=production, changes=changes,
-                                      cancellations=cancellations_), now, actor)
+                                      cancellations=cancellations_,
+                                      cost_claims=cost_claims or []), now, actor)
 
 
 @step_task

@@ -110,7 +110,8 @@ def support_import(
     issue: Annotated[bool, typer.Option(help="issue certificates for confirmed production")
                      ] = True,
 ) -> None:
-    """Import production, changes and cancellations (good rows kept, refused rows listed)."""
+    """Import production, changes, cancellations and cost claims (good rows kept, refused rows
+    listed)."""
     try:
         clock = parse_now(now)
         from sangsaeng.io.support import read_support

@@ -108,6 +108,18 @@ def export_certificates(
         fail(exc)
 
 
+@export_app.command("claims")
+def export_claims(round_id: RoundOption, out_path: OutOption = None) -> None:
+    """Cost-support claims and their decisions (M2, INTERFACES §5), in the order decided."""
+    from sangsaeng.exports import claims_csv
+
+    try:
+        with open_round(round_id) as (session, rnd):
+            write(claims_csv(session, rnd.id), out_path)
+    except USER_ERRORS as exc:
+        fail(exc)
+
+
 @report_app.command("announcement")
 def report_announcement(round_id: RoundOption, out_path: OutOption = None) -> None:
     """The announcement (figures A2 + selection table A1) in Markdown."""

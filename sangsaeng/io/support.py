@@ -1,9 +1,14 @@
-"""After-selection files — INTERFACES §5: production, changes and cancellations, read with the
+"""After-selection files — INTERFACES §5: production, changes, cancellations and cost claims, read
+with the
 round package's conventions (CSV in UTF-8/CP949, or one .xlsx with a sheet per file stem;
 per-row errors with file, row, column and value; the good rows kept).
 
+`amount_krw` (M2) is whole KRW from 1, written as digits or grouped by commas as a spreadsheet
+shows it (`6000000`, `6,000,000`); decimals, units (`원`) and badly placed commas are refused.
+
 Only the cells are checked here; whether a receipt number, BRN or certificate number is known
-is the service's question (services/certificates.py), asked against the database.
+is the service's question (services/certificates.py, services/claims.py), asked against the
+database.
 """
 
 from __future__ import annotations
@@ -21,16 +26,18 @@ from sangsaeng.io.reader import Cells
 from sangsaeng.io.sources import DATE as DATE_KIND
 from sangsaeng.io.sources import PackageError, RowError, Table, read_csv, read_workbook
 
-# INTERFACES §5: the files this module reads, with their columns. (listing, cost_claims and
-# evaluations belong to mall-listing support: issue 12.)
+# INTERFACES §5: the files this module reads, with their columns. (listing and evaluations
+# belong to mall-listing support and evaluations: issue 12.)
 SUPPORT_COLUMNS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "production": ("receipt_no", "brn", "confirmed_at"),
     "changes": ("number", "field", "new_value", "changed_on", "reason"),
     "cancellations": ("receipt_no", "ground", "decided_on", "reason"),
+    "cost_claims": ("claim_id", "receipt_no", "submitted_on", "amount_krw", "item", "evidence"),
 })
-LATER_FILES = ("listing", "cost_claims", "evaluations")  # INTERFACES §5, not read yet
+CLAIM_ID_MAX = 40  # models.CostClaim.claim_id
+LATER_FILES = ("listing", "evaluations")  # INTERFACES §5, not read yet
 _DATES = {"production": ("confirmed_at",), "changes": ("changed_on",),
-          "cancellations": ("decided_on",)}
+          "cancellations": ("decided_on",), "cost_claims": ("submitted_on",)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +76,20 @@ class CancellationInput:
     row: int = field(default=0, compare=False, kw_only=True)
 
 
+@dataclass(frozen=True, slots=True)
+class ClaimInput:
+    """M2: a claim for certification-cost support (인증비용 지원 신청)."""
+
+    claim_id: str
+    receipt_no: str
+    submitted_on: date
+    amount_krw: int
+    item: str
+    evidence: str = ""
+    file: str = field(default="", compare=False, kw_only=True)
+    row: int = field(default=0, compare=False, kw_only=True)
+
+
 @dataclass(slots=True)
 class SupportFiles:
     """What a `support import` path held: typed rows per file, the rejected rows, what was
@@ -78,6 +99,7 @@ class SupportFiles:
     production: list[ProductionInput] = field(default_factory=list)
     changes: list[ChangeInput] = field(default_factory=list)
     cancellations: list[CancellationInput] = field(default_factory=list)
+    cost_claims: list[ClaimInput] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     not_read: list[str] = field(default_factory=list)
@@ -146,29 +168,45 @@ def _rows(table: Table, errors: list[RowError]) -> list[Cells]:
     return [Cells(table.name, number, cells, index) for number, cells in table.rows]
 
 
+def _item(stem: str, c: Cells) -> object:
+    """One row of `stem` as its typed input (bad cells recorded on `c`)."""
+    if stem == "production":
+        return ProductionInput(
+            c.take("receipt_no", values.required), c.take("brn", values.brn),
+            c.take("confirmed_at", values.instant), file=c.file, row=c.row)
+    if stem == "changes":
+        return ChangeInput(
+            c.take("number", values.required), c.take("field", _choice(ReissueField)),
+            c.take("new_value", values.name), c.take("changed_on", values.date),
+            c.take("reason", values.single_line), file=c.file, row=c.row)
+    if stem == "cost_claims":  # M2
+        return ClaimInput(
+            c.take("claim_id", _claim_id), c.take("receipt_no", values.required),
+            c.take("submitted_on", values.date), c.take("amount_krw", values.krw),
+            c.take("item", values.name), c.take("evidence", values.single_line),
+            file=c.file, row=c.row)
+    return CancellationInput(
+        c.take("receipt_no", values.required), c.take("ground", _choice(Ground)),
+        c.take("decided_on", values.date), c.take("reason", values.required),
+        file=c.file, row=c.row)
+
+
+def _claim_id(text: str) -> str:
+    """M2: a claim's id, one line of at most 40 characters (the stored key)."""
+    if len(values.name(text)) > CLAIM_ID_MAX:
+        raise ValueError(f"longer than {CLAIM_ID_MAX} characters")
+    return text
+
+
 def read_support(path: Path) -> SupportFiles:
     """INTERFACES §5: read the after-selection files found at `path`. A file that cannot be read
     at all raises PackageError (one line); a bad cell rejects its row only."""
     tables, later = _tables(path)
     _check_headers(tables)
     found = SupportFiles(str(path), files=[t.name for t in tables.values()], not_read=later)
-    ground, what = _choice(Ground), _choice(ReissueField)
     for stem, table in tables.items():
         for c in _rows(table, found.errors):
-            if stem == "production":
-                item: object = ProductionInput(
-                    c.take("receipt_no", values.required), c.take("brn", values.brn),
-                    c.take("confirmed_at", values.instant), file=c.file, row=c.row)
-            elif stem == "changes":
-                item = ChangeInput(
-                    c.take("number", values.required), c.take("field", what),
-                    c.take("new_value", values.name), c.take("changed_on", values.date),
-                    c.take("reason", values.single_line), file=c.file, row=c.row)
-            else:
-                item = CancellationInput(
-                    c.take("receipt_no", values.required), c.take("ground", ground),
-                    c.take("decided_on", values.date), c.take("reason", values.required),
-                    file=c.file, row=c.row)
+            item = _item(stem, c)
             if c.errors:
                 found.errors.extend(c.errors)
             else:

@@ -23,6 +23,7 @@ _INSTANT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}")
 _BRN = re.compile(r"[0-9]{3}-?[0-9]{2}-?[0-9]{5}")
 _PRODUCT_CODE = re.compile(r"[0-9]{10}")
 _WHOLE = re.compile(r"[0-9]+")
+_GROUPED = re.compile(r"[1-9][0-9]{0,2}(,[0-9]{3})+")  # 6,000,000 as a spreadsheet shows it
 _BOOLEANS = {"true": True, "false": False, "y": True, "n": False, "1": True, "0": False}
 # C0 and C1 controls (line breaks, tabs, …) and Unicode's line and paragraph separators.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -105,6 +106,16 @@ def seq(text: str) -> int:
     """A sequence number: a whole number from 1."""
     if not _WHOLE.fullmatch(required(text)) or int(text) < 1:
         raise ValueError("not a positive whole number")
+    return int(text)
+
+
+def krw(text: str) -> int:
+    """M2: an amount in whole KRW from 1: digits, or digits in groups of three with commas
+    (`6000000`, `6,000,000`); no decimals, no unit, no sign, no other separator."""
+    if _GROUPED.fullmatch(required(text)):
+        text = text.replace(",", "")
+    if not text.isascii() or not _WHOLE.fullmatch(text) or int(text) < 1:
+        raise ValueError("not a whole KRW amount (expected digits, e.g. 6000000 or 6,000,000)")
     return int(text)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-# PROGRAM_RULES §4 (screening) and V7 (review) reason codes, as a company should read them.
+# PROGRAM_RULES §4 (screening), V7 (review) and M2 (cost support) reason codes, as a company
+# should read them.
 REASONS: dict[str, str] = {
     "LATE": "접수 마감 시각 이후에 신청하셨습니다",
     "LEAD_NOT_SME": "주관기업이 중소기업이 아닙니다(중견·대기업)",
@@ -18,6 +19,9 @@ REASONS: dict[str, str] = {
     "DUPLICATE_PRODUCT":
         "동일 주관기업의 동일 제품으로 먼저 접수된 신청 또는 유효한 확인서가 있습니다",
     "BELOW_CUTOFF": "평가 점수가 선정 기준 점수에 미달하였습니다",
+    # M2 (certification-cost support)
+    "CAP_EXCEEDED": "과제별 지원 한도를 넘는 금액은 지원되지 않습니다",
+    "NOT_ELIGIBLE_TRACK": "가치창출 유형으로 선정된 과제만 인증비용을 지원받을 수 있습니다",
 }
 ITEM_FLOOR = "평가항목 '{name}'의 점수가 최저 기준(배점의 일정 비율)에 미달하였습니다"
 DOCUMENTS: dict[str, str] = {
@@ -44,7 +48,8 @@ KINDS: dict[str, str] = {
     "selection.not_selected": "미선정 안내", "certificate.issued": "확인서 발급",
     "certificate.expiring": "확인서 만료 예정", "certificate.reissued": "확인서 재발급",
     "certificate.cancelled": "확인서 취소·참여제한", "listing.reminder": "종합쇼핑몰 등록 독촉",
-    "support.invitation": "행사 초대", "office.digest": "사무국 현황",
+    "support.invitation": "행사 초대", "support.claim_decided": "인증비용 지원 결정",
+    "office.digest": "사무국 현황",
 }
 FIELDS: dict[str, str] = {"name": "기업명", "representative": "대표자", "address": "주소"}
 STATES: dict[str, str] = {

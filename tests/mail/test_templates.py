@@ -26,6 +26,7 @@ BELOW_CUTOFF_KO = "평가 점수가 선정 기준 점수에 미달하였습니�
 BELOW_GROWTH_FLOOR_KO = "평가항목 '성장성'의 점수가 최저 기준(배점의 일정 비율)에 미달하였습니다"
 BELOW_GROWTH_FLOOR_HTML = ("평가항목 &#39;성장성&#39;의 점수가 "  # autoescaped quotes
                            "최저 기준(배점의 일정 비율)에 미달하였습니다")
+CAP_EXCEEDED_KO = "과제별 지원 한도를 넘는 금액은 지원되지 않습니다"  # M2
 INELIGIBLE_REASONS_KO = {"SANCTIONED": SANCTIONED_KO, "MISSING_DOCUMENTS": MISSING_DOCUMENTS_KO}
 
 _ROUND = {
@@ -136,6 +137,19 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "event_date": "2023년 3월 22일(수)",
         "event_place": "킨텍스 제1전시장",
         "event_link": "https://expo.example/2023",
+    "support.claim_decided": {
+        **_ROUND,
+        "receipt_no": "2022-2-0025",
+        "product_name": "친환경 포장 완충재",
+        "company_name": "주식회사 한빛정밀",
+        "claim_id": "C-004",
+        "item": "성능 인증 시험비",
+        "submitted_on": "2022년 9월 5일(월)",
+        "amount": "5,000,000원",
+        "approved": "2,000,000원",
+        "remaining": "0원",
+        "cap": "15,000,000원",
+        "reasons": ["CAP_EXCEEDED"],
     },
     "office.digest": {
         **_ROUND,
@@ -193,6 +207,9 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "support.invitation": ("2023 나라장터 엑스포", "나라장터 엑스포 상생협력제품관",
                            "2023년 3월 22일(수)", "킨텍스 제1전시장", "https://expo.example/2023",
                            "초대"),
+    "support.claim_decided": ("C-004", "2022-2-0025", "친환경 포장 완충재", "성능 인증 시험비",
+                              "2022년 9월 5일(월)", "5,000,000원", "2,000,000원", "0원",
+                              "15,000,000원", CAP_EXCEEDED_KO),
     "office.digest": ("2022년 6월 7일(화)", "112", "보완 요청", "318", "발송 완료",
                       "발송 실패", "ceo@daesung-tech.example", "550 5.1.1 mailbox unavailable"),
 }
@@ -383,3 +400,14 @@ def test_supplement_request_lists_missing_documents_in_korean_with_deadline(
 def test_text_bodies_end_with_the_shared_footer(renderer: Renderer) -> None:
     footers = {_render(renderer, kind).text.rsplit("-" * 40, 1)[1] for kind in KINDS}
     assert len(footers) == 1
+
+
+def test_M2_claim_refused_for_track_shows_no_cap_and_says_why_in_korean(
+        renderer: Renderer) -> None:
+    payload = {**SAMPLES["support.claim_decided"], "approved": "0원", "remaining": None,
+               "reasons": ["NOT_ELIGIBLE_TRACK"]}
+    rendered = _render(renderer, "support.claim_decided", payload)
+    for body in (rendered.text, rendered.html):
+        assert "가치창출 유형으로 선정된 과제만" in body
+        assert "남은 지원 한도" not in body and "None" not in body
+        assert "NOT_ELIGIBLE_TRACK" not in body

@@ -5,7 +5,7 @@ Revises: 0005
 Create Date: 2026-12-05 07:46:03.496439
 
 M1: the listing steps of each certified product and the reminders / escalations sent for
-them (M1b, M1c); M2: cost-support claims with their decisions.
+them (M1b, M1c); M2: cost-support claims with their decisions, in the order decided.
 """
 
 from collections.abc import Sequence
@@ -25,6 +25,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table('costclaim',
     sa.Column('claim_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
     sa.Column('application_id', sa.Integer(), nullable=False),
     sa.Column('round_id', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('submitted_on', sa.Date(), nullable=False),
@@ -32,12 +33,13 @@ def upgrade() -> None:
     sa.Column('item', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('evidence', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('approved_krw', sa.BigInteger(), nullable=False),
-    sa.Column('remaining_krw', sa.BigInteger(), nullable=False),
+    sa.Column('remaining_krw', sa.BigInteger(), nullable=True),
     sa.Column('reasons', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('decided_at', sangsaeng.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['application_id'], ['application.id'], ),
     sa.ForeignKeyConstraint(['round_id'], ['round.id'], ),
-    sa.PrimaryKeyConstraint('claim_id')
+    sa.PrimaryKeyConstraint('claim_id'),
+    sa.UniqueConstraint('round_id', 'seq', name='uq_costclaim_seq')
     )
     with op.batch_alter_table('costclaim', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_costclaim_application_id'), ['application_id'], unique=False)

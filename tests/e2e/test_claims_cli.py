@@ -1,0 +1,55 @@
+"""`sangsaeng support import cost_claims.csv` and `sangsaeng export claims` as a user runs them
+(PROGRAM_RULES M2, INTERFACES §5): the expected file, refused rows one line each, exit 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROUND_2022_2
+from tests.e2e.test_cli import cli, run_round
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+@pytest.fixture
+def replayed(env: Path) -> Path:
+    code, stdout, _ = run_round(ROUND_2022_2 / "package")
+    assert code == 0 and "certifying" in stdout
+    return env
+
+
+def test_M2_export_claims_after_the_import_is_the_expected_file(
+        replayed: Path, tmp_path: Path) -> None:
+    code, stdout, _ = cli("support", "import", str(ROUND_2022_2 / "support" / "cost_claims.csv"),
+                          "--now", "2022-09-08")
+    assert code == 0 and "cost_claims 6 recorded" in stdout
+    out = tmp_path / "claims.csv"
+    code, _, stderr = cli("export", "claims", "--round", "2022-2", "--out", str(out))
+    assert code == 0 and "wrote" in stderr
+    expected = (ROUND_2022_2 / "expected" / "claims.csv").read_bytes()
+    assert out.read_bytes() == b"\xef\xbb\xbf" + expected.replace(b"\n", b"\r\n")
+    code, stdout, _ = cli("export", "claims", "--round", "2022-2")
+    assert code == 0 and stdout.lstrip("\ufeff").splitlines()[4] == (
+        "C-004,2022-2-025,5000000,2000000,0,CAP_EXCEEDED")
+    code, _, stderr = cli("export", "claims", "--round", "2099-1")
+    assert code != 0 and stderr.count("\n") == 1
+
+
+def test_M2_refused_claim_rows_exit_2_with_one_line_each(replayed: Path, tmp_path: Path) -> None:
+    path = tmp_path / "cost_claims.csv"
+    path.write_text("claim_id,receipt_no,submitted_on,amount_krw,item,evidence\n"
+                    "C-1,2022-2-025,2022-08-01,6000000.5,시험비,\n"
+                    "C-2,2022-2-999,2022-08-01,1000000,시험비,\n"
+                    "C-3,2022-2-025,2022-08-01,1000000,시험비,\n", encoding="utf-8")
+    code, _, stderr = cli("support", "import", str(path), "--now", "2022-08-02")
+    assert code == 2
+    refused = [line for line in stderr.splitlines()
+               if "cost_claims.csv row" in line or "unknown receipt" in line]
+    assert len(refused) == 2
+    assert "row 2, column amount_krw, value '6000000.5'" in refused[0]
+    assert "unknown receipt number '2022-2-999'" in refused[1]
+    code, stdout, _ = cli("export", "claims", "--round", "2022-2")
+    assert code == 0 and stdout.lstrip("\ufeff").splitlines()[1:] == [
+        "C-3,2022-2-025,1000000,1000000,14000000,"]  # the good row was kept
