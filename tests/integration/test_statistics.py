@@ -81,7 +81,7 @@ def test_M5_status_at_now_listings_and_claims_approved(env: Path) -> None:
             session.add(ListingStep(number=first.number, step=step, done_on=date(2022, 9, 1)))
         session.add(ListingStep(number=second.number, step="contract", done_on=date(2022, 9, 1)))
         for n, krw in enumerate((9_000_000, 6_000_000)):  # M2: the approved amounts, summed
-            session.add(CostClaim(claim_id=f"C{n}", application_id=first.application_id,
+            session.add(CostClaim(claim_id=f"C{n}", seq=n + 1, application_id=first.application_id,
                                   round_id="2022-2", submitted_on=date(2022, 9, 1),
                                   amount_krw=10_000_000, item="KC", approved_krw=krw,
                                   remaining_krw=0, decided_at=datetime.now(UTC)))

@@ -137,6 +137,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "event_date": "2023년 3월 22일(수)",
         "event_place": "킨텍스 제1전시장",
         "event_link": "https://expo.example/2023",
+    },
     "support.claim_decided": {
         **_ROUND,
         "receipt_no": "2022-2-0025",
