@@ -19,6 +19,7 @@ from flows.certificates import (
     certificate_issuance,
     change_certificate,
     confirm_production,
+    record_listing_step,
     support_dues,
     support_import,
 )
@@ -87,10 +88,15 @@ def specs() -> list[Spec]:
         Spec(cancel_certificates, "선정·확인서 취소와 5년 참여제한 (사유·결정일 필수). / Cancel a "
              "project's certificates and ban its leads for five years (K5).",
              ("human", "input")),
-        Spec(support_import, "선정 후 자료 가져오기 (생산 확인·변경·취소 파일). / Import the "
-             "after-selection files: production, changes, cancellations.", ("human", "input")),
-        Spec(support_dues, "매일 09:00 (KST) 사후관리: 확인서 만료 안내 (90·30일 전). / The daily "
-             "dues run: certificate expiry reminders (K6a).", ("scheduled",),
+        Spec(record_listing_step, "종합쇼핑몰 등록 단계 완료 입력 (목록화: 8자리 물품식별번호). / "
+             "Record a 나라장터 종합쇼핑몰 listing step of a certified product (M1).",
+             ("human", "input")),
+        Spec(support_import, "선정 후 자료 가져오기 (생산 확인·변경·취소·종합쇼핑몰 등록 파일). / "
+             "Import the after-selection files: production, changes, cancellations, listing.",
+             ("human", "input")),
+        Spec(support_dues, "매일 09:00 (KST) 사후관리: 확인서 만료 안내 (90·30일 전), 종합쇼핑몰 "
+             "등록 독촉 (14일)·지연 보고 (60일). / The daily dues run: certificate expiry "
+             "reminders (K6a), listing reminders and escalations (M1b, M1c).", ("scheduled",),
              (Cron(DUES_CRON, timezone=KST),)),
         Spec(cancel_round, "회차 취소 (선정 통보 전, 사유 필수): 대기 중인 실행도 취소. / "
              "Cancel a round before its release (reason required) and its waiting runs.",

@@ -76,6 +76,16 @@ class CertificatesConfig(_Model):
         default=(90, 30), min_length=1, description="K6 [A]: days before valid_to")
 
 
+class SupportConfig(_Model):
+    """After the selection (PROGRAM_RULES §8): the [A] values of the support programmes."""
+
+    listing_reminder_days: int = Field(
+        default=14, ge=1, description="M1b [A]: days in a listing step before a reminder, "
+                                      "and between two reminders of the same step")
+    listing_escalate_days: int = Field(
+        default=60, ge=1, description="M1c [A]: days in a listing step before it is escalated")
+
+
 class ProgramConfig(_Model):
     program: ProgramInfo
     calendar: CalendarConfig
@@ -85,6 +95,7 @@ class ProgramConfig(_Model):
     criteria_by_track: dict[str, tuple[CriterionConfig, ...]] = Field(default_factory=dict)
     tracks: dict[str, TrackConfig]
     certificates: CertificatesConfig = CertificatesConfig()
+    support: SupportConfig = SupportConfig()
 
     def criteria_for(self, track: str) -> tuple[CriterionConfig, ...]:
         """V1: the criteria of a track, in order."""

@@ -1,5 +1,5 @@
-"""After-selection files — INTERFACES §5: production, changes and cancellations, read with the
-round package's conventions (CSV in UTF-8/CP949, or one .xlsx with a sheet per file stem;
+"""After-selection files — INTERFACES §5: production, changes, cancellations and listing, read
+with the round package's conventions (CSV in UTF-8/CP949, or one .xlsx with a sheet per file stem;
 per-row errors with file, row, column and value; the good rows kept).
 
 Only the cells are checked here; whether a receipt number, BRN or certificate number is known
@@ -16,21 +16,23 @@ from types import MappingProxyType
 from typing import TypeVar
 
 from sangsaeng.domain.certificates import Ground, ReissueField
+from sangsaeng.domain.listing import MallStep, evidence_problem
 from sangsaeng.io import values
 from sangsaeng.io.reader import Cells
 from sangsaeng.io.sources import DATE as DATE_KIND
 from sangsaeng.io.sources import PackageError, RowError, Table, read_csv, read_workbook
 
-# INTERFACES §5: the files this module reads, with their columns. (listing, cost_claims and
-# evaluations belong to mall-listing support: issue 12.)
+# INTERFACES §5: the files this module reads, with their columns. (cost_claims and evaluations
+# are read by issue 12's other parts.)
 SUPPORT_COLUMNS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "production": ("receipt_no", "brn", "confirmed_at"),
     "changes": ("number", "field", "new_value", "changed_on", "reason"),
     "cancellations": ("receipt_no", "ground", "decided_on", "reason"),
+    "listing": ("receipt_no", "brn", "step", "done_on", "evidence"),
 })
-LATER_FILES = ("listing", "cost_claims", "evaluations")  # INTERFACES §5, not read yet
+LATER_FILES = ("cost_claims", "evaluations")  # INTERFACES §5, not read yet
 _DATES = {"production": ("confirmed_at",), "changes": ("changed_on",),
-          "cancellations": ("decided_on",)}
+          "cancellations": ("decided_on",), "listing": ("done_on",)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,20 @@ class CancellationInput:
     row: int = field(default=0, compare=False, kw_only=True)
 
 
+@dataclass(frozen=True, slots=True)
+class ListingInput:
+    """M1: a step of a certified product's 종합쇼핑몰 listing, done on a date; the certificate
+    is named by its lead (receipt number, BRN)."""
+
+    receipt_no: str
+    brn: str
+    step: MallStep
+    done_on: date
+    evidence: str
+    file: str = field(default="", compare=False, kw_only=True)
+    row: int = field(default=0, compare=False, kw_only=True)
+
+
 @dataclass(slots=True)
 class SupportFiles:
     """What a `support import` path held: typed rows per file, the rejected rows, what was
@@ -78,12 +94,13 @@ class SupportFiles:
     production: list[ProductionInput] = field(default_factory=list)
     changes: list[ChangeInput] = field(default_factory=list)
     cancellations: list[CancellationInput] = field(default_factory=list)
+    listing: list[ListingInput] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     not_read: list[str] = field(default_factory=list)
 
 
-E = TypeVar("E", Ground, ReissueField)
+E = TypeVar("E", Ground, ReissueField, MallStep)
 
 
 def _choice(kind: type[E]) -> Callable[[str], E]:
@@ -146,13 +163,30 @@ def _rows(table: Table, errors: list[RowError]) -> list[Cells]:
     return [Cells(table.name, number, cells, index) for number, cells in table.rows]
 
 
+def _evidence(text: str) -> str:
+    return values.single_line(text).strip()
+
+
+def _listing(c: Cells, step: Callable[[str], MallStep]) -> ListingInput:
+    """M1: one listing row; `catalog_number`'s evidence is the 8-digit 물품식별번호."""
+    item = ListingInput(
+        c.take("receipt_no", values.required), c.take("brn", values.brn), c.take("step", step),
+        c.take("done_on", values.date), c.take("evidence", _evidence),
+        file=c.file, row=c.row)
+    problem = None if item.step is None or item.evidence is None \
+        else evidence_problem(item.step, item.evidence)
+    if problem is not None:
+        c.fail("evidence", problem)
+    return item
+
+
 def read_support(path: Path) -> SupportFiles:
     """INTERFACES §5: read the after-selection files found at `path`. A file that cannot be read
     at all raises PackageError (one line); a bad cell rejects its row only."""
     tables, later = _tables(path)
     _check_headers(tables)
     found = SupportFiles(str(path), files=[t.name for t in tables.values()], not_read=later)
-    ground, what = _choice(Ground), _choice(ReissueField)
+    ground, what, step = _choice(Ground), _choice(ReissueField), _choice(MallStep)
     for stem, table in tables.items():
         for c in _rows(table, found.errors):
             if stem == "production":
@@ -164,6 +198,8 @@ def read_support(path: Path) -> SupportFiles:
                     c.take("number", values.required), c.take("field", what),
                     c.take("new_value", values.name), c.take("changed_on", values.date),
                     c.take("reason", values.single_line), file=c.file, row=c.row)
+            elif stem == "listing":
+                item = _listing(c, step)
             else:
                 item = CancellationInput(
                     c.take("receipt_no", values.required), c.take("ground", ground),

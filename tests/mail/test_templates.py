@@ -127,7 +127,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "banned_until": "2028년 3월 1일(수)",
         "certificate_numbers": ["22-IG0007", "22-IG0008"],
     },
-    "listing.reminder": {**_CERTIFICATE, "step": "규격서 검토", "stalled_days": 21},
+    "listing.reminder": {**_CERTIFICATE, "step": "목록화(물품식별번호)", "stalled_days": 21},
     "office.digest": {
         **_ROUND,
         "date": "2022년 6월 7일(화)",
@@ -180,7 +180,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
                               "거짓이나 부정한 방법", "2023년 3월 2일(목)",
                               "22-IG0007, 22-IG0008", "2028년 3월 1일(수)까지",
                               "참여하실 수 없습니다"),
-    "listing.reminder": ("22-IG0007", "고정밀 유량계측기", "규격서 검토", "21일"),
+    "listing.reminder": ("22-IG0007", "고정밀 유량계측기", "목록화(물품식별번호)", "21일"),
     "office.digest": ("2022년 6월 7일(화)", "112", "보완 요청", "318", "발송 완료",
                       "발송 실패", "ceo@daesung-tech.example", "550 5.1.1 mailbox unavailable"),
 }
