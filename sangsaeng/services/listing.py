@@ -107,9 +107,12 @@ def record_steps(session: Session, items: Sequence[ListingInput], *, now: dateti
             out.refused.append(f"{where}{cert.number} {item.step} is recorded as done on "
                                f"{known}, not {item.done_on}: the first record stands")
             continue
-        session.execute(LISTING_STEPS.insert().values(
+        added = session.execute(_insert(session)(LISTING_STEPS).on_conflict_do_nothing().values(
             number=cert.number, step=item.step.value, done_on=item.done_on,
-            evidence=item.evidence, recorded_at=now))
+            evidence=item.evidence, recorded_at=now).returning(LS.id)).first()
+        if added is None:  # another import recorded it meanwhile: it is theirs to report
+            out.unchanged.append(f"{cert.number} {item.step}")
+            continue
         record(session, Audit(now, actor, cert.round_id), [Entry(
             "certificate", cert.number, "listing_step", "M1", item.evidence,
             data={"step": item.step.value, "done_on": item.done_on.isoformat()})])
