@@ -1,6 +1,7 @@
 """After the selection: the `certificate_issuance` step (K1–K4), the office's inputs for it as
 typed forms (production confirmed, a change of particulars, a cancellation, a cost-support
-claim — M2), the bulk `support_import`, and the daily dues run at 09:00 KST (K6a).
+claim — M2, a listing step — M1), the bulk `support_import`, and the daily dues run at
+09:00 KST (K6a, M1b, M1c).
 
 Every input records its good rows, lists refused ones (the run fails with them) and delivers
 the notices it owes, like the round's steps.
@@ -28,8 +29,15 @@ from flows.models import (
 )
 from flows.owed import deliver, owed, publish
 from sangsaeng.domain.certificates import Ground, ReissueField
+from sangsaeng.domain.listing import MallStep
 from sangsaeng.errors import InputRefused
-from sangsaeng.io.support import CancellationInput, ChangeInput, ClaimInput, ProductionInput
+from sangsaeng.io.support import (
+    CancellationInput,
+    ChangeInput,
+    ClaimInput,
+    ListingInput,
+    ProductionInput,
+)
 from tasks import certificates
 from tasks.results import SupportApplied
 
@@ -185,12 +193,40 @@ async def submit_cost_claim(
     return await _applied(done, False, clock, actor)
 
 
+@flow(name="record_listing_step", persist_result=False)
+@described
+async def record_listing_step(
+    receipt_no: Annotated[str, Field(min_length=1, description="접수번호 / receipt number")],
+    brn: Annotated[str, Field(min_length=1, description=(
+        "주관기업 사업자등록번호 (XXX-XX-XXXXX) / the lead's BRN"))],
+    step: Annotated[MallStep, Field(description=(
+        "완료한 단계: bidder_registration 입찰참가자격등록, catalog_number 목록화(물품식별번호), "
+        "mas_qualification 다수공급자계약 적격성평가, price_negotiation 가격협상, contract 계약, "
+        "listed 종합쇼핑몰 등록 / the M1 step done"))],
+    done_on: Annotated[date, Field(description="완료일 / the day it was done")],
+    evidence: Annotated[str, Field(description=(
+        "증빙 (catalog_number: 8자리 물품식별번호) / evidence (catalog_number: the 8-digit "
+        "물품식별번호)"))] = "",
+    actor: Actor = "prefect",
+    now: Now = None,
+) -> InputOutcome:
+    """M1: record a 나라장터 종합쇼핑몰 listing step of a certified product (any order).
+
+    Refused: no certificate of that lead, a certificate not valid, a catalog_number without
+    its 8-digit 물품식별번호, the step already recorded with another date (the first stands).
+    """
+    clock = _now(now)
+    done = certificates.record_support([], [], [], clock, actor, listing_=[ListingInput(
+        receipt_no.strip(), brn.strip(), step, done_on, evidence.strip())])
+    return await _applied(done, False, clock, actor)
+
+
 @flow(name="support_import", persist_result=False)
 @described
 async def support_import(
     path: Annotated[str, Field(min_length=1, description=(
-        "서버의 파일 또는 폴더 (production·changes·cancellations·cost_claims .csv, 또는 "
-        ".xlsx) / a file or folder on the server"))],
+        "서버의 파일 또는 폴더 (production·changes·cancellations·cost_claims·listing .csv, "
+        "또는 .xlsx) / a file or folder on the server"))],
     actor: Actor = "prefect",
     chain: Annotated[bool, Field(description=(
         "생산 확인 후 확인서 발급 / issue certificates for confirmed production"))] = True,
@@ -205,10 +241,12 @@ async def support_import(
 @flow(name="support_dues", persist_result=False)
 @described
 async def support_dues(now: Now = None) -> dict[str, int]:
-    """The daily dues run (09:00 KST): certificate expiry reminders 90 and 30 days ahead (K6a).
+    """The daily dues run (09:00 KST): certificate expiry reminders 90 and 30 days ahead (K6a),
+    listing reminders after 14 days in a step (M1b) and escalations after 60 (M1c).
 
-    Idempotent for a day: a second run that day owes nothing again.
+    Idempotent for a day: a second run that day owes nothing again. Returns the notices owed
+    by kind and the steps escalated (`escalated`).
     """
     done = certificates.run_dues(_now(now))
     await deliver(None)
-    return done.owed
+    return {**done.owed, "escalated": done.escalated}

@@ -77,6 +77,13 @@ class CertificatesConfig(_Model):
 
 
 class SupportConfig(_Model):
+    """After the selection (PROGRAM_RULES §8): the [A] values of the support programmes."""
+
+    listing_reminder_days: int = Field(
+        default=14, ge=1, description="M1b [A]: days in a listing step before a reminder, "
+                                      "and between two reminders of the same step")
+    listing_escalate_days: int = Field(
+        default=60, ge=1, description="M1c [A]: days in a listing step before it is escalated")
     cost_cap_krw: int = Field(default=15_000_000, ge=1, description=(
         "M2 [N]: certification-cost support per value-track project, whole KRW"))
 

@@ -27,6 +27,7 @@ from sangsaeng.models import APPLICATIONS, Round
 from sangsaeng.register import certified_rounds, of_round
 from sangsaeng.register import counts as certificate_counts
 from sangsaeng.reports import DECISION_COLUMNS, announcement, decision_rows
+from sangsaeng.services.listing import escalated_products
 from sangsaeng.services.notices import status as notice_status
 from sangsaeng.services.rounds import cancellation
 from sangsaeng.settings import Settings, get_settings
@@ -152,7 +153,8 @@ def certificate_lines(session: Session, rnd: Round, base_url: str,
 
 def office_digest_markdown(session: Session, today: date) -> str:
     """The office's morning digest (`office-digest` artifact): per round holding certificates,
-    issued / valid / expired / cancelled and those expiring within 90 days (K6)."""
+    issued / valid / expired / cancelled and those expiring within 90 days (K6); the products
+    whose listing step is escalated (M1c)."""
     rows = []
     for round_id in certified_rounds(session):
         n = certificate_counts(session, round_id, today)
@@ -162,7 +164,16 @@ def office_digest_markdown(session: Session, today: date) -> str:
                     "취소 cancelled", "90일 내 만료 expiring"], rows) if rows
             else ["(발급된 확인서 없음 / no certificate issued yet)"])
     return "\n".join([f"# 사무국 현황 / office digest — {format_day(today)}", "",
-                      "## 확인서 certificates", "", *body, ""])
+                      "## 확인서 certificates", "", *body, "", *_escalated_lines(session, today)])
+
+
+def _escalated_lines(session: Session, today: date) -> list[str]:
+    """M1c: one line per product whose current listing step is escalated."""
+    rows = [[escape(cell) for cell in row] for row in escalated_products(session, today)]
+    body = (_table(["번호 number", "주관기업 lead", "제품 product", "단계 step", "시작 since",
+                    "경과일 days"], rows) if rows
+            else ["(지연 보고된 제품 없음 / no product escalated)"])
+    return ["## 종합쇼핑몰 등록 지연 listing escalated (M1c)", "", *body, ""]
 
 
 def exports_markdown(rnd: Round, written: Written, base_url: str) -> str:

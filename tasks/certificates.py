@@ -1,6 +1,6 @@
 """Tasks after the selection: certificate issuance (K1–K4), the office's after-selection inputs
-(INTERFACES §5: production, changes, cancellations, cost claims — M2) and the daily dues run
-(K6a).
+(INTERFACES §5: production, changes, cancellations, cost claims, listing) and the daily dues
+run (K6a, M1b, M1c).
 
 Each task is one transaction over all rows; a PDF written before a failure is overwritten by the
 next run with the same number (services/certificates.py), so numbering has no gap.
@@ -19,12 +19,13 @@ from sangsaeng.io.support import (
     CancellationInput,
     ChangeInput,
     ClaimInput,
+    ListingInput,
     ProductionInput,
     SupportFiles,
     read_support,
 )
 from sangsaeng.rejections import keep_rejections
-from sangsaeng.services import cancellations, certificates, claims, rounds, support
+from sangsaeng.services import cancellations, certificates, claims, listing, rounds, support
 from sangsaeng.settings import get_settings
 from tasks.results import SAMPLE, DuesDone, Issued, SupportApplied
 from tasks.steps import step_task
@@ -55,7 +56,7 @@ def issue_certificates(round_id: str, now: datetime, actor: str) -> Issued:
 
 def apply_support(found: SupportFiles, now: datetime, actor: str) -> SupportApplied:
     """Apply after-selection rows in order: production, changes (reissue), cancellations,
-    cost claims (M2, decided after any cancellation of the same import).
+    cost claims (M2, decided after any cancellation of the same import), listing steps (M1).
 
     Each kind in its own transaction, so a refused row of one never undoes another's good rows.
     """
@@ -86,6 +87,11 @@ def apply_support(found: SupportFiles, now: datetime, actor: str) -> SupportAppl
         recorded["cost_claims"], unchanged["cost_claims"] = len(decided.decided), \
             len(decided.unchanged)
         refused += decided.refused
+    if found.listing:
+        with session_scope() as session:
+            steps = listing.record_steps(session, found.listing, now=now, actor=actor)
+        recorded["listing"], unchanged["listing"] = len(steps.recorded), len(steps.unchanged)
+        refused += steps.refused
     kept = keep_rejections(get_settings().var_dir, "support", refused, now) \
         if len(refused) > SAMPLE else None
     return SupportApplied(recorded, unchanged, tuple(refused[:SAMPLE]), len(refused),
@@ -109,18 +115,22 @@ def import_support(path: str, now: datetime, actor: str) -> SupportApplied:
 @step_task
 def record_support(production: list[ProductionInput], changes: list[ChangeInput],
                    cancellations_: list[CancellationInput], now: datetime, actor: str,
-                   cost_claims: list[ClaimInput] | None = None) -> SupportApplied:
+                   cost_claims: list[ClaimInput] | None = None,
+                   listing_: list[ListingInput] | None = None) -> SupportApplied:
     """The same from a typed form (one kind at a time)."""
     return apply_support(SupportFiles("form", production=production, changes=changes,
                                       cancellations=cancellations_,
-                                      cost_claims=cost_claims or []), now, actor)
+                                      cost_claims=cost_claims or [], listing=listing_ or []),
+                         now, actor)
 
 
 @step_task
 def run_dues(now: datetime) -> DuesDone:
-    """The daily dues run: K6/K6a expiry reminders (idempotent for a day)."""
-    day = kst_date(now)
+    """The daily dues run: K6/K6a expiry reminders, M1b listing reminders and M1c escalations
+    (idempotent for a day)."""
+    day, program = kst_date(now), load_program(get_settings().config_dir)
     with session_scope() as session:
-        expiring = support.expiry_reminders(session, load_program(get_settings().config_dir),
-                                            day)
-    return DuesDone(day.isoformat(), {"certificate.expiring": expiring})
+        expiring = support.expiry_reminders(session, program, day)
+        stalled = listing.listing_dues(session, program.support, now)
+    return DuesDone(day.isoformat(), {"certificate.expiring": expiring,
+                                      "listing.reminder": stalled.reminders}, stalled.escalated)

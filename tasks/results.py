@@ -135,7 +135,8 @@ class SupportApplied:
 
 @dataclass(frozen=True, slots=True)
 class DuesDone:
-    """The daily dues run: notices owed by kind (K6a; M1/M3 follow with issue 12)."""
+    """The daily dues run: notices owed by kind (K6a, M1b) and listing steps escalated (M1c)."""
 
     day: str
     owed: dict[str, int]
+    escalated: int = 0

@@ -120,6 +120,25 @@ def export_claims(round_id: RoundOption, out_path: OutOption = None) -> None:
         fail(exc)
 
 
+@export_app.command("listing")
+def export_listing(
+    round_id: RoundOption, out_path: OutOption = None,
+    now: Annotated[str | None, typer.Option(
+        help="days in step at this clock (ISO 8601; naive = KST); default now")] = None,
+) -> None:
+    """Per certified product: its 종합쇼핑몰 listing step, since when, reminders and escalation
+    (INTERFACES §5, M1–M1c), number order."""
+    from sangsaeng.domain.clock import kst_date
+    from sangsaeng.services.listing import listing_csv
+
+    try:
+        today = kst_date(parse_now(now))
+        with open_round(round_id) as (session, rnd):
+            write(listing_csv(session, rnd.id, today), out_path)
+    except USER_ERRORS as exc:
+        fail(exc)
+
+
 @report_app.command("announcement")
 def report_announcement(round_id: RoundOption, out_path: OutOption = None) -> None:
     """The announcement (figures A2 + selection table A1) in Markdown."""

@@ -1,7 +1,6 @@
-"""After-selection files — INTERFACES §5: production, changes, cancellations and cost claims, read
-with the
-round package's conventions (CSV in UTF-8/CP949, or one .xlsx with a sheet per file stem;
-per-row errors with file, row, column and value; the good rows kept).
+"""After-selection files — INTERFACES §5: production, changes, cancellations, cost claims and
+listing, read with the round package's conventions (CSV in UTF-8/CP949, or one .xlsx with a
+sheet per file stem; per-row errors with file, row, column and value; the good rows kept).
 
 `amount_krw` (M2) is whole KRW from 1, written as digits or grouped by commas as a spreadsheet
 shows it (`6000000`, `6,000,000`); decimals, units (`원`) and badly placed commas are refused.
@@ -21,23 +20,26 @@ from types import MappingProxyType
 from typing import TypeVar
 
 from sangsaeng.domain.certificates import Ground, ReissueField
+from sangsaeng.domain.listing import MallStep, evidence_problem
 from sangsaeng.io import values
 from sangsaeng.io.reader import Cells
 from sangsaeng.io.sources import DATE as DATE_KIND
 from sangsaeng.io.sources import PackageError, RowError, Table, read_csv, read_workbook
 
-# INTERFACES §5: the files this module reads, with their columns. (listing and evaluations
-# belong to mall-listing support and evaluations: issue 12.)
+# INTERFACES §5: the files this module reads, with their columns. (evaluations belong to
+# issue 12's evaluations part.)
 SUPPORT_COLUMNS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "production": ("receipt_no", "brn", "confirmed_at"),
     "changes": ("number", "field", "new_value", "changed_on", "reason"),
     "cancellations": ("receipt_no", "ground", "decided_on", "reason"),
     "cost_claims": ("claim_id", "receipt_no", "submitted_on", "amount_krw", "item", "evidence"),
+    "listing": ("receipt_no", "brn", "step", "done_on", "evidence"),
 })
 CLAIM_ID_MAX = 40  # models.CostClaim.claim_id
-LATER_FILES = ("listing", "evaluations")  # INTERFACES §5, not read yet
+LATER_FILES = ("evaluations",)  # INTERFACES §5, not read yet
 _DATES = {"production": ("confirmed_at",), "changes": ("changed_on",),
-          "cancellations": ("decided_on",), "cost_claims": ("submitted_on",)}
+          "cancellations": ("decided_on",), "cost_claims": ("submitted_on",),
+          "listing": ("done_on",)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +92,20 @@ class ClaimInput:
     row: int = field(default=0, compare=False, kw_only=True)
 
 
+@dataclass(frozen=True, slots=True)
+class ListingInput:
+    """M1: a step of a certified product's 종합쇼핑몰 listing, done on a date; the certificate
+    is named by its lead (receipt number, BRN)."""
+
+    receipt_no: str
+    brn: str
+    step: MallStep
+    done_on: date
+    evidence: str
+    file: str = field(default="", compare=False, kw_only=True)
+    row: int = field(default=0, compare=False, kw_only=True)
+
+
 @dataclass(slots=True)
 class SupportFiles:
     """What a `support import` path held: typed rows per file, the rejected rows, what was
@@ -100,12 +116,13 @@ class SupportFiles:
     changes: list[ChangeInput] = field(default_factory=list)
     cancellations: list[CancellationInput] = field(default_factory=list)
     cost_claims: list[ClaimInput] = field(default_factory=list)
+    listing: list[ListingInput] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     not_read: list[str] = field(default_factory=list)
 
 
-E = TypeVar("E", Ground, ReissueField)
+E = TypeVar("E", Ground, ReissueField, MallStep)
 
 
 def _choice(kind: type[E]) -> Callable[[str], E]:
@@ -179,6 +196,8 @@ def _item(stem: str, c: Cells) -> object:
             c.take("number", values.required), c.take("field", _choice(ReissueField)),
             c.take("new_value", values.name), c.take("changed_on", values.date),
             c.take("reason", values.single_line), file=c.file, row=c.row)
+    if stem == "listing":  # M1
+        return _listing(c, _choice(MallStep))
     if stem == "cost_claims":  # M2
         return ClaimInput(
             c.take("claim_id", _claim_id), c.take("receipt_no", values.required),
@@ -196,6 +215,23 @@ def _claim_id(text: str) -> str:
     if len(values.name(text)) > CLAIM_ID_MAX:
         raise ValueError(f"longer than {CLAIM_ID_MAX} characters")
     return text
+
+
+def _evidence(text: str) -> str:
+    return values.single_line(text).strip()
+
+
+def _listing(c: Cells, step: Callable[[str], MallStep]) -> ListingInput:
+    """M1: one listing row; `catalog_number`'s evidence is the 8-digit 물품식별번호."""
+    item = ListingInput(
+        c.take("receipt_no", values.required), c.take("brn", values.brn), c.take("step", step),
+        c.take("done_on", values.date), c.take("evidence", _evidence),
+        file=c.file, row=c.row)
+    problem = None if item.step is None or item.evidence is None \
+        else evidence_problem(item.step, item.evidence)
+    if problem is not None:
+        c.fail("evidence", problem)
+    return item
 
 
 def read_support(path: Path) -> SupportFiles:

@@ -33,8 +33,8 @@ STEP_FLOWS = {"round", "open_call", "intake", "close_intake", "screening", "comm
               "accept_supplements", "upload_scores", "selection_notice", "cancel_round",
               "deliver_notices", "deliver_due_notices", "office_digest",
               "certificate_issuance", "confirm_production", "change_certificate",
-              "cancel_certificates", "submit_cost_claim", "support_import", "support_dues",
-              "invite_to_event"}
+              "cancel_certificates", "submit_cost_claim", "record_listing_step",
+              "support_import", "support_dues", "invite_to_event"}
 LEAD_S = 60  # the round run (runner start, open, intake) must be done before the deadline
 
 

@@ -71,3 +71,18 @@ def test_the_cancel_form_requires_a_reason_and_speaks_both_languages() -> None:
     assert schema.properties["reason"]["minLength"] == 1  # the UI refuses an empty reason
     assert "취소 사유" in schema.properties["reason"]["description"]
     assert all(" / " in p.get("description", "") for p in schema.properties.values())
+
+
+def test_the_listing_form_offers_m1s_steps_and_describes_its_fields_in_ko_and_en() -> None:
+    form = next(d for d in deployments() if d.flow_name == "record_listing_step")
+    assert form.tags == ["sangsaeng", "human", "input"]
+    schema = form._parameter_openapi_schema
+    fields = schema.properties
+    # M1: the step is a choice of the checklist's ids, in order
+    step = schema.definitions[fields["step"]["$ref"].rpartition("/")[2]]
+    assert step["enum"] == ["bidder_registration", "catalog_number", "mas_qualification",
+                            "price_negotiation", "contract", "listed"]
+    for name in ("receipt_no", "brn", "step", "done_on", "evidence"):
+        description = fields[name]["description"]
+        assert " / " in description and description.isascii() is False, name
+    assert "물품식별번호" in fields["evidence"]["description"]

@@ -128,7 +128,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "banned_until": "2028년 3월 1일(수)",
         "certificate_numbers": ["22-IG0007", "22-IG0008"],
     },
-    "listing.reminder": {**_CERTIFICATE, "step": "규격서 검토", "stalled_days": 21},
+    "listing.reminder": {**_CERTIFICATE, "step": "목록화(물품식별번호)", "stalled_days": 21},
     "support.invitation": {  # M4: no applicant text but the recipient's name
         "round_id": "2022-2",
         "event_kind": "naramarket_expo",
@@ -204,7 +204,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
                               "거짓이나 부정한 방법", "2023년 3월 2일(목)",
                               "22-IG0007, 22-IG0008", "2028년 3월 1일(수)까지",
                               "참여하실 수 없습니다"),
-    "listing.reminder": ("22-IG0007", "고정밀 유량계측기", "규격서 검토", "21일"),
+    "listing.reminder": ("22-IG0007", "고정밀 유량계측기", "목록화(물품식별번호)", "21일"),
     "support.invitation": ("2023 나라장터 엑스포", "나라장터 엑스포 상생협력제품관",
                            "2023년 3월 22일(수)", "킨텍스 제1전시장", "https://expo.example/2023",
                            "초대"),

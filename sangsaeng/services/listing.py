@@ -1,0 +1,264 @@
+"""나라장터 종합쇼핑몰 listing support (PROGRAM_RULES M1, M1a–c; INTERFACES §5): the steps the
+office records, the dues run's reminders and escalations, and `export listing`.
+
+A step is recorded once per certificate: the same step again with the same date changes
+nothing; with another date it is refused and the first record stands (correcting a date is an
+office decision, not a re-import). Reminders and escalations are `ListingFollowUp` rows keyed by
+the dues run's KST day, so a second run that day finds them and owes nothing again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session
+
+from sangsaeng.config import SupportConfig
+from sangsaeng.domain.certificates import CertificateStatus, status_on
+from sangsaeng.domain.clock import format_day, kst_date
+from sangsaeng.domain.listing import (
+    STEP_NAMES,
+    MallStep,
+    Stall,
+    escalation_due,
+    evidence_problem,
+    reminder_due,
+    stall_of,
+)
+from sangsaeng.io.support import ListingInput
+from sangsaeng.journal import Audit, Entry, Notice, owe_notices, record
+from sangsaeng.models import (
+    APPLICATIONS,
+    CERTIFICATES,
+    LISTING_FOLLOW_UPS,
+    LISTING_STEPS,
+    PARTICIPANTS,
+)
+from sangsaeng.reports import to_csv
+
+A, C, P = APPLICATIONS.c, CERTIFICATES.c, PARTICIPANTS.c
+LS, LF = LISTING_STEPS.c, LISTING_FOLLOW_UPS.c
+DUES_ACTOR = "support_dues"
+# INTERFACES §5: `export listing`, one row per certified product, number order.
+LISTING_COLUMNS = ("receipt_no", "number", "lead_name", "product_name", "step", "since",
+                   "days_in_step", "reminders", "escalated")
+
+
+def _insert(session: Session) -> Any:
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+# --- recording steps (M1) -------------------------------------------------------------------
+
+@dataclass(slots=True)
+class Recorded:
+    """What a batch of listing rows did: recorded, unchanged (re-import), refused (with why)."""
+
+    recorded: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+
+def _refusal(session: Session, item: ListingInput, today: date) -> tuple[Any, str | None]:
+    """The lead's certificate for the row, or why the row is refused (no BRN in the text: it
+    is logged)."""
+    cert = session.execute(
+        select(C.number, C.round_id, C.valid_to, C.cancelled_on)
+        .select_from(CERTIFICATES.join(APPLICATIONS, A.id == C.application_id))
+        .where(A.receipt_no == item.receipt_no, C.brn == item.brn)).first()
+    if cert is None:
+        return None, (f"no certificate for this lead of {item.receipt_no} (receipt_no, brn): "
+                      "listing support follows a certificate (M1)")
+    status = status_on(today, cert.valid_to, cert.cancelled_on)
+    if status is not CertificateStatus.VALID:
+        return cert, f"{cert.number} is {status}: listing support is for valid certificates (M1)"
+    problem = evidence_problem(item.step, item.evidence)
+    if problem is not None:
+        return cert, f"column evidence, value {item.evidence!r}: {problem}"
+    if item.done_on > today:
+        return cert, f"{cert.number} {item.step} done_on {item.done_on} is after today ({today})"
+    return cert, None
+
+
+def record_steps(session: Session, items: Sequence[ListingInput], *, now: datetime,
+                 actor: str) -> Recorded:
+    """M1: record each step done (any order); refused with why when there is no such
+    certificate, it is not valid at the clock, the evidence is wrong (catalog_number: 8
+    digits), or the step was recorded already with another date (the first record stands)."""
+    out, today = Recorded(), kst_date(now)
+    for item in items:
+        where = f"{item.file} row {item.row}: " if item.file else ""
+        cert, problem = _refusal(session, item, today)
+        if problem is not None:
+            out.refused.append(where + problem)
+            continue
+        known = session.scalar(select(LS.done_on).where(LS.number == cert.number,
+                                                         LS.step == item.step.value))
+        if known == item.done_on:
+            out.unchanged.append(f"{cert.number} {item.step}")
+            continue
+        if known is not None:
+            out.refused.append(f"{where}{cert.number} {item.step} is recorded as done on "
+                               f"{known}, not {item.done_on}: the first record stands")
+            continue
+        added = session.execute(_insert(session)(LISTING_STEPS).on_conflict_do_nothing().values(
+            number=cert.number, step=item.step.value, done_on=item.done_on,
+            evidence=item.evidence, recorded_at=now).returning(LS.id)).first()
+        if added is None:  # another import recorded it meanwhile: it is theirs to report
+            out.unchanged.append(f"{cert.number} {item.step}")
+            continue
+        record(session, Audit(now, actor, cert.round_id), [Entry(
+            "certificate", cert.number, "listing_step", "M1", item.evidence,
+            data={"step": item.step.value, "done_on": item.done_on.isoformat()})])
+        out.recorded.append(f"{cert.number} {item.step}")
+    return out
+
+
+# --- each product's checklist at a date (M1, M1a) ---------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    """A certified product's listing at a date: its current step's stall (None once listed)
+    and the reminders and escalation of that step."""
+
+    receipt_no: str
+    number: str
+    round_id: str
+    lead_name: str
+    product_name: str
+    email: str
+    status: CertificateStatus
+    done: dict[str, date]
+    stall: Stall | None
+    reminded: tuple[date, ...]
+    escalated_on: date | None
+
+
+def _of_round(query: Any, round_id: str | None) -> Any:
+    return query if round_id is None else query.where(C.round_id == round_id)
+
+
+def _follow_ups(session: Session, round_id: str | None
+                ) -> dict[tuple[str, str, str], list[date]]:
+    found: dict[tuple[str, str, str], list[date]] = {}
+    query = select(LF.number, LF.step, LF.kind, LF.on_day).select_from(
+        LISTING_FOLLOW_UPS.join(CERTIFICATES, C.number == LF.number)).order_by(LF.on_day)
+    for row in session.execute(_of_round(query, round_id)):
+        found.setdefault((row.number, row.step, row.kind), []).append(row.on_day)
+    return found
+
+
+def _done(session: Session, round_id: str | None) -> dict[str, dict[str, date]]:
+    done: dict[str, dict[str, date]] = {}
+    query = select(LS.number, LS.step, LS.done_on).select_from(
+        LISTING_STEPS.join(CERTIFICATES, C.number == LS.number))
+    for row in session.execute(_of_round(query, round_id)):
+        done.setdefault(row.number, {})[row.step] = row.done_on
+    return done
+
+
+def products(session: Session, today: date, round_id: str | None = None) -> list[Product]:
+    """Every certificate (of a round, or all) with its M1 checklist at `today`, number order."""
+    query = (select(A.receipt_no, C.number, C.round_id, C.lead_name, C.product_name,
+                    C.valid_from, C.valid_to, C.cancelled_on, P.email)
+             .select_from(CERTIFICATES.join(APPLICATIONS, A.id == C.application_id)
+                          .join(PARTICIPANTS, and_(P.application_id == C.application_id,
+                                                   P.brn == C.brn, P.role == "lead")))
+             .order_by(C.number))
+    done, follow, out = _done(session, round_id), _follow_ups(session, round_id), []
+    for c in session.execute(_of_round(query, round_id)):
+        steps = done.get(c.number, {})
+        stall = stall_of(steps, c.valid_from, today)
+        step = "" if stall is None else stall.step.value
+        escalated = follow.get((c.number, step, "escalation"), [])
+        out.append(Product(c.receipt_no, c.number, c.round_id, c.lead_name, c.product_name,
+                           c.email, status_on(today, c.valid_to, c.cancelled_on), steps, stall,
+                           tuple(follow.get((c.number, step, "reminder"), [])),
+                           escalated[0] if escalated else None))
+    return out
+
+
+# --- the dues run (M1b, M1c) ----------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class ListingDues:
+    """What one dues run did for listing: reminders owed (M1b), steps escalated (M1c)."""
+
+    reminders: int
+    escalated: int
+
+
+def _reminder(p: Product, stall: Stall, today: date) -> Notice:
+    return Notice("listing.reminder", "certificate", f"{p.number}:{stall.step}:{today}", p.email,
+                  p.lead_name, {"round_id": p.round_id, "certificate_number": p.number,
+                                "company_name": p.lead_name, "product_name": p.product_name,
+                                "step": STEP_NAMES[stall.step], "stalled_days": stall.days})
+
+
+def _follow_up(session: Session, p: Product, stall: Stall, kind: str, today: date) -> bool:
+    """Record a reminder or escalation for today; False when another run recorded it first."""
+    added = session.execute(_insert(session)(LISTING_FOLLOW_UPS).on_conflict_do_nothing().values(
+        number=p.number, step=stall.step.value, kind=kind, on_day=today,
+        days_in_step=stall.days).returning(LF.id)).first()
+    return added is not None
+
+
+def listing_dues(session: Session, support: SupportConfig, now: datetime) -> ListingDues:
+    """M1b/M1c, per valid certificate not yet listed: a `listing.reminder` to the lead from
+    `listing_reminder_days` in the step (again after as many days), and the step escalated
+    once from `listing_escalate_days` (an audit row; the office digest lists it)."""
+    today, escalated = kst_date(now), 0
+    owed: dict[str, list[Notice]] = {}
+    for p in products(session, today):
+        stall = p.stall
+        if stall is None or p.status is not CertificateStatus.VALID:
+            continue
+        last = p.reminded[-1] if p.reminded else None
+        if reminder_due(stall.days, last, today, support.listing_reminder_days) \
+                and _follow_up(session, p, stall, "reminder", today):
+            owed.setdefault(p.round_id, []).append(_reminder(p, stall, today))
+        if escalation_due(stall.days, p.escalated_on is not None, support.listing_escalate_days) \
+                and _follow_up(session, p, stall, "escalation", today):
+            record(session, Audit(now, DUES_ACTOR, p.round_id), [Entry(
+                "certificate", p.number, "listing_escalate", "M1c",
+                f"{stall.step} stalled {stall.days} days since {stall.since}",
+                data={"step": stall.step.value, "since": stall.since.isoformat(),
+                      "days": stall.days})])
+            escalated += 1
+    sent = sum(owe_notices(session, round_id, notices) for round_id, notices in owed.items())
+    return ListingDues(sent, escalated)
+
+
+# --- reads: export listing, the office digest -----------------------------------------------
+
+def csv_row(p: Product) -> list[str]:
+    """INTERFACES §5 `export listing`: the current step, its start (M1a), its days (blank
+    when the certificate is not valid: no clock runs), the reminders sent for it (M1b) and the
+    day it was escalated (M1c, blank if not); `listed` with its date once done."""
+    head = [p.receipt_no, p.number, p.lead_name, p.product_name]
+    if p.stall is None:
+        return [*head, MallStep.LISTED.value, p.done[MallStep.LISTED.value].isoformat(), "",
+                "0", ""]
+    days = str(p.stall.days) if p.status is CertificateStatus.VALID else ""
+    return [*head, p.stall.step.value, p.stall.since.isoformat(), days, str(len(p.reminded)),
+            "" if p.escalated_on is None else p.escalated_on.isoformat()]
+
+
+def listing_csv(session: Session, round_id: str, today: date) -> str:
+    """`sangsaeng export listing` (INTERFACES §5) at `today` (KST), UTF-8 BOM, number order."""
+    return to_csv(LISTING_COLUMNS, [csv_row(p) for p in products(session, today, round_id)])
+
+
+def escalated_products(session: Session, today: date) -> list[list[str]]:
+    """M1c: the valid products whose current step is escalated, for the office digest."""
+    return [[p.number, p.lead_name, p.product_name, STEP_NAMES[p.stall.step],
+             format_day(p.stall.since), str(p.stall.days)]
+            for p in products(session, today)
+            if p.stall is not None and p.escalated_on is not None
+            and p.status is CertificateStatus.VALID]
