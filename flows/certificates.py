@@ -1,7 +1,7 @@
 """After the selection: the `certificate_issuance` step (K1–K4), the office's inputs for it as
 typed forms (production confirmed, a change of particulars, a cancellation, a cost-support
-claim — M2, a listing step — M1), the bulk `support_import`, and the daily dues run at
-09:00 KST (K6a, M1b, M1c).
+claim — M2, a listing step — M1, an evaluation's result — M3), the bulk `support_import`, and
+the daily dues run at 09:00 KST (K6a, M1b, M1c, M3).
 
 Every input records its good rows, lists refused ones (the run fails with them) and delivers
 the notices it owes, like the round's steps.
@@ -29,12 +29,14 @@ from flows.models import (
 )
 from flows.owed import deliver, owed, publish
 from sangsaeng.domain.certificates import Ground, ReissueField
+from sangsaeng.domain.evaluations import EvaluationKind, EvaluationResult
 from sangsaeng.domain.listing import MallStep
 from sangsaeng.errors import InputRefused
 from sangsaeng.io.support import (
     CancellationInput,
     ChangeInput,
     ClaimInput,
+    EvaluationInput,
     ListingInput,
     ProductionInput,
 )
@@ -86,6 +88,7 @@ async def _applied(done: SupportApplied, chain: bool, now: datetime, actor: str
         for round_id in done.rounds_to_issue:
             issued[round_id] = certificates.issue_certificates(round_id, now, actor).issued
     rounds = sorted({*done.rounds_to_issue})
+    reviews = await _propose(done.pending_cancellations)
     await deliver(None)  # notices of any round: changes and cancellations name no round
     for round_id in rounds:
         publish(round_id)
@@ -100,7 +103,19 @@ async def _applied(done: SupportApplied, chain: bool, now: datetime, actor: str
         or "nothing new"
     return InputOutcome(round_id=",".join(rounds) or "-", detail=detail, data={
         "recorded": done.recorded, "unchanged": done.unchanged, "issued": issued,
-        "not_read": list(done.not_read)})
+        "not_read": list(done.not_read),
+        "pending_cancellations": list(done.pending_cancellations), "reviews": reviews})
+
+
+async def _propose(receipts: tuple[str, ...]) -> dict[str, str]:
+    """M3: a failed evaluation's cancellation waits for the office — served, in a
+    `review_cancellation` run started here (receipt → run id); in-process, it is reported."""
+    if not round_runs.is_served():
+        for receipt_no in receipts:
+            get_run_logger().warning("pending cancellation for %s: confirm in the UI "
+                                     "(review_cancellation)", receipt_no)
+        return {}
+    return {receipt_no: await round_runs.start_review(receipt_no) for receipt_no in receipts}
 
 
 @flow(name="confirm_production", persist_result=False)
@@ -221,11 +236,38 @@ async def record_listing_step(
     return await _applied(done, False, clock, actor)
 
 
+@flow(name="record_evaluation", persist_result=False)
+@described
+async def record_evaluation(
+    receipt_no: Annotated[str, Field(min_length=1, description="접수번호 / receipt number")],
+    kind: Annotated[EvaluationKind, Field(description=(
+        "평가 종류: interim 중간평가, extension 연장평가, completion 완료평가 / the M3 "
+        "evaluation"))],
+    held_on: Annotated[date, Field(description="평가일 / the day it was held")],
+    result: Annotated[EvaluationResult, Field(description="결과: pass 적합, fail 부적합 / result")],
+    note: Annotated[str, Field(description="비고 (감사 기록) / note (audited)")] = "",
+    actor: Actor = "prefect",
+    now: Now = None,
+) -> InputOutcome:
+    """M3: record a performance evaluation's result. A `fail` of an interim or completion
+    evaluation proposes a K5 cancellation (failed_evaluation) that the office confirms or
+    dismisses in `review_cancellation`; nothing is cancelled here.
+
+    Refused: an unknown receipt number, a project not selected or without a certificate, the
+    same evaluation already recorded with another result (the first stands).
+    """
+    clock = _now(now)
+    done = certificates.record_support([], [], [], clock, actor, evaluations_=[EvaluationInput(
+        receipt_no.strip(), kind, held_on, result, note.strip())])
+    return await _applied(done, False, clock, actor)
+
+
 @flow(name="support_import", persist_result=False)
 @described
 async def support_import(
     path: Annotated[str, Field(min_length=1, description=(
-        "서버의 파일 또는 폴더 (production·changes·cancellations·cost_claims·listing .csv, "
+        "서버의 파일 또는 폴더 (production·changes·cancellations·cost_claims·listing·"
+        "evaluations .csv, "
         "또는 .xlsx) / a file or folder on the server"))],
     actor: Actor = "prefect",
     chain: Annotated[bool, Field(description=(
@@ -242,7 +284,8 @@ async def support_import(
 @described
 async def support_dues(now: Now = None) -> dict[str, int]:
     """The daily dues run (09:00 KST): certificate expiry reminders 90 and 30 days ahead (K6a),
-    listing reminders after 14 days in a step (M1b) and escalations after 60 (M1c).
+    listing reminders after 14 days in a step (M1b) and escalations after 60 (M1c), evaluation
+    reminders 30 days before each due date (M3).
 
     Idempotent for a day: a second run that day owes nothing again. Returns the notices owed
     by kind and the steps escalated (`escalated`).

@@ -19,11 +19,13 @@ from flows.certificates import (
     certificate_issuance,
     change_certificate,
     confirm_production,
+    record_evaluation,
     record_listing_step,
     submit_cost_claim,
     support_dues,
     support_import,
 )
+from flows.evaluations import review_cancellation
 from flows.inputs import accept_supplements, upload_scores
 from flows.invitations import invite_to_event
 from flows.notices import deliver_notices
@@ -96,15 +98,22 @@ def specs() -> list[Spec]:
         Spec(record_listing_step, "종합쇼핑몰 등록 단계 완료 입력 (목록화: 8자리 물품식별번호). / "
              "Record a 나라장터 종합쇼핑몰 listing step of a certified product (M1).",
              ("human", "input")),
-        Spec(support_import, "선정 후 자료 가져오기 (생산 확인·변경·취소·인증비용·종합쇼핑몰 등록 "
-             "파일). / Import the after-selection files: production, changes, cancellations, "
-             "cost claims, listing.", ("human", "input")),
+        Spec(record_evaluation, "성과평가 결과 입력 (중간·연장·완료평가); 부적합은 취소 검토로. / "
+             "Record a performance evaluation's result (M3); a fail proposes a cancellation.",
+             ("human", "input")),
+        Spec(review_cancellation, "성과평가 부적합에 따른 취소 확정 또는 기각 (K5). / Confirm "
+             "or dismiss the cancellation a failed evaluation proposes (M3, K5).",
+             ("human", "input")),
+        Spec(support_import, "선정 후 자료 가져오기 (생산 확인·변경·취소·인증비용·종합쇼핑몰 등록·"
+             "성과평가 파일). / Import the after-selection files: production, changes, "
+             "cancellations, cost claims, listing, evaluations.", ("human", "input")),
         Spec(invite_to_event, "행사 초대 (전시·상담회, 나라장터 엑스포, 교육): 확인서 보유 기업에 "
              "한 번씩. / Invite certified companies to an event, once each (M4).",
              ("human", "input")),
         Spec(support_dues, "매일 09:00 (KST) 사후관리: 확인서 만료 안내 (90·30일 전), 종합쇼핑몰 "
-             "등록 독촉 (14일)·지연 보고 (60일). / The daily dues run: certificate expiry "
-             "reminders (K6a), listing reminders and escalations (M1b, M1c).", ("scheduled",),
+             "등록 독촉 (14일)·지연 보고 (60일), 성과평가 기한 안내 (30일 전). / The daily dues "
+             "run: certificate expiry reminders (K6a), listing reminders and escalations (M1b, "
+             "M1c), evaluation reminders (M3).", ("scheduled",),
              (Cron(DUES_CRON, timezone=KST),)),
         Spec(cancel_round, "회차 취소 (선정 통보 전, 사유 필수): 대기 중인 실행도 취소. / "
              "Cancel a round before its release (reason required) and its waiting runs.",

@@ -199,3 +199,12 @@ class DeliveryOutcome(BaseModel):
     released: int = 0
     stopped: str | None = Field(default=None, description="why the batch stopped, if it did")
     sent_by_kind: dict[str, int] = Field(default_factory=dict)
+
+
+class CancellationDecision(RunInput):
+    """M3/K5: the office's decision on the cancellation a failed evaluation proposes."""
+
+    confirm: bool = Field(description=(
+        "취소 확정 (K5: 확인서 취소·참여 제한) / confirm the cancellation (K5)"))
+    reason: str = Field(min_length=1, description="사유 (감사 기록) / why (audited)")
+    decided_by: str = Field(min_length=1, description="결정한 담당자 / who decides")

@@ -207,3 +207,19 @@ async def start_delivery(round_id: str) -> str:
             tags=["notices", f"notices:{round_id}"], name=f"{round_id}-notices")
     get_run_logger().info("notices of %s: delivered by run %s", round_id, run.id)
     return str(run.id)
+
+
+async def start_review(receipt_no: str) -> str:
+    """M3: start a `review_cancellation` run for a failed evaluation's proposed cancellation
+    (once per proposing run and receipt); it waits, suspended, for the office's decision."""
+    context = FlowRunContext.get()
+    own = context.flow_run.id if context and context.flow_run else "none"
+    async with get_client() as client:
+        deployment = await client.read_deployment_by_name(
+            deployment_name("review_cancellation"))
+        run = await client.create_flow_run_from_deployment(
+            deployment.id, parameters={"receipt_no": receipt_no},
+            idempotency_key=f"sangsaeng-review-cancellation-{receipt_no}-{own}",
+            tags=["human", "input"], name=f"{receipt_no}-review-cancellation")
+    get_run_logger().info("pending cancellation of %s: decided in run %s", receipt_no, run.id)
+    return str(run.id)

@@ -283,6 +283,37 @@ class SupportEvent(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class Evaluation(SQLModel, table=True):
+    """M3: a performance evaluation (중간·연장·완료평가) of a selected project, and its result."""
+
+    __table_args__ = (
+        UniqueConstraint("application_id", "kind", "held_on", name="uq_evaluation"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    kind: str = Field(max_length=12, description="interim | extension | completion")
+    held_on: date
+    result: str = Field(max_length=4, description="pass | fail")
+    note: str = ""
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PendingCancellation(SQLModel, table=True):
+    """M3/K5: the cancellation a failed evaluation proposes, until the office decides it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    evaluation_id: int = Field(foreign_key="evaluation.id", unique=True)
+    ground: str = Field(default="failed_evaluation", max_length=24)
+    proposed_on: date
+    state: str = Field(default="pending", max_length=10,
+                       description="pending | confirmed | dismissed")
+    decided_on: date | None = None
+    decided_by: str = ""
+    reason: str = ""
+
+
 class Decision(SQLModel, table=True):
     """V6–V10: the committee's outcome for an eligible application: proposed, approved."""
 
@@ -425,6 +456,8 @@ LISTING_STEPS = table_of(ListingStep)
 LISTING_FOLLOW_UPS = table_of(ListingFollowUp)
 COST_CLAIMS = table_of(CostClaim)
 SUPPORT_EVENTS = table_of(SupportEvent)
+EVALUATIONS = table_of(Evaluation)
+PENDING_CANCELLATIONS = table_of(PendingCancellation)
 DECISIONS = table_of(Decision)
 AUDIT = table_of(AuditEvent)
 OUTBOX = table_of(OutboxMessage)

@@ -19,13 +19,22 @@ from sangsaeng.io.support import (
     CancellationInput,
     ChangeInput,
     ClaimInput,
+    EvaluationInput,
     ListingInput,
     ProductionInput,
     SupportFiles,
     read_support,
 )
 from sangsaeng.rejections import keep_rejections
-from sangsaeng.services import cancellations, certificates, claims, listing, rounds, support
+from sangsaeng.services import (
+    cancellations,
+    certificates,
+    claims,
+    evaluations,
+    listing,
+    rounds,
+    support,
+)
 from sangsaeng.settings import get_settings
 from tasks.results import SAMPLE, DuesDone, Issued, SupportApplied
 from tasks.steps import step_task
@@ -56,7 +65,8 @@ def issue_certificates(round_id: str, now: datetime, actor: str) -> Issued:
 
 def apply_support(found: SupportFiles, now: datetime, actor: str) -> SupportApplied:
     """Apply after-selection rows in order: production, changes (reissue), cancellations,
-    cost claims (M2, decided after any cancellation of the same import), listing steps (M1).
+    cost claims (M2, decided after any cancellation of the same import), listing steps (M1),
+    evaluations (M3).
 
     Each kind in its own transaction, so a refused row of one never undoes another's good rows.
     """
@@ -87,16 +97,31 @@ def apply_support(found: SupportFiles, now: datetime, actor: str) -> SupportAppl
         recorded["cost_claims"], unchanged["cost_claims"] = len(decided.decided), \
             len(decided.unchanged)
         refused += decided.refused
+    pending = _apply_later(found, now, actor, (recorded, unchanged, refused))
+    kept = keep_rejections(get_settings().var_dir, "support", refused, now) \
+        if len(refused) > SAMPLE else None
+    return SupportApplied(recorded, unchanged, tuple(refused[:SAMPLE]), len(refused),
+                          str(kept) if kept else None, tuple(rounds_to_issue),
+                          tuple(found.not_read), tuple(pending))
+
+
+def _apply_later(found: SupportFiles, now: datetime, actor: str,
+                 out: tuple[dict[str, int], dict[str, int], list[str]]) -> list[str]:
+    """Listing steps (M1) and evaluations (M3), each in its own transaction; returns the
+    receipts whose failed evaluation now proposes a cancellation."""
+    recorded, unchanged, refused = out
     if found.listing:
         with session_scope() as session:
             steps = listing.record_steps(session, found.listing, now=now, actor=actor)
         recorded["listing"], unchanged["listing"] = len(steps.recorded), len(steps.unchanged)
         refused += steps.refused
-    kept = keep_rejections(get_settings().var_dir, "support", refused, now) \
-        if len(refused) > SAMPLE else None
-    return SupportApplied(recorded, unchanged, tuple(refused[:SAMPLE]), len(refused),
-                          str(kept) if kept else None, tuple(rounds_to_issue),
-                          tuple(found.not_read))
+    if not found.evaluations:
+        return []
+    with session_scope() as session:
+        done = evaluations.record_evaluations(session, found.evaluations, now=now, actor=actor)
+    recorded["evaluations"], unchanged["evaluations"] = len(done.recorded), len(done.unchanged)
+    refused += done.refused
+    return done.pending
 
 
 def _decide_claims(items: list[ClaimInput], now: datetime, actor: str) -> claims.ClaimsDecided:
@@ -116,21 +141,44 @@ def import_support(path: str, now: datetime, actor: str) -> SupportApplied:
 def record_support(production: list[ProductionInput], changes: list[ChangeInput],
                    cancellations_: list[CancellationInput], now: datetime, actor: str,
                    cost_claims: list[ClaimInput] | None = None,
-                   listing_: list[ListingInput] | None = None) -> SupportApplied:
+                   listing_: list[ListingInput] | None = None,
+                   evaluations_: list[EvaluationInput] | None = None) -> SupportApplied:
     """The same from a typed form (one kind at a time)."""
     return apply_support(SupportFiles("form", production=production, changes=changes,
                                       cancellations=cancellations_,
-                                      cost_claims=cost_claims or [], listing=listing_ or []),
+                                      cost_claims=cost_claims or [], listing=listing_ or [],
+                                      evaluations=evaluations_ or []),
                          now, actor)
 
 
 @step_task
 def run_dues(now: datetime) -> DuesDone:
-    """The daily dues run: K6/K6a expiry reminders, M1b listing reminders and M1c escalations
-    (idempotent for a day)."""
+    """The daily dues run: K6/K6a expiry reminders, M1b listing reminders and M1c escalations,
+    M3 evaluation dues (idempotent for a day)."""
     day, program = kst_date(now), load_program(get_settings().config_dir)
     with session_scope() as session:
         expiring = support.expiry_reminders(session, program, day)
         stalled = listing.listing_dues(session, program.support, now)
+        evaluating = evaluations.evaluation_dues(session, program, day)
     return DuesDone(day.isoformat(), {"certificate.expiring": expiring,
-                                      "listing.reminder": stalled.reminders}, stalled.escalated)
+                                      "listing.reminder": stalled.reminders,
+                                      "evaluation.due": evaluating}, stalled.escalated)
+
+
+@step_task
+def pending_cancellation(receipt_no: str) -> evaluations.Pending | None:
+    """M3: the oldest cancellation proposed for `receipt_no` still waiting for the office."""
+    with session_scope() as session:
+        found = evaluations.pending_cancellations(session, receipt_no)
+    return found[0] if found else None
+
+
+@step_task
+def decide_cancellation(pending_id: int, confirm: bool, reason: str, decided_by: str,
+                        now: datetime) -> tuple[str, list[str]]:
+    """M3/K5: the office's decision on a proposed cancellation: (state, leads banned)."""
+    with session_scope() as session:
+        [pending] = [p for p in evaluations.pending_cancellations(session) if p.id == pending_id]
+        done = evaluations.decide_pending(session, pending, confirm=confirm, reason=reason,
+                                          decided_by=decided_by, now=now)
+    return ("confirmed", done.banned) if done is not None else ("dismissed", [])

@@ -131,11 +131,13 @@ class SupportApplied:
     rejected_file: str | None = None
     rounds_to_issue: tuple[str, ...] = ()
     not_read: tuple[str, ...] = ()
+    pending_cancellations: tuple[str, ...] = ()  # M3: receipts whose failed evaluation waits
 
 
 @dataclass(frozen=True, slots=True)
 class DuesDone:
-    """The daily dues run: notices owed by kind (K6a, M1b) and listing steps escalated (M1c)."""
+    """The daily dues run: notices owed by kind (K6a, M1b, M3 `evaluation.due`) and listing
+    steps escalated (M1c)."""
 
     day: str
     owed: dict[str, int]

@@ -110,8 +110,8 @@ def support_import(
     issue: Annotated[bool, typer.Option(help="issue certificates for confirmed production")
                      ] = True,
 ) -> None:
-    """Import production, changes, cancellations, cost claims and listing steps (good rows kept,
-    refused rows listed)."""
+    """Import production, changes, cancellations, cost claims, listing steps and evaluations
+    (good rows kept, refused rows listed)."""
     try:
         clock = parse_now(now)
         from sangsaeng.io.support import read_support
@@ -127,13 +127,16 @@ def support_import(
     for round_id, n in result.data.get("issued", {}).items():
         out.print(f"      {round_id}: {n} certificate(s) issued")
     for name in result.data.get("not_read", []):
-        out.print(f"      [yellow]not read[/yellow] {name}: performance evaluations (M3) are not built yet")
+        out.print(f"      [yellow]not read[/yellow] {name}")
+    for receipt_no in result.data.get("pending_cancellations", []):  # M3: the office decides
+        out.print(f"      [yellow]pending cancellation for {receipt_no}[/yellow]: confirm in "
+                  "the UI (review_cancellation)")
 
 
 @support_app.command("dues")
 def support_dues(now: NowOption = None) -> None:
-    """The daily run: K6 expiry reminders, M1 listing reminders and escalations (idempotent
-    for a day)."""
+    """The daily run: K6 expiry reminders, M1 listing reminders and escalations, M3
+    evaluation reminders (idempotent for a day)."""
     try:
         clock = parse_now(now)
         prepare_prefect()

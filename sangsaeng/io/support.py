@@ -1,6 +1,7 @@
-"""After-selection files — INTERFACES §5: production, changes, cancellations, cost claims and
-listing, read with the round package's conventions (CSV in UTF-8/CP949, or one .xlsx with a
-sheet per file stem; per-row errors with file, row, column and value; the good rows kept).
+"""After-selection files — INTERFACES §5: production, changes, cancellations, cost claims,
+listing and evaluations (M3), read with the round package's conventions (CSV in UTF-8/CP949,
+or one .xlsx with a sheet per file stem; per-row errors with file, row, column and value; the
+good rows kept).
 
 `amount_krw` (M2) is whole KRW from 1, written as digits or grouped by commas as a spreadsheet
 shows it (`6000000`, `6,000,000`); decimals, units (`원`) and badly placed commas are refused.
@@ -20,26 +21,27 @@ from types import MappingProxyType
 from typing import TypeVar
 
 from sangsaeng.domain.certificates import Ground, ReissueField
+from sangsaeng.domain.evaluations import EvaluationKind, EvaluationResult
 from sangsaeng.domain.listing import MallStep, evidence_problem
 from sangsaeng.io import values
 from sangsaeng.io.reader import Cells
 from sangsaeng.io.sources import DATE as DATE_KIND
 from sangsaeng.io.sources import PackageError, RowError, Table, read_csv, read_workbook
 
-# INTERFACES §5: the files this module reads, with their columns. (evaluations belong to
-# issue 12's evaluations part.)
+# INTERFACES §5: the files this module reads, with their columns.
 SUPPORT_COLUMNS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "production": ("receipt_no", "brn", "confirmed_at"),
     "changes": ("number", "field", "new_value", "changed_on", "reason"),
     "cancellations": ("receipt_no", "ground", "decided_on", "reason"),
     "cost_claims": ("claim_id", "receipt_no", "submitted_on", "amount_krw", "item", "evidence"),
     "listing": ("receipt_no", "brn", "step", "done_on", "evidence"),
+    "evaluations": ("receipt_no", "kind", "held_on", "result", "note"),
 })
 CLAIM_ID_MAX = 40  # models.CostClaim.claim_id
-LATER_FILES = ("evaluations",)  # INTERFACES §5, not read yet
+LATER_FILES: tuple[str, ...] = ()  # INTERFACES §5 files not read yet: none
 _DATES = {"production": ("confirmed_at",), "changes": ("changed_on",),
           "cancellations": ("decided_on",), "cost_claims": ("submitted_on",),
-          "listing": ("done_on",)}
+          "listing": ("done_on",), "evaluations": ("held_on",)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +108,19 @@ class ListingInput:
     row: int = field(default=0, compare=False, kw_only=True)
 
 
+@dataclass(frozen=True, slots=True)
+class EvaluationInput:
+    """M3: a performance evaluation of a selected project, held on a day, and its result."""
+
+    receipt_no: str
+    kind: EvaluationKind
+    held_on: date
+    result: EvaluationResult
+    note: str = ""
+    file: str = field(default="", compare=False, kw_only=True)
+    row: int = field(default=0, compare=False, kw_only=True)
+
+
 @dataclass(slots=True)
 class SupportFiles:
     """What a `support import` path held: typed rows per file, the rejected rows, what was
@@ -117,12 +132,13 @@ class SupportFiles:
     cancellations: list[CancellationInput] = field(default_factory=list)
     cost_claims: list[ClaimInput] = field(default_factory=list)
     listing: list[ListingInput] = field(default_factory=list)
+    evaluations: list[EvaluationInput] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     not_read: list[str] = field(default_factory=list)
 
 
-E = TypeVar("E", Ground, ReissueField, MallStep)
+E = TypeVar("E", Ground, ReissueField, MallStep, EvaluationKind, EvaluationResult)
 
 
 def _choice(kind: type[E]) -> Callable[[str], E]:
@@ -198,6 +214,11 @@ def _item(stem: str, c: Cells) -> object:
             c.take("reason", values.single_line), file=c.file, row=c.row)
     if stem == "listing":  # M1
         return _listing(c, _choice(MallStep))
+    if stem == "evaluations":  # M3
+        return EvaluationInput(
+            c.take("receipt_no", values.required), c.take("kind", _choice(EvaluationKind)),
+            c.take("held_on", values.date), c.take("result", _choice(EvaluationResult)),
+            c.take("note", values.single_line), file=c.file, row=c.row)
     if stem == "cost_claims":  # M2
         return ClaimInput(
             c.take("claim_id", _claim_id), c.take("receipt_no", values.required),

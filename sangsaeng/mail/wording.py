@@ -49,6 +49,7 @@ KINDS: dict[str, str] = {
     "certificate.expiring": "확인서 만료 예정", "certificate.reissued": "확인서 재발급",
     "certificate.cancelled": "확인서 취소·참여제한", "listing.reminder": "종합쇼핑몰 등록 독촉",
     "support.invitation": "행사 초대", "support.claim_decided": "인증비용 지원 결정",
+    "evaluation.due": "성과평가 기한 안내",
     "office.digest": "사무국 현황",
 }
 FIELDS: dict[str, str] = {"name": "기업명", "representative": "대표자", "address": "주소"}

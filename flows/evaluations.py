@@ -1,0 +1,77 @@
+"""M3/K5: the office's decision on a cancellation that a failed performance evaluation
+proposes — a typed input like the chair's approval (V10): suspended when served (it may take
+days; the worker is freed and the run re-enters on resume), paused in-process.
+
+Nothing is cancelled before that decision; a confirmation runs K5 (`cancel`, ground
+`failed_evaluation`, decided on the clock's KST date), a dismissal only records why.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from prefect import flow, get_run_logger
+from prefect.flow_runs import apause_flow_run, asuspend_flow_run
+from pydantic import Field
+
+from flows import round_runs
+from flows.models import CancellationDecision, InputOutcome, Now, described
+from flows.owed import deliver
+from sangsaeng.domain.clock import format_day
+from sangsaeng.domain.evaluations import KIND_NAMES, EvaluationKind
+from sangsaeng.services.evaluations import Pending
+from tasks import certificates
+
+DECISION_TIMEOUT_S = 7 * 24 * 3600  # in-process only: a served run waits suspended
+
+
+def decision_brief(pending: Pending) -> str:
+    """The form's description: the evaluation the office decides on, and what confirming does."""
+    kind = EvaluationKind(pending.kind)
+    return "\n".join([
+        f"### {pending.receipt_no} 취소 검토 / proposed cancellation (M3, K5)",
+        "",
+        f"- 과제 / product: {pending.product_name} ({pending.round_id})",
+        f"- 평가 / evaluation: {KIND_NAMES[kind]} ({kind}), {format_day(pending.held_on)} "
+        "— **부적합 / fail**",
+        f"- 비고 / note: {pending.note or '-'}",
+        f"- 제안일 / proposed on: {format_day(pending.proposed_on)}",
+        "",
+        "확정하면 확인서가 모두 취소되고 주관기업은 5년간 참여가 제한됩니다 (K5a). / Confirming "
+        "cancels every certificate of the project and bans its leads for five years (K5a); "
+        "dismissing cancels nothing.",
+    ])
+
+
+async def _wait_for_office(pending: Pending) -> CancellationDecision:
+    form = CancellationDecision.with_initial_data(description=decision_brief(pending),
+                                                  confirm=False)
+    key = f"review-cancellation-{pending.id}"
+    if round_runs.is_served():
+        return await asuspend_flow_run(wait_for_input=form, key=key)
+    return await apause_flow_run(wait_for_input=form, timeout=DECISION_TIMEOUT_S,
+                                 poll_interval=2, key=key)
+
+
+@flow(name="review_cancellation", persist_result=False)
+@described
+async def review_cancellation(
+    receipt_no: Annotated[str, Field(min_length=1, description="접수번호 / receipt number")],
+    now: Now = None,
+) -> InputOutcome:
+    """M3/K5: the office confirms or dismisses the cancellation a failed interim or completion
+    evaluation proposed. Confirm: the project's certificates are cancelled and its leads
+    banned (K5a), each lead told; dismiss: nothing is cancelled. Both are audited."""
+    pending = certificates.pending_cancellation(receipt_no.strip())
+    if pending is None:
+        return InputOutcome(round_id="-", detail=f"no cancellation of {receipt_no} is pending")
+    decision = await _wait_for_office(pending)
+    clock = now if now is not None else datetime.now(UTC)
+    state, banned = certificates.decide_cancellation(
+        pending.id, decision.confirm, decision.reason, decision.decided_by, clock)
+    get_run_logger().info("cancellation of %s %s (%d lead(s) banned)", pending.receipt_no,
+                          state, len(banned))
+    await deliver(None)
+    return InputOutcome(round_id=pending.round_id, detail=f"cancellation {state}",
+                        data={"state": state, "banned": len(banned)})
