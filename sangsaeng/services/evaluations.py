@@ -71,7 +71,7 @@ def _refusal(session: Session, item: EvaluationInput) -> tuple[int, str] | str:
     if app is None:
         return f"unknown receipt number {item.receipt_no!r}"
     if app.state is not ApplicationState.SELECTED:
-        return f"{item.receipt_no} is {app.state}, not selected: no evaluation (M3)"
+        return f"{item.receipt_no} is {app.state}: only a selected project is evaluated (M3)"
     if session.scalar(select(func.count()).where(C.application_id == app.id)) == 0:
         return f"{item.receipt_no} has no certificate: no evaluation before one is issued (M3)"
     return app.id, app.round_id
@@ -160,8 +160,8 @@ def _due_notices(session: Session, program: ProgramConfig,
                  ) -> list[Notice]:
     """M3: one `evaluation.due` per due evaluation to each lead and to the office."""
     app_id, receipt_no, round_id, product, valid_to = project
-    leads = session.execute(select(P.email, P.name).where(
-        P.application_id == app_id, P.role == "lead").order_by(P.seq)).tuples().all()
+    leads = [(email, name) for email, name in session.execute(select(P.email, P.name).where(
+        P.application_id == app_id, P.role == "lead").order_by(P.seq))]
     to = [*leads, (program.program.office_email, program.program.office_name)]
     companies = ", ".join(name for _, name in leads)
     return [Notice("evaluation.due", "application", f"{receipt_no}:{d.kind}:{d.due_on}", email,
