@@ -20,6 +20,7 @@ from sqlmodel import Session
 
 from sangsaeng.config import ProgramInfo, load_program
 from sangsaeng.domain.clock import format_day, format_kst, kst_date, parse_instant
+from sangsaeng.domain.evaluations import KIND_NAMES, EvaluationKind
 from sangsaeng.domain.states import RoundState, round_reached
 from sangsaeng.exports import FILES, Written, write_round_exports
 from sangsaeng.markdown import escape
@@ -27,6 +28,7 @@ from sangsaeng.models import APPLICATIONS, Round
 from sangsaeng.register import certified_rounds, of_round
 from sangsaeng.register import counts as certificate_counts
 from sangsaeng.reports import DECISION_COLUMNS, announcement, decision_rows
+from sangsaeng.services.evaluations import pending_cancellations
 from sangsaeng.services.listing import escalated_products
 from sangsaeng.services.notices import status as notice_status
 from sangsaeng.services.rounds import cancellation
@@ -154,7 +156,7 @@ def certificate_lines(session: Session, rnd: Round, base_url: str,
 def office_digest_markdown(session: Session, today: date) -> str:
     """The office's morning digest (`office-digest` artifact): per round holding certificates,
     issued / valid / expired / cancelled and those expiring within 90 days (K6); the products
-    whose listing step is escalated (M1c)."""
+    whose listing step is escalated (M1c); the cancellations failed evaluations propose (M3)."""
     rows = []
     for round_id in certified_rounds(session):
         n = certificate_counts(session, round_id, today)
@@ -164,7 +166,8 @@ def office_digest_markdown(session: Session, today: date) -> str:
                     "취소 cancelled", "90일 내 만료 expiring"], rows) if rows
             else ["(발급된 확인서 없음 / no certificate issued yet)"])
     return "\n".join([f"# 사무국 현황 / office digest — {format_day(today)}", "",
-                      "## 확인서 certificates", "", *body, "", *_escalated_lines(session, today)])
+                      "## 확인서 certificates", "", *body, "", *_escalated_lines(session, today),
+                      *_pending_lines(session)])
 
 
 def _escalated_lines(session: Session, today: date) -> list[str]:
@@ -174,6 +177,19 @@ def _escalated_lines(session: Session, today: date) -> list[str]:
                     "경과일 days"], rows) if rows
             else ["(지연 보고된 제품 없음 / no product escalated)"])
     return ["## 종합쇼핑몰 등록 지연 listing escalated (M1c)", "", *body, ""]
+
+
+def _pending_lines(session: Session) -> list[str]:
+    """M3: one line per cancellation waiting for the office's decision (review_cancellation)."""
+    rows = [[escape(p.receipt_no), escape(p.product_name), f"{KIND_NAMES[EvaluationKind(p.kind)]}"
+             f" ({p.kind})", format_day(p.held_on), format_day(p.proposed_on)]
+            for p in pending_cancellations(session)]
+    body = (_table(["접수번호 receipt", "제품 product", "평가 evaluation", "평가일 held",
+                    "제안일 proposed"], rows) if rows
+            else ["(검토 대기 중인 취소 없음 / no cancellation pending)"])
+    return ["## 취소 검토 대기 pending cancellations (M3, K5)", "",
+            "성과평가 부적합: review_cancellation에서 확정 또는 기각 / failed evaluations: "
+            "confirm or dismiss in review_cancellation", "", *body, ""]
 
 
 def exports_markdown(rnd: Round, written: Written, base_url: str) -> str:

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from flows.certificates import record_evaluation, support_dues, support_import
 from flows.evaluations import review_cancellation
 from flows.models import InputOutcome
+from sangsaeng.dashboard import office_digest_markdown
 from sangsaeng.db import get_engine, session_scope
 from sangsaeng.domain.clock import parse_instant
 from sangsaeng.errors import InputRefused
@@ -116,6 +117,10 @@ def test_M3_a_fail_proposes_a_cancellation_and_cancels_nothing(env: Path) -> Non
             AuditEvent.action == "propose_cancellation", AuditEvent.rule == "M3")) == 1
         other = session.scalar(select(Application.receipt_no).where(
             Application.state == "not_selected"))
+        digest = office_digest_markdown(session, date(2023, 7, 12))
+    pending_part = digest.split("pending cancellations (M3, K5)")[1]
+    assert "| 2022-2-018 |" in pending_part and "| 중간평가 (interim) | 2023년 7월 10일" in \
+        pending_part
     with pytest.raises(InputRefused) as refused:
         asyncio.run(record_evaluation(str(other), "interim", date(2023, 7, 1), "pass",
                                       actor="test", now=parse_instant(REPLAY_NOW)))
@@ -193,6 +198,8 @@ def test_M3_K5_the_office_confirms_through_the_prefect_input(env: Path) -> None:
         bans = {s.brn: s.banned_until for s in session.scalars(select(Sanction))
                 if s.brn in leads}
         pending = session.scalars(select(PendingCancellation)).one()
+        digest = office_digest_markdown(session, date(2023, 8, 1))
+    assert "검토 대기 중인 취소 없음 / no cancellation pending" in digest
     assert bans == dict.fromkeys(leads, date(2028, 7, 31))  # K5a: + 5 years − 1 day
     assert (pending.state, pending.decided_by, pending.decided_on) == (
         "confirmed", "사무국", date(2023, 8, 1))
