@@ -1,7 +1,8 @@
 """After the selection (INTERFACES §5): production confirmations (K1) entered later, and the
 daily dues run's certificate part — expiry reminders (K6, K6a).
 
-Mall-listing support, cost claims and evaluations (M1–M5) join the dues run later (issue 12).
+Mall-listing support (M1, services/listing.py) and evaluations (M3, services/evaluations.py)
+have their own parts of the dues run.
 """
 
 from __future__ import annotations
