@@ -224,3 +224,13 @@ def test_M3_the_office_dismisses_and_nothing_is_cancelled(env: Path) -> None:
     assert (pending.state, pending.reason) == ("dismissed", "재평가에서 실적 확인")
     assert (audited.rule, audited.reason, audited.actor) == ("M3", "재평가에서 실적 확인",
                                                             "office:사무국")
+
+
+def test_M3_a_selected_project_without_a_certificate_is_not_evaluated(env: Path) -> None:
+    run(CONFIG, PACKAGE, REPLAY_NOW, approve=True, until="selection_notice")  # none issued
+    with pytest.raises(InputRefused) as refused:
+        _import(EVALUATIONS, "2023-07-11T10:00:00+09:00")
+    assert "evaluations.csv row 2: 2022-2-018 has no certificate" in str(refused.value)
+    with session_scope(get_engine()) as session:
+        assert session.scalar(select(func.count()).select_from(Evaluation)) == 0
+        assert session.scalar(select(func.count()).select_from(PendingCancellation)) == 0
