@@ -12,15 +12,23 @@ import asyncio
 import json
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+from prefect.client.schemas.filters import (
+    DeploymentFilter,
+    DeploymentFilterId,
+    FlowRunFilter,
+    FlowRunFilterName,
+)
 from prefect.flow_runs import resume_flow_run
 from prefect.input.run_input import keyset_from_paused_state
 from sqlalchemy import func, select
 
+from flows import round_runs
 from flows.certificates import record_evaluation, support_dues, support_import
+from flows.deployments import deployments
 from flows.evaluations import review_cancellation
 from flows.models import InputOutcome
 from sangsaeng.dashboard import office_digest_markdown
@@ -234,3 +242,27 @@ def test_M3_a_selected_project_without_a_certificate_is_not_evaluated(env: Path)
     with session_scope(get_engine()) as session:
         assert session.scalar(select(func.count()).select_from(Evaluation)) == 0
         assert session.scalar(select(func.count()).select_from(PendingCancellation)) == 0
+
+
+async def _review_runs(deployment_id: Any) -> list[Any]:
+    async with get_client() as client:
+        runs = await client.read_flow_runs(deployment_filter=DeploymentFilter(
+            id=DeploymentFilterId(any_=[deployment_id])))
+        await client.delete_deployment(deployment_id)
+        return runs
+
+
+def test_M3_a_fail_recorded_in_a_served_run_starts_the_office_review(
+        env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
+    review = next(d for d in deployments() if d.flow_name == "review_cancellation")
+    deployment_id = review.apply()  # registered as `sangsaeng serve` does
+    monkeypatch.setattr(round_runs, "is_served", lambda: True)  # as if the UI had started it
+    done = asyncio.run(record_evaluation("2022-2-018", "interim", date(2023, 7, 10), "fail",
+                                         "협력 실적 없음", "test",
+                                         parse_instant("2023-07-11T10:00:00+09:00")))
+    [started] = asyncio.run(_review_runs(deployment_id))
+    assert done.data["reviews"] == {"2022-2-018": str(started.id)}
+    assert started.parameters == {"receipt_no": "2022-2-018"}
+    assert {"human", "input"} <= set(started.tags)
+    assert {s for s, _ in _certificates_of("2022-2-018")} == {"valid"}  # nothing cancelled
