@@ -178,7 +178,10 @@ def decide_cancellation(pending_id: int, confirm: bool, reason: str, decided_by:
                         now: datetime) -> tuple[str, list[str]]:
     """M3/K5: the office's decision on a proposed cancellation: (state, leads banned)."""
     with session_scope() as session:
-        [pending] = [p for p in evaluations.pending_cancellations(session) if p.id == pending_id]
+        found = [p for p in evaluations.pending_cancellations(session) if p.id == pending_id]
+        if not found:  # decided meanwhile (another review run of the same proposal)
+            return "already decided", []
+        pending = found[0]
         done = evaluations.decide_pending(session, pending, confirm=confirm, reason=reason,
                                           decided_by=decided_by, now=now)
     return ("confirmed", done.banned) if done is not None else ("dismissed", [])
