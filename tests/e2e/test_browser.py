@@ -75,6 +75,18 @@ def test_the_office_finds_the_round_form_and_the_selection_in_the_ui(
         status = api.latest_artifact("round-2022-2-status")
         announcement = api.latest_artifact("round-2022-2-announcement")
         statistics = api.latest_artifact("program-statistics")
+        # M3: a failed interim evaluation proposes a cancellation; the office decides it in
+        # the suspended review run's form (nothing is cancelled before)
+        evaluations = api.start("support_import/sangsaeng", {
+            "path": str(ROUND_2022_2 / "support" / "evaluations.csv"),
+            "now": "2023-07-11T10:00:00+09:00"})
+        poll("the evaluations import", lambda: api.call(
+            lambda c: c.read_flow_run(evaluations.id)).state.is_final() or None,
+            timeout=240, every=1)
+        review = poll("the review run to wait for the office", lambda: next(
+            (r for r in api.call(lambda c: c.read_flow_runs()) if r.name ==
+             "2022-2-018-review-cancellation" and r.state and r.state.name == "Suspended"),
+            None), timeout=240, every=1)
         office_sees_the_ui(page_url=served_server.ui_url, round_deployment=round_deployment.id,
                            selection=selection.latest_id, status=status.latest_id,
                            announcement=announcement.latest_id)
@@ -87,6 +99,12 @@ def test_the_office_finds_the_round_form_and_the_selection_in_the_ui(
             expect(page.get_by_text("전체 all", exact=False).first).to_be_visible(
                 timeout=60_000)
             page.screenshot(path=str(SHOTS / "statistics.png"), full_page=True)
+            page.goto(f"{served_server.ui_url}/runs/flow-run/{review.id}")
+            page.get_by_role("button", name="Resume").first.click()
+            form = page.get_by_role("dialog")
+            for text in ("2022-2-018 취소 검토", "중간평가 (interim)", "Confirm", "Decided By"):
+                expect(form.get_by_text(text, exact=False).first).to_be_visible(timeout=60_000)
+            page.screenshot(path=str(SHOTS / "review-cancellation-form.png"), full_page=True)
     finally:  # serve stays up while the browser opens its links (exports, certificate PDFs)
         stop(serve)
 
