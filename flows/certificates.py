@@ -31,6 +31,7 @@ from flows.owed import deliver, owed, publish
 from sangsaeng.domain.certificates import Ground, ReissueField
 from sangsaeng.domain.evaluations import EvaluationKind, EvaluationResult
 from sangsaeng.domain.listing import MallStep
+from sangsaeng.domain.states import RoundState
 from sangsaeng.errors import InputRefused
 from sangsaeng.io.support import (
     CancellationInput,
@@ -76,6 +77,28 @@ async def certificate_issuance(round_id: RoundId, now: Now = None, actor: Actor 
         step=Step.CERTIFICATE_ISSUANCE, detail=detail, round_state=done.state,
         data={"issued": done.issued, "ranges": done.ranges, "skipped": done.skipped,
               "skipped_file": done.skipped_file}))
+    publish(round_id)
+    if chain and done.state is RoundState.CERTIFYING and round_runs.is_served():
+        await round_runs.start_next_step(round_id, done.state)
+    return outcome
+
+
+@flow(name="mall_listing_support", persist_result=False)
+@described
+async def mall_listing_support(round_id: RoundId, now: Now = None, actor: Actor = "prefect",
+                               chain: Chain = False) -> StepOutcome:
+    """R2/M1: the round's last step. Once its certificates are issued the round moves to
+    `support` and each certified product's 나라장터 종합쇼핑몰 listing checklist starts; the
+    daily dues run (09:00 KST) then reminds and escalates (M1b, M1c). Safe to re-run.
+
+    `chain` is accepted like every step's; nothing follows it (the dues run is scheduled).
+    """
+    await round_runs.tag_own_run(round_id)
+    state, steps = certificates.begin_listing_support(round_id, _now(now), actor)
+    detail = (", ".join(f"{step} {n}" for step, n in steps.items()) if steps
+              else "no valid certificate yet: listing support waits for certificate_issuance")
+    outcome = StepOutcome(step=Step.MALL_LISTING_SUPPORT, detail=detail, round_state=state,
+                          data={"steps": steps})
     publish(round_id)
     return outcome
 

@@ -19,6 +19,7 @@ from flows.certificates import (
     certificate_issuance,
     change_certificate,
     confirm_production,
+    mall_listing_support,
     record_evaluation,
     record_listing_step,
     submit_cost_claim,
@@ -84,6 +85,9 @@ def specs() -> list[Spec]:
         Spec(certificate_issuance, "확인서 발급: 생산 확인된 주관기업별 번호·PDF·안내 메일 (반복 "
              "실행 안전). / Issue certificates (K1–K4) with their PDFs and notices.",
              ("step",)),
+        Spec(mall_listing_support, "종합쇼핑몰 등록 지원 시작 (확인서 발급 후, 회차 → support). / "
+             "Start each certified product's listing support (M1); the round moves to "
+             "support.", ("step",)),
         Spec(confirm_production, "생산 확인 입력 후 확인서 발급. / Record production "
              "confirmations (K1) and issue their certificates.", ("human", "input")),
         Spec(change_certificate, "확인서 재발급 (기업명·대표자·주소 변경). / Reissue a "

@@ -30,6 +30,7 @@ class Step(StrEnum):
     COMMITTEE_REVIEW = "committee_review"
     SELECTION_NOTICE = "selection_notice"
     CERTIFICATE_ISSUANCE = "certificate_issuance"
+    MALL_LISTING_SUPPORT = "mall_listing_support"
 
 
 RoundId = Annotated[str, Field(min_length=1, description=(

@@ -36,7 +36,8 @@ DEPLOYMENT = "sangsaeng"
 # After a step, the round's state says which step comes next (chained runs only).
 NEXT_STEP = {RoundState.CLOSED: "screening", RoundState.SCREENING: "committee_review",
              RoundState.DECIDED: "selection_notice",
-             RoundState.NOTIFIED: "certificate_issuance"}
+             RoundState.NOTIFIED: "certificate_issuance",
+             RoundState.CERTIFYING: "mall_listing_support"}
 
 
 # Runs that have not started their work yet: scheduled (also Late, AwaitingRetry), pending

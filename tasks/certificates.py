@@ -185,3 +185,12 @@ def decide_cancellation(pending_id: int, confirm: bool, reason: str, decided_by:
         done = evaluations.decide_pending(session, pending, confirm=confirm, reason=reason,
                                           decided_by=decided_by, now=now)
     return ("confirmed", done.banned) if done is not None else ("dismissed", [])
+
+
+@step_task
+def begin_listing_support(round_id: str, now: datetime, actor: str) -> tuple[str, dict[str, int]]:
+    """R2/M1: the round's last step: `certifying → support`; products per current step."""
+    with session_scope() as session:
+        rnd = rounds.get_round(session, round_id)
+        steps = listing.begin_support(session, rnd, now=now, actor=actor)
+        return str(rnd.state), steps

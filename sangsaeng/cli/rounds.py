@@ -60,6 +60,7 @@ class StepName(StrEnum):
     committee_review = "committee_review"
     selection_notice = "selection_notice"
     certificate_issuance = "certificate_issuance"
+    mall_listing_support = "mall_listing_support"
 
 
 def _chair_actions(values: list[str], option: str) -> list[dict[str, str]]:

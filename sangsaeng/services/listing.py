@@ -31,14 +31,16 @@ from sangsaeng.domain.listing import (
     reminder_due,
     stall_of,
 )
+from sangsaeng.domain.states import RoundState
 from sangsaeng.io.support import ListingInput
-from sangsaeng.journal import Audit, Entry, Notice, owe_notices, record
+from sangsaeng.journal import Audit, Entry, Notice, move_round, owe_notices, record
 from sangsaeng.models import (
     APPLICATIONS,
     CERTIFICATES,
     LISTING_FOLLOW_UPS,
     LISTING_STEPS,
     PARTICIPANTS,
+    Round,
 )
 from sangsaeng.reports import to_csv
 
@@ -182,6 +184,22 @@ def products(session: Session, today: date, round_id: str | None = None) -> list
                            tuple(follow.get((c.number, step, "reminder"), [])),
                            escalated[0] if escalated else None))
     return out
+
+
+def begin_support(session: Session, rnd: Round, *, now: datetime, actor: str) -> dict[str, int]:
+    """The round's `mall_listing_support` step (R2, M1): once its certificates are issued the
+    round moves `certifying → support`, and each valid certificate's listing checklist starts;
+    returns how many products stand at each current step (`listed` when done). Before any
+    certificate (round `notified`) nothing moves; the daily dues run does the reminders."""
+    if rnd.state is RoundState.CERTIFYING:
+        move_round(session, rnd, RoundState.SUPPORT, at=now, actor=actor, rule="M1",
+                   reason="certificates issued: 종합쇼핑몰 listing support begins")
+    counts: dict[str, int] = {}
+    for p in products(session, kst_date(now), rnd.id):
+        if p.status is CertificateStatus.VALID:
+            step = "listed" if p.stall is None else p.stall.step.value
+            counts[step] = counts.get(step, 0) + 1
+    return counts
 
 
 # --- the dues run (M1b, M1c) ----------------------------------------------------------------

@@ -137,7 +137,7 @@ def office_sees_the_ui(page_url: str, round_deployment: object, selection: objec
         page.screenshot(path=str(SHOTS / "selection-artifact.png"), full_page=True)
 
         page.goto(f"{page_url}/artifacts/artifact/{status}")
-        expect(page.get_by_text("certifying", exact=False).first).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("support", exact=True).first).to_be_visible(timeout=60_000)
         for name in ("decisions.csv", "selection.xlsx", "announcement.md"):  # the exports, linked
             link = page.get_by_role("link", name=name, exact=True).first
             expect(link).to_be_visible(timeout=60_000)

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.usefixtures("prefect_harness")
 @pytest.fixture
 def replayed(env: Path) -> Path:
     code, stdout, _ = run_round(ROUND_2022_2 / "package")
-    assert code == 0 and "certifying" in stdout
+    assert code == 0 and "support" in stdout
     return env
 
 

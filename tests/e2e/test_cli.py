@@ -123,7 +123,7 @@ def test_fixing_the_rows_and_importing_again_completes_the_round(env: Path, pack
     assert run_round(package)[0] == 2
     shutil.copyfile(ROUND_2022_2 / "package" / "participants.csv", package / "participants.csv")
     code, stdout, _ = run_round(package)
-    assert code == 0 and "certifying" in stdout
+    assert code == 0 and "support" in stdout
     code, decisions, _ = cli("export", "decisions", "--round", "2022-2")
     assert decisions.replace("\r\n", "\n") == (ROUND_2022_2 / "expected" / "decisions.csv"
                                                ).read_text(encoding="utf-8")

@@ -34,7 +34,8 @@ STEP_FLOWS = {"round", "open_call", "intake", "close_intake", "screening", "comm
               "deliver_notices", "deliver_due_notices", "office_digest",
               "certificate_issuance", "confirm_production", "change_certificate",
               "cancel_certificates", "submit_cost_claim", "record_listing_step",
-              "support_import", "support_dues", "invite_to_event", "record_evaluation",
+              "support_import", "support_dues", "invite_to_event",
+              "mall_listing_support", "record_evaluation",
               "review_cancellation"}
 LEAD_S = 60  # the round run (runner start, open, intake) must be done before the deadline
 

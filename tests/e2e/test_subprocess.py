@@ -49,7 +49,7 @@ def test_round_run_and_exports_equal_the_expected_files(
            str(ROUND / "package"), "--now", "2022-07-20T10:00:00+09:00", "--approve"]
     first = sangsaeng(*run, env=env, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    assert "round 2022-2: certifying" in first.stdout
+    assert "round 2022-2: support" in first.stdout
     for kind in ("decisions", "selection"):
         out = tmp_path / f"{kind}.csv"
         done = sangsaeng("export", kind, "--round", "2022-2", "--out", str(out), env=env,

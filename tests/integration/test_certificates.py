@@ -69,9 +69,12 @@ def _support(tmp_path: Path, name: str, text: str, now: str) -> object:
 
 def test_replay_issues_29_certificates_with_pdfs_and_notices_once(env: Path) -> None:
     report = run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
-    assert report.state == "certifying"
-    issuance = report.steps[-1]
+    assert report.state == "support"  # R2: the last step, mall_listing_support, began
+    issuance, listing = report.steps[-2:]
     assert (issuance.step.value, issuance.data["issued"]) == ("certificate_issuance", 29)
+    # M1: every certified product starts its checklist at the first step
+    assert (listing.step.value, listing.data["steps"]) == (
+        "mall_listing_support", {"bidder_registration": 29})
     certs = _certificates()
     # K2: in (receipt number, lead seq) order within the run, per (year, track)
     with session_scope(get_engine()) as session:
@@ -117,7 +120,7 @@ def test_replay_issues_29_certificates_with_pdfs_and_notices_once(env: Path) -> 
     # a re-run issues nothing and owes nothing
     before = counts()
     again = run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
-    assert again.steps[-1].data["issued"] == 0
+    assert again.steps[-2].data["issued"] == 0
     assert counts() == before and [c.number for c in _certificates()] == NUMBERS
 
 

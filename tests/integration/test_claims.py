@@ -55,7 +55,7 @@ def _claims_file(tmp_path: Path, rows: str) -> Path:
 @pytest.fixture
 def decided(env: Path) -> Any:
     """The 2022-2 replay, then its cost_claims.csv imported."""
-    assert run(CONFIG, PACKAGE, REPLAY_NOW, approve=True).state == "certifying"
+    assert run(CONFIG, PACKAGE, REPLAY_NOW, approve=True).state == "support"
     return _import(CLAIMS)
 
 

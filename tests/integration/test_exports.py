@@ -82,7 +82,7 @@ def sheet_rows(path: Path) -> list[list[str]]:
 def test_after_the_replay_the_exports_are_what_the_cli_writes_and_the_status_links_them(
     var: Path, tmp_path: Path
 ) -> None:
-    assert run(CONFIG, PACKAGE, REPLAY_NOW, approve=True).state == "certifying"
+    assert run(CONFIG, PACKAGE, REPLAY_NOW, approve=True).state == "support"
     folder = var / "exports" / "2022-2"
     assert exported(var) == ALL  # and no temporary file left behind
     commands = {"decisions.csv": ("export", "decisions"),
@@ -179,7 +179,7 @@ def test_when_the_files_cannot_be_written_the_round_goes_on_and_the_status_says_
 ) -> None:
     var.mkdir(parents=True, exist_ok=True)
     (var / "exports").write_text("not a folder")  # e.g. a full disk or a wrong permission
-    assert run(CONFIG, PACKAGE, REPLAY_NOW, approve=True).state == "certifying"
+    assert run(CONFIG, PACKAGE, REPLAY_NOW, approve=True).state == "support"
     status = latest("round-2022-2-status")
     assert "the export files could not be written" in status and "exports/2022-2" in status
     assert f"]({BASE}/2022-2/" not in status  # no link to an export file that is not there
@@ -208,7 +208,7 @@ def test_names_that_start_like_formulas_are_text_in_every_csv_and_xlsx(
     package = Path(shutil.copytree(PACKAGE, tmp_path / "package"))
     for file, names in FORMULAS.items():
         rename(package, file, names)
-    assert run(CONFIG, package, REPLAY_NOW, approve=True).state == "certifying"
+    assert run(CONFIG, package, REPLAY_NOW, approve=True).state == "support"
     folder = var / "exports" / "2022-2"
     expected = [["1", "1:1", "'+cmd|' /C calc'!A0", "'@SUM(1+1)", "3년", f"'{HYPERLINK}"],
                 ["2", "1:1", "주승 다휴공작소", "(주)영진기계", "3년", "'-2+3"]]
@@ -247,7 +247,7 @@ def test_names_with_markup_show_as_text_in_the_markdown_files_and_artifacts(
     package = Path(shutil.copytree(PACKAGE, tmp_path / "package"))
     for file, names in MARKUP.items():
         rename(package, file, names)
-    assert run(CONFIG, package, REPLAY_NOW, approve=True).state == "certifying"
+    assert run(CONFIG, package, REPLAY_NOW, approve=True).state == "support"
     folder = var / "exports" / "2022-2"
     for markdown in ((folder / "selection.md").read_text(encoding="utf-8"),
                      (folder / "announcement.md").read_text(encoding="utf-8"),

@@ -145,7 +145,7 @@ def test_S1_an_accepted_supplement_counts_at_the_recheck_and_a_late_one_is_refus
     assert "item 1 (2022-2-024 agreement): received 2022년 6월 7일(화) 18:00, not before the " \
         "supplement deadline 2022년 6월 7일(화) 18:00 (S1)" in str(late.value)
     # the S1 re-check: 028 is selected as in the portal's data, 024 stays out with the reason
-    assert run(CONFIG, without_supplements, REPLAY_NOW, approve=True).state == "certifying"
+    assert run(CONFIG, without_supplements, REPLAY_NOW, approve=True).state == "support"
     assert read_csv(decisions_csv("2022-2")) == expected("decisions.csv")
     rows = {r[0]: r[2:] for r in read_csv(decisions_csv("2022-2"))[1:]}
     assert rows["2022-2-028"] == ["selected", "71.90", "3", ""]
@@ -240,7 +240,7 @@ def test_V4_pasted_score_sheets_complete_the_review(missing_sheets: tuple[Path, 
     review = asyncio.run(committee_review("2022-2", kst(REPLAY_NOW), None, False, "test"))
     assert review.data["proposed"] == {"selected": 12, "not_selected": 15}
     assert _round_state() == "review"
-    assert run(CONFIG, package, REPLAY_NOW, approve=True).state == "certifying"
+    assert run(CONFIG, package, REPLAY_NOW, approve=True).state == "support"
     assert read_csv(decisions_csv("2022-2")) == expected("decisions.csv")
     [event] = _events("scores.upload")
     assert (event.actor, event.rule, event.reason) == ("평가간사", "V2", "scores.csv (pasted)")
@@ -319,8 +319,8 @@ def test_inputs_are_refused_outside_their_stage(env: Path) -> None:
     with pytest.raises(StepError, match="round 2022-2 is open: supplements are taken while"):
         _accept(_item("2022-2-028", "sme_certificate", "2022-05-19T10:00:00"),
                 now="2022-05-20T10:00:00+09:00")
-    assert run(CONFIG, PACKAGE, REPLAY_NOW, approve=True).state == "certifying"
-    with pytest.raises(StepError, match=r"round 2022-2 is certifying: .* frozen, V10"):
+    assert run(CONFIG, PACKAGE, REPLAY_NOW, approve=True).state == "support"
+    with pytest.raises(StepError, match=r"round 2022-2 is support: .* frozen, V10"):
         _upload(csv_text="\n".join([HEADER, "2022-2-002,R02,19.1,28.2,40.0"]))
     with pytest.raises(StepError, match="either as a file path or as pasted CSV text"):
         _upload(path="x.csv", csv_text=HEADER)

@@ -82,7 +82,7 @@ def test_a_cp949_round_with_quotas_follows_the_rules(env: Path, tmp_path: Path) 
     with pytest.raises(UnicodeDecodeError):
         (package / "participants.csv").read_text(encoding="utf-8")  # really CP949
     report = run(config, package, "2024-12-01T10:00:00+09:00", approve=True)
-    assert report.state == "certifying"  # production confirmed for some (K1)
+    assert report.state == "support"  # production confirmed for some (K1)
     decisions = read_csv(decisions_csv("2024-3"))
     assert decisions[0] == ["receipt_no", "track", "status", "score", "rank", "reasons"]
     body = decisions[1:]
@@ -141,7 +141,7 @@ def test_a_package_given_as_one_xlsx_workbook_decides_the_same(env: Path, tmp_pa
     workbook.save(xlsx)
     report = run(REPO / "config" / "rounds" / "2022-2.toml", xlsx,
                  "2022-07-20T10:00:00+09:00", approve=True)
-    assert report.state == "certifying"  # production confirmed for some (K1)
+    assert report.state == "support"  # production confirmed for some (K1)
     expected = read_csv((ROUND_2022_2 / "expected" / "decisions.csv").read_text(
         encoding="utf-8-sig"))
     assert read_csv(decisions_csv("2022-2")) == expected
@@ -176,7 +176,7 @@ def test_task_runs_and_their_payloads_do_not_grow_with_the_number_of_application
                                  applications=size, seed=size)
         report = run(tmp_path / str(size) / "round.toml", package, "2030-12-01T10:00:00+09:00",
                      approve=True, run_name=f"tasks-{size}")
-        assert report.state == "certifying"  # production confirmed for some (K1)
+        assert report.state == "support"  # production confirmed for some (K1)
         counted[size] = task_runs_of(f"tasks-{size}")
         largest[size] = max(payloads.values())
         monkeypatch.undo()

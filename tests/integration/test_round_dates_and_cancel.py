@@ -276,8 +276,8 @@ def test_K5_a_released_round_cannot_be_cancelled_and_a_reason_is_required(env: P
     assert run(CONFIG, PACKAGE, REPLAY_NOW, until="screening").state == "screening"
     with pytest.raises(StepError, match="needs a reason"):
         asyncio.run(cancel_round("2022-2", "   "))
-    assert run(CONFIG, PACKAGE, REPLAY_NOW, approve=True).state == "certifying"
-    with pytest.raises(StepError, match=r"2022-2 is certifying: .* cancel selected projects one "
+    assert run(CONFIG, PACKAGE, REPLAY_NOW, approve=True).state == "support"
+    with pytest.raises(StepError, match=r"2022-2 is support: .* cancel selected projects one "
                                         r"by one \(K5\)"):
         asyncio.run(cancel_round("2022-2", "공고 철회"))
-    assert stored("2022-2").state == "certifying"
+    assert stored("2022-2").state == "support"

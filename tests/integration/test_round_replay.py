@@ -27,12 +27,12 @@ def expected(name: str) -> list[list[str]]:
 
 def test_replay_reproduces_expected_outputs_and_rerun_changes_nothing(env: Path) -> None:
     report = run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
-    assert report.state == "certifying"  # production confirmed: certificates issued (K1)
+    assert report.state == "support"  # certificates issued (K1), listing support begun (M1)
     assert read_csv(decisions_csv("2022-2")) == expected("decisions.csv")
     assert read_csv(selection_csv("2022-2")) == expected("selection.csv")
     before = counts()
     again = run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
-    assert again.state == "certifying"
+    assert again.state == "support"
     assert counts() == before
     assert read_csv(decisions_csv("2022-2")) == expected("decisions.csv")
 
@@ -96,7 +96,7 @@ def test_run_before_supplement_deadline_waits_then_rechecks(env: Path) -> None:
     assert {"2022-2-019", "2022-2-024", "2022-2-028"} <= asked
     assert "2022-2-022" not in asked  # late anyway: no request for documents
     final = run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
-    assert final.state == "certifying"
+    assert final.state == "support"
     assert read_csv(decisions_csv("2022-2")) == expected("decisions.csv")
 
 
