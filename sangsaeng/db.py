@@ -11,7 +11,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from alembic.util.exc import CommandError
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -50,10 +50,24 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
+# pg_advisory_lock key of the migrations: workers starting at once on a new PostgreSQL database
+# would otherwise both create its tables (one fails on a duplicate). ("상생" in UTF-8, as int.)
+MIGRATION_LOCK = 0xEC_83_81_EC_83_9D
+
+
 def migrate(engine: Engine) -> None:
-    """Upgrade the database to the newest migration (idempotent)."""
+    """Upgrade the database to the newest migration (idempotent). On PostgreSQL, one process
+    at a time (an advisory lock): the others wait, then find nothing left to do."""
     try:
-        command.upgrade(alembic_config(engine), "head")
+        if engine.dialect.name != "postgresql":
+            command.upgrade(alembic_config(engine), "head")
+            return
+        with engine.connect() as lock:
+            lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+            try:
+                command.upgrade(alembic_config(engine), "head")
+            finally:
+                lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
     except CommandError as exc:  # e.g. a database made by a newer release
         where = engine.url.render_as_string(hide_password=True)
         raise ConfigError(f"cannot migrate the database {where}: {exc}") from None

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
+import uuid
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 import sangsaeng.models  # noqa: F401  (registers the tables)
 from sangsaeng.db import make_engine, migrate
+from tests.conftest import PG_ENV
 
 
 def test_migrated_schema_matches_the_models(database_url: str) -> None:
@@ -154,3 +160,32 @@ def test_a_failing_migration_changes_nothing(database_url: str, tmp_path: object
     assert version == head and names == ["㈜상생"]
     assert "half_done" not in columns
     assert not any(t.startswith("_alembic_tmp") for t in tables)
+
+
+@pytest.mark.db
+@pytest.mark.skipif(not os.environ.get(PG_ENV), reason="PostgreSQL leg: needs " + PG_ENV)
+def test_two_processes_migrating_a_new_postgresql_database_at_once_both_succeed() -> None:
+    """Two workers started together on a new database: one creates the tables, the other
+    waits for it (an advisory lock) and finds nothing left to do — no duplicate-table error."""
+    from sqlalchemy import create_engine, inspect, text
+
+    base = os.environ[PG_ENV]
+    name = f"sangsaeng_m_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    code = ("import sys; from sangsaeng.db import make_engine, migrate; "
+            "migrate(make_engine(sys.argv[1]))")
+    try:
+        workers = [subprocess.Popen([sys.executable, "-c", code, url], stderr=subprocess.PIPE,
+                                    text=True) for _ in range(2)]
+        errors = [worker.communicate(timeout=300)[1] for worker in workers]
+        assert [w.returncode for w in workers] == [0, 0], errors
+        engine = make_engine(url)
+        assert set(SQLModel.metadata.tables) <= set(inspect(engine).get_table_names())
+        engine.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
