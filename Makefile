@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install fonts demo test lint browser test-postgres bench clean
+.PHONY: install fonts demo test lint browser test-postgres bench scale-demo clean
 
 # apt waits for another apt (unattended upgrades, a colleague's `make browser`) instead of failing:
 # dpkg's lock through DPkg::Lock::Timeout; the package lists' lock, which `update` does not wait
@@ -60,6 +60,11 @@ test: lint browser
 test-postgres: install
 	SANGSAENG_TEST_DATABASE_URL=$${SANGSAENG_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
 		$(BIN)/python -m pytest -m db
+
+# The round through a Prefect server on PostgreSQL and a work pool with two workers
+# (docs/deploy.md). PostgreSQL must answer on 127.0.0.1:5432 (--pg says another).
+scale-demo: install
+	$(BIN)/python -m sangsaeng.cli.scale $(SCALE_DEMO_ARGS)
 
 bench: install
 	$(BIN)/python bench/round_scale.py

@@ -194,10 +194,13 @@ async def start_step(round_id: str, step: str, *, once_per: str = "chained",
 
 
 async def start_delivery(round_id: str) -> str:
-    """Start a `deliver_notices` run for what this run's step owed (once per step run): the
-    step ends without waiting for mail."""
+    """Start a `deliver_notices` run for what this run's step owed (once per step run and
+    attempt): the step ends without waiting for mail. A run resumed after its suspension (the
+    chair's review inside `round`) is a new attempt: it owes the notices decided since."""
     context = FlowRunContext.get()
-    own = context.flow_run.id if context and context.flow_run else "none"
+    this = context.flow_run if context else None
+    # the attempt: its Running state (run_count does not change when a suspended run resumes)
+    own = f"{this.id}-{this.state.id if this.state else this.run_count}" if this else "none"
     async with get_client() as client:
         deployment = await client.read_deployment_by_name(deployment_name("deliver_notices"))
         run = await client.create_flow_run_from_deployment(

@@ -209,14 +209,14 @@ def demo() -> None:
     _print_report(result)
     target = settings.var_dir / "demo" / DEMO_ROUND
     write_outputs(DEMO_ROUND, target)
-    _print_figures(DEMO_ROUND)
-    _print_certificates(DEMO_ROUND)
-    _print_notices(DEMO_ROUND)
+    print_figures(DEMO_ROUND)
+    print_certificates(DEMO_ROUND)
+    print_notices(DEMO_ROUND)
     out.print(f"\noutputs in [bold]{target.resolve()}[/bold]; database "
               f"{settings.redacted_database_url}")
 
 
-def _print_figures(round_id: str) -> None:
+def print_figures(round_id: str) -> None:
     """A2: the figures the press release states, as computed from the data."""
     from sangsaeng.reports import figures
 
@@ -228,7 +228,7 @@ def _print_figures(round_id: str) -> None:
               f"{fig.lead_participations} lead-company participations ({tracks})")
 
 
-def _print_certificates(round_id: str) -> None:
+def print_certificates(round_id: str) -> None:
     """K2: the certificates issued, by track, and where their PDFs are."""
     from sangsaeng.domain.certificates import number_ranges
     from sangsaeng.register import of_round
@@ -240,7 +240,7 @@ def _print_certificates(round_id: str) -> None:
     out.print(f"{round_id}: {len(numbers)} certificates ({shown}) → {folder}")
 
 
-def _print_notices(round_id: str) -> None:
+def print_notices(round_id: str) -> None:
     """Where the round's notices went (the embedded server's .eml files, or the SMTP server)."""
     from sangsaeng.services.notices import status
 
