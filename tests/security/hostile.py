@@ -53,9 +53,9 @@ def _write(path: Path, rows: list[dict[str, str]]) -> None:
 
 
 def hostile_package(folder: Path, *,
-                    participants: Mapping[tuple[str, str], Mapping[str, str]] = {},  # noqa: B006
-                    products: Mapping[str, str] = {},  # noqa: B006
-                    reviewers: Mapping[str, Mapping[str, str]] = {}) -> Path:  # noqa: B006
+                    participants: Mapping[tuple[str, str], Mapping[str, str]] = {},
+                    products: Mapping[str, str] = {},
+                    reviewers: Mapping[str, Mapping[str, str]] = {}) -> Path:
     """A copy of the 2022-2 package under `folder` with cells replaced:
     `participants[(receipt_no, role)]` → {column: text} (seq 1), `products[receipt_no]` → product
     name, `reviewers[reviewer_id]` → {column: text}. Returns the package folder."""

@@ -59,7 +59,7 @@ def problems(got: Received, recipient: str) -> list[str]:
             found.append(f"header line {line[:60]!r}")
     raw = email.message_from_bytes(got.data, policy=policy.compat32)
     assert isinstance(raw, Message)
-    names = [k.lower() for k in raw.keys()]
+    names = [k.lower() for k in raw]
     if len(names) != len(set(names)) or not HEADERS <= set(names) <= HEADERS | OPTIONAL:
         found.append(f"headers {sorted(names)}")
     pairs = getaddresses(raw.get_all("To") or [])
@@ -70,7 +70,7 @@ def problems(got: Received, recipient: str) -> list[str]:
     try:
         again = email.message_from_bytes(got.message.as_bytes(policy=policy.SMTP),
                                          policy=policy.default)
-        refolded = [k.lower() for k in again.keys()]
+        refolded = [k.lower() for k in again]
         addresses = [a.addr_spec for a in again["To"].addresses]
     except ValueError as exc:  # the stdlib refuses a decoded name with a line break
         found.append(f"policy.default cannot read it: {exc}")
