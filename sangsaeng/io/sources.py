@@ -10,6 +10,7 @@ import csv
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -254,7 +255,9 @@ def read_workbook(
     import openpyxl  # deferred: only workbook imports pay for it
     from openpyxl.utils.exceptions import InvalidFileException
 
-    unreadable = (OSError, KeyError, ValueError, SyntaxError, zipfile.BadZipFile)
+    # A damaged zip fails in zlib or ends early (EOFError) as well as in zipfile itself.
+    unreadable = (OSError, KeyError, ValueError, SyntaxError, EOFError, zipfile.BadZipFile,
+                  zlib.error)
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (*unreadable, InvalidFileException) as exc:

@@ -970,6 +970,18 @@ def test_a_damaged_workbook_is_refused(tmp_path: Path) -> None:
         read(path)
 
 
+def test_a_workbook_with_damaged_compressed_data_is_refused(tmp_path: Path) -> None:
+    # Found by tests/fuzz: zlib's error escaped as a traceback.
+    path = write_workbook(PACKAGE, tmp_path / "package.xlsx", typed=False)
+    data = path.read_bytes()
+    name = b"xl/worksheets/sheet1.xml"
+    header = data.index(name) - 30  # its local file header (the first mention of the name)
+    start = header + 30 + len(name) + int.from_bytes(data[header + 28 : header + 30], "little")
+    path.write_bytes(data[:start] + b"\xff" * 16 + data[start + 16 :])
+    with pytest.raises(PackageError, match=r"package\.xlsx is not a readable \.xlsx workbook"):
+        read(path)
+
+
 def test_a_workbook_without_a_required_sheet_is_refused(tmp_path: Path) -> None:
     workbook = write_workbook(PACKAGE, tmp_path / "p.xlsx", typed=False, skip=("reviewers",))
     with pytest.raises(PackageError, match=r"p\.xlsx is missing required sheet: reviewers$"):
