@@ -1,6 +1,7 @@
 """Round at scale: import → decision for a synthetic round, through the flows and directly.
 
     .venv/bin/python bench/round_scale.py [--applications 10000] [--reviews 5] [--seed 0] [--keep]
+    .venv/bin/python bench/round_scale.py --pool [--workers 2] [--pg URL]
 
 Generates a round package under var/bench/, then runs it twice, each in a fresh process on a
 fresh SQLite database: (a) `flows.round.round_flow` (in-process Prefect, --now after every
@@ -36,7 +37,7 @@ BENCH = REPO / "var" / "bench"
 ROUND_ID = "2022-9"  # the synthetic call closes on 2022-05-27 (synthetic default)
 ACTOR = "bench"
 TARGETS = {"wall_s": 60.0, "task_runs": 100, "ratio": 1.5, "rss_mb": 500.0,
-           "messages_per_s": 1000.0}
+           "messages_per_s": 1000.0, "pool_ratio": 1.3}
 
 
 def rate(figures: dict[str, float]) -> float:
@@ -296,11 +297,12 @@ def run_flows(config: Path, data: Path, now: datetime) -> dict[str, Any]:
 
 
 def child(mode: str, config: Path, data: Path, now: datetime, database: Path,
-          result: Path) -> None:
-    """Run one mode on a fresh database in this process and write its figures as JSON."""
+          result: Path, database_url: str | None = None) -> None:
+    """Run one mode on a fresh database in this process and write its figures as JSON
+    (`database_url`: a fresh PostgreSQL database instead of the SQLite file `database`)."""
     for path in database.parent.glob(database.name + "*"):
         path.unlink()
-    os.environ["SANGSAENG_DATABASE_URL"] = f"sqlite:///{database}"
+    os.environ["SANGSAENG_DATABASE_URL"] = database_url or f"sqlite:///{database}"
     os.environ["SANGSAENG_VAR_DIR"] = str(database.parent)
     figures: dict[str, Any] = {"mode": mode, "migrate_s": migrate_fresh()}
     runner: Callable[[Path, Path, datetime], dict[str, Any]] = (
@@ -320,14 +322,16 @@ def child(mode: str, config: Path, data: Path, now: datetime, database: Path,
     result.write_text(json.dumps(figures, default=str), encoding="utf-8")
 
 
-def spawn(mode: str, config: Path, data: Path, now: datetime) -> dict[str, Any]:
+def spawn(mode: str, config: Path, data: Path, now: datetime, database_url: str | None = None
+          ) -> dict[str, Any]:
     """Run `child` in a fresh interpreter (separate peak RSS, no shared caches)."""
     result = BENCH / f"{mode}.json"
     result.unlink(missing_ok=True)
     env = {**os.environ, "PREFECT_HOME": str(BENCH / "prefect")}
     command = [sys.executable, __file__, "--child", mode, "--config", str(config),
                "--data", str(data), "--now", now.isoformat(),
-               "--database", str(BENCH / f"{mode}.db"), "--result", str(result)]
+               "--database", str(BENCH / f"{mode}.db"), "--result", str(result),
+               *(["--database-url", database_url] if database_url else [])]
     subprocess.run(command, check=True, env=env, cwd=REPO)
     figures: dict[str, Any] = json.loads(result.read_text(encoding="utf-8"))
     return figures
@@ -426,6 +430,102 @@ def print_report(args: argparse.Namespace, gen_s: float, package_mb: float, fres
         print(f"  {name:<48} {abs(value):>8.2f}  {verdict(value, target)}")
 
 
+# --- (c) through a work pool on PostgreSQL, beside (a) on the same PostgreSQL ----------------
+
+
+def side_by_side(args: argparse.Namespace, config: Path, data: Path, now: datetime
+                 ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(a) in-process on a fresh PostgreSQL program database, then (c) the same round through
+    the `round` deployment of a Prefect server on PostgreSQL with `args.workers` workers, on
+    another fresh program database of the same PostgreSQL."""
+    from sangsaeng.cli.scale import PG_DEFAULT, database_url, drop_database, ensure_database
+
+    pg = args.pg or PG_DEFAULT
+    ensure_database(pg, "sangsaeng_bench_inproc", fresh=True)
+    try:
+        inproc = spawn("flows", config, data, now, database_url(pg, "sangsaeng_bench_inproc"))
+    finally:
+        drop_database(pg, "sangsaeng_bench_inproc")
+    return inproc, run_pool(pg, args.workers, config, data, now)
+
+
+def run_pool(pg: str, workers: int, config: Path, data: Path, now: datetime) -> dict[str, Any]:
+    """The round through the work pool: wall from the run's creation until it is Completed
+    (worker pick-up and process start included; the delivery is a run of its own)."""
+    from sangsaeng.cli.scale import cluster, drop_database
+
+    figures: dict[str, Any] = {}
+    with RssSampler() as sampler:
+        start = time.perf_counter()
+        with cluster(BENCH / "pool", pg=pg, program_db="sangsaeng_bench_pool",
+                     prefect_db="prefect_bench_pool", workers=workers, fresh=True,
+                     say=print) as found:
+            figures["cluster_s"] = time.perf_counter() - start
+            start = time.perf_counter()
+            run = found.api.start("round", {"config": str(config), "data": str(data),
+                                            "now": now.isoformat(), "approve": True,
+                                            "actor": ACTOR}, name=f"{ROUND_ID}-bench")
+            run, _ = found.api.follow(run.id, None, 3600)
+            figures["wall_s"] = time.perf_counter() - start
+            figures["state"] = run.state.name
+            figures["run_s"] = (run.end_time - run.start_time).total_seconds()
+            deliveries = found.api.finished_runs(f"notices:{ROUND_ID}", 3600)
+            figures["delivery_s"] = sum((d.end_time - d.start_time).total_seconds()
+                                        for d in deliveries if d.start_time and d.end_time)
+            figures["by_worker"] = found.api.runs_by_worker(
+                datetime.now().astimezone() - timedelta(hours=1), at_least=1 + len(deliveries))
+            figures["messages"] = sent_messages(found.program_database)
+    drop_database(pg, "sangsaeng_bench_pool")
+    drop_database(pg, "prefect_bench_pool")
+    figures["tree_rss_mb"] = sampler.tree_peak / 2**20
+    return figures
+
+
+def sent_messages(url: str) -> int:
+    """Messages the pool's delivery runs sent (from the program database)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        sent = conn.execute(text("SELECT count(*) FROM outboxmessage WHERE state = 'sent'"))
+        count = int(sent.scalar_one())
+    engine.dispose()
+    return count
+
+
+def pool_report(args: argparse.Namespace, gen_s: float, package_mb: float,
+                inproc: dict[str, Any], pool: dict[str, Any]) -> None:
+    """(a) on PostgreSQL beside (c), the ratio and its target."""
+    fs = inproc["steps"]
+    inproc_wall = fs["startup"] + fs["round"] - inproc["delivery"]["seconds"]
+    ratio = pool["wall_s"] / inproc_wall
+    print(f"\nround_scale --pool — {args.applications:,} applications × {args.reviews} reviews "
+          f"(seed {args.seed}); Python {platform.python_version()}, {os.cpu_count()} cores; "
+          f"program database on PostgreSQL for both")
+    print(f"package generated in {gen_s:.1f} s ({package_mb:.1f} MB of CSV)")
+    rows = [
+        ("(a) in-process: Prefect start-up + round flow, excl. delivery",
+         f"{inproc_wall:.1f} s ({fs['startup']:.1f} + "
+         f"{fs['round'] - inproc['delivery']['seconds']:.1f})"),
+        ("    its delivery (in-process, final phase)", delivery(inproc["delivery"])),
+        ("(c) work pool: cluster start (server on PostgreSQL, deploy, "
+         f"{args.workers} workers)", f"{pool['cluster_s']:.1f} s (once, not in the ratio)"),
+        ("(c) work pool: round run, created → Completed", f"{pool['wall_s']:.1f} s"),
+        ("    of it in the worker's flow-run process (start → end)", f"{pool['run_s']:.1f} s"),
+        ("    delivery run(s) after it", f"{pool['messages']:,} messages in "
+         f"{pool['delivery_s']:.1f} s"),
+        ("    flow runs executed per worker", ", ".join(
+            f"{k} {v}" for k, v in sorted(pool["by_worker"].items())) or "-"),
+        ("peak RSS (c) server + workers + runs (sampled)", f"{pool['tree_rss_mb']:.0f} MB"),
+        ("final round state (a) / (c)", f"{inproc['state']} / {pool['state']}"),
+    ]
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        print(f"{label:<{width}}  {value}")
+    print(f"\ntarget: ratio work pool / in-process ≤ 1.3: {ratio:.2f}  "
+          f"{verdict(ratio, TARGETS['pool_ratio'])}")
+
+
 def main() -> None:
     """Generate the round, run both modes in child processes, print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -434,15 +534,20 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep", action="store_true",
                         help="keep the package and databases under var/bench/")
+    parser.add_argument("--pool", action="store_true", help=(
+        "the program database on PostgreSQL: the round in-process, then through the work "
+        "pool of a Prefect server on PostgreSQL with --workers workers (docs/deploy.md)"))
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--pg", default=None, help="PostgreSQL server for --pool")
     parser.add_argument("--child", choices=("flows", "direct"), help=argparse.SUPPRESS)
-    for hidden in ("--config", "--data", "--now", "--database", "--result"):
+    for hidden in ("--config", "--data", "--now", "--database", "--result", "--database-url"):
         parser.add_argument(hidden, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         from sangsaeng.domain.clock import parse_instant
 
         child(args.child, Path(args.config), Path(args.data), parse_instant(args.now),
-              Path(args.database), Path(args.result))
+              Path(args.database), Path(args.result), args.database_url)
         return
     from sangsaeng.synthetic import DEFAULT_CLOSES_AT, DEFAULT_TRACKS, generate_round
 
@@ -457,6 +562,11 @@ def main() -> None:
     now = DEFAULT_CLOSES_AT + timedelta(days=60)  # after the deadline and the S1 deadline
     fresh_home = not (BENCH / "prefect").exists()
     config = folder / "round.toml"
+    if args.pool:
+        pool_report(args, gen_s, package_mb, *side_by_side(args, config, data, now))
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+        return
     flows = spawn("flows", config, data, now)
     direct = spawn("direct", config, data, now)
     print_report(args, gen_s, package_mb, fresh_home, flows, direct)

@@ -4,6 +4,7 @@ killed with SIGKILL mid-batch (a real process against a real SMTP server on loop
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -268,3 +269,29 @@ def test_send_and_status_say_how_many_rows_another_sender_holds_and_until_when(
     assert note.format("another sender") in out.splitlines()
     code, out, _ = cli("notices", "status", "--round", ROUND)
     assert code == 0 and note.format("a sender") in out.splitlines()
+
+
+def test_two_sender_processes_draining_one_broadcast_send_each_message_once(
+        smtp: ScriptedServer, database_url: str, env: Path) -> None:
+    """Issue 13 §2: two `notices send` processes started together on one broadcast (on
+    PostgreSQL in CI's second leg): every row sent once, counted by Message-ID at the server,
+    both processes end (no deadlock), and each took a share."""
+    owe(400)
+    smtp.script.delay = 0.02  # ~2 s of work: both senders are busy at once
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SANGSAENG_")}
+    environ.update(SANGSAENG_DATABASE_URL=database_url, SANGSAENG_VAR_DIR=str(env),
+                   SANGSAENG_SMTP_HOST="127.0.0.1", SANGSAENG_SMTP_PORT=str(smtp.port),
+                   SANGSAENG_SMTP_CONNECTIONS="4")
+    command = [str(SANGSAENG), "notices", "send", "--round", ROUND]
+    senders = [subprocess.Popen(command, env=environ, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [sender.communicate(timeout=180) for sender in senders]  # a deadlock times out
+    assert [s.returncode for s in senders] == [0, 0], outputs
+    with session_scope(get_engine()) as session:
+        owed = dict(session.execute(select(OUTBOX.c.message_id, OUTBOX.c.state)).all())
+    assert len(owed) == 400 and set(owed.values()) == {"sent"}
+    got = smtp.handler.message_ids()
+    assert set(got) == set(owed)
+    assert [mid for mid, n in got.items() if n > 1] == []  # no message sent twice
+    shares = [int(m) for out, _ in outputs for m in re.findall(r"sent (\d+)", out)[:1]]
+    assert len(shares) == 2 and sum(shares) == 400 and min(shares) > 0, outputs
