@@ -517,7 +517,7 @@ def pool_report(args: argparse.Namespace, gen_s: float, package_mb: float,
         ("    flow runs executed per worker", ", ".join(
             f"{k} {v}" for k, v in sorted(pool["by_worker"].items())) or "-"),
         ("peak RSS (c) server + workers + runs (sampled)", f"{pool['tree_rss_mb']:.0f} MB"),
-        ("final round state (a) / (c)", f"{inproc['state']} / {pool['state']}"),
+        ("final: round state (a) / round run state (c)", f"{inproc['state']} / {pool['state']}"),
     ]
     width = max(len(label) for label, _ in rows)
     for label, value in rows:

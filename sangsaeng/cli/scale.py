@@ -149,10 +149,12 @@ def cluster_env(api_url: str, home: Path, var: Path, program_url: str) -> dict[s
 @contextmanager
 def cluster(var: Path, *, pg: str = PG_DEFAULT, program_db: str = "sangsaeng_scale",
             prefect_db: str = "prefect_scale", workers: int = 2, fresh: bool = False,
-            say: Callable[[str], None] = lambda _: None) -> Iterator[Cluster]:
+            limit: int | None = None, say: Callable[[str], None] = lambda _: None
+            ) -> Iterator[Cluster]:
     """A Prefect server on PostgreSQL database `prefect_db`, the `sangsaeng` process pool,
-    prefect.yaml deployed and `workers` workers whose runs use the program database
-    `program_db`; stopped when the block ends (the databases are kept)."""
+    prefect.yaml deployed and `workers` workers (each running at most `limit` flow runs at
+    once) whose runs use the program database `program_db`; stopped when the block ends (the
+    databases are kept)."""
     from sangsaeng.db import make_engine, migrate
 
     var, logs, home = var.resolve(), var.resolve() / "logs", var.resolve() / "prefect-home"
@@ -194,7 +196,8 @@ def cluster(var: Path, *, pg: str = PG_DEFAULT, program_db: str = "sangsaeng_sca
             name = f"{POOL}-worker-{i}"
             with (logs / f"worker-{i}.log").open("ab") as handle:
                 worker = subprocess.Popen(
-                    [prefect, "worker", "start", "--pool", POOL, "--name", name],
+                    [prefect, "worker", "start", "--pool", POOL, "--name", name,
+                     *(["--limit", str(limit)] if limit else [])],
                     env=env, cwd=REPO_ROOT, stdout=handle, stderr=subprocess.STDOUT)
             stack.callback(stop, worker, 60)
             found.workers.append(worker)
