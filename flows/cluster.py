@@ -128,7 +128,8 @@ class PrefectApi:
                 page = await client._client.get(data["next_page"])
 
         deadline = time.monotonic() + timeout
-        while (counts := self.call(go)) and sum(counts.values()) < at_least \
-                and time.monotonic() < deadline:
+        counts = self.call(go)
+        while sum(counts.values()) < at_least and time.monotonic() < deadline:
             time.sleep(0.5)
+            counts = self.call(go)
         return counts

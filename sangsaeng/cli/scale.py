@@ -252,12 +252,14 @@ def scale_demo(
             if run.state.name != "Completed":
                 raise ClusterError(f"the round run ended {run.state.name}: see it in the UI "
                                    f"({found.ui_url}) and the worker logs in {found.logs}")
-            deliveries = found.api.finished_runs(f"notices:{SCALE_DEMO_ROUND}", RUN_TIMEOUT_S)
+            deliveries = [r for r in found.api.finished_runs(f"notices:{SCALE_DEMO_ROUND}",
+                                                              RUN_TIMEOUT_S)
+                          if r.created and r.created >= started]  # a reused server has more
             took = found.api.runs_by_worker(started, at_least=given + 1 + len(deliveries))
             seen = sorted(set(found.api.online_workers(POOL)) | set(took))
             out.print(f"workers: {len(seen)}")
             for name in seen:
-                out.print(f"  {name}: executed {took.get(name, 0)} flow runs")
+                out.print(f"  {name}: executed {took.get(name, 0)} flow runs since the start")
             out.print(f"round run: {run.state.name} (the chair's inputs given: {given}); "
                       "notice deliveries: "
                       + ", ".join(r.state.name for r in deliveries if r.state))
