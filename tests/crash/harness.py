@@ -250,6 +250,7 @@ def pdfs(ws: Workspace) -> dict[str, str]:
 class Snapshot:
     """What a user finds after a run: database, exports, messages, certificate PDFs."""
 
+    db: Path
     tables: dict[str, Counter[str]]
     files: dict[str, bytes]
     messages: Counter[Sent]
@@ -257,7 +258,7 @@ class Snapshot:
 
 
 def snapshot(ws: Workspace, ignore: dict[str, set[str]] | None = None) -> Snapshot:
-    return Snapshot(dump(ws.db, ignore), exports(ws), mailbox(ws), pdfs(ws))
+    return Snapshot(ws.db, dump(ws.db, ignore), exports(ws), mailbox(ws), pdfs(ws))
 
 
 def _sample(rows: Iterable[str], n: int = 3) -> str:
