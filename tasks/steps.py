@@ -12,6 +12,7 @@ from pathlib import Path
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from sangsaeng import crashpoints
 from sangsaeng.config import load_program, load_round
 from sangsaeng.db import session_scope
 from sangsaeng.domain.ranking import ChairAction, ChairDecision
@@ -97,6 +98,8 @@ def decide(round_id: str, approve: bool, exclude: list[tuple[str, str]],
            ) -> ChairRecorded:
     """V10: record the chair's decision: the approval (review → decided), or a refusal that
     changes nothing but the audit trail."""
+    crashpoints.reach("committee_review-before-chair-decision",
+                      "proposal committed, the chair's decision not yet recorded")
     with session_scope() as session:
         rnd = rounds.get_active_round(session, round_id)
         if not approve:

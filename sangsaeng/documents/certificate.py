@@ -31,6 +31,7 @@ from pathlib import Path
 import segno
 import typst
 
+from sangsaeng import crashpoints
 from sangsaeng.errors import DocumentError
 
 TEMPLATE = Path("documents") / "certificate.ko.typ"
@@ -260,6 +261,7 @@ def write_pdf(path: Path, data: bytes) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+        crashpoints.reach("certificate-pdf-before-rename", f"{temp.name} written")
         os.replace(temp, path)
     except OSError as error:
         with suppress(OSError):

@@ -33,6 +33,7 @@ from pathlib import Path
 import aiosmtplib
 from sqlalchemy import Engine
 
+from sangsaeng import crashpoints
 from sangsaeng.db import session_scope
 from sangsaeng.mail import outbox
 from sangsaeng.mail.attachments import AttachmentError
@@ -231,6 +232,8 @@ class Sender:
             if self._stop is not None or not self._mine(row):
                 return  # stopped: released at the end; taken over: not this run's any more
             reply = await line.channel.send(row.recipient, data)
+            crashpoints.reach("sender-after-message-accepted",
+                              f"{row.message_id} accepted, its `sent` not written")
             self._finish(Outcome(row, "sent", reply))
         except _Stop:
             return  # released at the end, untouched
@@ -380,6 +383,8 @@ class Sender:
         with self.engine.begin() as conn:  # Core: a session's bookkeeping costs more than this
             mine = outbox.record(conn, group, token=self.holding.token, now=self.clock(),
                                  backoff=self.policy.backoff)
+            crashpoints.reach("sender-before-outcomes-committed",
+                              f"{len(group)} outcome(s) written, not committed")
         return [o for o in group if o.row.id not in mine]
 
     def _release_held(self) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy import and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from sangsaeng import crashpoints
 from sangsaeng.config import ProgramConfig
 from sangsaeng.documents.certificate import (
     CertificateDocument,
@@ -126,6 +127,8 @@ class Printer:
             write_pdf(pdf_path(self.settings.var_dir, cert.round_id, cert.number,
                                cert.version), pdf)
             report(step, done, len(certs))
+            crashpoints.reach(f"{step}-after-pdf-written",
+                              f"{cert.number}: {done} of {len(certs)} PDFs written")
             yield cert, hashlib.sha256(pdf).hexdigest()
 
     def attachment(self, cert: Certificate, sha256: str) -> Attachment:
@@ -260,6 +263,8 @@ def issue(session: Session, rnd: Round, printer: Printer, *, now: datetime, acto
     if rnd.state is RoundState.NOTIFIED:
         move_round(session, rnd, RoundState.CERTIFYING, at=now, actor=actor, rule="K1",
                    reason=f"{len(certs)} certificate(s) issued")
+    crashpoints.reach("certificate_issuance-after-certificates-flushed",
+                      f"{len(certs)} certificate(s) and their notices flushed, not committed")
     result.numbers = [c.number for c in certs]
     return result
 

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlmodel import Session
 
+from sangsaeng import crashpoints
 from sangsaeng.domain.clock import format_kst, is_on_time
 from sangsaeng.domain.states import ApplicationState, RoundState, round_reached
 from sangsaeng.io.package import (
@@ -213,6 +214,8 @@ def import_package(
         track=r.track, product_name=r.product_name, product_code=r.product_code,
         submitted_at=r.submitted_at))
     ids = receipt_ids(session, rnd.id)
+    crashpoints.reach("intake-after-applications-flushed",
+                      f"{len(new_apps)} new application(s) flushed, not committed")
     _import_companies(session, rnd, package, merge, ids)
     _import_review(session, rnd, package, merge, ids)
     _import_facts(session, rnd, package, merge, ids)

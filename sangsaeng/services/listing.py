@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
+from sangsaeng import crashpoints
 from sangsaeng.config import SupportConfig
 from sangsaeng.domain.certificates import CertificateStatus, status_on
 from sangsaeng.domain.clock import format_day, kst_date
@@ -194,6 +195,8 @@ def begin_support(session: Session, rnd: Round, *, now: datetime, actor: str) ->
     if rnd.state is RoundState.CERTIFYING:
         move_round(session, rnd, RoundState.SUPPORT, at=now, actor=actor, rule="M1",
                    reason="certificates issued: 종합쇼핑몰 listing support begins")
+        crashpoints.reach("mall_listing_support-after-state-moved",
+                          "round moved to support, not committed")
     counts: dict[str, int] = {}
     for p in products(session, kst_date(now), rnd.id):
         if p.status is CertificateStatus.VALID:

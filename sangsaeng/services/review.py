@@ -10,6 +10,7 @@ from decimal import Decimal
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlmodel import Session
 
+from sangsaeng import crashpoints
 from sangsaeng.domain.companies import Size, is_policy_priority
 from sangsaeng.domain.ordering import natural_key
 from sangsaeng.domain.ranking import (
@@ -189,6 +190,8 @@ def propose_decisions(session: Session, rnd: Round, *, now: datetime, actor: str
         data={"score": str(proposal.rows[ids[p.receipt_no]]["score"]), "rank": p.rank})
         for p in proposal.placements.values()))
     _owe_assignments(session, rnd, proposal.assignments)
+    crashpoints.reach("committee_review-after-proposal-flushed",
+                      f"{len(new_rows)} decision(s) proposed, not committed")
     return summary
 
 
@@ -271,6 +274,8 @@ def approve(session: Session, rnd: Round, decision: ChairDecision, *, now: datet
         for kind, a in actions))
     move_round(session, rnd, RoundState.DECIDED, at=now, actor=actor, rule="V10",
                reason=f"approved by the chair ({len(actions)} change(s))")
+    crashpoints.reach("committee_review-after-approval-flushed",
+                      f"{len(rows)} decision(s) approved, not committed")
     return len(actions)
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
+from sangsaeng import crashpoints
 from sangsaeng.config import ProgramConfig, RoundConfig, effective_review
 from sangsaeng.domain.clock import as_kst, format_kst, parse_instant
 from sangsaeng.domain.screening import supplement_deadline
@@ -160,7 +161,9 @@ def open_round(session: Session, rnd: Round, *, now: datetime, actor: str) -> bo
         return False
     move_round(session, rnd, RoundState.OPEN, at=now, actor=actor, rule="R2",
                reason="call published")
-    broadcast_call(session, rnd)
+    owed = broadcast_call(session, rnd)
+    crashpoints.reach("open_call-after-call-published", f"round registered and opened, "
+                      f"{owed} call notice(s) owed, not committed")
     return True
 
 
@@ -172,6 +175,7 @@ def close_intake(session: Session, rnd: Round, *, now: datetime, actor: str) -> 
         return False
     move_round(session, rnd, RoundState.CLOSED, at=now, actor=actor, rule="T2",
                reason="deadline reached")
+    crashpoints.reach("close_intake-after-state-moved", "round closed, not committed")
     return True
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
+from sangsaeng import crashpoints
 from sangsaeng.domain.clock import format_kst
 from sangsaeng.domain.screening import (
     ApplicationFacts,
@@ -142,6 +143,8 @@ def screen(session: Session, rnd: Round, *, now: datetime, actor: str) -> Screen
         app, current.get(app.id or 0, app.state), outcomes[app.receipt_no],
         people.get(app.id or 0, []), rnd)) is not None]
     record_screening(session, by, changes)
+    crashpoints.reach("screening-after-verdicts-flushed",
+                      f"{len(changes)} verdict(s) flushed, not committed")
     summary = ScreeningSummary(supplement_deadline=supplement_deadline_of(rnd))
     for c in changes:
         summary.moved[c.to_state] = summary.moved.get(c.to_state, 0) + 1

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
+from sangsaeng import crashpoints
 from sangsaeng.domain.states import ApplicationState, RoundState
 from sangsaeng.journal import AppChange, Audit, Notice, move_round, release_decisions
 from sangsaeng.models import (
@@ -49,4 +50,6 @@ def release(session: Session, rnd: Round, *, now: datetime, actor: str
     release_decisions(session, Audit(now, actor, rnd.id), changes)
     move_round(session, rnd, RoundState.NOTIFIED, at=now, actor=actor, rule="V10",
                reason="selection released")
+    crashpoints.reach("selection_notice-after-decisions-released",
+                      f"{len(changes)} decision(s) released, not committed")
     return counts

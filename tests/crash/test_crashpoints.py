@@ -1,0 +1,44 @@
+"""The hook itself: SANGSAENG_CRASH_AT=name[@N] kills the process by SIGKILL at the N-th time
+`name` is reached, and nowhere else; unset, `reach` does nothing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.crash.harness import KILLED
+
+pytestmark = pytest.mark.crash
+
+SCRIPT = """
+from sangsaeng import crashpoints
+for i in range(1, 4):
+    crashpoints.reach("other-point")
+    crashpoints.reach("the-point", f"pass {i}")
+    print(f"passed {i}", flush=True)
+"""
+
+
+def run(crash_at: str | None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "SANGSAENG_CRASH_AT"}
+    if crash_at is not None:
+        env["SANGSAENG_CRASH_AT"] = crash_at
+    return subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True,
+                          text=True, timeout=60, check=False)
+
+
+@pytest.mark.parametrize(("crash_at", "passed", "code"), [
+    (None, 3, 0), ("the-point", 0, KILLED), ("the-point@2", 1, KILLED),
+    ("the-point@4", 3, 0), ("no-such-point", 3, 0)],
+    ids=["unset", "first-reach", "second-reach", "never-reached-4-times", "other-name"])
+def test_the_named_point_kills_at_its_nth_reach_only(crash_at: str | None, passed: int,
+                                                     code: int) -> None:
+    done = run(crash_at)
+    assert done.returncode == code, done.stderr
+    assert done.stdout.split("\n")[:-1] == [f"passed {i}" for i in range(1, passed + 1)]
+    if code == KILLED:
+        assert done.stderr == f"crash point the-point@{passed + 1} reached: SIGKILL " \
+                              f"(pass {passed + 1})\n"
