@@ -15,7 +15,7 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
 from prefect.flow_runs import aresume_flow_run
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from flows.round_runs import DEPLOYMENT, round_tag
+from flows.round_runs import deployment_name, round_tag
 from sangsaeng.errors import SangsaengError
 
 T = TypeVar("T")
@@ -53,7 +53,7 @@ class PrefectApi:
               tags: list[str] | None = None) -> Any:
         """Create a run of `flow_name`'s deployment, as the UI's run form does."""
         async def go(client: Any) -> Any:
-            deployment = await client.read_deployment_by_name(f"{flow_name}/{DEPLOYMENT}")
+            deployment = await client.read_deployment_by_name(deployment_name(flow_name))
             return await client.create_flow_run_from_deployment(
                 deployment.id, parameters=parameters, name=name, tags=tags or [])
 

@@ -17,6 +17,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (
     DeploymentFilter,
     DeploymentFilterId,
+    DeploymentFilterName,
     FlowRunFilter,
     FlowRunFilterState,
     FlowRunFilterStateType,
@@ -30,8 +31,37 @@ from prefect.states import Cancelled, Scheduled
 from sangsaeng.domain.clock import KST
 from sangsaeng.domain.states import RoundState
 
-# Stable deployment names: `serve` upserts by (flow, name), so a restart creates no duplicate.
-DEPLOYMENT = "sangsaeng"
+# What the office reads in the UI's deployment list: Korean, the flow's name beside it (the
+# search box finds either). Stable: `serve` upserts by (flow, name), so a restart creates no
+# duplicate. Until issue 15 every deployment was named LEGACY_DEPLOYMENT (serve removes those).
+DEPLOYMENT_NAMES = {
+    "round": "회차 실행 (round)",
+    "open_call": "공고 게시 (open_call)",
+    "intake": "접수 자료 가져오기 (intake)",
+    "close_intake": "접수 마감 (close_intake)",
+    "screening": "요건 검토 (screening)",
+    "committee_review": "평가·위원장 승인 (committee_review)",
+    "accept_supplements": "보완서류 접수 (accept_supplements)",
+    "upload_scores": "평가표 올리기 (upload_scores)",
+    "selection_notice": "선정 통보 (selection_notice)",
+    "certificate_issuance": "확인서 발급 (certificate_issuance)",
+    "mall_listing_support": "종합쇼핑몰 등록 지원 (mall_listing_support)",
+    "confirm_production": "생산 확인 입력 (confirm_production)",
+    "change_certificate": "확인서 재발급 (change_certificate)",
+    "cancel_certificates": "확인서 취소 (cancel_certificates)",
+    "submit_cost_claim": "인증비용 지원 신청 (submit_cost_claim)",
+    "record_listing_step": "종합쇼핑몰 등록 단계 입력 (record_listing_step)",
+    "record_evaluation": "성과평가 결과 입력 (record_evaluation)",
+    "review_cancellation": "성과평가 취소 검토 (review_cancellation)",
+    "support_import": "선정 후 자료 가져오기 (support_import)",
+    "invite_to_event": "행사 초대 (invite_to_event)",
+    "support_dues": "매일 사후관리 (support_dues)",
+    "cancel_round": "회차 취소 (cancel_round)",
+    "deliver_notices": "안내 메일 발송 (deliver_notices)",
+    "deliver_due_notices": "전체 안내 메일 발송 (deliver_due_notices)",
+    "office_digest": "현황 갱신 (office_digest)",
+}
+LEGACY_DEPLOYMENT = "sangsaeng"
 
 # After a step, the round's state says which step comes next (chained runs only).
 NEXT_STEP = {RoundState.CLOSED: "screening", RoundState.SCREENING: "committee_review",
@@ -53,7 +83,21 @@ def round_tag(round_id: str) -> str:
 
 def deployment_name(flow_name: str) -> str:
     """`flow/deployment` as `run_deployment` and `read_deployment_by_name` take it."""
-    return f"{flow_name}/{DEPLOYMENT}"
+    return f"{flow_name}/{DEPLOYMENT_NAMES[flow_name]}"
+
+
+async def remove_legacy_deployments() -> list[str]:
+    """Delete the deployments of these flows still named as before issue 15 (`sangsaeng`), so
+    that the list shows each once, by its new name. Returns the flows whose one was removed."""
+    removed: list[str] = []
+    async with get_client() as client:
+        for deployment in await client.read_deployments(deployment_filter=DeploymentFilter(
+                name=DeploymentFilterName(any_=[LEGACY_DEPLOYMENT]))):
+            flow = await client.read_flow(deployment.flow_id)
+            if flow.name in DEPLOYMENT_NAMES:
+                await client.delete_deployment(deployment.id)
+                removed.append(flow.name)
+    return sorted(removed)
 
 
 def is_served() -> bool:

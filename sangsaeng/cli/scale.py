@@ -32,7 +32,6 @@ from sangsaeng.errors import SangsaengError
 from sangsaeng.settings import REPO_ROOT
 
 POOL = "sangsaeng"  # prefect.yaml's work pool
-DEPLOYMENT = "sangsaeng"  # every deployment's name (flow/deployment)
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 SCALE_DEMO_ROUND, SCALE_DEMO_NOW = "2022-2", "2022-07-20T10:00:00+09:00"  # as `make demo`
 WORKER_START_TIMEOUT_S = 120

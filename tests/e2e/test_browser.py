@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Dialog, Page, expect, sync_playwright
 
+from flows.round_runs import DEPLOYMENT_NAMES, deployment_name
 from tests.conftest import REPO, ROUND_2022_2
 from tests.e2e.served import Api, Server, poll, start_serve, stop
 from tests.integration.test_exports import MARKUP, rename
@@ -59,16 +60,17 @@ def test_the_office_finds_the_round_form_and_the_selection_in_the_ui(
     serve = start_serve(served_server, database_url, tmp_path / "var", tmp_path / "serve.log")
     try:
         round_deployment = poll("the round deployment", lambda: next(
-            (d for d in api.deployments() if d.name == "sangsaeng" and d.updated >= started
+            (d for d in api.deployments() if d.name == deployment_name("round").split("/")[1]
+             and d.updated >= started
              and d.description and d.description.startswith("회차 전체 실행")), None),
             timeout=180)
-        run = api.start("round/sangsaeng", {
+        run = api.start(deployment_name("round"), {
             "config": str(REPO / "config" / "rounds" / "2022-2.toml"),
             "data": str(package), "now": "2022-07-20T10:00:00+09:00",
             "approve": True})
         poll("the replayed round", lambda: api.call(lambda c: c.read_flow_run(run.id)).state
              .is_completed() or None, timeout=240, every=1)
-        digest = api.start("office_digest/sangsaeng", {})  # as its 09:00 schedule would
+        digest = api.start(deployment_name("office_digest"), {})  # as its 09:00 schedule would
         poll("the office digest", lambda: api.call(lambda c: c.read_flow_run(digest.id)).state
              .is_completed() or None, timeout=240, every=1)
         selection = api.latest_artifact("round-2022-2-selection")
@@ -77,7 +79,7 @@ def test_the_office_finds_the_round_form_and_the_selection_in_the_ui(
         statistics = api.latest_artifact("program-statistics")
         # M3: a failed interim evaluation proposes a cancellation; the office decides it in
         # the suspended review run's form (nothing is cancelled before)
-        evaluations = api.start("support_import/sangsaeng", {
+        evaluations = api.start(deployment_name("support_import"), {
             "path": str(ROUND_2022_2 / "support" / "evaluations.csv"),
             "now": "2023-07-11T10:00:00+09:00"})
         poll("the evaluations import", lambda: api.call(
@@ -124,6 +126,12 @@ def office_sees_the_ui(page_url: str, round_deployment: object, selection: objec
             search.fill(flow)
             expect(page.get_by_role("link", name=flow, exact=True).first).to_be_visible(
                 timeout=60_000)
+        # Issue 15 §3: the names a person reads, found by their Korean words too
+        for flow, words in (("round", "회차 실행"), ("certificate_issuance", "확인서 발급"),
+                            ("deliver_notices", "안내 메일")):
+            search.fill(words)
+            expect(page.get_by_role("link", name=DEPLOYMENT_NAMES[flow], exact=True).first
+                   ).to_be_visible(timeout=60_000)
         search.fill("")
 
         page.goto(f"{page_url}/deployments/deployment/{round_deployment}/run")

@@ -10,10 +10,12 @@ import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, select
 
+from flows.round_runs import DEPLOYMENT_NAMES, LEGACY_DEPLOYMENT, deployment_name
 from sangsaeng.models import AuditEvent, Round
 from tests.conftest import REPO
 from tests.e2e.served import (
@@ -37,6 +39,7 @@ STEP_FLOWS = {"round", "open_call", "intake", "close_intake", "screening", "comm
               "support_import", "support_dues", "invite_to_event",
               "mall_listing_support", "record_evaluation",
               "review_cancellation"}
+OURS = set(DEPLOYMENT_NAMES.values())
 LEAD_S = 60  # the round run (runner start, open, intake) must be done before the deadline
 
 
@@ -61,10 +64,19 @@ def record(line: str) -> None:
         out.write(f"{datetime.now(UTC):%Y-%m-%dT%H:%MZ} {line}\n")
 
 
+def _legacy_deployment(api: Api, flow_name: str) -> object:
+    """A deployment of `flow_name` as `serve` named every one before issue 15."""
+    async def create(client: Any) -> object:
+        flow = await client.read_flow_by_name(flow_name)
+        return await client.create_deployment(flow_id=flow.id, name=LEGACY_DEPLOYMENT)
+
+    return api.call(create)
+
+
 def _wait_served(api: Api, since: datetime) -> None:
     """Until `serve` has (re-)registered every deployment."""
     poll("the deployments to be registered", lambda: len([
-        d for d in api.deployments() if d.name == "sangsaeng" and d.updated >= since
+        d for d in api.deployments() if d.name in OURS and d.updated >= since
     ]) >= len(STEP_FLOWS) or None, timeout=180)
 
 
@@ -82,7 +94,8 @@ def test_a_served_round_closes_on_time_waits_for_the_chair_and_decides_like_the_
         config, package = make_round(tmp_path / "round", round_id, closes_at)
 
         # The office starts the round from its deployment's form.
-        run = api.start("round/sangsaeng", {"config": str(config), "data": str(package)})
+        run = api.start(deployment_name("round"), {"config": str(config),
+                                                   "data": str(package)})
         poll("the round run", lambda: api.call(lambda c: c.read_flow_run(run.id)).state
              .is_completed() or None, timeout=LEAD_S - 5)
         assert datetime.now(UTC) < closes_at, "the round run ended after the deadline"
@@ -93,12 +106,17 @@ def test_a_served_round_closes_on_time_waits_for_the_chair_and_decides_like_the_
                       if r.state.is_scheduled()) == [
             closes_at, datetime.fromisoformat(supplement)]  # T2 and S1, in KST on the server
 
-        # Restarting serve creates no duplicate deployment, schedule or deadline run.
+        # Restarting serve creates no duplicate deployment, schedule or deadline run; a
+        # deployment under its name of before issue 15 is removed (the list shows each once).
         stop(serve)
+        legacy = _legacy_deployment(api, "round")
         restarted = datetime.now(UTC)
         serve = start_serve(served_server, database_url, var, log)
         _wait_served(api, restarted)
-        deployments = [d for d in api.deployments() if d.name == "sangsaeng"]
+        assert legacy not in {d.id for d in api.deployments()}
+        assert "removed 1 deployments under their old name 'sangsaeng': round" in \
+            log.read_text(encoding="utf-8")
+        deployments = [d for d in api.deployments() if d.name in OURS]
         flows = {f.id: f.name for f in api.call(lambda c: c.read_flows())}
         assert sorted(flows[d.flow_id] for d in deployments) == sorted(STEP_FLOWS)
         assert sorted(r.name for r in api.round_runs(round_id) if r.state.is_scheduled()
@@ -194,7 +212,7 @@ def test_serve_without_an_api_url_starts_a_loopback_server_and_stops_it_on_sigte
 
         def served() -> bool | None:
             try:
-                return len([d for d in api.deployments() if d.name == "sangsaeng"]) == len(
+                return len([d for d in api.deployments() if d.name in OURS]) == len(
                     STEP_FLOWS) or None
             except Exception:  # not up yet
                 return None

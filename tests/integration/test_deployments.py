@@ -8,7 +8,7 @@ import importlib
 import yaml
 
 from flows.deployments import deployments, specs
-from flows.round_runs import deadline_runs, is_served
+from flows.round_runs import DEPLOYMENT_NAMES, deadline_runs, is_served
 from sangsaeng.domain.clock import parse_instant
 from tests.conftest import REPO
 
@@ -25,7 +25,7 @@ def test_prefect_yaml_describes_the_served_deployments() -> None:
         path, _, attr = str(entry["entrypoint"]).partition(":")
         module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
         assert getattr(module, attr) is spec.flow, entry["entrypoint"]
-        assert entry["name"] == "sangsaeng"
+        assert entry["name"] == DEPLOYMENT_NAMES[spec.flow.name]
         assert entry["description"] == spec.description
         assert entry["tags"] == ["sangsaeng", *spec.tags]
         assert entry.get("schedules", []) == [
@@ -34,8 +34,8 @@ def test_prefect_yaml_describes_the_served_deployments() -> None:
 
 def test_every_schedule_is_in_kst_and_names_are_stable() -> None:
     served = deployments()
-    assert {d.name for d in served} == {"sangsaeng"}
-    assert len({d.flow_name for d in served}) == len(served)
+    assert [d.name for d in served] == [DEPLOYMENT_NAMES[d.flow_name] for d in served]
+    assert len({d.flow_name for d in served}) == len({d.name for d in served}) == len(served)
     schedules = [s for d in served for s in d.schedules or []]
     assert schedules and all(s.schedule.timezone == "Asia/Seoul" for s in schedules)
 
@@ -46,7 +46,7 @@ def test_the_round_form_describes_its_fields_in_korean_and_english() -> None:
     assert "회차 설정 파일" in fields["config"]["description"]
     assert "round configuration" in fields["config"]["description"]
     for step in deployments():
-        if "step" in (step.tags or []) or step.flow_name == "round":
+        if "단계" in (step.tags or []) or step.flow_name == "round":
             properties = step._parameter_openapi_schema.properties
             assert all(" / " in p.get("description", "") for p in properties.values()), step
 
@@ -75,7 +75,7 @@ def test_the_cancel_form_requires_a_reason_and_speaks_both_languages() -> None:
 
 def test_the_listing_form_offers_m1s_steps_and_describes_its_fields_in_ko_and_en() -> None:
     form = next(d for d in deployments() if d.flow_name == "record_listing_step")
-    assert form.tags == ["sangsaeng", "human", "input"]
+    assert form.tags == ["sangsaeng", "입력", "사후관리"]
     schema = form._parameter_openapi_schema
     fields = schema.properties
     # M1: the step is a choice of the checklist's ids, in order
@@ -86,3 +86,19 @@ def test_the_listing_form_offers_m1s_steps_and_describes_its_fields_in_ko_and_en
         description = fields[name]["description"]
         assert " / " in description and description.isascii() is False, name
     assert "물품식별번호" in fields["evidence"]["description"]
+
+
+def test_deployments_carry_korean_names_with_the_flow_beside_and_the_office_s_groups() -> None:
+    """Issue 15 §3: `회차 실행 (round)`: a person reads the Korean, the search box finds either
+    language; tags group them as the office filters (회차, 단계, 입력, 발송, 사후관리)."""
+    groups = {"회차", "단계", "입력", "발송", "사후관리"}
+    for deployment in deployments():
+        korean, _, flow = deployment.name.rpartition(" (")
+        assert flow == f"{deployment.flow_name})" and korean, deployment.name
+        assert any("\uac00" <= ch <= "\ud7a3" for ch in korean), deployment.name  # Hangul
+        assert groups & set(deployment.tags or []), (deployment.name, deployment.tags)
+    by_group = {g: {d.flow_name for d in deployments() if g in (d.tags or [])} for g in groups}
+    assert by_group["회차"] >= {"round", "cancel_round"}
+    assert by_group["발송"] == {"deliver_notices", "deliver_due_notices"}
+    assert {"support_dues", "certificate_issuance", "record_evaluation"} <= by_group["사후관리"]
+    assert "upload_scores" in by_group["입력"] and "screening" in by_group["단계"]
