@@ -140,6 +140,8 @@ def cluster_env(api_url: str, home: Path, var: Path, program_url: str) -> dict[s
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "PREFECT_SERVER_EPHEMERAL_ENABLED": "false",
             "PREFECT_LOGGING_LEVEL": "INFO",
+            # a worker looks for runs every 2 s (default 10): the office's run starts at once
+            "PREFECT_WORKER_QUERY_SECONDS": "2",
             "SANGSAENG_HOME": str(REPO_ROOT),  # prefect.yaml's pull step: the checkout
             "SANGSAENG_DATABASE_URL": program_url, "SANGSAENG_VAR_DIR": str(var),
             "SANGSAENG_EXPORTS_PORT": "0"}

@@ -4,6 +4,7 @@ markup shown as text. Screenshots go to var/screenshots/ (docs/operations.md sho
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -116,7 +117,9 @@ def office_sees_the_ui(page_url: str, round_deployment: object, selection: objec
     """The deployments, the round's form, the artifacts and their links, in Chromium."""
     with chromium_page() as page:
         page.goto(f"{page_url}/deployments")
-        expect(page.get_by_text("round", exact=True).first).to_be_visible(timeout=60_000)
+        # the list shows the names a person reads: Korean, the flow's name beside (issue 15)
+        expect(page.get_by_role("link", name=re.compile(r"^[가-힣·\s]+ \(\w+\)$")).first
+               ).to_be_visible(timeout=60_000)
         page.screenshot(path=str(SHOTS / "deployments.png"), full_page=True)
         # More deployments than one page of the list holds: the office searches, as we do.
         search = page.get_by_placeholder("Search deployments")

@@ -81,7 +81,7 @@ def test_two_workers_run_two_rounds_at_once_on_postgresql_and_each_decides_as_al
     from sangsaeng.synthetic import DEFAULT_CLOSES_AT, DEFAULT_TRACKS, generate_round
 
     synthetic = tmp_path / "synthetic"
-    data = generate_round(synthetic, round_id="2022-9", applications=300, seed=7,
+    data = generate_round(synthetic, round_id="2022-9", applications=600, seed=7,
                           quota={t: 15 for t in DEFAULT_TRACKS})
     later = (DEFAULT_CLOSES_AT + timedelta(days=60)).isoformat()
     alone = cli_decisions(tmp_path / "alone", f"sqlite:///{tmp_path / 'alone.db'}", "2022-9",
