@@ -55,6 +55,12 @@ def parse_now(value: str | None) -> datetime:
         raise UsageError(f"--now: not an ISO 8601 date-time: {value!r}") from None
 
 
+# Each step (and each command) writes in one transaction (tasks/steps.py): a database failure
+# rolls it back whole, and the steps are safe to run again.
+ROLLED_BACK = (" — the interrupted step saved nothing; run the command again once the database "
+               "is reachable and writable")
+
+
 def _describe(exc: Exception) -> str:
     if isinstance(exc, SQLAlchemyError):
         cause = getattr(exc, "orig", None) or exc
@@ -62,8 +68,8 @@ def _describe(exc: Exception) -> str:
         settings = get_settings()
         where = settings.redacted_database_url
         if where == MISPARSED_URL:  # the driver's message would echo part of the password
-            return f"database error {where}"
-        return f"database error ({where}): {settings.scrub(first)}"
+            return f"database error {where}{ROLLED_BACK}"
+        return f"database error ({where}): {settings.scrub(first)}{ROLLED_BACK}"
     if isinstance(exc, OSError) and not isinstance(exc, SangsaengError):
         return f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc)
     return str(exc)
