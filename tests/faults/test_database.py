@@ -96,7 +96,8 @@ def assert_one_clear_line(code: int, stderr: str, *words: str) -> str:
     assert "Traceback" not in stderr
     (line,) = error_lines(stderr)
     assert line.startswith("error: database error (postgresql+psycopg://postgres")
-    assert "the interrupted step saved nothing" in line and "run the command again once the database is reachable" in line
+    assert "the interrupted step saved nothing" in line
+    assert "run the command again once the database is reachable and writable" in line
     for word in words:
         assert word in line
     return line
