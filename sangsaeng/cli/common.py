@@ -95,8 +95,10 @@ def write(text: str, path: Path | None) -> None:
     if path is None:
         sys.stdout.write(text)
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8", newline="")
+    from sangsaeng.exports import write_out
+
+    data = text.encode("utf-8")
+    write_out(path, lambda temporary: temporary.write_bytes(data))
     err.print(f"wrote {path}")
 
 
