@@ -132,6 +132,19 @@ def _replace_with(path: Path, write: Callable[[Path], object]) -> None:
         raise
 
 
+def write_out(path: Path, write: Callable[[Path], object]) -> None:
+    """A file the office asked for (`--out`): written whole or not at all (a full disk leaves
+    neither half a file nor a temporary one); an OS error names `path`, not the temporary."""
+    try:
+        if path.exists() and not path.is_file():  # /dev/stdout, a pipe: nothing to replace
+            write(path)
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _replace_with(path, write)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+
+
 def write_bytes_atomically(path: Path, data: bytes) -> bool:
     """`data` into `path` atomically, unless it already holds exactly that; True if written."""
     if _holds(path, data):

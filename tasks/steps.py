@@ -6,11 +6,15 @@ a small typed result (`tasks.results`) that includes the round's new state.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from sqlalchemy.exc import IntegrityError
 
 from sangsaeng import crashpoints
 from sangsaeng.config import load_program, load_round
@@ -35,8 +39,31 @@ from tasks.results import (
 # Business steps change the database: never cache them; a re-run is made safe by state checks.
 step_task = task(cache_policy=NO_CACHE, persist_result=False)
 
+P = ParamSpec("P")
+R = TypeVar("R")
+RACE_ATTEMPTS = 3
+
+
+def again_if_raced(step: Callable[P, R]) -> Callable[P, R]:
+    """Run an idempotent step again, in a new transaction, when it lost a race: another run of
+    the same step (a second process importing the same package) committed the same keys first,
+    and this one's transaction was rolled back on the unique key. The next attempt finds those
+    rows and adds nothing twice."""
+
+    @functools.wraps(step)
+    def attempts(*args: P.args, **kwargs: P.kwargs) -> R:
+        for _ in range(RACE_ATTEMPTS - 1):
+            try:
+                return step(*args, **kwargs)
+            except IntegrityError:
+                continue  # rolled back whole by session_scope: nothing of it was kept
+        return step(*args, **kwargs)
+
+    return attempts
+
 
 @step_task
+@again_if_raced
 def open_round(config_path: str, now: datetime, actor: str) -> Opened:
     """R1/R3: register the round from its configuration file; R2: publish the call."""
     program = load_program(get_settings().config_dir)
@@ -49,6 +76,7 @@ def open_round(config_path: str, now: datetime, actor: str) -> Opened:
 
 
 @step_task
+@again_if_raced
 def import_package(round_id: str, data_path: str, now: datetime, actor: str) -> Imported:
     """INTERFACES §2: read the package and store what is new; rejected rows are listed."""
     with session_scope() as session:

@@ -95,8 +95,9 @@ def certificates_pdf(
         if out_path is None:
             sys.stdout.buffer.write(data)
             return
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        out_path.write_bytes(data)
+        from sangsaeng.exports import write_out
+
+        write_out(out_path, lambda temporary: temporary.write_bytes(data))
     except USER_ERRORS as exc:
         fail(exc)
     err.print(f"wrote {out_path}")

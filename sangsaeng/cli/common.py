@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from sangsaeng.domain.clock import parse_instant
 from sangsaeng.errors import ImportRejected, SangsaengError
@@ -55,15 +55,22 @@ def parse_now(value: str | None) -> datetime:
         raise UsageError(f"--now: not an ISO 8601 date-time: {value!r}") from None
 
 
+# Each step (and each command) writes in one transaction (tasks/steps.py): a database failure
+# rolls it back whole, and the steps are safe to run again.
+ROLLED_BACK = " — the interrupted step saved nothing; run the command again"
+UNAVAILABLE = " once the database is reachable and writable"
+
+
 def _describe(exc: Exception) -> str:
     if isinstance(exc, SQLAlchemyError):
         cause = getattr(exc, "orig", None) or exc
         first = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
         settings = get_settings()
         where = settings.redacted_database_url
+        again = ROLLED_BACK + ("" if isinstance(exc, IntegrityError) else UNAVAILABLE)
         if where == MISPARSED_URL:  # the driver's message would echo part of the password
-            return f"database error {where}"
-        return f"database error ({where}): {settings.scrub(first)}"
+            return f"database error {where}{again}"
+        return f"database error ({where}): {settings.scrub(first)}{again}"
     if isinstance(exc, OSError) and not isinstance(exc, SangsaengError):
         return f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc)
     return str(exc)
@@ -88,8 +95,10 @@ def write(text: str, path: Path | None) -> None:
     if path is None:
         sys.stdout.write(text)
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8", newline="")
+    from sangsaeng.exports import write_out
+
+    data = text.encode("utf-8")
+    write_out(path, lambda temporary: temporary.write_bytes(data))
     err.print(f"wrote {path}")
 
 

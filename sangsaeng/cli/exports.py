@@ -69,7 +69,7 @@ def export_selection(
     out_path: OutOption = None,
 ) -> None:
     """The selection list (PROGRAM_RULES A1) as CSV, XLSX or Markdown."""
-    from sangsaeng.exports import selection_text, write_selection_xlsx
+    from sangsaeng.exports import selection_text, write_out, write_selection_xlsx
     from sangsaeng.reports import selection_table
 
     if fmt is SelectionFormat.xlsx and out_path is None:
@@ -80,8 +80,7 @@ def export_selection(
             rows = selection_table(session, rnd)
             if fmt is SelectionFormat.xlsx:
                 assert out_path is not None
-                out_path.parent.mkdir(parents=True, exist_ok=True)
-                write_selection_xlsx(out_path, rnd, rows)
+                write_out(out_path, lambda temporary: write_selection_xlsx(temporary, rnd, rows))
                 err.print(f"wrote {out_path}")
             else:
                 write(selection_text(rows, "md" if fmt is SelectionFormat.md else "csv"),

@@ -151,13 +151,12 @@ def run_round(config: Path, data: Path, now: datetime, approve: bool, until: str
 
 
 def _print_report(report: RoundReport) -> None:
+    waiting = None
     for outcome in report.steps:
         sent = outcome.notices.get("sent", 0)
         mail = f" [dim]· {sent} notice(s) sent[/dim]" if sent else ""
         out.print(f"  [green]✓[/green] {outcome.step.value:<17} {outcome.detail}{mail}")
-        if outcome.notices_waiting:
-            out.print(f"      [yellow]notices wait in the outbox[/yellow]: "
-                      f"{outcome.notices_waiting}")
+        waiting = waiting or outcome.notices_waiting
         excluded = outcome.data.get("excluded", [])
         for receipt, reviewer, why in excluded:
             out.print(f"      [yellow]excluded[/yellow] {receipt} reviewer {reviewer}: {why}")
@@ -167,6 +166,19 @@ def _print_report(report: RoundReport) -> None:
     out.print(f"round {report.round_id}: [bold]{report.state}[/bold]")
     if report.waiting_for:
         out.print(f"waiting for {report.waiting_for}")
+    if waiting:  # one line for the round's final delivery, not one per step
+        _print_waiting(report.round_id, waiting)
+
+
+def _print_waiting(round_id: str, why: str) -> None:
+    """The notices that could not go out: how many, why, and the command that sends them."""
+    from sangsaeng.services.notices import status
+
+    with open_round(round_id) as (session, rnd):
+        counts = status(session, rnd.id).counts
+    owed = sum(n for (_, state), n in counts.items() if state in ("pending", "sending"))
+    out.print(f"[yellow]{owed} notice(s) wait in the outbox[/yellow], nothing is lost ({why}): "
+              f"`sangsaeng notices send --round {round_id}` sends them once the server answers")
 
 
 @round_app.command("run")

@@ -113,10 +113,13 @@ class Printer:
             program_name=self.program.program.name, issuer=self.program.certificates.issuer,
             verify_url=self.settings.verification_address(cert.number))
 
+    def path(self, cert: Certificate) -> Path:
+        """Where the PDF of a certificate's current version is written."""
+        return pdf_path(self.settings.var_dir, cert.round_id, cert.number, cert.version)
+
     def relative(self, cert: Certificate) -> str:
         """The PDF's path under the var dir (what an attachment names)."""
-        path = pdf_path(self.settings.var_dir, cert.round_id, cert.number, cert.version)
-        return path.relative_to(self.settings.var_dir).as_posix()
+        return self.path(cert).relative_to(self.settings.var_dir).as_posix()
 
     def print_all(self, certs: Sequence[Certificate], track_names: dict[str, str],
                   step: str) -> Iterator[tuple[Certificate, str]]:
@@ -124,8 +127,7 @@ class Printer:
         docs = [self.document(c, track_names.get(c.track_code, c.track_code)) for c in certs]
         for done, (cert, pdf) in enumerate(zip(certs, render_all(
                 self.settings.templates_dir, docs), strict=True), start=1):
-            write_pdf(pdf_path(self.settings.var_dir, cert.round_id, cert.number,
-                               cert.version), pdf)
+            write_pdf(self.path(cert), pdf)
             report(step, done, len(certs))
             crashpoints.reach(f"{step}-after-pdf-written",
                               f"{cert.number}: {done} of {len(certs)} PDFs written")
@@ -241,14 +243,20 @@ def issue(session: Session, rnd: Round, printer: Printer, *, now: datetime, acto
     certs = _number(due, rnd, session, today, rnd.support_years,
                     _partners(session, (d.application_id for d in due)))
     emails = {(d.application_id, d.brn): d.email for d in due}
-    notices, versions = [], []
-    for cert, sha in printer.print_all(certs, track_names(rnd), "certificate_issuance"):
-        cert.pdf_sha256 = sha
-        versions.append({"number": cert.number, "version": 1, "issued_on": today,
-                         "fields": fields_of(cert), "change": "", "reason": "",
-                         "pdf_sha256": sha, "created_at": utcnow()})
-        notices.append(issued_notice(rnd, cert, emails[(cert.application_id, cert.brn)],
-                                     printer.attachment(cert, sha)))
+    notices, versions, printed = [], [], []
+    try:
+        for cert, sha in printer.print_all(certs, track_names(rnd), "certificate_issuance"):
+            printed.append(printer.path(cert))
+            cert.pdf_sha256 = sha
+            versions.append({"number": cert.number, "version": 1, "issued_on": today,
+                             "fields": fields_of(cert), "change": "", "reason": "",
+                             "pdf_sha256": sha, "created_at": utcnow()})
+            notices.append(issued_notice(rnd, cert, emails[(cert.application_id, cert.brn)],
+                                         printer.attachment(cert, sha)))
+    except BaseException:  # e.g. the disk filled up: no PDF of a number that was not issued
+        for path in printed:
+            path.unlink(missing_ok=True)
+        raise
     try:
         session.execute(insert(CERTIFICATES), [_row(c) for c in certs])
         session.execute(insert(CERTIFICATE_VERSIONS), versions)
