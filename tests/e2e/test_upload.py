@@ -329,3 +329,23 @@ def test_the_run_link_points_at_the_prefect_ui() -> None:
     assert ui_url({}) is None
     assert (run_url("http://127.0.0.1:4200", "0b6c1e9e-7f1d-4a53-9a3e-2f4f0c8f6a11")
             == "http://127.0.0.1:4200/runs/flow-run/0b6c1e9e-7f1d-4a53-9a3e-2f4f0c8f6a11")
+
+
+def test_after_selection_files_are_checked_with_the_support_reader_and_kept(
+    site: tuple[str, Path]
+) -> None:
+    url, inbox = site
+    files = [(p.name, p.read_bytes()) for p in sorted((ROUND_2022_2 / "support").glob("*.csv"))
+             if p.name != "evaluations.csv"]
+    bad = b"receipt_no,kind,held_on,result,note\n2022-2-001,interim,2023-13-45,pass,\n"
+    status, _, page = post(url, {"csrf": token(url), "round": "2022-2", "kind": "support"},
+                           [*files, ("evaluations.csv", bad)])
+    assert status == 200 and "선정 후 자료를 보관했습니다" in page
+    assert "<td>evaluations.csv</td><td>2</td><td>held_on</td><td>2023-13-45</td>" in page
+    [folder] = stored(inbox)
+    assert folder.name.endswith("-support")
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [*(name for name, _ in files), "evaluations.csv"])
+    refused = post(url, {"csrf": token(url), "round": "2022-2", "kind": "support"},
+                   [("applications.csv", b"receipt_no\n")])
+    assert refused[0] == 400 and "선정 후 자료의 파일 이름이 아닙니다" in refused[2]
