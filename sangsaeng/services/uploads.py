@@ -157,7 +157,7 @@ def store(inbox: Path, round_id: str, kind: Kind, files: Sequence[tuple[str, byt
         raise UploadRefused("XLSX 또는 ZIP 파일은 한 개만 올립니다 (one .xlsx or .zip alone, "
                             "or the CSV files)")
     _distinct(names)
-    parent = inbox / round_id
+    parent = inbox.resolve() / round_id  # absolute: the import run may start elsewhere
     parent.mkdir(parents=True, exist_ok=True)
     temporary = parent / f".upload-{secrets.token_hex(8)}"
     temporary.mkdir()
