@@ -53,6 +53,12 @@ class Settings(BaseSettings):
     exports_url: str | None = Field(
         default=None, description="base URL of `<var>/exports/` in the status artifact's links; "
                                   "default http://127.0.0.1:<exports_port>")
+    upload_max_mb: float = Field(
+        default=20, gt=0, le=1024,
+        description="largest upload on `serve`'s upload page (/upload), in MB (2^20 bytes)")
+    upload_unpacked_max_mb: float = Field(
+        default=200, gt=0, le=10240,
+        description="most a ZIP upload (or a workbook) may hold unpacked, in MB")
     verify_url: str | None = Field(
         default=None, description="base of the verification address printed as a QR code on "
                                   "certificates (number appended); default the exports URL + "
@@ -95,6 +101,11 @@ class Settings(BaseSettings):
         or `serve`'s `/certificates/`, plus the number."""
         base = self.verify_url or f"{self.exports_base_url}/certificates/"
         return f"{base.rstrip('/')}/{number}"
+
+    @property
+    def inbox_dir(self) -> Path:
+        """Where uploaded files are kept: `<var>/inbox/<round>/<time>-<kind>/`."""
+        return self.var_dir / "inbox"
 
     @property
     def certificates_dir(self) -> Path:

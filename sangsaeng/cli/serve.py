@@ -33,6 +33,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from sangsaeng.cli.upload import UploadDesk, upload_path
 from sangsaeng.domain.certificates import NUMBER_PATTERN
 from sangsaeng.domain.clock import kst_date, parse_instant
 from sangsaeng.errors import SangsaengError, StepError
@@ -99,15 +100,37 @@ def query_now(query: str) -> datetime:
 class ExportsHandler(SimpleHTTPRequestHandler):
     """GET/HEAD of the files under the exports folder — no path outside it (`..`, symbolic
     links), no hidden name (the temporary files of an export being written) — and of the
-    certificates' public facts and PDFs under `/certificates/`; nothing else."""
+    certificates' public facts and PDFs under `/certificates/`; the upload page (`/upload`,
+    GET and POST, behind the shared password: sangsaeng.cli.upload); nothing else."""
 
     timeout = EXPORTS_CLIENT_TIMEOUT_S
+    cache_control = "no-cache"  # every step may rewrite a file
     extensions_map = {  # noqa: RUF012 (the base class's own mutable class attribute)
         **SimpleHTTPRequestHandler.extensions_map,
         ".csv": "text/csv; charset=utf-8",
         ".md": "text/plain; charset=utf-8",  # shown in the browser, Korean intact
         ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     }
+
+    def __init__(self, *args: Any, uploads: UploadDesk | None = None, **kwargs: Any) -> None:
+        self.uploads = uploads
+        super().__init__(*args, **kwargs)
+
+    def do_GET(self) -> None:
+        """The upload page, or an export."""
+        if self.uploads is not None and upload_path(self.path):
+            self.cache_control = "no-store"
+            self.uploads.answer(self, "GET")
+        else:
+            super().do_GET()
+
+    def do_POST(self) -> None:
+        """An upload; nothing else takes a POST."""
+        if self.uploads is not None and upload_path(self.path):
+            self.cache_control = "no-store"
+            self.uploads.answer(self, "POST")
+        else:
+            self.send_error(HTTPStatus.NOT_IMPLEMENTED, f"Unsupported method ({self.command!r})")
 
     def send_head(self) -> Any:
         """The file (or folder listing) at the request's path, if it is an export; or a
@@ -193,7 +216,7 @@ class ExportsHandler(SimpleHTTPRequestHandler):
         return io.BytesIO(body)
 
     def end_headers(self) -> None:
-        self.send_header("Cache-Control", "no-cache")  # every step may rewrite a file
+        self.send_header("Cache-Control", self.cache_control)
         super().end_headers()
 
 
@@ -251,7 +274,8 @@ def exports_server(directory: Path, port: int, host: str = "127.0.0.1") -> Itera
     """Serve `directory` read-only over HTTP on `host:port` (0: any free port) from a daemon
     thread until the block ends; yields its base URL."""
     directory.mkdir(parents=True, exist_ok=True)
-    handler = partial(ExportsHandler, directory=str(directory.resolve()))
+    handler = partial(ExportsHandler, directory=str(directory.resolve()),
+                      uploads=UploadDesk(get_settings()))
     try:
         server = ExportsServer((host, port), handler)
     except OSError as exc:
@@ -271,14 +295,16 @@ def exports_server(directory: Path, port: int, host: str = "127.0.0.1") -> Itera
 
 @contextmanager
 def serving_exports() -> Iterator[str]:
-    """The exports server of `sangsaeng serve` (settings: exports_port, var_dir). The flow runs
+    """The exports server of `sangsaeng serve` (settings: exports_port, var_dir), with the
+    upload page at `/upload`. The flow runs
     (child processes) put its URL into their links, unless SANGSAENG_EXPORTS_URL says another."""
     settings = get_settings()
     with exports_server(settings.exports_dir, settings.exports_port) as url:
         if not settings.exports_url:
             os.environ["SANGSAENG_EXPORTS_URL"] = url
             get_settings.cache_clear()
-        err.print(f"exports of {settings.exports_dir.resolve()} at {url}/", soft_wrap=True)
+        err.print(f"exports of {settings.exports_dir.resolve()} at {url}/; upload page at "
+                  f"{url}/upload", soft_wrap=True)
         yield url
 
 

@@ -1,0 +1,366 @@
+"""`serve`'s upload page (`/upload` on the exports server's port): the office drops the
+portal's export for a round (one XLSX, the CSV files or a ZIP of them) or the after-selection
+files; they are checked at once, stored under `<var>/inbox/`, and the import run is started.
+
+Protection (docs/operations.md §7): the Prefect UI's shared basic-auth string
+(PREFECT_SERVER_API_AUTH_STRING, else PREFECT_API_AUTH_STRING, `user:password`) from the
+environment of `serve`. With none set, the page answers only on a loopback address and to a
+loopback Host name (as the UI, which then has no password either). Every POST carries a
+CSRF token (an HMAC of a secret drawn at start, with its expiry) and an Origin or Referer of
+the page's own origin. Responses are `no-store`, with a strict Content-Security-Policy.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import email.parser
+import email.policy
+import hmac
+import ipaddress
+import os
+import secrets
+import shutil
+import time
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from hashlib import sha256
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from rich.console import Console
+
+from sangsaeng.domain.clock import KST
+from sangsaeng.errors import SangsaengError
+from sangsaeng.io.package import RowError
+from sangsaeng.io.rows import COLUMNS
+from sangsaeng.io.support import SUPPORT_COLUMNS
+from sangsaeng.settings import Settings
+
+err = Console(stderr=True)
+UPLOAD_PATH = "/upload"
+TOKEN_TTL_S = 8 * 3600  # a page left open over a working day still uploads
+DRAIN_FACTOR = 4  # a body up to 4× the limit is read and dropped, so the browser sees the 413
+SHOWN_ERRORS = 200  # rows listed on the page (the run's artifact lists them all)
+MAX_PARTS = 24
+LOOPBACK_NAMES = ("localhost",)
+
+
+def auth_string(environ: Mapping[str, str]) -> str | None:
+    """The Prefect UI's shared `user:password`, as the server or its clients are given it."""
+    return (environ.get("PREFECT_SERVER_API_AUTH_STRING")
+            or environ.get("PREFECT_API_AUTH_STRING") or None)
+
+
+def is_authorized(header: str | None, expected: str) -> bool:
+    """HTTP Basic credentials equal to `expected` (compared in constant time)."""
+    scheme, _, encoded = (header or "").partition(" ")
+    if scheme.lower() != "basic":
+        return False
+    try:
+        given = base64.b64decode(encoded.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return hmac.compare_digest(given, expected.encode())
+
+
+def ui_url(environ: Mapping[str, str]) -> str | None:
+    """The Prefect UI's base URL: PREFECT_UI_URL, else PREFECT_API_URL without `/api`."""
+    if environ.get("PREFECT_UI_URL"):
+        return environ["PREFECT_UI_URL"].rstrip("/")
+    api = environ.get("PREFECT_API_URL", "").rstrip("/")
+    return api.removesuffix("/api") or None
+
+
+def run_url(ui: str, run_id: str) -> str:
+    """A flow run's page in the Prefect UI."""
+    return f"{ui.rstrip('/')}/runs/flow-run/{urllib.parse.quote(run_id)}"
+
+
+def is_loopback(host: str) -> bool:
+    """`host` (an address or name, no port) is this machine only."""
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass
+class Form:
+    """A parsed multipart form: its text fields and its files (client name, bytes)."""
+
+    fields: dict[str, str] = field(default_factory=dict)
+    files: list[tuple[str, bytes]] = field(default_factory=list)
+
+
+class Refusal(SangsaengError):
+    """A request answered with an error status and a message on the page."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def parse_form(content_type: str, body: bytes) -> Form:
+    """multipart/form-data through the email package (the `cgi` module is gone)."""
+    if not content_type.lower().startswith("multipart/form-data"):
+        raise Refusal(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "multipart/form-data가 아닙니다")
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1")
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+    if not message.is_multipart():
+        raise Refusal(HTTPStatus.BAD_REQUEST, "양식을 읽을 수 없습니다 (not a multipart form)")
+    form = Form()
+    for n, part in enumerate(message.iter_parts()):
+        if n >= MAX_PARTS:
+            raise Refusal(HTTPStatus.BAD_REQUEST, "양식의 항목이 너무 많습니다")
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
+        filename = part.get_param("filename", header="content-disposition")
+        if filename is not None:
+            form.files.append((_text(filename), data))
+        elif isinstance(name, str):
+            form.fields[name] = data.decode("utf-8", "replace")
+    return form
+
+
+def _text(value: object) -> str:
+    """A header parameter as text (raw UTF-8 bytes arrive surrogate-escaped)."""
+    text = value if isinstance(value, str) else str(value)
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def refused(message: str) -> dict[str, Any]:
+    """The page's result box for a refused request (every key the template reads)."""
+    return {"status": "refused", "message": message, "files": [], "rows": 0, "folder": None,
+            "errors": [], "error_count": 0, "run_url": None, "run_name": None,
+            "run_note": None}
+
+
+class UploadDesk:
+    """The upload page's state for one server: the CSRF secret and the templates."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._secret = secrets.token_bytes(32)  # drawn at start: a restart voids old pages
+        self.settings = settings
+        self.templates = Environment(loader=FileSystemLoader(settings.templates_dir),
+                                     autoescape=True, undefined=StrictUndefined,
+                                     auto_reload=False)
+
+    def token(self, now: float) -> str:
+        """A CSRF token valid for TOKEN_TTL_S: `<expiry>.<HMAC(secret, expiry)>`."""
+        expiry = str(int(now) + TOKEN_TTL_S)
+        return f"{expiry}.{self._mac(expiry)}"
+
+    def is_valid_token(self, token: str, now: float) -> bool:
+        """The token is one this server made and has not expired."""
+        expiry, _, mac = token.partition(".")
+        return (expiry.isdigit() and int(expiry) > now
+                and hmac.compare_digest(mac.encode(), self._mac(expiry).encode()))
+
+    def _mac(self, expiry: str) -> str:
+        return hmac.new(self._secret, f"upload:{expiry}".encode(), sha256).hexdigest()
+
+    def answer(self, handler: BaseHTTPRequestHandler, method: str) -> None:
+        """GET: the form; POST: take an upload. Both behind the password (or loopback)."""
+        page = Page(self, handler)
+        try:
+            page.admit()
+        except Refusal as refusal:  # no form, no round list, no token for a stranger
+            page.send(refusal.status, refused(str(refusal)), form=False)
+            return
+        try:
+            if method == "GET":
+                page.send(HTTPStatus.OK)
+            else:
+                page.take_upload()
+        except Refusal as refusal:
+            page.send(refusal.status, refused(str(refusal)))
+
+
+class Page:
+    """One request to the upload page."""
+
+    def __init__(self, desk: UploadDesk, handler: BaseHTTPRequestHandler) -> None:
+        self.desk, self.handler, self.settings = desk, handler, desk.settings
+        self.expected = auth_string(os.environ)
+        self.chosen: dict[str, str] = {}
+
+    def admit(self) -> None:
+        """The shared password, or (with none set) loopback only."""
+        headers = self.handler.headers
+        if self.expected is not None:
+            if not is_authorized(headers.get("Authorization"), self.expected):
+                raise Refusal(HTTPStatus.UNAUTHORIZED,
+                              "비밀번호가 필요합니다 (Prefect UI와 같은 공유 비밀번호)")
+            return
+        address: Any = self.handler.server.server_address
+        bound = str(address[0])
+        host = urllib.parse.urlsplit(f"//{headers.get('Host', '')}").hostname or ""
+        if not (is_loopback(bound) and is_loopback(host)):
+            raise Refusal(HTTPStatus.FORBIDDEN, "공유 비밀번호가 설정되지 않아 127.0.0.1에서만 "
+                                                "열립니다 (docs/operations.md §7)")
+
+    def check_origin(self) -> None:
+        """A POST comes from this page: its Origin (or Referer) is our own origin."""
+        headers = self.handler.headers
+        own = f"http://{headers.get('Host', '')}"
+        origin = headers.get("Origin")
+        referer = headers.get("Referer", "")
+        if origin is not None:
+            same = origin == own
+        else:
+            same = referer == own or referer.startswith(own + "/")
+        if not headers.get("Host") or not same:
+            raise Refusal(HTTPStatus.FORBIDDEN, "다른 사이트에서 보낸 요청은 받지 않습니다 "
+                                                "(cross-site request refused)")
+
+    def read_form(self) -> Form:
+        """The request body, no larger than the limit (checked before reading it)."""
+        headers = self.handler.headers
+        if headers.get("Transfer-Encoding"):
+            raise Refusal(HTTPStatus.LENGTH_REQUIRED, "Content-Length가 필요합니다")
+        try:
+            length = int(headers.get("Content-Length", ""))
+        except ValueError:
+            raise Refusal(HTTPStatus.LENGTH_REQUIRED, "Content-Length가 필요합니다") from None
+        limit = int(self.settings.upload_max_mb * 2**20)
+        if length < 0:
+            raise Refusal(HTTPStatus.BAD_REQUEST, "Content-Length가 올바르지 않습니다")
+        if length > limit:
+            self._drain(length, limit)
+            raise Refusal(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                          f"파일이 너무 큽니다: 최대 {self.settings.upload_max_mb:g} MB "
+                          f"(upload over {self.settings.upload_max_mb:g} MB refused)")
+        body = self.handler.rfile.read(length)
+        if len(body) < length:
+            raise Refusal(HTTPStatus.BAD_REQUEST, "요청이 중간에 끊겼습니다")
+        return parse_form(headers.get("Content-Type", ""), body)
+
+    def _drain(self, length: int, limit: int) -> None:
+        """Read and drop a body somewhat over the limit (else the browser sees a reset
+        connection, not the page); a larger one closes the connection unread."""
+        if length > DRAIN_FACTOR * limit:
+            self.handler.close_connection = True
+            return
+        left = length
+        while left > 0:
+            chunk = self.handler.rfile.read(min(left, 1 << 16))
+            if not chunk:
+                break
+            left -= len(chunk)
+
+    def take_upload(self) -> None:
+        """Check the request, store and check the files, start the import run."""
+        from sangsaeng.db import get_engine, session_scope
+        from sangsaeng.services import uploads
+
+        self.check_origin()
+        form = self.read_form()
+        if not self.desk.is_valid_token(form.fields.get("csrf", ""), time.time()):
+            raise Refusal(HTTPStatus.FORBIDDEN, "이 양식은 만료되었거나 이 서버가 만든 것이 "
+                                                "아닙니다: 페이지를 새로 열어 다시 올리십시오 "
+                                                "(CSRF token refused)")
+        round_id, kind_value = form.fields.get("round", ""), form.fields.get("kind", "")
+        self.chosen = {"round": round_id, "kind": kind_value}
+        with session_scope(get_engine()) as session:
+            rounds = uploads.known_rounds(session, self.settings.config_dir)
+            if round_id not in rounds or kind_value not in tuple(uploads.Kind):
+                raise Refusal(HTTPStatus.BAD_REQUEST, "회차와 자료 종류를 고르십시오")
+            kind = uploads.Kind(kind_value)
+            limits = uploads.Limits(int(self.settings.upload_max_mb * 2**20),
+                                    int(self.settings.upload_unpacked_max_mb * 2**20))
+            try:
+                folder = uploads.store(self.settings.inbox_dir, round_id, kind, form.files,
+                                       limits, datetime.now(KST))
+            except uploads.UploadRefused as exc:
+                raise Refusal(exc.status, str(exc)) from None
+            try:
+                checked = uploads.check(session, kind, round_id, folder,
+                                        rounds[round_id].config, self.settings.config_dir)
+            except SangsaengError as exc:
+                shutil.rmtree(folder, ignore_errors=True)
+                raise Refusal(HTTPStatus.UNPROCESSABLE_ENTITY,
+                              f"파일을 읽을 수 없어 보관하지 않았습니다: {exc}") from None
+            in_database = rounds[round_id].state is not None
+        self.send(HTTPStatus.OK, self._accepted(checked, kind, round_id, in_database))
+
+    def _accepted(self, checked: Any, kind: Any, round_id: str, in_database: bool
+                  ) -> dict[str, Any]:
+        errors: list[RowError] = checked.errors
+        result = {**refused(f"{round_id} {kind.label}를 보관했습니다"
+                            + (f" — 거부된 행 {len(errors)}건" if errors
+                               else " — 모든 행이 올바릅니다")),
+                  "status": "accepted", "files": checked.files, "rows": checked.rows,
+                  "folder": str(checked.folder), "errors": errors[:SHOWN_ERRORS],
+                  "error_count": len(errors)}
+        ui = ui_url(os.environ)
+        key = f"upload-{round_id}-{checked.folder.name}"
+        if not os.environ.get("PREFECT_API_URL") or ui is None:
+            result["run_note"] = ("Prefect API가 설정되지 않아 검사와 보관만 했습니다 "
+                                  "(stored and checked only: no Prefect API)")
+        elif kind.value == "package" and not in_database:
+            result["run_note"] = (f"회차 {round_id}가 아직 등록되지 않았습니다: open_call 실행 후 "
+                                  f"intake를 data={checked.data_path}로 실행하십시오")
+        else:
+            from flows.uploads import start_import
+
+            try:
+                run_id = start_import(kind.value, round_id, str(checked.data_path), key)
+            except Exception as exc:  # the files are kept: the run can be started by hand
+                result["run_note"] = (f"가져오기 실행을 시작하지 못했습니다 ({type(exc).__name__}:"
+                                      f" {exc}); UI에서 data={checked.data_path}로 시작하십시오")
+            else:
+                result["run_url"], result["run_name"] = run_url(ui, run_id), key
+        err.print(f"upload: {round_id} {kind.value} → {checked.folder} "
+                  f"({checked.rows} rows, {len(errors)} refused; run "
+                  f"{result['run_url'] or 'not started'})", soft_wrap=True)
+        return result
+
+    def send(self, status: int, result: dict[str, Any] | None = None, form: bool = True
+             ) -> None:
+        """The page (form, and the result of an upload) with its security headers."""
+        from sangsaeng.db import get_engine, session_scope
+        from sangsaeng.services import uploads
+
+        rounds: list[tuple[str, str]] = []
+        if form:
+            with session_scope(get_engine()) as session:
+                rounds = [(rid, choice.note) for rid, choice in
+                          uploads.known_rounds(session, self.settings.config_dir).items()]
+        nonce = secrets.token_urlsafe(16)
+        body = self.desk.templates.get_template("web/upload.html.j2").render(
+            result=result, form=form, rounds=rounds, kinds=list(uploads.Kind), nonce=nonce,
+            token=self.desk.token(time.time()), max_mb=f"{self.settings.upload_max_mb:g}",
+            chosen_round=self.chosen.get("round", ""),
+            chosen_kind=self.chosen.get("kind", "package"),
+            package_files=[f"{s}.csv" for s in COLUMNS],
+            support_files=[f"{s}.csv" for s in SUPPORT_COLUMNS],
+            protected=self.expected is not None, ui_url=ui_url(os.environ),
+        ).encode()
+        handler = self.handler
+        handler.send_response(status)
+        if status == HTTPStatus.UNAUTHORIZED:
+            handler.send_header("WWW-Authenticate", 'Basic realm="sangsaeng", charset="UTF-8"')
+        handler.send_header("Content-Type", "text/html; charset=utf-8")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.send_header("Content-Security-Policy",
+                            f"default-src 'none'; style-src 'nonce-{nonce}'; form-action 'self';"
+                            " frame-ancestors 'none'; base-uri 'none'")
+        handler.send_header("X-Content-Type-Options", "nosniff")
+        handler.send_header("X-Frame-Options", "DENY")
+        handler.send_header("Referrer-Policy", "same-origin")
+        handler.end_headers()
+        handler.wfile.write(body)
+
+
+def upload_path(path: str) -> bool:
+    """The request is for the upload page."""
+    return urllib.parse.urlsplit(path).path.rstrip("/") == UPLOAD_PATH
+

@@ -1,0 +1,351 @@
+"""`serve`'s upload page (`/upload` on the exports server) as the office uses it, in headless
+Chromium (Debian's `chromium` driven by Playwright), and the requests it refuses: a wrong file
+type, a body over the limit, a file name with `../`, a ZIP bomb, no password, a POST without
+the page's CSRF token or from another origin.
+
+The server runs in-process on a free port with a fresh program database and var dir; no
+Prefect API is configured, so the page stores and checks only (the run link: a unit test).
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import io
+import shutil
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page, expect, sync_playwright
+
+from sangsaeng.cli.serve import exports_server
+from sangsaeng.cli.upload import run_url, ui_url
+from sangsaeng.settings import get_settings
+from tests.conftest import REPO, ROUND_2022_2
+
+pytestmark = [pytest.mark.e2e]
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = REPO / "var" / "screenshots"
+USER, PASSWORD = "office", "correct horse battery staple"
+PACKAGE = sorted((ROUND_2022_2 / "package").glob("*.csv"))
+
+
+@pytest.fixture
+def site(env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Path]]:
+    """The exports server with its upload page, behind the shared password; 1 MB limit."""
+    monkeypatch.setenv("PREFECT_SERVER_API_AUTH_STRING", f"{USER}:{PASSWORD}")
+    monkeypatch.setenv("SANGSAENG_UPLOAD_MAX_MB", "1")
+    monkeypatch.setenv("SANGSAENG_UPLOAD_UNPACKED_MAX_MB", "8")
+    for name in ("PREFECT_API_URL", "PREFECT_UI_URL", "PREFECT_API_AUTH_STRING"):
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    with exports_server(env / "exports", 0) as url:
+        yield url, env / "inbox" / "2022-2"
+
+
+@contextmanager
+def browser_page(credentials: bool = True) -> Iterator[Page]:
+    """A headless Chromium page that knows the shared password (HTTP Basic)."""
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is not installed: `make browser`")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                             args=["--no-sandbox"])
+        try:
+            context = browser.new_context(
+                viewport={"width": 1200, "height": 900}, locale="ko-KR",
+                http_credentials={"username": USER, "password": PASSWORD} if credentials
+                else None)
+            page = context.new_page()
+            page.set_default_timeout(30_000)
+            yield page
+        finally:
+            browser.close()
+
+
+def upload(page: Page, url: str, files: list[Path] | list[dict[str, object]],
+           kind: str = "package") -> None:
+    """Open the page, choose round 2022-2 and the kind, pick the files, submit."""
+    page.goto(f"{url}/upload")
+    page.select_option("#round", "2022-2")
+    page.check(f"input[name=kind][value={kind}]")
+    page.set_input_files("#files", files)  # type: ignore[arg-type]
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+
+
+def stored(inbox: Path) -> list[Path]:
+    """The upload folders in the round's inbox (a refused upload leaves none, not even a
+    temporary one)."""
+    return sorted(inbox.iterdir()) if inbox.exists() else []
+
+
+def zipped(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_the_office_uploads_the_2022_2_package_as_csv_files_and_as_one_zip(
+    site: tuple[str, Path]
+) -> None:
+    url, inbox = site
+    with browser_page() as page:
+        upload(page, url, PACKAGE)
+        expect(page.locator("#result h2")).to_have_text("받았습니다")
+        expect(page.locator("#message")).to_contain_text("2022-2 접수 자료를 보관했습니다")
+        expect(page.locator("#run-note")).to_contain_text("검사와 보관만 했습니다")
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "upload.png"), full_page=True)
+        [first] = stored(inbox)
+        assert first.name.endswith("-package")
+        assert sorted(p.name for p in first.iterdir()) == [p.name for p in PACKAGE]
+        assert all((first / p.name).read_bytes() == p.read_bytes() for p in PACKAGE)
+
+        # the same files zipped in a folder, as "send to compressed folder" makes them
+        archive = zipped({f"package/{p.name}": p.read_bytes() for p in PACKAGE})
+        upload(page, url, [{"name": "2022-2 접수.zip", "mimeType": "application/zip",
+                            "buffer": archive}])
+        expect(page.locator("#result h2")).to_have_text("받았습니다")
+        second = next(p for p in stored(inbox) if p != first)
+        assert sorted(p.name for p in second.iterdir()) == [p.name for p in PACKAGE]
+
+
+def test_refused_rows_are_listed_with_file_row_and_column_and_the_good_files_kept(
+    site: tuple[str, Path], tmp_path: Path
+) -> None:
+    url, inbox = site
+    package = shutil.copytree(ROUND_2022_2 / "package", tmp_path / "package")
+    applications = package / "applications.csv"
+    lines = applications.read_text(encoding="utf-8").splitlines()
+    lines[2] = lines[2].replace("2022-05-07T17:48:00", "<b>지난주</b>")  # row 3
+    applications.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with browser_page() as page:
+        upload(page, url, sorted(package.glob("*.csv")))
+        expect(page.locator("#result h2")).to_have_text("받았습니다")
+        row = page.locator("#errors tbody tr", has_text="applications.csv").first
+        expect(row.locator("td").nth(0)).to_have_text("applications.csv")
+        expect(row.locator("td").nth(1)).to_have_text("3")
+        expect(row.locator("td").nth(2)).to_have_text("submitted_at")
+        expect(row.locator("td").nth(3)).to_have_text("<b>지난주</b>")  # shown, not markup
+    [folder] = stored(inbox)
+    assert (folder / "applications.csv").read_bytes() == applications.read_bytes()
+
+
+def test_a_wrong_type_an_oversized_file_a_zip_bomb_and_a_zip_slip_are_refused_on_the_page(
+    site: tuple[str, Path]
+) -> None:
+    url, inbox = site
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive, \
+            archive.open("applications.csv", "w") as member:
+        for _ in range(100):
+            member.write(bytes(2**20))  # 100 MB of zeros, about 100 KB packed
+    assert len(bomb.getvalue()) < 2**20  # under the upload limit: the archive check stops it
+    cases = {
+        "exe": ({"name": "applications.exe", "mimeType": "application/octet-stream",
+                 "buffer": b"MZ\x90\x00"}, "받지 않는 파일 형식"),
+        "txt": ({"name": "applications.txt", "mimeType": "text/plain",
+                 "buffer": b"receipt_no\n"}, "받지 않는 파일 형식"),
+        "exe renamed .csv": ({"name": "applications.csv", "mimeType": "text/csv",
+                              "buffer": b"MZ\x90\x00\x03\x00"}, "텍스트(CSV) 파일이 아닙니다"),
+        "too large": ({"name": "applications.csv", "mimeType": "text/csv",
+                       "buffer": b"receipt_no,track\n" + b"2022-2-001,innovation\n" * 80_000},
+                      "파일이 너무 큽니다"),
+        "zip bomb": ({"name": "bomb.zip", "mimeType": "application/zip",
+                      "buffer": bomb.getvalue()}, "압축 폭탄"),
+        "zip slip": ({"name": "package.zip", "mimeType": "application/zip",
+                      "buffer": zipped({"../applications.csv": b"receipt_no\n"})},
+                     "경로가 허용되지 않습니다"),
+    }
+    with browser_page() as page:
+        for case, (file, message) in cases.items():
+            upload(page, url, [file])
+            expect(page.locator("#result h2"), case).to_have_text("받지 않았습니다")
+            expect(page.locator("#message"), case).to_contain_text(message)
+            assert stored(inbox) == [], case
+    assert not list((inbox.parent.parent / "exports").rglob("*.csv"))
+
+
+# --- the same refusals as raw requests (what a browser would not send) -----------------------
+
+def request(url: str, method: str, path: str = "/upload", body: bytes = b"",
+            headers: dict[str, str] | None = None, password: str | None = PASSWORD
+            ) -> tuple[int, http.client.HTTPMessage, str]:
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
+    sent = {"Host": parts.netloc, **(headers or {})}
+    if password is not None:
+        sent["Authorization"] = "Basic " + base64.b64encode(
+            f"{USER}:{password}".encode()).decode()
+    try:
+        connection.request(method, path, body=body, headers=sent)
+        response = connection.getresponse()
+        return response.status, response.headers, response.read().decode()
+    finally:
+        connection.close()
+
+
+def token(url: str) -> str:
+    page = request(url, "GET")[2]
+    return page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+
+
+def multipart(fields: dict[str, str], files: list[tuple[str, bytes]]) -> tuple[bytes, str]:
+    boundary = "----sangsaeng-test-boundary"
+    out = io.BytesIO()
+    for name, value in fields.items():
+        out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+                  f"{value}\r\n".encode())
+    for filename, data in files:
+        out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="files"; '
+                  f'filename="{filename}"\r\nContent-Type: text/csv\r\n\r\n'.encode())
+        out.write(data + b"\r\n")
+    out.write(f"--{boundary}--\r\n".encode())
+    return out.getvalue(), f"multipart/form-data; boundary={boundary}"
+
+
+def post(url: str, fields: dict[str, str], files: list[tuple[str, bytes]],
+         origin: str | None = None, password: str | None = PASSWORD
+         ) -> tuple[int, http.client.HTTPMessage, str]:
+    body, content_type = multipart(fields, files)
+    return request(url, "POST", body=body, password=password, headers={
+        "Content-Type": content_type, "Origin": origin or url})
+
+
+def test_without_the_password_the_page_answers_401_and_shows_no_form(
+    site: tuple[str, Path]
+) -> None:
+    url, inbox = site
+    for password in (None, "wrong"):
+        status, headers, page = request(url, "GET", password=password)
+        assert status == 401
+        assert headers["WWW-Authenticate"].startswith("Basic")
+        assert "비밀번호가 필요합니다" in page and 'name="csrf"' not in page
+    files = [("applications.csv", (ROUND_2022_2 / "package" / "applications.csv").read_bytes())]
+    status, _, _ = post(url, {"csrf": token(url), "round": "2022-2", "kind": "package"}, files,
+                        password=None)
+    assert status == 401
+    assert stored(inbox) == []
+    with browser_page(credentials=False) as page, \
+            pytest.raises(PlaywrightError, match="AUTH"):  # headless: no password prompt
+        page.goto(f"{url}/upload")
+
+
+def test_the_page_is_no_store_with_a_strict_content_security_policy(
+    site: tuple[str, Path]
+) -> None:
+    status, headers, page = request(site[0], "GET")
+    assert status == 200 and "2022-2" in page
+    assert headers["Cache-Control"] == "no-store"
+    assert "default-src 'none'" in headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+
+
+def test_a_post_without_the_pages_token_or_from_another_origin_is_refused(
+    site: tuple[str, Path]
+) -> None:
+    url, inbox = site
+    files = [(p.name, p.read_bytes()) for p in PACKAGE]
+    form = {"round": "2022-2", "kind": "package"}
+    good = token(url)
+    expiry, _, mac = good.partition(".")
+    forged = f"{int(expiry) + 3600}.{mac}"  # a later expiry under the same signature
+    for csrf in (None, "", "1.abc", forged):
+        fields = form if csrf is None else {**form, "csrf": csrf}
+        status, _, page = post(url, fields, files)
+        assert status == 403, csrf
+        assert "CSRF" in page
+    status, _, page = post(url, {**form, "csrf": good}, files, origin="http://evil.example")
+    assert status == 403 and "cross-site" in page
+    assert stored(inbox) == []
+    assert post(url, {**form, "csrf": good}, files)[0] == 200  # the same, from the page
+    assert len(stored(inbox)) == 1
+
+
+@pytest.mark.parametrize("filename", ["../applications.csv", "..\\applications.csv",
+                                      "/etc/applications.csv", "sub/../../applications.csv",
+                                      "..", ".applications.csv"])
+def test_a_file_name_with_a_path_is_refused_and_nothing_is_written(
+    site: tuple[str, Path], filename: str
+) -> None:
+    url, inbox = site
+    data = (ROUND_2022_2 / "package" / "applications.csv").read_bytes()
+    status, _, page = post(url, {"csrf": token(url), "round": "2022-2", "kind": "package"},
+                           [(filename, data)])
+    assert status in (400, 415)
+    assert "받지 않았습니다" in page
+    var = inbox.parent.parent
+    assert stored(inbox) == []
+    assert not [p for p in var.rglob("applications.csv")]
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(site: tuple[str, Path]) -> None:
+    url, inbox = site
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
+    try:  # announces 50 MB and sends none of it: the answer comes at once
+        connection.putrequest("POST", "/upload")
+        connection.putheader("Authorization", "Basic " + base64.b64encode(
+            f"{USER}:{PASSWORD}".encode()).decode())
+        connection.putheader("Origin", url)
+        connection.putheader("Content-Type", "multipart/form-data; boundary=x")
+        connection.putheader("Content-Length", str(50 * 2**20))
+        connection.endheaders()
+        response = connection.getresponse()
+        assert response.status == 413
+        assert "파일이 너무 큽니다" in response.read().decode()
+    finally:
+        connection.close()
+    assert stored(inbox) == []
+
+
+def test_with_no_password_set_the_page_answers_only_to_a_loopback_host(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("PREFECT_SERVER_API_AUTH_STRING", "PREFECT_API_AUTH_STRING", "PREFECT_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    with exports_server(env / "exports", 0) as url:
+        status, _, page = request(url, "GET", password=None)
+        assert status == 200 and "127.0.0.1)에서만 열립니다" in page
+        status, _, page = request(url, "GET", password=None,
+                                  headers={"Host": "rebound.evil.example"})
+        assert status == 403 and 'name="csrf"' not in page
+
+
+def test_the_run_link_points_at_the_prefect_ui() -> None:
+    assert ui_url({"PREFECT_API_URL": "http://127.0.0.1:4200/api"}) == "http://127.0.0.1:4200"
+    assert ui_url({"PREFECT_API_URL": "http://127.0.0.1:4200/api",
+                   "PREFECT_UI_URL": "https://prefect.example/"}) == "https://prefect.example"
+    assert ui_url({}) is None
+    assert (run_url("http://127.0.0.1:4200", "0b6c1e9e-7f1d-4a53-9a3e-2f4f0c8f6a11")
+            == "http://127.0.0.1:4200/runs/flow-run/0b6c1e9e-7f1d-4a53-9a3e-2f4f0c8f6a11")
+
+
+def test_after_selection_files_are_checked_with_the_support_reader_and_kept(
+    site: tuple[str, Path]
+) -> None:
+    url, inbox = site
+    files = [(p.name, p.read_bytes()) for p in sorted((ROUND_2022_2 / "support").glob("*.csv"))
+             if p.name != "evaluations.csv"]
+    bad = b"receipt_no,kind,held_on,result,note\n2022-2-001,interim,2023-13-45,pass,\n"
+    status, _, page = post(url, {"csrf": token(url), "round": "2022-2", "kind": "support"},
+                           [*files, ("evaluations.csv", bad)])
+    assert status == 200 and "선정 후 자료를 보관했습니다" in page
+    assert "<td>evaluations.csv</td><td>2</td><td>held_on</td><td>2023-13-45</td>" in page
+    [folder] = stored(inbox)
+    assert folder.name.endswith("-support")
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [*(name for name, _ in files), "evaluations.csv"])
+    refused = post(url, {"csrf": token(url), "round": "2022-2", "kind": "support"},
+                   [("applications.csv", b"receipt_no\n")])
+    assert refused[0] == 400 and "선정 후 자료의 파일 이름이 아닙니다" in refused[2]
