@@ -84,12 +84,14 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-def start_serve(server: Server, database_url: str, var: Path, log: Path
-                ) -> subprocess.Popen[bytes]:
-    """`sangsaeng serve` against the test's Prefect server and program database."""
+def start_serve(server: Server, database_url: str, var: Path, log: Path,
+                extra: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """`sangsaeng serve` against the test's Prefect server and program database (`extra`:
+    more environment)."""
     env = {**base_env(), "PREFECT_API_URL": server.api_url, "PREFECT_HOME": str(server.home),
            "SANGSAENG_DATABASE_URL": database_url, "SANGSAENG_VAR_DIR": str(var),
-           "SANGSAENG_EXPORTS_PORT": "0"}  # the exports' HTTP server: any free port
+           "SANGSAENG_EXPORTS_PORT": "0",  # the exports' HTTP server: any free port
+           **(extra or {})}
     with log.open("ab") as out:
         return subprocess.Popen([str(BIN / "sangsaeng"), "serve", "--poll-seconds", "1"],
                                 env=env, stdout=out, stderr=subprocess.STDOUT)

@@ -17,6 +17,7 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -349,3 +350,55 @@ def test_after_selection_files_are_checked_with_the_support_reader_and_kept(
     refused = post(url, {"csrf": token(url), "round": "2022-2", "kind": "support"},
                    [("applications.csv", b"receipt_no\n")])
     assert refused[0] == 400 and "선정 후 자료의 파일 이름이 아닙니다" in refused[2]
+
+
+@pytest.mark.served
+def test_an_upload_to_serve_starts_the_intake_run_it_links_to_and_the_run_imports_the_files(
+    served_server: Any, tmp_path: Path
+) -> None:
+    """The whole path on a real `prefect server` and `sangsaeng serve`: the office uploads the
+    package on serve's page, the page links to the `intake` run it started, that run imports
+    the stored files (36 applications) — no path typed anywhere."""
+    from flows.round_runs import deployment_name
+    from tests.e2e.served import Api, free_port, poll, start_serve, stop
+
+    api = Api(served_server)
+    database = tmp_path / "served.db"
+    exports_port = free_port()
+    env_extra = {"PREFECT_SERVER_API_AUTH_STRING": f"{USER}:{PASSWORD}",
+                 "SANGSAENG_EXPORTS_PORT": str(exports_port)}
+    serve = start_serve(served_server, f"sqlite:///{database}", tmp_path / "var",
+                        tmp_path / "serve.log", extra=env_extra)
+    try:
+        poll("serve's deployments", lambda: next((d for d in api.deployments()
+                                                  if d.name.endswith("(open_call)")), None),
+             timeout=180)
+        opened = api.start(deployment_name("open_call"), {  # the round exists, and is open
+            "config": str(REPO / "config" / "rounds" / "2022-2.toml"),
+            "now": "2022-07-20T10:00:00+09:00"})  # after the close: no deadline runs
+        poll("the call to be open", lambda: api.call(lambda c: c.read_flow_run(opened.id))
+             .state.is_completed() or None, timeout=240, every=1)
+        site = f"http://127.0.0.1:{exports_port}"
+        with browser_page() as page:
+            upload(page, site, PACKAGE)
+            expect(page.locator("#result h2")).to_have_text("받았습니다")
+            link = page.locator("#run a")
+            expect(link).to_be_visible()
+            href = link.get_attribute("href") or ""
+            assert href.startswith(f"{served_server.ui_url}/runs/flow-run/")
+            run_id = href.rsplit("/", 1)[1]
+            page.screenshot(path=str(SHOTS / "upload-run-link.png"), full_page=True)
+        run = poll("the intake run", lambda: (lambda r: r if r.state.is_final() else None)(
+            api.call(lambda c: c.read_flow_run(run_id))), timeout=240, every=1)
+        assert run.state.is_completed(), run.state
+        assert run.parameters["round_id"] == "2022-2"
+        assert str(run.parameters["data"]).startswith(str(tmp_path / "var" / "inbox" / "2022-2"))
+    finally:
+        stop(serve)
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(f"sqlite:///{database}")
+    with engine.connect() as conn:
+        applications = conn.execute(text("SELECT count(*) FROM application")).scalar_one()
+    engine.dispose()
+    assert applications == 36
