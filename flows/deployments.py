@@ -29,6 +29,7 @@ from flows.certificates import (
 from flows.evaluations import review_cancellation
 from flows.inputs import accept_supplements, upload_scores
 from flows.invitations import invite_to_event
+from flows.new_round import create_round
 from flows.notices import deliver_notices
 from flows.recurring import deliver_due_notices, office_digest
 from flows.round import (
@@ -41,6 +42,7 @@ from flows.round import (
     screening,
     selection_notice,
 )
+from flows.round_choice import current_choices, with_choices
 from flows.round_runs import DEPLOYMENT
 
 KST = "Asia/Seoul"
@@ -66,6 +68,10 @@ def specs() -> list[Spec]:
         Spec(round_flow, "회차 전체 실행: 공고부터 선정 통보까지, 기다릴 단계에서 멈춤. / "
              "Run a round end to end; stops where it must wait (deadline, chair).",
              ("round",)),
+        Spec(create_round, "새 회차 만들기: 번호·제목·접수 기간 (KST)·분야·선정 규모로 "
+             "config/rounds/<번호>.toml 작성 (검증, 덮어쓰지 않음). / Create a round: write and "
+             "validate its configuration file (R1); every round form offers it next.",
+             ("round", "input")),
         Spec(open_call, "공고 게시 (draft → open), 접수 마감·보완 마감 실행 예약. / "
              "Publish the call and schedule the deadline runs (T2, S1).", ("step",)),
         Spec(intake, "접수 자료 가져오기 (반복 실행 안전). / Import the round package "
@@ -136,12 +142,13 @@ def specs() -> list[Spec]:
 def deployments() -> list[RunnerDeployment]:
     """The deployments as `serve` takes them (stable names: `<flow>/sangsaeng`)."""
     out: list[RunnerDeployment] = []
+    choices = current_choices()  # the rounds and tracks the forms offer (flows/round_choice.py)
     for spec in specs():
         deployment = spec.flow.to_deployment(
             name=DEPLOYMENT, description=spec.description, tags=["sangsaeng", *spec.tags],
             schedules=list(spec.schedules) or None)
         assert isinstance(deployment, RunnerDeployment)  # sync call: not a coroutine
-        out.append(deployment)
+        out.append(with_choices(deployment, choices))
     return out
 
 
