@@ -13,6 +13,7 @@ checks the round itself and fails the run with one line.
 from __future__ import annotations
 
 import copy
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from prefect import get_run_logger
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import DeploymentUpdate
 from prefect.deployments.runner import RunnerDeployment
+from sqlalchemy.exc import SQLAlchemyError
 
 from flows.models import CHOICE
 from sangsaeng.config import load_program
@@ -42,8 +44,12 @@ class Choices:
 def current_choices() -> Choices:
     """The rounds of config/rounds/*.toml and of the program database, and the tracks."""
     config_dir = get_settings().config_dir
-    with session_scope() as session:
-        rounds = known_rounds(session, config_dir)
+    try:
+        with session_scope() as session:
+            rounds = known_rounds(session, config_dir)
+    except (SQLAlchemyError, ConfigError) as exc:  # `serve` still starts: the files' rounds
+        logging.getLogger(__name__).warning("rounds of the database not offered: %s", exc)
+        rounds = known_rounds(None, config_dir)
     try:
         tracks = {key: t.name for key, t in load_program(config_dir).tracks.items()}
     except ConfigError:

@@ -60,7 +60,7 @@ def round_file(config_dir: Path, round_id: str) -> Path:
 def config_path(config_dir: Path, ref: str) -> Path:
     """A round id (`2022-2`: the UI's choice) as its file in config/rounds/, or a path (CLI)."""
     ref = ref.strip()
-    return round_file(config_dir, ref) if ROUND_ID.match(ref) else Path(ref)
+    return round_file(config_dir, ref) if ROUND_ID.fullmatch(ref) else Path(ref)
 
 
 def files_of(config_dir: Path) -> list[KnownRound]:
@@ -143,9 +143,6 @@ def render(new: NewRound) -> str:
 
 def _check(new: NewRound, written: Path, target: Path, program: ProgramConfig) -> None:
     """The same checks as `sangsaeng round run` (load_round), told of the file to be."""
-    if not ROUND_ID.match(new.id):
-        raise ConfigError(f"{target}: id: round id must look like YYYY-N, e.g. 2022-2 "
-                          f"(got {new.id!r})")
     try:
         config = load_round(written, program)
     except ConfigError as exc:
@@ -162,10 +159,11 @@ def create_round_file(session: Session, config_dir: Path, new: NewRound, *, now:
     id exists, as a file or in the database. On success one audit row (`round.config_created`,
     with the file's text) is added to the session, committed with it by the caller.
     """
+    if not ROUND_ID.fullmatch(new.id):  # before any path is made of it
+        raise ConfigError(f"id: round id must look like YYYY-N, e.g. 2022-2 (got {new.id!r})")
     program = load_program(config_dir)
     target = round_file(config_dir, new.id)
-    if ROUND_ID.match(new.id):
-        _refuse_existing(session, new.id, target)
+    _refuse_existing(session, new.id, target)
     target.parent.mkdir(parents=True, exist_ok=True)
     text = render(new)
     temporary = target.parent / f".{new.id}.toml.{secrets.token_hex(6)}.tmp"

@@ -180,3 +180,15 @@ def test_without_a_package_path_intake_reads_the_rounds_latest_upload(tmp_path: 
     assert default_package("2022-2", inbox, data) == latest / "package.xlsx"  # the workbook
     with pytest.raises(ConfigError, match="upload the package first"):
         default_package("2031-9", inbox, data)
+
+
+def test_an_id_that_is_no_round_id_names_no_file(config_dir: Path) -> None:
+    from sangsaeng.services.round_files import NewRound, create_round_file
+
+    opens = datetime(2031, 1, 5, 9)
+    for bad in ("../2031-1", "2031-1\n", "2031-1/x"):
+        new = NewRound(bad, "t", opens, opens + timedelta(days=9), ("innovation",))
+        with session_scope(get_engine()) as session, pytest.raises(ConfigError, match="YYYY-N"):
+            create_round_file(session, config_dir, new, now=datetime.now(UTC), actor="x")
+    assert sorted(p.name for p in config_dir.rglob("*")) == sorted(
+        p.name for p in (REPO / "config").rglob("*"))
