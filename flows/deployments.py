@@ -69,7 +69,7 @@ def specs() -> list[Spec]:
              "Run a round end to end; stops where it must wait (deadline, chair).",
              ("round",)),
         Spec(create_round, "새 회차 만들기: 번호·제목·접수 기간 (KST)·분야·선정 규모로 "
-             "config/rounds/<번호>.toml 작성 (검증, 덮어쓰지 않음). / Create a round: write and "
+             "config/rounds/회차번호.toml 작성 (검증, 덮어쓰지 않음). / Create a round: write and "
              "validate its configuration file (R1); every round form offers it next.",
              ("round", "input")),
         Spec(open_call, "공고 게시 (draft → open), 접수 마감·보완 마감 실행 예약. / "

@@ -47,13 +47,13 @@ Chain = Annotated[bool, Field(description=(
     "다음 단계 자동 시작 / start the next step's deployment when this one is done"))]
 # The UI offers the rounds of config/rounds/<id>.toml by id; the CLI passes a file's path.
 RoundFile = Annotated[str, Field(min_length=1, description=(
-    "회차 설정 파일 (config/rounds/<번호>.toml): 목록에서 선택 / the round configuration "
-    "(config/rounds/<id>.toml): choose the round from the list"),
+    "회차 설정 파일 (config/rounds/회차번호.toml): 목록에서 선택 / the round configuration "
+    "(config/rounds/ROUND-ID.toml): choose the round from the list"),
     json_schema_extra={CHOICE: "round-file"})]
 DataPath = Annotated[str, Field(description=(
-    "접수 자료 (CSV 폴더 또는 .xlsx): 비우면 최근 올린 자료 (var/inbox/<회차>/), 없으면 "
-    "data/rounds/<회차>/package / round package (CSV folder or one .xlsx); empty = the round's "
-    "latest upload, else data/rounds/<id>/package"))]
+    "접수 자료 (CSV 폴더 또는 .xlsx): 비우면 최근 올린 자료 (var/inbox/회차번호/), 없으면 "
+    "data/rounds/회차번호/package / round package (CSV folder or one .xlsx); empty = the round's "
+    "latest upload, else data/rounds/ROUND-ID/package"))]
 WaitForChair = Annotated[bool, Field(description=(
     "승인 입력을 UI에서 기다림 / wait in the UI for the chair's input"))]
 
