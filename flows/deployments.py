@@ -33,6 +33,7 @@ from flows.certificates import (
 from flows.evaluations import review_cancellation
 from flows.inputs import accept_supplements, upload_scores
 from flows.invitations import invite_to_event
+from flows.new_round import create_round
 from flows.notices import deliver_notices
 from flows.recurring import deliver_due_notices, office_digest
 from flows.round import (
@@ -45,6 +46,7 @@ from flows.round import (
     screening,
     selection_notice,
 )
+from flows.round_choice import current_choices, with_choices
 from flows.round_runs import DEPLOYMENT_NAMES, LEGACY_DEPLOYMENT, remove_legacy_deployments
 
 KST = "Asia/Seoul"
@@ -70,6 +72,10 @@ def specs() -> list[Spec]:
         Spec(round_flow, "회차 전체 실행: 공고부터 선정 통보까지, 기다릴 단계에서 멈춤. / "
              "Run a round end to end; stops where it must wait (deadline, chair).",
              ("회차",)),
+        Spec(create_round, "새 회차 만들기: 번호·제목·접수 기간 (KST)·분야·선정 규모로 "
+             "config/rounds/회차번호.toml 작성 (검증, 덮어쓰지 않음). / Create a round: write and "
+             "validate its configuration file (R1); every round form offers it next.",
+             ("회차", "입력")),
         Spec(open_call, "공고 게시 (draft → open), 접수 마감·보완 마감 실행 예약. / "
              "Publish the call and schedule the deadline runs (T2, S1).", ("단계",)),
         Spec(intake, "접수 자료 가져오기 (반복 실행 안전). / Import the round package "
@@ -140,13 +146,14 @@ def specs() -> list[Spec]:
 def deployments() -> list[RunnerDeployment]:
     """The deployments as `serve` takes them (stable names: DEPLOYMENT_NAMES)."""
     out: list[RunnerDeployment] = []
+    choices = current_choices()  # the rounds and tracks the forms offer (flows/round_choice.py)
     for spec in specs():
         deployment = spec.flow.to_deployment(
             name=DEPLOYMENT_NAMES[spec.flow.name], description=spec.description,
             tags=["sangsaeng", *spec.tags],
             schedules=list(spec.schedules) or None)
         assert isinstance(deployment, RunnerDeployment)  # sync call: not a coroutine
-        out.append(deployment)
+        out.append(with_choices(deployment, choices))
     return out
 
 

@@ -33,17 +33,27 @@ class Step(StrEnum):
     MALL_LISTING_SUPPORT = "mall_listing_support"
 
 
+# Fields whose choices come from files and the database, filled in by flows/round_choice.py when
+# a deployment is registered and again when a round is created (the value names the kind).
+CHOICE = "x-sangsaeng-choice"
+
 RoundId = Annotated[str, Field(min_length=1, description=(
-    "회차 번호 (예: 2022-2) / round id, e.g. 2022-2"))]
+    "회차: 목록에서 선택 (번호 — 제목) / the round: choose it from the list (id — title)"),
+    json_schema_extra={CHOICE: "round"})]
 Now = Annotated[datetime | None, Field(description=(
     "기준 시각 고정 (과거 회차 재현용, 비우면 현재) / fix the clock (replays); empty = now"))]
 Actor = Annotated[str, Field(description="감사 기록에 남을 실행자 / who runs it (audit trail)")]
 Chain = Annotated[bool, Field(description=(
     "다음 단계 자동 시작 / start the next step's deployment when this one is done"))]
-ConfigPath = Annotated[str, Field(description=(
-    "회차 설정 파일 (TOML) 경로 / path of the round configuration (TOML)"))]
+# The UI offers the rounds of config/rounds/<id>.toml by id; the CLI passes a file's path.
+RoundFile = Annotated[str, Field(min_length=1, description=(
+    "회차 설정 파일 (config/rounds/회차번호.toml): 목록에서 선택 / the round configuration "
+    "(config/rounds/ROUND-ID.toml): choose the round from the list"),
+    json_schema_extra={CHOICE: "round-file"})]
 DataPath = Annotated[str, Field(description=(
-    "접수 자료 (CSV 폴더 또는 .xlsx) 경로 / round package: CSV folder or one .xlsx"))]
+    "접수 자료 (CSV 폴더 또는 .xlsx): 비우면 최근 올린 자료 (var/inbox/회차번호/), 없으면 "
+    "data/rounds/회차번호/package / round package (CSV folder or one .xlsx); empty = the round's "
+    "latest upload, else data/rounds/ROUND-ID/package"))]
 WaitForChair = Annotated[bool, Field(description=(
     "승인 입력을 UI에서 기다림 / wait in the UI for the chair's input"))]
 

@@ -26,9 +26,9 @@ from flows.models import (
     CancelOutcome,
     Chain,
     ChairApproval,
-    ConfigPath,
     DataPath,
     Now,
+    RoundFile,
     RoundId,
     RoundReport,
     Step,
@@ -67,9 +67,12 @@ async def _chain(round_id: str, chain: bool, state: RoundState) -> None:
 
 @flow(name="open_call", persist_result=False)
 @described
-async def open_call(config: ConfigPath, now: Now = None, actor: Actor = "prefect"
+async def open_call(config: RoundFile, now: Now = None, actor: Actor = "prefect"
                     ) -> StepOutcome:
-    """Register the round from its configuration file and publish the call (draft → open)."""
+    """Register the round from its configuration file and publish the call (draft → open).
+
+    `config` is a round id (config/rounds/<id>.toml, the UI's choice) or, from the CLI, a path.
+    """
     report("open_call", 0, 1)
     opened = steps.open_round(config, _now(now), actor)  # R1/R3; dates may move (T2)
     round_id = opened.round_id
@@ -97,8 +100,8 @@ def _rejected(result: Imported) -> ImportRejected:
 
 @flow(name="intake", persist_result=False)
 @described
-async def intake(round_id: RoundId, data: DataPath, now: Now = None, actor: Actor = "prefect"
-                 ) -> StepOutcome:
+async def intake(round_id: RoundId, data: DataPath = "", now: Now = None,
+                 actor: Actor = "prefect") -> StepOutcome:
     """Import the round package idempotently; rejected rows fail the step (good rows kept)."""
     await round_runs.tag_own_run(round_id)
     report("intake", 0, 1)
@@ -289,7 +292,7 @@ async def cancel_round(
 @flow(name="round", persist_result=False)
 @described
 async def round_flow(
-    config: ConfigPath, data: DataPath, now: Now = None,
+    config: RoundFile, data: DataPath = "", now: Now = None,
     approve: Annotated[bool, Field(description=(
         "위원장 승인을 함께 제출 / give the chair's approval (V10) with the run"))] = False,
     until: Annotated[Step | None, Field(description="이 단계 후 멈춤 / stop after this step")

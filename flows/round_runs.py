@@ -36,6 +36,7 @@ from sangsaeng.domain.states import RoundState
 # duplicate. Until issue 15 every deployment was named LEGACY_DEPLOYMENT (serve removes those).
 DEPLOYMENT_NAMES = {
     "round": "회차 실행 (round)",
+    "create_round": "회차 만들기 (create_round)",
     "open_call": "공고 게시 (open_call)",
     "intake": "접수 자료 가져오기 (intake)",
     "close_intake": "접수 마감 (close_intake)",

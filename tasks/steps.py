@@ -23,7 +23,8 @@ from sangsaeng.domain.ranking import ChairAction, ChairDecision
 from sangsaeng.rejections import keep_rejections
 from sangsaeng.services import intake, review, rounds, screening, selection
 from sangsaeng.services.round_data import supplement_deadline_of
-from sangsaeng.settings import get_settings
+from sangsaeng.services.round_files import config_path, default_package
+from sangsaeng.settings import REPO_ROOT, get_settings
 from tasks.results import (
     SAMPLE,
     Cancelled,
@@ -64,10 +65,12 @@ def again_if_raced(step: Callable[P, R]) -> Callable[P, R]:
 
 @step_task
 @again_if_raced
-def open_round(config_path: str, now: datetime, actor: str) -> Opened:
-    """R1/R3: register the round from its configuration file; R2: publish the call."""
-    program = load_program(get_settings().config_dir)
-    config = load_round(Path(config_path), program)
+def open_round(config_ref: str, now: datetime, actor: str) -> Opened:
+    """R1/R3: register the round from its configuration file (a round id names
+    config/rounds/<id>.toml; the CLI gives a path); R2: publish the call."""
+    config_dir = get_settings().config_dir
+    program = load_program(config_dir)
+    config = load_round(config_path(config_dir, config_ref), program)
     with session_scope() as session:
         rnd = rounds.register_round(session, program, config, now=now, actor=actor)
         opened = rounds.open_round(session, rounds.require_active(session, rnd), now=now,
@@ -78,10 +81,15 @@ def open_round(config_path: str, now: datetime, actor: str) -> Opened:
 @step_task
 @again_if_raced
 def import_package(round_id: str, data_path: str, now: datetime, actor: str) -> Imported:
-    """INTERFACES §2: read the package and store what is new; rejected rows are listed."""
+    """INTERFACES §2: read the package and store what is new; rejected rows are listed.
+
+    No `data_path`: the round's latest upload, else the repository's data/rounds/<id>/package.
+    """
     with session_scope() as session:
         rnd = rounds.get_active_round(session, round_id)
-        package = intake.read_round_package(session, rnd, Path(data_path))
+        path = Path(data_path.strip()) if data_path.strip() else default_package(
+            round_id, get_settings().var_dir / "inbox", REPO_ROOT / "data")
+        package = intake.read_round_package(session, rnd, path)
         summary = intake.import_package(session, rnd, package, now=now, actor=actor)
         state = rnd.state
     errors = [str(e) for e in summary.errors]

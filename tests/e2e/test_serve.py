@@ -31,8 +31,9 @@ from tests.e2e.served import (
 
 pytestmark = [pytest.mark.e2e, pytest.mark.served]
 
-STEP_FLOWS = {"round", "open_call", "intake", "close_intake", "screening", "committee_review",
-              "accept_supplements", "upload_scores", "selection_notice", "cancel_round",
+STEP_FLOWS = {"round", "create_round", "open_call", "intake", "close_intake", "screening",
+              "committee_review", "accept_supplements", "upload_scores", "selection_notice",
+              "cancel_round",
               "deliver_notices", "deliver_due_notices", "office_digest",
               "certificate_issuance", "confirm_production", "change_certificate",
               "cancel_certificates", "submit_cost_claim", "record_listing_step",

@@ -4,10 +4,14 @@ schedule is in KST; the round's form describes its fields in Korean and English.
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
+from typing import Any
 
 import yaml
+from prefect.utilities.callables import parameter_schema
 
 from flows.deployments import deployments, specs
+from flows.models import CHOICE
 from flows.round_runs import DEPLOYMENT_NAMES, deadline_runs, is_served
 from sangsaeng.domain.clock import parse_instant
 from tests.conftest import REPO
@@ -30,9 +34,12 @@ def test_prefect_yaml_describes_the_served_deployments() -> None:
         assert entry["tags"] == ["sangsaeng", *spec.tags]
         assert entry.get("schedules", []) == [
             {"cron": s.cron, "timezone": s.timezone} for s in spec.schedules]
+        # a form whose choices come from files and the database: the flow checks the value
+        assert entry.get("enforce_parameter_schema", True) is not offers_choices(spec.flow), (
+            entry["entrypoint"])
 
 
-def test_every_schedule_is_in_kst_and_names_are_stable() -> None:
+def test_every_schedule_is_in_kst_and_names_are_stable(env: Path) -> None:
     served = deployments()
     assert [d.name for d in served] == [DEPLOYMENT_NAMES[d.flow_name] for d in served]
     assert len({d.flow_name for d in served}) == len({d.name for d in served}) == len(served)
@@ -40,11 +47,16 @@ def test_every_schedule_is_in_kst_and_names_are_stable() -> None:
     assert schedules and all(s.schedule.timezone == "Asia/Seoul" for s in schedules)
 
 
-def test_the_round_form_describes_its_fields_in_korean_and_english() -> None:
+def offers_choices(flow: Any) -> bool:
+    return any(CHOICE in p for p in parameter_schema(flow).properties.values())
+
+
+def test_the_round_form_describes_its_fields_in_korean_and_english(env: Path) -> None:
     round_form = next(d for d in deployments() if d.flow_name == "round")
     fields = round_form._parameter_openapi_schema.properties
     assert "회차 설정 파일" in fields["config"]["description"]
     assert "round configuration" in fields["config"]["description"]
+    assert "required" not in fields["data"] and fields["data"]["default"] == ""
     for step in deployments():
         if "단계" in (step.tags or []) or step.flow_name == "round":
             properties = step._parameter_openapi_schema.properties
@@ -64,7 +76,7 @@ def test_deadline_runs_are_at_the_close_and_the_supplement_deadline() -> None:
     assert not is_served()  # outside a deployment's run (CLI replays) nothing is scheduled
 
 
-def test_the_cancel_form_requires_a_reason_and_speaks_both_languages() -> None:
+def test_the_cancel_form_requires_a_reason_and_speaks_both_languages(env: Path) -> None:
     form = next(d for d in deployments() if d.flow_name == "cancel_round")
     schema = form._parameter_openapi_schema
     assert schema.required == ["round_id", "reason"]
@@ -73,7 +85,9 @@ def test_the_cancel_form_requires_a_reason_and_speaks_both_languages() -> None:
     assert all(" / " in p.get("description", "") for p in schema.properties.values())
 
 
-def test_the_listing_form_offers_m1s_steps_and_describes_its_fields_in_ko_and_en() -> None:
+def test_the_listing_form_offers_m1s_steps_and_describes_its_fields_in_ko_and_en(
+    env: Path,
+) -> None:
     form = next(d for d in deployments() if d.flow_name == "record_listing_step")
     assert form.tags == ["sangsaeng", "입력", "사후관리"]
     schema = form._parameter_openapi_schema

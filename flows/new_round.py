@@ -1,0 +1,67 @@
+"""A new round from a form in the Prefect UI (R1, INTERFACES §1): the office types the id, title,
+dates (KST), tracks, quotas and support period; the flow writes `config/rounds/<id>.toml`,
+validated as `sangsaeng round run` validates it, and every form that takes a round offers it at
+once. A refused form writes nothing and fails the run with one line saying why.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from prefect import flow, get_run_logger
+from pydantic import Field
+
+from flows import round_runs
+from flows.models import CHOICE, InputOutcome, described
+from flows.round_choice import refresh_forms
+from sangsaeng.domain.clock import as_kst, format_kst
+from sangsaeng.services.round_files import ROUND_ID, NewRound
+from tasks.rounds import create_round_file
+
+NewRoundId = Annotated[str, Field(pattern=ROUND_ID.pattern, description=(
+    "새 회차 번호 YYYY-N (예: 2023-1) / the new round's id, YYYY-N, e.g. 2023-1"))]
+Title = Annotated[str, Field(min_length=1, description=(
+    "공고 제목 / title of the call, e.g. 2023년 1차 공공조달 상생협력 지원제도 참여기업 모집"))]
+OpensAt = Annotated[datetime, Field(description=(
+    "접수 시작 (KST; 시간대 없으면 KST) / intake opens (KST; a time without zone is KST)"))]
+ClosesAt = Annotated[datetime, Field(description=(
+    "접수 마감 (KST; 시간대 없으면 KST) / intake closes (KST; a time without zone is KST)"))]
+Tracks = Annotated[list[str], Field(min_length=1, description=(
+    "모집 분야 (여럿 선택, config/program.toml) / the tracks offered (choose one or more)"),
+    json_schema_extra={CHOICE: "track"})]
+Quota = Annotated[dict[str, int | None] | None, Field(description=(
+    "분야별 선정 규모 (비우면 제한 없음, V9) / selections per track (empty = no quota, V9)"),
+    json_schema_extra={CHOICE: "quota"})]
+SupportYears = Annotated[int | None, Field(ge=1, description=(
+    "지원 기간 (년, 비우면 program.toml) / support period in years (empty = the program's)"))]
+
+
+@flow(name="create_round", persist_result=False)
+@described
+async def create_round(
+    round_id: NewRoundId, title: Title, opens_at: OpensAt, closes_at: ClosesAt, tracks: Tracks,
+    actor: Annotated[str, Field(min_length=1, description=(
+        "입력하는 담당자 (감사 기록) / who creates it (audited)"))],
+    quota: Quota = None, support_years: SupportYears = None,
+) -> InputOutcome:
+    """R1: write a new round's configuration file, validated; the forms offer it next.
+
+    Refused, with nothing written, when the file would not validate (closes_at not after
+    opens_at, a track the program does not have, a quota for a track not offered) or the id
+    exists already. The round is registered and its call published by open_call.
+    """
+    new = NewRound(id=round_id.strip(), title=title.strip(), opens_at=as_kst(opens_at),
+                   closes_at=as_kst(closes_at), tracks=tuple(tracks),
+                   quota={k: v for k, v in (quota or {}).items() if v is not None},
+                   support_years=support_years)
+    path = create_round_file(new, datetime.now(UTC), actor)
+    get_run_logger().info("round %s written to %s", new.id, path)
+    outcome = InputOutcome(
+        round_id=new.id, detail=f"created {path.name}: {new.title}, "
+        f"{format_kst(new.opens_at)} – {format_kst(new.closes_at)} KST",
+        waiting_for="open_call (공고 게시): choose the round there to publish the call",
+        data={"path": str(path), "tracks": list(new.tracks), "quota": new.quota})
+    if round_runs.is_served():  # the next form offers the round (no restart of `serve`)
+        outcome.data["forms_updated"] = await refresh_forms()
+    return outcome

@@ -1,0 +1,125 @@
+"""The choices in the run forms: every field that takes a round offers the known rounds, and the
+create form the program's tracks (the schema hook of flows/deployments.py).
+
+Prefect renders a JSON-schema `enum` as a select; its UI labels each option by its value, so the
+option is the round id and the field's description lists each id with its title. The choices
+are baked into a deployment when `serve` registers it; `refresh_forms` writes them again into
+the registered deployments (after create_round), so the next form offers a new round without a
+restart. Those deployments do not have the server enforce their schema: a round registered since
+(the CLI, another office) and a path given through the API (the CLI's way) reach the flow, which
+checks the round itself and fails the run with one line.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from prefect import get_run_logger
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import DeploymentUpdate
+from prefect.deployments.runner import RunnerDeployment
+from sqlalchemy.exc import SQLAlchemyError
+
+from flows.models import CHOICE
+from sangsaeng.config import load_program
+from sangsaeng.db import session_scope
+from sangsaeng.errors import ConfigError
+from sangsaeng.services.round_files import KnownRound, known_rounds
+from sangsaeng.settings import get_settings
+
+NO_ROUND = "(아직 회차 없음: create_round로 만듭니다 / no round yet: create one with create_round)"
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What the forms offer: the known rounds (newest first) and the program's tracks."""
+
+    rounds: tuple[KnownRound, ...]
+    tracks: dict[str, str]  # code → Korean name, in program.toml's order
+
+
+def current_choices() -> Choices:
+    """The rounds of config/rounds/*.toml and of the program database, and the tracks."""
+    config_dir = get_settings().config_dir
+    try:
+        with session_scope() as session:
+            rounds = known_rounds(session, config_dir)
+    except (SQLAlchemyError, ConfigError) as exc:  # `serve` still starts: the files' rounds
+        logging.getLogger(__name__).warning("rounds of the database not offered: %s", exc)
+        rounds = known_rounds(None, config_dir)
+    try:
+        tracks = {key: t.name for key, t in load_program(config_dir).tracks.items()}
+    except ConfigError:
+        tracks = {}
+    return Choices(tuple(rounds), tracks)
+
+
+def _base(description: str) -> str:
+    return description.partition("\n")[0]  # the field's own text, before a listing of ours
+
+
+def _listing(rounds: list[KnownRound]) -> str:
+    return "\n" + "\n".join(f"· {r.label}" for r in rounds) if rounds else f"\n{NO_ROUND}"
+
+
+def _offer(prop: dict[str, Any], kind: str, choices: Choices) -> None:
+    """Fill one marked property with its choices (in place; again and again alike)."""
+    description = _base(str(prop.get("description", "")))
+    if kind in ("round", "round-file"):
+        rounds = [r for r in choices.rounds if kind == "round" or r.path is not None]
+        prop["enum"] = [r.id for r in rounds]
+        prop["enumNames"] = [r.label for r in rounds]  # for clients that label options
+        prop["description"] = description + _listing(rounds)
+    elif kind == "track":
+        prop["items"] = {"type": "string", "enum": list(choices.tracks)}
+        prop["uniqueItems"] = True
+        prop["description"] = description + "\n" + ", ".join(
+            f"{code} {name}" for code, name in choices.tracks.items())
+    elif kind == "quota":
+        prop.pop("anyOf", None)
+        prop.update(type="object", additionalProperties=False, default={}, properties={
+            code: {"type": "integer", "minimum": 1, "title": f"{name} ({code})"}
+            for code, name in choices.tracks.items()})
+
+
+def offer_choices(schema: dict[str, Any], choices: Choices) -> tuple[dict[str, Any], bool]:
+    """A copy of a parameter schema with its marked fields' choices; True if it has any."""
+    out = copy.deepcopy(schema)
+    marked = False
+    for prop in out.get("properties", {}).values():
+        kind = prop.get(CHOICE)
+        if kind:
+            _offer(prop, str(kind), choices)
+            marked = True
+    return out, marked
+
+
+def with_choices(deployment: RunnerDeployment, choices: Choices) -> RunnerDeployment:
+    """The hook `deployments()` calls: the deployment's form offers the current choices."""
+    schema, marked = offer_choices(deployment._parameter_openapi_schema.model_dump(), choices)
+    if marked:
+        deployment._parameter_openapi_schema = type(
+            deployment._parameter_openapi_schema).model_validate(schema)
+        deployment.enforce_parameter_schema = False  # the flow checks (module docstring)
+    return deployment
+
+
+async def refresh_forms() -> list[str]:
+    """Write the current choices into every registered deployment whose form has a marked
+    field (served or deployed to a work pool: both carry the markers); returns them as
+    `flow/deployment`."""
+    choices = current_choices()
+    updated: list[str] = []
+    async with get_client() as client:
+        for found in await client.read_deployments(limit=200):
+            schema, marked = offer_choices(found.parameter_openapi_schema or {}, choices)
+            if not marked:
+                continue
+            await client.update_deployment(found.id, DeploymentUpdate(
+                parameter_openapi_schema=schema, enforce_parameter_schema=False))
+            updated.append(f"{(await client.read_flow(found.flow_id)).name}/{found.name}")
+    get_run_logger().info("forms offering %d round(s): %s", len(choices.rounds), updated)
+    return sorted(updated)

@@ -1,0 +1,196 @@
+"""Rounds from a list (issue 15 §1): every form that takes a round offers the known rounds (the
+configuration files and the program database) as a choice with their titles, no free-text path;
+a new round is created from a form that writes and validates config/rounds/<id>.toml, and the
+next form offers it without restarting `serve`; a refused form fails its run with one line and
+writes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prefect.client.orchestration import get_client
+from sqlalchemy import select
+
+from flows.deployments import deployments
+from flows.models import CHOICE
+from flows.new_round import create_round
+from flows.round_runs import deployment_name
+from sangsaeng.config import load_program, load_round
+from sangsaeng.db import get_engine, session_scope
+from sangsaeng.domain.clock import KST
+from sangsaeng.errors import ConfigError
+from sangsaeng.models import AUDIT, AuditEvent, Round
+from sangsaeng.services.round_files import default_package
+from sangsaeng.services.rounds import register_round
+from sangsaeng.settings import get_settings
+from tests.conftest import REPO, ROUND_2022_2
+from tests.integration.test_round_dates_and_cancel import served
+
+TITLE_2022_2 = "2022년 2차 공공조달 상생협력 지원제도 참여기업 모집"
+
+
+@pytest.fixture
+def config_dir(env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The office's config folder: program.toml and the 2022-2 round (a copy to write into)."""
+    folder = tmp_path / "config"
+    shutil.copytree(REPO / "config", folder)
+    monkeypatch.setenv("SANGSAENG_CONFIG_DIR", str(folder))
+    get_settings.cache_clear()
+    return folder
+
+
+def _register_only_in_the_database(tmp_path: Path, config_dir: Path) -> None:
+    """A round whose file is not in config/rounds/ (run from elsewhere with the CLI)."""
+    elsewhere = tmp_path / "elsewhere.toml"
+    elsewhere.write_text('id = "2021-1"\ntitle = "2021년 1차 모집"\nopens_at = '
+                         '"2021-03-02T09:00:00"\ncloses_at = "2021-03-26T18:00:00"\n'
+                         'tracks = ["innovation"]\n', encoding="utf-8")
+    program = load_program(config_dir)
+    with session_scope(get_engine()) as session:
+        register_round(session, program, load_round(elsewhere, program),
+                       now=datetime(2021, 3, 1, tzinfo=UTC), actor="office")
+
+
+def test_every_form_that_takes_a_round_offers_the_known_rounds_with_their_titles(
+    config_dir: Path, tmp_path: Path
+) -> None:
+    _register_only_in_the_database(tmp_path, config_dir)
+    forms = {d.flow_name: d._parameter_openapi_schema.properties for d in deployments()}
+    for flow in ("intake", "close_intake", "screening", "committee_review", "accept_supplements",
+                 "upload_scores", "selection_notice", "certificate_issuance", "cancel_round",
+                 "deliver_notices"):
+        field = forms[flow]["round_id"]
+        assert field["enum"] == ["2022-2", "2021-1"], flow  # newest first
+        assert f"2022-2 — {TITLE_2022_2}" in field["description"], flow
+        assert "2021-1 — 2021년 1차 모집 (draft)" in field["description"], flow
+    for flow in ("round", "open_call"):  # a round with its file, chosen by id: no path to type
+        field = forms[flow]["config"]
+        assert field["enum"] == ["2022-2"] and field["enumNames"] == [
+            f"2022-2 — {TITLE_2022_2} (파일만 / file only)"], flow
+    # no field that takes a round is left as free text
+    for flow, fields in forms.items():
+        for name, field in fields.items():
+            if field.get(CHOICE) in ("round", "round-file"):
+                assert "enum" in field, (flow, name)
+            if field.get(CHOICE) or name == "data":  # the UI's markdown would drop a <tag>
+                assert "<" not in field.get("description", ""), (flow, name)
+    assert forms["intake"]["data"]["default"] == ""  # the latest upload unless one is named
+
+
+def _form(**changes: Any) -> dict[str, Any]:
+    opens = datetime.now(KST).replace(microsecond=0) - timedelta(days=1)
+    values: dict[str, Any] = {
+        "round_id": "2031-5", "title": "2031년 5차 공공조달 상생협력 지원제도 참여기업 모집",
+        "opens_at": opens.replace(tzinfo=None).isoformat(),  # naive: KST, as typed in the form
+        "closes_at": (opens + timedelta(days=20)).replace(tzinfo=None).isoformat(),
+        "tracks": ["innovation", "value"], "quota": {"innovation": 3, "value": 2},
+        "support_years": 2, "actor": "담당자"}
+    return {**values, **changes}
+
+
+def _enum_of(flow_name: str, field: str) -> list[str]:
+    async def read() -> list[str]:
+        async with get_client() as client:
+            found = await client.read_deployment_by_name(deployment_name(flow_name))
+        return list(found.parameter_openapi_schema["properties"][field]["enum"])
+    return asyncio.run(read())
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_round_created_from_the_form_is_written_valid_and_the_next_forms_offer_it(
+    config_dir: Path
+) -> None:
+    for deployment in deployments():  # as `serve` registers them (its runner is this test)
+        if not deployment.schedules:
+            deployment.apply()
+    assert "2031-5" not in _enum_of("intake", "round_id")
+
+    form = _form()
+    _, state = served("create_round", **form)
+    assert state.is_completed(), state
+    written = config_dir / "rounds" / "2031-5.toml"
+    config = load_round(written, load_program(config_dir))
+    assert (config.title, config.tracks, config.quota, config.support_years) == (
+        form["title"], ("innovation", "value"), {"innovation": 3, "value": 2}, 2)
+    assert config.opens_at == datetime.fromisoformat(form["opens_at"]).replace(tzinfo=KST)
+    with session_scope(get_engine()) as session:
+        [audit] = session.execute(select(AuditEvent).where(
+            AUDIT.c.action == "round.config_created")).scalars().all()
+    assert (audit.actor, audit.round_id, audit.data["toml"]) == (
+        "담당자", "2031-5", written.read_text(encoding="utf-8"))
+
+    # The next forms offer it, without a restart of `serve`: first in every list.
+    assert _enum_of("intake", "round_id")[0] == "2031-5"
+    assert _enum_of("cancel_round", "round_id")[0] == "2031-5"
+    assert _enum_of("open_call", "config") == ["2031-5", "2022-2"]
+    assert _enum_of("round", "config") == ["2031-5", "2022-2"]
+    # …and publishing its call from the open_call form, by the id chosen, works.
+    _, state = served("open_call", config="2031-5")
+    assert state.is_completed(), state
+    with session_scope(get_engine()) as session:
+        stored = session.get(Round, "2031-5")
+        assert stored is not None and (stored.state, stored.title) == ("open", form["title"])
+
+
+REFUSED = {
+    "closes-before-opens": ({"closes_at": "2031-01-01T09:00:00", "opens_at":
+                             "2031-02-01T09:00:00"}, "closes_at must be after opens_at"),
+    "unknown-track": ({"tracks": ["innovation", "robotics"], "quota": {}},
+                      "tracks: unknown track(s) robotics"),
+    "existing-id": ({"round_id": "2022-2"}, "a round 2022-2 exists already: not overwritten"),
+    "quota-for-a-track-not-offered": ({"tracks": ["innovation"], "quota": {"value": 2}},
+                                      "quota for tracks the round does not offer: value"),
+}
+
+
+@pytest.mark.usefixtures("prefect_harness")
+@pytest.mark.parametrize("changes,message", REFUSED.values(), ids=REFUSED.keys())
+def test_a_refused_form_fails_its_run_with_one_line_and_writes_nothing(
+    config_dir: Path, changes: dict[str, Any], message: str
+) -> None:
+    before = sorted(p.name for p in (config_dir / "rounds").iterdir())
+    values = _form(**changes)
+    state = asyncio.run(create_round(**{
+        **values, "opens_at": datetime.fromisoformat(values["opens_at"]),
+        "closes_at": datetime.fromisoformat(values["closes_at"])}, return_state=True))
+    assert state.is_failed(), state
+    assert message in str(state.message) and "\n" not in str(state.message), state.message
+    assert sorted(p.name for p in (config_dir / "rounds").iterdir()) == before  # no temp file
+    assert (config_dir / "rounds" / "2022-2.toml").read_text(encoding="utf-8") == (
+        REPO / "config" / "rounds" / "2022-2.toml").read_text(encoding="utf-8")
+    with session_scope(get_engine()) as session:
+        assert session.execute(select(AuditEvent).where(
+            AUDIT.c.action == "round.config_created")).first() is None
+
+
+def test_without_a_package_path_intake_reads_the_rounds_latest_upload(tmp_path: Path) -> None:
+    inbox, data = tmp_path / "inbox", REPO / "data"
+    assert default_package("2022-2", inbox, data) == ROUND_2022_2 / "package"  # nothing uploaded
+    for name in ("20240102-090000-package", "20240103-090000-support", ".upload-x"):
+        (inbox / "2022-2" / name).mkdir(parents=True)
+    (inbox / "2022-2" / "20240102-090000-package" / "applications.csv").write_text("x")
+    assert default_package("2022-2", inbox, data) == inbox / "2022-2" / "20240102-090000-package"
+    latest = inbox / "2022-2" / "20240105-100000-package"
+    latest.mkdir()
+    (latest / "package.xlsx").write_bytes(b"PK")
+    assert default_package("2022-2", inbox, data) == latest / "package.xlsx"  # the workbook
+    with pytest.raises(ConfigError, match="upload the package first"):
+        default_package("2031-9", inbox, data)
+
+
+def test_an_id_that_is_no_round_id_names_no_file(config_dir: Path) -> None:
+    from sangsaeng.services.round_files import NewRound, create_round_file
+
+    opens = datetime(2031, 1, 5, 9)
+    for bad in ("../2031-1", "2031-1\n", "2031-1/x"):
+        new = NewRound(bad, "t", opens, opens + timedelta(days=9), ("innovation",))
+        with session_scope(get_engine()) as session, pytest.raises(ConfigError, match="YYYY-N"):
+            create_round_file(session, config_dir, new, now=datetime.now(UTC), actor="x")
+    assert sorted(p.name for p in config_dir.rglob("*")) == sorted(
+        p.name for p in (REPO / "config").rglob("*"))
