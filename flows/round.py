@@ -109,6 +109,8 @@ async def intake(round_id: RoundId, data: DataPath = "", now: Now = None,
     report("intake", 1, 1)
     corrected = sum(result.corrected.values())
     detail = _counts(result.added) + (f"; corrected {corrected}" if corrected else "")
+    get_run_logger().info("intake of %s read %s: %s", round_id, result.source, detail or
+                          "nothing new")
     outcome = StepOutcome(step=Step.INTAKE, detail=detail, round_state=result.state, data={
         "added": result.added, "corrected": result.corrected, "rejected": result.rejected})
     await owed(round_id, outcome)  # the good rows' receipts go out; the step fails for the rest

@@ -26,3 +26,10 @@ def start_import(kind: str, round_id: str, data_path: str, key: str) -> str:
             deployment.id, parameters=parameters, tags=tags, name=f"{key}",
             idempotency_key=f"sangsaeng-upload-{key}")
     return str(run.id)
+
+
+def round_deployment_id() -> str:
+    """The id of the `round` deployment, whose run form starts a round (the upload page links
+    to it when a package arrives for a round that has not started)."""
+    with get_client(sync_client=True) as client:
+        return str(client.read_deployment_by_name(deployment_name("round")).id)

@@ -36,6 +36,7 @@ class Imported:
     errors: tuple[str, ...] = ()
     errors_file: str | None = None  # every rejected row, when more than the sample
     state: RoundState = RoundState.OPEN
+    source: str = ""  # the package read: under <var> relative to it (an upload), else as given
 
 
 @dataclass(frozen=True, slots=True)

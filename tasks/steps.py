@@ -6,6 +6,7 @@ a small typed result (`tasks.results`) that includes the round's new state.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable
 from datetime import datetime
@@ -96,7 +97,17 @@ def import_package(round_id: str, data_path: str, now: datetime, actor: str) -> 
     kept = keep_rejections(get_settings().var_dir, round_id, errors, now) \
         if len(errors) > SAMPLE else None
     return Imported(summary.added, summary.corrected, summary.unchanged, len(errors),
-                    tuple(errors[:SAMPLE]), str(kept) if kept else None, state)
+                    tuple(errors[:SAMPLE]), str(kept) if kept else None, state,
+                    shown_path(path))
+
+
+def shown_path(path: Path) -> str:
+    """A package's path as the run's log shows it: under `<var>` relative to it (an upload in
+    `inbox/<round>/`), under the repository relative to that, else as given."""
+    for root in (get_settings().var_dir, REPO_ROOT):
+        with contextlib.suppress(ValueError):
+            return str(path.resolve().relative_to(root.resolve()))
+    return str(path)
 
 
 @step_task

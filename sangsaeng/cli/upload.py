@@ -18,6 +18,7 @@ import email.parser
 import email.policy
 import hmac
 import ipaddress
+import json
 import os
 import secrets
 import shutil
@@ -81,6 +82,15 @@ def run_url(ui: str, run_id: str) -> str:
     return f"{ui.rstrip('/')}/runs/flow-run/{urllib.parse.quote(run_id)}"
 
 
+def form_url(ui: str, deployment_id: str, parameters: Mapping[str, object]) -> str:
+    """A deployment's run form in the Prefect UI, filled in with `parameters` (the UI reads
+    them from the `parameters` query, as its own "run again" link does)."""
+    query = urllib.parse.urlencode({"parameters": json.dumps(dict(parameters),
+                                                             ensure_ascii=False)})
+    return (f"{ui.rstrip('/')}/deployments/deployment/{urllib.parse.quote(deployment_id)}"
+            f"/run?{query}")
+
+
 def is_loopback(host: str) -> bool:
     """`host` (an address or name, no port) is this machine only."""
     if host.lower() in LOOPBACK_NAMES:
@@ -140,7 +150,7 @@ def refused(message: str) -> dict[str, Any]:
     """The page's result box for a refused request (every key the template reads)."""
     return {"status": "refused", "message": message, "files": [], "rows": 0, "folder": None,
             "errors": [], "error_count": 0, "run_url": None, "run_name": None,
-            "run_note": None}
+            "run_note": None, "form_url": None}
 
 
 class UploadDesk:
@@ -306,8 +316,22 @@ class Page:
             result["run_note"] = ("Prefect API가 설정되지 않아 검사와 보관만 했습니다 "
                                   "(stored and checked only: no Prefect API)")
         elif kind.value == "package" and not in_database:
-            result["run_note"] = (f"회차 {round_id}가 아직 등록되지 않았습니다: open_call 실행 후 "
-                                  f"intake를 data={checked.data_path}로 실행하십시오")
+            # The round has not started: its `round` run reads the latest upload (its form's
+            # package left empty), so the page opens that form with the round chosen.
+            from flows.uploads import round_deployment_id
+
+            result["run_note"] = (
+                f"회차 {round_id}는 아직 시작되지 않았습니다: 회차 실행 (round) 양식에서 "
+                f"시작하면 (접수 자료 칸은 비워 둡니다) 방금 올린 자료를 가져옵니다 / the round "
+                f"has not started: its run imports this upload")
+            try:
+                found = round_deployment_id()
+            except Exception as exc:  # the files are kept: the form is in the UI's list
+                err.print(f"upload: the round form's link is missing ({type(exc).__name__}: "
+                          f"{exc})", soft_wrap=True)
+            else:
+                result["form_url"] = form_url(ui, found, {"config": round_id,
+                                                          "wait_for_chair": True})
         else:
             from flows.uploads import start_import
 

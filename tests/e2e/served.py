@@ -3,6 +3,7 @@ subprocesses, and a round package whose deadline is a few seconds ahead."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import csv
 import os
 import signal
@@ -204,8 +205,17 @@ class Api:
             async with get_client() as client:
                 return await fn(client)
 
-        with temporary_settings(updates={PREFECT_API_URL: self.server.api_url}):
-            return asyncio.run(go())
+        def run() -> Any:
+            with temporary_settings(updates={PREFECT_API_URL: self.server.api_url}):
+                return asyncio.run(go())
+
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return run()
+        # inside Playwright's sync API, whose event loop runs in this thread: another thread
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            return pool.submit(run).result()
 
     def round_runs(self, round_id: str) -> list[Any]:
         """The round's flow runs (tagged `round:<id>`)."""

@@ -6,43 +6,21 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Dialog, Page, expect, sync_playwright
+from playwright.sync_api import Dialog, Page, expect
 
 from flows.round_runs import DEPLOYMENT_NAMES, deployment_name
 from tests.conftest import REPO, ROUND_2022_2
+from tests.e2e.browser import SHOTS, chromium
 from tests.e2e.served import Api, Server, poll, start_serve, stop
 from tests.integration.test_exports import MARKUP, rename
 
 pytestmark = [pytest.mark.e2e, pytest.mark.served]
 
-CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = REPO / "var" / "screenshots"
-
-
-@contextmanager
-def chromium_page() -> Iterator[Page]:
-    """A headless Chromium page (Debian's package: Playwright downloads no browser here).
-
-    Playwright's sync API runs its own event loop: open it after the API calls.
-    """
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is not installed: `apt-get install -y chromium` "
-                    "(.ci/run does it)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                             args=["--no-sandbox"])
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="ko-KR")
-            page.set_default_timeout(60_000)
-            yield page
-        finally:
-            browser.close()
+chromium_page = chromium  # the UI in these tests needs no password
 
 
 def test_the_office_finds_the_round_form_and_the_selection_in_the_ui(

@@ -12,27 +12,27 @@ from __future__ import annotations
 import base64
 import http.client
 import io
+import json
 import shutil
 import zipfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from sangsaeng.cli.serve import exports_server
-from sangsaeng.cli.upload import run_url, ui_url
+from sangsaeng.cli.upload import form_url, run_url, ui_url
 from sangsaeng.settings import get_settings
 from tests.conftest import REPO, ROUND_2022_2
+from tests.e2e.browser import SHOTS, chromium
 
 pytestmark = [pytest.mark.e2e]
 
-CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = REPO / "var" / "screenshots"
 USER, PASSWORD = "office", "correct horse battery staple"
 PACKAGE = sorted((ROUND_2022_2 / "package").glob("*.csv"))
 
@@ -50,24 +50,10 @@ def site(env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Path
         yield url, env / "inbox" / "2022-2"
 
 
-@contextmanager
-def browser_page(credentials: bool = True) -> Iterator[Page]:
+def browser_page(credentials: bool = True) -> AbstractContextManager[Page]:
     """A headless Chromium page that knows the shared password (HTTP Basic)."""
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is not installed: `make browser`")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                             args=["--no-sandbox"])
-        try:
-            context = browser.new_context(
-                viewport={"width": 1200, "height": 900}, locale="ko-KR",
-                http_credentials={"username": USER, "password": PASSWORD} if credentials
-                else None)
-            page = context.new_page()
-            page.set_default_timeout(30_000)
-            yield page
-        finally:
-            browser.close()
+    return chromium((USER, PASSWORD) if credentials else None, width=1200, height=900,
+                    timeout_ms=30_000)
 
 
 def upload(page: Page, url: str, files: list[Path] | list[dict[str, object]],
@@ -330,6 +316,12 @@ def test_the_run_link_points_at_the_prefect_ui() -> None:
     assert ui_url({}) is None
     assert (run_url("http://127.0.0.1:4200", "0b6c1e9e-7f1d-4a53-9a3e-2f4f0c8f6a11")
             == "http://127.0.0.1:4200/runs/flow-run/0b6c1e9e-7f1d-4a53-9a3e-2f4f0c8f6a11")
+    # a round not started yet: its run form, filled in through the UI's `parameters` query
+    link = urlsplit(form_url("http://127.0.0.1:4200/", "d-1", {"config": "2022-2",
+                                                               "wait_for_chair": True}))
+    assert link.path == "/deployments/deployment/d-1/run"
+    assert json.loads(parse_qs(link.query)["parameters"][0]) == {"config": "2022-2",
+                                                                 "wait_for_chair": True}
 
 
 def test_after_selection_files_are_checked_with_the_support_reader_and_kept(

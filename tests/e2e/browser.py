@@ -1,0 +1,43 @@
+"""Headless Chromium for the browser tests: Debian's `chromium` driven by Playwright (which
+downloads no browser here). Screenshots go to var/screenshots/ (docs/operations.md shows them)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, sync_playwright
+
+from tests.conftest import REPO
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = REPO / "var" / "screenshots"
+
+
+@contextmanager
+def chromium(credentials: tuple[str, str] | None = None, width: int = 1400,
+             height: int = 1000, timeout_ms: float = 60_000) -> Iterator[Page]:
+    """A page in a fresh headless Chromium, in Korean and Seoul time; `credentials`: the
+    shared password it answers HTTP Basic challenges with.
+
+    Playwright's sync API runs its own event loop: open it outside any other one.
+    """
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is not installed: `make browser` (.ci/run does it)")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                             args=["--no-sandbox"])
+        try:
+            context = browser.new_context(
+                viewport={"width": width, "height": height}, locale="ko-KR",
+                timezone_id="Asia/Seoul", accept_downloads=True,
+                http_credentials=({"username": credentials[0], "password": credentials[1]}
+                                  if credentials else None))
+            page = context.new_page()
+            page.set_default_timeout(timeout_ms)
+            yield page
+        finally:
+            browser.close()
