@@ -25,6 +25,25 @@ ROUND_2022_2 = REPO / "data" / "rounds" / "2022-2"
 PG_ENV = "SANGSAENG_TEST_DATABASE_URL"
 
 
+def package_workbook(package: Path, target: Path) -> Path:
+    """The round package's CSV files as one workbook, a sheet per file (the portal's XLSX
+    export, INTERFACES §2), cells as the CSV's text."""
+    import csv
+
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    assert workbook.active is not None
+    workbook.remove(workbook.active)
+    for path in sorted(package.glob("*.csv")):
+        sheet = workbook.create_sheet(path.stem)
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            for row in csv.reader(handle):
+                sheet.append(row)
+    workbook.save(target)
+    return target
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests that use the database fixture are the `db` tests (rerun on PostgreSQL in CI)."""
     for item in items:

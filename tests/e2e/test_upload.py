@@ -27,8 +27,9 @@ from playwright.sync_api import Page, expect
 
 from sangsaeng.cli.serve import exports_server
 from sangsaeng.cli.upload import form_url, run_url, ui_url
+from sangsaeng.services.round_files import default_package
 from sangsaeng.settings import get_settings
-from tests.conftest import REPO, ROUND_2022_2
+from tests.conftest import REPO, ROUND_2022_2, package_workbook
 from tests.e2e.browser import SHOTS, chromium
 
 pytestmark = [pytest.mark.e2e]
@@ -104,6 +105,24 @@ def test_the_office_uploads_the_2022_2_package_as_csv_files_and_as_one_zip(
         expect(page.locator("#result h2")).to_have_text("받았습니다")
         second = next(p for p in stored(inbox) if p != first)
         assert sorted(p.name for p in second.iterdir()) == [p.name for p in PACKAGE]
+
+
+def test_the_office_uploads_the_portal_export_as_one_xlsx_and_the_round_reads_it(
+    site: tuple[str, Path], tmp_path: Path
+) -> None:
+    url, inbox = site
+    workbook = package_workbook(ROUND_2022_2 / "package", tmp_path / "2022-2 접수.xlsx")
+    rows = sum(len(p.read_text(encoding="utf-8-sig").splitlines()) - 1 for p in PACKAGE)
+    with browser_page() as page:
+        upload(page, url, [workbook])
+        expect(page.locator("#result h2")).to_have_text("받았습니다")
+        expect(page.locator("#message")).to_contain_text("모든 행이 올바릅니다")
+        expect(page.locator("#result")).to_contain_text(f"읽은 행 {rows}개")
+    [folder] = stored(inbox)
+    assert [p.name for p in folder.iterdir()] == ["package.xlsx"]  # named by us, not the client
+    assert (folder / "package.xlsx").read_bytes() == workbook.read_bytes()
+    # the round run with its package left empty reads this workbook
+    assert default_package("2022-2", inbox.parent, REPO / "data") == folder / "package.xlsx"
 
 
 def test_refused_rows_are_listed_with_file_row_and_column_and_the_good_files_kept(

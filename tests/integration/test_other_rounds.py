@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from openpyxl import Workbook
 from prefect import Task
 
 from sangsaeng.domain.clock import KST, as_kst, parse_instant
 from sangsaeng.synthetic import generate_round
 from tasks import artifacts, certificates, notices, rounds, steps
-from tests.conftest import REPO, ROUND_2022_2
+from tests.conftest import REPO, ROUND_2022_2, package_workbook
 from tests.integration.helpers import (
     counts,
     decisions_csv,
@@ -129,16 +128,7 @@ def test_a_cp949_round_with_quotas_follows_the_rules(env: Path, tmp_path: Path) 
 
 def test_a_package_given_as_one_xlsx_workbook_decides_the_same(env: Path, tmp_path: Path
                                                                 ) -> None:
-    workbook = Workbook()
-    assert workbook.active is not None
-    workbook.remove(workbook.active)
-    for path in sorted((ROUND_2022_2 / "package").glob("*.csv")):
-        sheet = workbook.create_sheet(path.stem)
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            for row in csv.reader(handle):
-                sheet.append(row)
-    xlsx = tmp_path / "2022-2.xlsx"
-    workbook.save(xlsx)
+    xlsx = package_workbook(ROUND_2022_2 / "package", tmp_path / "2022-2.xlsx")
     report = run(REPO / "config" / "rounds" / "2022-2.toml", xlsx,
                  "2022-07-20T10:00:00+09:00", approve=True)
     assert report.state == "support"  # production confirmed for some (K1)
