@@ -270,6 +270,7 @@ class Page:
         """Check the request, store and check the files, start the import run."""
         from sangsaeng.db import get_engine, session_scope
         from sangsaeng.services import uploads
+        from sangsaeng.services.round_files import known_rounds
 
         self.check_origin()
         form = self.read_form()
@@ -280,7 +281,7 @@ class Page:
         round_id, kind_value = form.fields.get("round", ""), form.fields.get("kind", "")
         self.chosen = {"round": round_id, "kind": kind_value}
         with session_scope(get_engine()) as session:
-            rounds = uploads.known_rounds(session, self.settings.config_dir)
+            rounds = {r.id: r for r in known_rounds(session, self.settings.config_dir)}
             if round_id not in rounds or kind_value not in tuple(uploads.Kind):
                 raise Refusal(HTTPStatus.BAD_REQUEST, "회차와 자료 종류를 고르십시오")
             kind = uploads.Kind(kind_value)
@@ -293,7 +294,7 @@ class Page:
                 raise Refusal(exc.status, str(exc)) from None
             try:
                 checked = uploads.check(session, kind, round_id, folder,
-                                        rounds[round_id].config, self.settings.config_dir)
+                                        rounds[round_id].path, self.settings.config_dir)
             except SangsaengError as exc:
                 shutil.rmtree(folder, ignore_errors=True)
                 raise Refusal(HTTPStatus.UNPROCESSABLE_ENTITY,
@@ -352,12 +353,13 @@ class Page:
         """The page (form, and the result of an upload) with its security headers."""
         from sangsaeng.db import get_engine, session_scope
         from sangsaeng.services import uploads
+        from sangsaeng.services.round_files import known_rounds
 
         rounds: list[tuple[str, str]] = []
         if form:
             with session_scope(get_engine()) as session:
-                rounds = [(rid, choice.note) for rid, choice in
-                          uploads.known_rounds(session, self.settings.config_dir).items()]
+                rounds = [(r.id, f"{r.title} ({r.state or '미등록: 설정 파일만'})")
+                          for r in known_rounds(session, self.settings.config_dir)]
         nonce = secrets.token_urlsafe(16)
         body = self.desk.templates.get_template("web/upload.html.j2").render(
             result=result, form=form, rounds=rounds, kinds=list(uploads.Kind), nonce=nonce,

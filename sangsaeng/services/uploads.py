@@ -24,10 +24,10 @@ from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from sangsaeng.config import load_program, load_round
-from sangsaeng.errors import ConfigError, SangsaengError
+from sangsaeng.errors import SangsaengError
 from sangsaeng.io.package import CriterionSpec, PackageError, RowError, read_package
 from sangsaeng.io.rows import COLUMNS
 from sangsaeng.io.support import SUPPORT_COLUMNS, read_support
@@ -84,38 +84,6 @@ class Checked:
     files: list[str]
     rows: int  # good rows read
     errors: list[RowError] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class RoundChoice:
-    """A round the page offers: its configuration file, its state in the program database."""
-
-    config: Path | None
-    state: str | None  # None: only a configuration file (not opened yet)
-
-    @property
-    def note(self) -> str:
-        """What the round's option says besides its id."""
-        return "미등록 (설정 파일만)" if self.state is None else self.state
-
-
-def known_rounds(session: Session, config_dir: Path) -> dict[str, RoundChoice]:
-    """Round ids the page offers: the program database's rounds and config/rounds/*.toml,
-    newest first."""
-    found = {rid: RoundChoice(None, str(state))
-             for rid, state in session.exec(select(Round.id, Round.state)).all()}
-    try:
-        program = load_program(config_dir)
-        paths = sorted((config_dir / "rounds").glob("*.toml"))
-    except ConfigError:
-        paths = []
-    for path in paths:
-        try:
-            rid = load_round(path, program).id
-        except ConfigError:
-            continue  # a broken file is `round run`'s error to show, not the page's
-        found[rid] = RoundChoice(path, found[rid].state if rid in found else None)
-    return dict(sorted(found.items(), reverse=True))
 
 
 def stored_name(kind: Kind, client_name: str, inside_zip: bool = False) -> str:
