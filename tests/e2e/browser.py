@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.conftest import REPO
 
@@ -38,6 +38,9 @@ def chromium(credentials: tuple[str, str] | None = None, width: int = 1400,
                                   if credentials else None))
             page = context.new_page()
             page.set_default_timeout(timeout_ms)
+            # `expect` keeps its own 5 s default: too short for a loaded CI machine (seen there:
+            # the Resume dialog closed after more than 5 s)
+            expect.set_options(timeout=timeout_ms)
             yield page
         finally:
             browser.close()

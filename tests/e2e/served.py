@@ -18,9 +18,10 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+from sangsaeng.cli.scale import PG_DEFAULT
 from sangsaeng.cli.serve import wait_for_health
 from sangsaeng.domain.clock import KST, parse_instant
-from tests.conftest import ROUND_2022_2
+from tests.conftest import PG_ENV, ROUND_2022_2
 
 BIN = Path(sys.executable).parent
 OLD_CLOSE = parse_instant("2022-05-27T18:00:00+09:00")
@@ -30,6 +31,16 @@ OLD_CLOSE = parse_instant("2022-05-27T18:00:00+09:00")
 SUPPLEMENT_CASES = ("2022-2-019", "2022-2-022", "2022-2-024")
 DATE_COLUMNS = {"founded_on", "banned_until", "until", "valid_from", "valid_to"}
 T = TypeVar("T")
+
+
+def admin_url() -> str:
+    """The PostgreSQL server of the tests (CI's, or this machine's on 127.0.0.1:5432)."""
+    from sqlalchemy.engine import make_url
+
+    base = os.environ.get(PG_ENV)
+    if not base:
+        return PG_DEFAULT
+    return make_url(base).set(database="postgres").render_as_string(hide_password=False)
 
 
 def free_port() -> int:
@@ -56,12 +67,15 @@ class Server:
 
 
 @contextmanager
-def prefect_server(home: Path, log: Path) -> Iterator[Server]:
-    """`prefect server start --host 127.0.0.1 --port <free>` with its own PREFECT_HOME."""
+def prefect_server(home: Path, log: Path, database_url: str | None = None) -> Iterator[Server]:
+    """`prefect server start --host 127.0.0.1 --port <free>` with its own PREFECT_HOME, on
+    `database_url` (an asyncpg URL) when given, else on SQLite in that home."""
     port = free_port()
     # The UI asks the API at PREFECT_UI_API_URL (default port 4200, whatever --port says).
     env = {**base_env(), "PREFECT_HOME": str(home),
            "PREFECT_UI_API_URL": f"http://127.0.0.1:{port}/api"}
+    if database_url:
+        env["PREFECT_API_DATABASE_CONNECTION_URL"] = database_url
     with log.open("wb") as out:
         process = subprocess.Popen(
             [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],

@@ -7,7 +7,6 @@ illustrate docs/operations.md."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -53,6 +52,7 @@ def test_the_office_runs_the_2022_2_round_in_the_browser_without_typing_a_path(
             #    to the day the 2022-2 committee met (a replay), nothing else is typed
             page.click("#round-form a")
             start_the_round(page)
+            submit(page)
             run = poll("the round run to wait for the chair", lambda: next(
                 (r for r in api.call(lambda c: c.read_flow_runs())
                  if r.deployment_id == round_deployment.id and r.created >= started
@@ -118,9 +118,18 @@ def start_the_round(page: Page) -> None:
     expect(page.locator(".p-select-option")).to_have_count(0)  # the lists closed, or a click
     # on Submit lands on a closing list
     page.screenshot(path=str(SHOTS / "round-start-form.png"), full_page=True)
+
+
+def submit(page: Page) -> None:
+    """Submit the run form; the UI goes to the deployment's runs once the run is created. If
+    it answers "Oops. Something went wrong." instead, the failed responses name the cause."""
+    failed: list[str] = []
+    page.on("response", lambda r: failed.append(f"{r.status} {r.request.method} {r.url}")
+            if r.status >= 400 else None)
     page.get_by_role("button", name="Submit").click()
-    # the UI goes to the deployment's runs once the run is created
-    page.wait_for_url(re.compile(r"/deployments/deployment/[^/]+\?tab=Runs"))
+    page.wait_for_function("() => /tab=Runs/.test(location.href) || "
+                           "document.body.innerText.includes('Something went wrong')")
+    assert "tab=Runs" in page.url, f"the run form failed: {failed}"
 
 
 def approve(page: Page, run_page: str) -> None:

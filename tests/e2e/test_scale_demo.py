@@ -5,7 +5,6 @@ decisions equal `expected/`, every notice delivered, nothing left running."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import uuid
@@ -15,21 +14,11 @@ from pathlib import Path
 import psutil  # type: ignore[import-untyped]
 import pytest
 
-from sangsaeng.cli.scale import PG_DEFAULT, drop_database
-from tests.conftest import PG_ENV, ROUND_2022_2
-from tests.e2e.served import base_env
+from sangsaeng.cli.scale import drop_database
+from tests.conftest import ROUND_2022_2
+from tests.e2e.served import admin_url, base_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.served]
-
-
-def admin_url() -> str:
-    """The PostgreSQL server of the tests (CI's, or this machine's on 127.0.0.1:5432)."""
-    from sqlalchemy.engine import make_url
-
-    base = os.environ.get(PG_ENV)
-    if not base:
-        return PG_DEFAULT
-    return make_url(base).set(database="postgres").render_as_string(hide_password=False)
 
 
 def test_the_scale_demo_runs_the_round_through_two_workers_and_decides_as_expected(
