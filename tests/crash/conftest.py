@@ -15,7 +15,8 @@ from tests.e2e.served import Server, prefect_server
 
 @pytest.fixture(scope="session")
 def crash_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """`prefect server start` on loopback for the suite's CLI runs (its own PREFECT_HOME)."""
+    """`prefect server start` on loopback, on PostgreSQL, for the suite's CLI runs (its own
+    PREFECT_HOME)."""
     home = tmp_path_factory.mktemp("crash-prefect")
     with prefect_server(home, home / "server.log") as server:
         yield server

@@ -38,8 +38,7 @@ def chromium(credentials: tuple[str, str] | None = None, width: int = 1400,
                                   if credentials else None))
             page = context.new_page()
             page.set_default_timeout(timeout_ms)
-            # `expect` keeps its own 5 s default: too short for a loaded CI machine (seen there:
-            # the Resume dialog closed after more than 5 s)
+            # `expect` keeps its own 5 s default otherwise: one wait for the page and its checks
             expect.set_options(timeout=timeout_ms)
             yield page
         finally:

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sangsaeng.cli.scale import PG_DEFAULT
+from sangsaeng.cli.scale import PG_DEFAULT, database_url, drop_database, ensure_database
 from sangsaeng.cli.serve import wait_for_health
 from sangsaeng.domain.clock import KST, parse_instant
 from tests.conftest import PG_ENV, ROUND_2022_2
@@ -67,25 +68,32 @@ class Server:
 
 
 @contextmanager
-def prefect_server(home: Path, log: Path, database_url: str | None = None) -> Iterator[Server]:
-    """`prefect server start --host 127.0.0.1 --port <free>` with its own PREFECT_HOME, on
-    `database_url` (an asyncpg URL) when given, else on SQLite in that home."""
+def prefect_server(home: Path, log: Path) -> Iterator[Server]:
+    """`prefect server start --host 127.0.0.1 --port <free>` with its own PREFECT_HOME and its
+    own PostgreSQL database (dropped afterwards), as docs/operations.md recommends for a served
+    office: on SQLite the server now and then answers "database is locked" while runs write
+    heartbeats and logs (FIELD_NOTES; seen here as the UI's "Oops. Something went wrong." and a
+    Resume form that never closed)."""
+    admin, name = admin_url(), f"sangsaeng_e2e_prefect_{uuid.uuid4().hex[:8]}"
+    ensure_database(admin, name)
     port = free_port()
     # The UI asks the API at PREFECT_UI_API_URL (default port 4200, whatever --port says).
     env = {**base_env(), "PREFECT_HOME": str(home),
-           "PREFECT_UI_API_URL": f"http://127.0.0.1:{port}/api"}
-    if database_url:
-        env["PREFECT_API_DATABASE_CONNECTION_URL"] = database_url
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, stdout=out, stderr=subprocess.STDOUT)
+           "PREFECT_UI_API_URL": f"http://127.0.0.1:{port}/api",
+           "PREFECT_API_DATABASE_CONNECTION_URL": database_url(admin, name, "asyncpg")}
     try:
-        api = f"http://127.0.0.1:{port}/api"
-        took = wait_for_health(api, 180, process)
-        yield Server(api, f"http://127.0.0.1:{port}", home, took)
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1",
+                 "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            api = f"http://127.0.0.1:{port}/api"
+            took = wait_for_health(api, 180, process)
+            yield Server(api, f"http://127.0.0.1:{port}", home, took)
+        finally:
+            stop(process)
     finally:
-        stop(process)
+        drop_database(admin, name)
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
