@@ -7,7 +7,8 @@ tests cite resolves in `docs/` (issue 21).
   with the bold id (`- **K2a** …`, `- **§4.6** …`).
 - `PROGRAM_RULES §n` / `INTERFACES §n` resolve to a heading `§n …` of `docs/rules.md` /
   `docs/interfaces.md`; `ARCHITECTURE: topic` to a heading of `docs/architecture.md` naming the
-  topic; `docs/<file>.md §n` to a heading `n. …` of that file.
+  topic; `STYLE "heading"` to that heading of `docs/style.md`; FIELD_NOTES to
+  `docs/field-notes.md`; `docs/<file>.md §n` to a heading `n. …` of that file.
 - Relative links in README.md and `docs/*.md` point to files of the checkout.
 - The "Implemented in" references of `docs/rules.md` name files that exist and functions,
   classes or constants defined in them, so a rename elsewhere shows here.
@@ -47,6 +48,8 @@ SECTION = r"§\s?(\d+(?:\.\d+)?)((?:\s?(?:,|–|-|and)\s?§?\s?\d+(?:\.\d+)?)*)"
 DOC_CITATION = re.compile(rf"\b(PROGRAM_RULES|INTERFACES)(?:\.md)?\s{SECTION}")
 FILE_CITATION = re.compile(rf"\bdocs/([a-z_]+\.md)\s{SECTION}")
 ARCH_CITATION = re.compile(r"\bARCHITECTURE(?:\.md)?:\s*([^)\n;,.]+)")
+STYLE_CITATION = re.compile(r"\bSTYLE(?:\.md)?,?\s+\"([^\"]+)\"")
+NOTES = {"FIELD_NOTES": "field-notes.md", "STYLE": "style.md", "ARCHITECTURE": "architecture.md"}
 DOC_OF = {"PROGRAM_RULES": "rules.md", "INTERFACES": "interfaces.md"}
 
 
@@ -122,6 +125,12 @@ def unresolved_citations() -> list[str]:
                 continue
             missing += [f"{where}: docs/{doc} §{n}"
                         for n in _section_numbers(first, rest) if _unresolved_section(doc, n)]
+        for name, doc in NOTES.items():
+            if re.search(rf"\b{name}\b", line) and not (DOCS / doc).is_file():
+                missing.append(f"{where}: {name} (docs/{doc} missing)")
+        for topic in STYLE_CITATION.findall(line):
+            if topic.lower() not in headings("style.md"):
+                missing.append(f"{where}: STYLE \"{topic}\" (docs/style.md)")
         for topic in ARCH_CITATION.findall(line):
             wanted = re.sub(r"^the\s+", "", topic.strip().lower())
             if not any(wanted in h for h in headings("architecture.md")):
