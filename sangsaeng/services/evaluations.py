@@ -184,7 +184,7 @@ class Pending:
     receipt_no: str
     round_id: str
     product_name: str
-    kind: str
+    kind: EvaluationKind
     held_on: date
     note: str
     proposed_on: date
