@@ -63,7 +63,7 @@ async def certificate_issuance(round_id: RoundId, now: Now = None, actor: Actor 
     done = certificates.issue_certificates(round_id, _now(now), actor)
     if done.issued:
         detail = f"{done.issued} certificate(s) issued: {', '.join(done.ranges.values())}"
-    elif done.state == "notified":  # nothing issued yet in this round
+    elif done.state == RoundState.NOTIFIED:  # nothing issued yet in this round
         detail = ("nothing to issue: no lead's production is confirmed yet (K1: "
                   "confirm_production or `support import production.csv`)")
     else:

@@ -1,10 +1,13 @@
 """Crash points: a test hook that kills this process at a named point (issue 13 §3).
 
-Test hook only. With the environment variable `SANGSAENG_CRASH_AT` unset (always, in use) every
-`reach()` returns at once. Set, it names one point, optionally the N-th time it is reached:
+Test hook only. It is armed only when the environment says so explicitly twice: the test
+mode `SANGSAENG_TEST_MODE=1` (never set in use) and `SANGSAENG_CRASH_AT`. Without the test mode
+the crash point is ignored, so a stray `SANGSAENG_CRASH_AT` in a production environment kills
+nothing; without either, every `reach()` returns at once. Armed, it names one point,
+optionally the N-th time it is reached:
 
-    SANGSAENG_CRASH_AT=intake-after-applications-flushed
-    SANGSAENG_CRASH_AT=certificate_issuance-after-pdf-written@10
+    SANGSAENG_TEST_MODE=1 SANGSAENG_CRASH_AT=intake-after-applications-flushed
+    SANGSAENG_TEST_MODE=1 SANGSAENG_CRASH_AT=certificate_issuance-after-pdf-written@10
 
 and the process sends itself SIGKILL there — no `finally`, no rollback, no atexit, as a power
 cut or the OOM killer would end it — after one line on stderr naming the point and what was
@@ -24,6 +27,7 @@ import sys
 import threading
 
 ENV = "SANGSAENG_CRASH_AT"
+TEST_MODE_ENV = "SANGSAENG_TEST_MODE"  # issue 21 item 7: crash points fire only in a test run
 
 _target: tuple[str, int] | None = None
 _read = False
@@ -32,11 +36,12 @@ _lock = threading.Lock()
 
 
 def _armed() -> tuple[str, int] | None:
-    """The point named by SANGSAENG_CRASH_AT and its occurrence (read once per process)."""
+    """The point named by SANGSAENG_CRASH_AT and its occurrence, if SANGSAENG_TEST_MODE=1
+    (read once per process)."""
     global _target, _read
     if not _read:
         value = os.environ.get(ENV, "").strip()
-        if value:
+        if value and os.environ.get(TEST_MODE_ENV, "").strip() == "1":
             name, _, nth = value.partition("@")
             _target = (name.strip(), int(nth) if nth.strip() else 1)
         _read = True
@@ -45,7 +50,7 @@ def _armed() -> tuple[str, int] | None:
 
 def reach(name: str, detail: str = "") -> None:
     """Crash point `name`: SIGKILL this process if SANGSAENG_CRASH_AT names it (and this is
-    the N-th time it is reached); else nothing."""
+    the N-th time it is reached) in test mode; else nothing."""
     target = _target if _read else _armed()
     if target is None or target[0] != name:
         return

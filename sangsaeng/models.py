@@ -9,6 +9,12 @@ from typing import Any, cast
 from sqlalchemy import JSON, BigInteger, Index, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from sangsaeng.domain.certificates import CertificateStatus, Ground
+from sangsaeng.domain.companies import Role
+from sangsaeng.domain.evaluations import EvaluationKind, EvaluationResult, ProposalState
+from sangsaeng.domain.events import EventKind
+from sangsaeng.domain.listing import FollowUpKind, MallStep
+from sangsaeng.domain.outbox import OutboxState
 from sangsaeng.domain.states import ApplicationState, RoundState
 from sangsaeng.types import ExactDecimal, StrEnumType, UTCDateTime
 
@@ -71,7 +77,7 @@ class Participant(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     application_id: int = Field(foreign_key="application.id", index=True)
-    role: str = Field(max_length=10)
+    role: Role = Field(sa_type=StrEnumType(Role, 10))
     seq: int
     brn: str = Field(foreign_key="company.brn", max_length=12, index=True)
     name: str
@@ -191,7 +197,8 @@ class Certificate(SQLModel, table=True):
     product_name: str
     partners: list[list[str]] = Field(default_factory=list, sa_type=JSON,
                                       description="K4: [name, BRN] per partner, in seq order")
-    status: str = Field(default="valid", max_length=10)
+    status: CertificateStatus = Field(default=CertificateStatus.VALID,
+                                      sa_type=StrEnumType(CertificateStatus, 10))
     cancelled_on: date | None = None
     pdf_sha256: str = Field(max_length=64)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -215,7 +222,7 @@ class Cancellation(SQLModel, table=True):
 
     application_id: int = Field(foreign_key="application.id", primary_key=True)
     round_id: str = Field(foreign_key="round.id", max_length=20, index=True)
-    ground: str = Field(max_length=24)
+    ground: Ground = Field(sa_type=StrEnumType(Ground, 24))
     decided_on: date
     reason: str
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -228,7 +235,7 @@ class ListingStep(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(foreign_key="certificate.number", max_length=20, index=True)
-    step: str = Field(max_length=24, description="M1's step id")
+    step: MallStep = Field(sa_type=StrEnumType(MallStep, 24), description="M1's step id")
     done_on: date
     evidence: str = Field(default="", description="catalog_number: the 8-digit 물품식별번호")
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -243,8 +250,8 @@ class ListingFollowUp(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(foreign_key="certificate.number", max_length=20, index=True)
-    step: str = Field(max_length=24)
-    kind: str = Field(max_length=12, description="reminder | escalation")
+    step: MallStep = Field(sa_type=StrEnumType(MallStep, 24))
+    kind: FollowUpKind = Field(sa_type=StrEnumType(FollowUpKind, 12))
     on_day: date = Field(description="the dues run's KST day")
     days_in_step: int
 
@@ -275,7 +282,7 @@ class SupportEvent(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("kind", "title", "held_on", name="uq_support_event"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    kind: str = Field(max_length=24)
+    kind: EventKind = Field(sa_type=StrEnumType(EventKind, 24))
     title: str
     held_on: date
     place: str
@@ -292,9 +299,9 @@ class Evaluation(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     application_id: int = Field(foreign_key="application.id", index=True)
-    kind: str = Field(max_length=12, description="interim | extension | completion")
+    kind: EvaluationKind = Field(sa_type=StrEnumType(EvaluationKind, 12))
     held_on: date
-    result: str = Field(max_length=4, description="pass | fail")
+    result: EvaluationResult = Field(sa_type=StrEnumType(EvaluationResult, 4))
     note: str = ""
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -305,10 +312,10 @@ class PendingCancellation(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     application_id: int = Field(foreign_key="application.id", index=True)
     evaluation_id: int = Field(foreign_key="evaluation.id", unique=True)
-    ground: str = Field(default="failed_evaluation", max_length=24)
+    ground: Ground = Field(default=Ground.FAILED_EVALUATION, sa_type=StrEnumType(Ground, 24))
     proposed_on: date
-    state: str = Field(default="pending", max_length=10,
-                       description="pending | confirmed | dismissed")
+    state: ProposalState = Field(default=ProposalState.PENDING,
+                                 sa_type=StrEnumType(ProposalState, 10))
     decided_on: date | None = None
     decided_by: str = ""
     reason: str = ""
@@ -403,7 +410,7 @@ class OutboxMessage(SQLModel, table=True):
     body_id: int | None = Field(default=None, foreign_key="mailbody.id", index=True)
     message_id: str | None = Field(default=None, unique=True)
     unsubscribe: str | None = Field(default=None, description="List-Unsubscribe token (broadcast)")
-    state: str = Field(default="pending", max_length=10)
+    state: OutboxState = Field(default=OutboxState.PENDING, sa_type=StrEnumType(OutboxState, 10))
     attempts: int = 0
     next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from sangsaeng.domain.clock import format_kst
-from sangsaeng.domain.companies import Size
+from sangsaeng.domain.companies import Role, Size
 from sangsaeng.domain.ordering import natural_key
 from sangsaeng.domain.selection import (
     SELECTION_COLUMNS,
@@ -78,7 +78,7 @@ def decision_rows(session: Session, rnd: Round) -> list[tuple[str, ...]]:
         .where(A.round_id == rnd.id)).all()
     out = []
     for app, decision in rows:
-        if app.state == "ineligible" or decision is None:
+        if app.state is ApplicationState.INELIGIBLE or decision is None:
             out.append((app.receipt_no, app.track, app.state, "", "", app.reasons))
             continue
         score = "" if decision.score is None else f"{decision.score:.2f}"
@@ -94,13 +94,13 @@ def selected_projects(session: Session, rnd: Round) -> list[SelectedProject]:
     apps = {a.id: a for a, d in session.execute(
         select(Application, Decision).outerjoin(Decision, DC.application_id == A.id)
         .where(A.round_id == rnd.id)).all() if _status(a, d) is ApplicationState.SELECTED}
-    companies: dict[int, dict[str, list[Company]]] = {i: {"lead": [], "partner": []}
+    companies: dict[int, dict[Role, list[Company]]] = {i: {Role.LEAD: [], Role.PARTNER: []}
                                                       for i in apps if i is not None}
     for p in session.execute(select(Participant).where(
             PT.application_id.in_(list(companies))).order_by(PT.seq)).scalars():
         companies[p.application_id][p.role].append(Company(p.seq, p.name, Size(p.size)))
     return [SelectedProject(a.receipt_no, a.track, a.product_name,
-                            tuple(companies[i]["lead"]), tuple(companies[i]["partner"]))
+                            tuple(companies[i][Role.LEAD]), tuple(companies[i][Role.PARTNER]))
             for i, a in apps.items() if i is not None]
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from sangsaeng.domain.brn import check_digit
 from sangsaeng.domain.clock import KST, add_years, as_kst
-from sangsaeng.domain.companies import TRACK_CODES, Track
+from sangsaeng.domain.companies import TRACK_CODES, Role, Track
 
 __all__ = [
     "CONFIG_FILE",
@@ -391,7 +391,7 @@ def _tables(data: _Round, gen: _Generator) -> dict[str, list[list[str]]]:
         [app.receipt_no, role, str(seq), c.brn, c.name, c.size, c.founded_on.isoformat(),
          c.representative, c.email, c.address, "true" if c.direct_production else "false"]
         for app in data.apps
-        for role, group in (("lead", app.leads), ("partner", app.partners))
+        for role, group in ((Role.LEAD.value, app.leads), (Role.PARTNER.value, app.partners))
         for seq, c in enumerate(group, start=1)
     ]
     reviewer_rows = [[r, gen.rng.choice(_SURNAMES) + gen.rng.choice(_GIVEN),

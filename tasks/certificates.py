@@ -15,6 +15,7 @@ from sangsaeng.config import load_program
 from sangsaeng.db import session_scope
 from sangsaeng.domain.certificates import number_ranges
 from sangsaeng.domain.clock import kst_date
+from sangsaeng.domain.evaluations import ProposalState
 from sangsaeng.io.support import (
     CancellationInput,
     ChangeInput,
@@ -184,7 +185,8 @@ def decide_cancellation(pending_id: int, confirm: bool, reason: str, decided_by:
         pending = found[0]
         done = evaluations.decide_pending(session, pending, confirm=confirm, reason=reason,
                                           decided_by=decided_by, now=now)
-    return ("confirmed", done.banned) if done is not None else ("dismissed", [])
+    return ((ProposalState.CONFIRMED.value, done.banned) if done is not None
+            else (ProposalState.DISMISSED.value, []))
 
 
 @step_task

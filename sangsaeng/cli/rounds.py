@@ -39,6 +39,7 @@ from sangsaeng.cli.common import (
 )
 from sangsaeng.cli.exports import write_outputs
 from sangsaeng.domain.clock import parse_instant
+from sangsaeng.domain.outbox import OWED_STATES, OutboxState
 from sangsaeng.settings import REPO_ROOT, get_settings
 
 if TYPE_CHECKING:
@@ -153,7 +154,7 @@ def run_round(config: Path, data: Path, now: datetime, approve: bool, until: str
 def _print_report(report: RoundReport) -> None:
     waiting = None
     for outcome in report.steps:
-        sent = outcome.notices.get("sent", 0)
+        sent = outcome.notices.get(OutboxState.SENT, 0)
         mail = f" [dim]· {sent} notice(s) sent[/dim]" if sent else ""
         out.print(f"  [green]✓[/green] {outcome.step.value:<17} {outcome.detail}{mail}")
         waiting = waiting or outcome.notices_waiting
@@ -176,7 +177,7 @@ def _print_waiting(round_id: str, why: str) -> None:
 
     with open_round(round_id) as (session, rnd):
         counts = status(session, rnd.id).counts
-    owed = sum(n for (_, state), n in counts.items() if state in ("pending", "sending"))
+    owed = sum(n for (_, state), n in counts.items() if state in OWED_STATES)
     out.print(f"[yellow]{owed} notice(s) wait in the outbox[/yellow], nothing is lost ({why}): "
               f"`sangsaeng notices send --round {round_id}` sends them once the server answers")
 
@@ -264,7 +265,7 @@ def print_notices(round_id: str) -> None:
     settings = get_settings()
     where = (f"{settings.smtp_host}" if settings.smtp_host
              else f"{(settings.var_dir / 'mail').resolve()} (.eml files)")
-    out.print(f"{round_id}: notices sent {by_state.get('sent', 0)}, waiting "
-              f"{by_state.get('pending', 0) + by_state.get('sending', 0)}, failed "
-              f"{by_state.get('failed', 0)} → {where}; `sangsaeng notices status --round "
+    out.print(f"{round_id}: notices sent {by_state.get(OutboxState.SENT, 0)}, waiting "
+              f"{sum(by_state.get(s, 0) for s in OWED_STATES)}, failed "
+              f"{by_state.get(OutboxState.FAILED, 0)} → {where}; `sangsaeng notices status --round "
               f"{round_id}` lists them")

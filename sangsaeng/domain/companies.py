@@ -20,6 +20,13 @@ class Size(StrEnum):
     LARGE = "large"  # 대기업
 
 
+class Role(StrEnum):
+    """C5: a participant's role in an application."""
+
+    LEAD = "lead"  # 주관기업
+    PARTNER = "partner"  # 협력기업
+
+
 class Track(StrEnum):
     """C6: the program's tracks (분야)."""
 

@@ -31,6 +31,14 @@ class EvaluationResult(StrEnum):
     FAIL = "fail"
 
 
+class ProposalState(StrEnum):
+    """M3/K5: a cancellation proposed by a failed evaluation, until the office decides it."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"  # the office cancelled the project (K5)
+    DISMISSED = "dismissed"  # the office kept it
+
+
 KIND_NAMES = {EvaluationKind.INTERIM: "중간평가", EvaluationKind.EXTENSION: "연장평가",
               EvaluationKind.COMPLETION: "완료평가"}
 # M3: a fail of these proposes a K5 cancellation (ground failed_evaluation)

@@ -26,6 +26,13 @@ class MallStep(StrEnum):
     LISTED = "listed"
 
 
+class FollowUpKind(StrEnum):
+    """M1b/M1c: what a dues run did about a stalled step: a reminder sent, an escalation."""
+
+    REMINDER = "reminder"  # M1b
+    ESCALATION = "escalation"  # M1c
+
+
 ORDER: tuple[MallStep, ...] = tuple(MallStep)
 STEP_NAMES: Mapping[MallStep, str] = {
     MallStep.BIDDER_REGISTRATION: "입찰참가자격등록",

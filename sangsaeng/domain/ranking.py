@@ -7,10 +7,11 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from sangsaeng.domain.ordering import NaturalKey, natural_key
+from sangsaeng.domain.states import ApplicationState
 
-SELECTED = "selected"
-RESERVE = "reserve"
-NOT_SELECTED = "not_selected"
+SELECTED = ApplicationState.SELECTED
+RESERVE = ApplicationState.RESERVE
+NOT_SELECTED = ApplicationState.NOT_SELECTED
 CHAIR_EXCLUDED = "CHAIR_EXCLUDED"  # V10
 CHAIR_INCLUDED = "CHAIR_INCLUDED"  # V10
 
@@ -36,10 +37,10 @@ class Candidate:
 
 @dataclass(frozen=True, slots=True)
 class Placement:
-    """V9/V10: proposed status ('selected' | 'reserve' | 'not_selected') and rank in track."""
+    """V9/V10: proposed status (selected, reserve or not_selected) and rank in track."""
 
     receipt_no: str
-    status: str
+    status: ApplicationState
     rank: int | None
     reasons: tuple[str, ...]
 

@@ -8,7 +8,7 @@ from datetime import date, datetime, time
 from enum import StrEnum
 
 from sangsaeng.domain.clock import as_kst, business_days_after, is_on_time, kst_date
-from sangsaeng.domain.companies import Size, Track, is_large, is_startup
+from sangsaeng.domain.companies import Role, Size, Track, is_large, is_startup
 from sangsaeng.domain.ordering import natural_key
 from sangsaeng.domain.states import ApplicationState
 
@@ -34,7 +34,7 @@ _REASON_ORDER = {reason: i for i, reason in enumerate(Reason)}
 class Participant:
     """C5: a lead or partner company of one application."""
 
-    role: str  # "lead" | "partner"
+    role: Role
     seq: int
     brn: str
     size: Size
@@ -65,12 +65,12 @@ class ApplicationFacts:
     @property
     def leads(self) -> tuple[Participant, ...]:
         """Lead companies (주관기업) by seq."""
-        return tuple(sorted((p for p in self.participants if p.role == "lead"), key=_seq))
+        return tuple(sorted((p for p in self.participants if p.role == Role.LEAD), key=_seq))
 
     @property
     def partners(self) -> tuple[Participant, ...]:
         """Partner companies (협력기업) by seq."""
-        return tuple(sorted((p for p in self.participants if p.role == "partner"), key=_seq))
+        return tuple(sorted((p for p in self.participants if p.role == Role.PARTNER), key=_seq))
 
     @property
     def representative_lead(self) -> Participant:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TypeVar, cast
 
+from sangsaeng.domain.companies import Role
 from sangsaeng.io import values
 from sangsaeng.io.rows import (
     COLUMNS,
@@ -228,9 +229,9 @@ class Reader:
         self, applications: list[ApplicationRow], participants: list[ParticipantRow]
     ) -> tuple[list[ApplicationRow], list[ParticipantRow]]:
         """C5: an application needs a lead with seq 1 and a partner, else it and its rows go."""
-        leads = {p.receipt_no for p in participants if p.role == "lead"}
-        first_leads = {p.receipt_no for p in participants if p.role == "lead" and p.seq == 1}
-        partners = {p.receipt_no for p in participants if p.role == "partner"}
+        leads = {p.receipt_no for p in participants if p.role == Role.LEAD}
+        first_leads = {p.receipt_no for p in participants if p.role == Role.LEAD and p.seq == 1}
+        partners = {p.receipt_no for p in participants if p.role == Role.PARTNER}
         where = self.tables["participants"].name
         kept: list[ApplicationRow] = []
         for application in applications:

@@ -10,10 +10,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from types import MappingProxyType
 
+from sangsaeng.domain.companies import Role, Size
 from sangsaeng.io.sources import RowError
 
-SIZES = ("micro", "small", "medium", "midsize", "large")  # C3
-ROLES = ("lead", "partner")  # C5
+SIZES: tuple[str, ...] = tuple(size.value for size in Size)  # C3
+ROLES: tuple[str, ...] = tuple(role.value for role in Role)  # C5
 
 
 @dataclass(frozen=True, slots=True)

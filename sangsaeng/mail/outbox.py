@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
+from sangsaeng.domain.outbox import OutboxState as OutboxState  # re-exported
 from sangsaeng.errors import ConfigError
 from sangsaeng.mail.attachments import Attachment as Attachment  # re-exported
 from sangsaeng.mail.attachments import as_json, checked, digest_parts, from_json
@@ -168,8 +169,8 @@ class _Bodies:
         return ids
 
 
-def outbox_row(round_id: str, n: Notice, domain: str, now: datetime, *, state: str = "pending",
-               reply: str = "") -> dict[str, Any]:
+def outbox_row(round_id: str, n: Notice, domain: str, now: datetime, *,
+               state: OutboxState = OutboxState.PENDING, reply: str = "") -> dict[str, Any]:
     """The outbox row of a notice, its body aside (enqueue and resend)."""
     return {"round_id": round_id, "kind": n.kind, "subject_type": n.subject_type,
             "subject_id": n.subject_id, "recipient": n.recipient,
@@ -192,11 +193,12 @@ def enqueue(session: Session, round_id: str, notices: Iterable[Notice],
     while chunk := list(islice(source, _CHUNK)):  # memory stays flat in the round's size
         bodies, rows = _Bodies(ctx), []
         for n in chunk:
-            state, reply = "pending", ""
+            state, reply = OutboxState.PENDING, ""
             if not is_valid_address(n.recipient):
-                state, reply = "failed", "invalid address: nothing was sent"
+                state, reply = OutboxState.FAILED, "invalid address: nothing was sent"
             elif n.recipient in refused:
-                state, reply = "failed", f"address suppressed after: {refused[n.recipient]}"
+                state = OutboxState.FAILED
+                reply = f"address suppressed after: {refused[n.recipient]}"
             rows.append({**outbox_row(round_id, n, ctx.domain, now, state=state, reply=reply),
                          "body": bodies.digest(n)})
         ids = bodies.store(session)
@@ -232,8 +234,8 @@ def _due_parts(now: datetime, round_id: str | None) -> list[tuple[Any, Any]]:
     """(condition, order) of due rows: pending ones whose time has come, then rows whose
     sender's lease ran out (a crashed sender's)."""
     o = OUTBOX.c
-    parts = [((o.state == "pending") & (o.next_attempt_at <= now), o.next_attempt_at),
-             ((o.state == "sending") & (o.lease_until < now), o.lease_until)]
+    parts = [((o.state == OutboxState.PENDING) & (o.next_attempt_at <= now), o.next_attempt_at),
+             ((o.state == OutboxState.SENDING) & (o.lease_until < now), o.lease_until)]
     if round_id:
         parts = [(due & (o.round_id == round_id), order) for due, order in parts]
     return parts
@@ -266,7 +268,7 @@ def claim(session: Session, *, now: datetime, lease: timedelta, limit: int, toke
         ids = (select(o.id).where(due).order_by(order, o.id).limit(limit - len(rows))
                .with_for_update(skip_locked=True))  # ignored by SQLite, whose writers are serial
         stmt = (update(OUTBOX).where(o.id.in_(ids.scalar_subquery()))
-                .values(state="sending", lease_until=now + lease, attempts=o.attempts + 1,
+                .values(state=OutboxState.SENDING, lease_until=now + lease, attempts=o.attempts + 1,
                         claim_token=token)
                 .returning(*(o[name] for name in OUTGOING_COLUMNS)))
         rows += [Outgoing(*row) for row in session.execute(stmt).all()]  # columns in order
@@ -280,8 +282,8 @@ def _holding(session: Session | Connection, ids: Sequence[int], token: str,
     mine: set[int] = set()
     for start in range(0, len(ids), _CHUNK):
         mine.update(session.execute(
-            update(OUTBOX).where(o.id.in_(ids[start:start + _CHUNK]), o.state == "sending",
-                                 o.claim_token == token)
+            update(OUTBOX).where(o.id.in_(ids[start:start + _CHUNK]),
+                                 o.state == OutboxState.SENDING, o.claim_token == token)
             .values(**values).returning(o.id)).scalars())
     return mine
 
@@ -297,7 +299,7 @@ def leased(session: Session, *, now: datetime, round_id: str | None = None,
     """Rows another sender holds now (not `token`'s): how many, and until when at the latest."""
     o = OUTBOX.c
     query = select(func.count(), func.max(o.lease_until)).where(
-        o.state == "sending", o.lease_until >= now)
+        o.state == OutboxState.SENDING, o.lease_until >= now)
     if round_id:
         query = query.where(o.round_id == round_id)
     if token:
@@ -336,14 +338,14 @@ def record(session: Session | Connection, outcomes: Sequence[Outcome], *, token:
         v: dict[str, Any] = {"row_id": row.id, "reply": out.reply[:1000], "lease": None,
                              "sent": None, "attempts": row.attempts, "next": now}
         if verdict == "sent":
-            v.update(state="sent", sent=now)
+            v.update(state=OutboxState.SENT, sent=now)
         elif verdict == "release":  # never attempted: the attempt is not counted
-            v.update(state="pending", attempts=max(row.attempts - 1, 0))
+            v.update(state=OutboxState.PENDING, attempts=max(row.attempts - 1, 0))
         elif verdict == "retry":  # the n-th retry waits backoff[n-1] (the last one repeats)
             delay = backoff[min(max(row.attempts, 1), len(backoff)) - 1]
-            v.update(state="pending", next=now + timedelta(seconds=delay))
+            v.update(state=OutboxState.PENDING, next=now + timedelta(seconds=delay))
         else:
-            v.update(state="failed")
+            v.update(state=OutboxState.FAILED)
         values.append(v)
         if out.suppress:
             refused.append({"address": row.recipient, "reply": out.reply[:1000], "at": now,
@@ -365,8 +367,8 @@ def withhold(session: Session, round_id: str, *, why: str, now: datetime) -> int
     row becomes `failed` with `why` as its reply. Rows a sender holds now may still go."""
     o = OUTBOX.c
     done = session.execute(
-        update(OUTBOX).where(o.round_id == round_id, o.state == "pending")
-        .values(state="failed", last_reply=why[:1000], next_attempt_at=now)
+        update(OUTBOX).where(o.round_id == round_id, o.state == OutboxState.PENDING)
+        .values(state=OutboxState.FAILED, last_reply=why[:1000], next_attempt_at=now)
         .returning(o.id)).all()
     return len(done)
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from sangsaeng.domain.companies import Role
+from sangsaeng.domain.outbox import OutboxState
+from sangsaeng.domain.states import ApplicationState
+
 # PROGRAM_RULES §4 (screening), V7 (review) and M2 (cost support) reason codes, as a company
 # should read them.
 REASONS: dict[str, str] = {
@@ -30,14 +34,16 @@ DOCUMENTS: dict[str, str] = {
     "agreement": "상생협력 협약서",
     "sme_certificate": "중소기업 확인서",
 }
-ROLES: dict[str, str] = {"lead": "주관기업", "partner": "협력기업"}
+ROLES: dict[str, str] = {Role.LEAD: "주관기업", Role.PARTNER: "협력기업"}
+_S = ApplicationState
 OUTCOMES: dict[str, str] = {
-    "selected": "선정", "reserve": "예비 선정", "not_selected": "미선정", "ineligible": "부적격",
+    _S.SELECTED: "선정", _S.RESERVE: "예비 선정", _S.NOT_SELECTED: "미선정",
+    _S.INELIGIBLE: "부적격",
 }
 APPLICATION_STATES: dict[str, str] = {
-    "received": "접수", "supplement_requested": "보완 요청", "eligible": "적격",
-    "ineligible": "부적격", "selected": "선정", "reserve": "예비 선정",
-    "not_selected": "미선정", "cancelled": "선정 취소",
+    _S.RECEIVED: "접수", _S.SUPPLEMENT_REQUESTED: "보완 요청", _S.ELIGIBLE: "적격",
+    _S.INELIGIBLE: "부적격", _S.SELECTED: "선정", _S.RESERVE: "예비 선정",
+    _S.NOT_SELECTED: "미선정", _S.CANCELLED: "선정 취소",
 }
 KINDS: dict[str, str] = {
     "call.announcement": "모집 공고", "application.received": "접수 완료",
@@ -54,7 +60,8 @@ KINDS: dict[str, str] = {
 }
 FIELDS: dict[str, str] = {"name": "기업명", "representative": "대표자", "address": "주소"}
 STATES: dict[str, str] = {
-    "pending": "발송 대기", "sending": "발송 중", "sent": "발송 완료", "failed": "발송 실패",
+    OutboxState.PENDING: "발송 대기", OutboxState.SENDING: "발송 중", OutboxState.SENT: "발송 완료",
+    OutboxState.FAILED: "발송 실패",
 }
 
 

@@ -17,8 +17,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
-from sangsaeng.domain.certificates import GROUND_NAMES, ban_until
+from sangsaeng.domain.certificates import GROUND_NAMES, CertificateStatus, ban_until
 from sangsaeng.domain.clock import format_day
+from sangsaeng.domain.companies import Role
 from sangsaeng.domain.states import ApplicationState
 from sangsaeng.io.support import CancellationInput
 from sangsaeng.journal import AppChange, Audit, Entry, Notice, cancel_projects, record
@@ -80,7 +81,7 @@ def _cancel_one(session: Session, item: CancellationInput, app: tuple[int, str, 
                 now: datetime, actor: str) -> list[str]:
     app_id, round_id, product_name = app
     leads = session.execute(select(P.brn, P.name, P.email).where(
-        P.application_id == app_id, P.role == "lead").order_by(P.seq)).all()
+        P.application_id == app_id, P.role == Role.LEAD).order_by(P.seq)).all()
     numbers = list(session.scalars(select(C.number).where(C.application_id == app_id)
                                    .order_by(C.number)))
     until = ban_until(item.decided_on)
@@ -99,13 +100,13 @@ def _cancel_one(session: Session, item: CancellationInput, app: tuple[int, str, 
     session.add(Cancellation(application_id=app_id, round_id=round_id, ground=item.ground,
                              decided_on=item.decided_on, reason=item.reason))
     session.execute(update(CERTIFICATES).where(C.application_id == app_id)
-                    .values(status="cancelled", cancelled_on=item.decided_on))
+                    .values(status=CertificateStatus.CANCELLED, cancelled_on=item.decided_on))
     _insert_ignore(session, SANCTIONS, [
         {"brn": brn, "banned_until": until, "reason": f"K5 {item.receipt_no} {reason}"[:500]}
         for brn, _, _ in leads])
     record(session, by, [
-        *(Entry("certificate", n, "cancel", "K5a", reason, from_state="valid",
-                to_state="cancelled", data={"ground": str(item.ground),
+        *(Entry("certificate", n, "cancel", "K5a", reason, from_state=CertificateStatus.VALID,
+                to_state=CertificateStatus.CANCELLED, data={"ground": str(item.ground),
                                             "decided_on": item.decided_on.isoformat()})
           for n in numbers),
         *(Entry("company", brn, "ban", "K5a", reason,

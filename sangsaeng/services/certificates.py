@@ -28,6 +28,7 @@ from sangsaeng.documents.certificate import (
     write_pdf,
 )
 from sangsaeng.domain.certificates import (
+    CertificateStatus,
     ReissueField,
     next_sequences,
     number_of,
@@ -35,6 +36,7 @@ from sangsaeng.domain.certificates import (
     validity,
 )
 from sangsaeng.domain.clock import format_day, kst_date
+from sangsaeng.domain.companies import Role
 from sangsaeng.domain.states import ApplicationState, RoundState
 from sangsaeng.errors import StepError
 from sangsaeng.io.support import ChangeInput
@@ -143,7 +145,7 @@ def _due(session: Session, rnd: Round, now: datetime
          ) -> tuple[list[Due], list[tuple[str, str]]]:
     """K1: confirmed leads of selected applications without a certificate, in (receipt number,
     lead seq) order (K2); and the confirmations that give none, with why."""
-    lead = and_(P.application_id == PR.application_id, P.brn == PR.brn, P.role == "lead")
+    lead = and_(P.application_id == PR.application_id, P.brn == PR.brn, P.role == Role.LEAD)
     rows = session.execute(
         select(A.id, A.receipt_no, A.track, A.product_code, A.product_name, A.state,
                PR.brn, PR.confirmed_at, P.seq, P.name, P.representative, P.address, P.email,
@@ -180,7 +182,7 @@ def _partners(session: Session, app_ids: Iterable[int]) -> dict[int, list[list[s
     for start in range(0, len(wanted), 2000):
         for app_id, name, brn in session.execute(
                 select(P.application_id, P.name, P.brn)
-                .where(P.application_id.in_(wanted[start:start + 2000]), P.role == "partner")
+                .where(P.application_id.in_(wanted[start:start + 2000]), P.role == Role.PARTNER)
                 .order_by(P.application_id, P.seq)):
             out.setdefault(app_id, []).append([name, brn])
     return out
@@ -210,7 +212,7 @@ def _number(due: Sequence[Due], rnd: Round, session: Session, today: date, suppo
             valid_from=period.valid_from, valid_to=period.valid_to, lead_name=d.lead_name,
             representative=d.representative, address=d.address, product_code=d.product_code,
             product_name=d.product_name, partners=partners.get(d.application_id, []),
-            status="valid", pdf_sha256=""))
+            status=CertificateStatus.VALID, pdf_sha256=""))
     return certs
 
 
@@ -264,7 +266,8 @@ def issue(session: Session, rnd: Round, printer: Printer, *, now: datetime, acto
         raise StepError(f"certificates of round {rnd.id} were issued by another run meanwhile; "
                         "nothing was written — run the step again") from None
     record(session, Audit(now, actor, rnd.id), (Entry(
-        "certificate", c.number, "issue", "K1", "production confirmed", to_state="valid",
+        "certificate", c.number, "issue", "K1", "production confirmed",
+        to_state=CertificateStatus.VALID,
         data={"receipt_no": d.receipt_no, "version": 1, "valid_from": str(c.valid_from),
               "valid_to": str(c.valid_to)}) for c, d in zip(certs, due, strict=True)))
     result.notices = owe_notices(session, rnd.id, notices)
@@ -313,7 +316,7 @@ def reissue(session: Session, changes: Sequence[ChangeInput], printer: Printer, 
             out.refused.append(f"{where}unknown certificate number {change.number!r}")
             continue
         column = _FIELD_COLUMN[change.field_name]
-        if cert.status == "cancelled":
+        if cert.status == CertificateStatus.CANCELLED:
             out.refused.append(f"{where}{cert.number} is cancelled: it is not reissued")
             continue
         if _applied(session, change) or getattr(cert, column) == change.new_value:
@@ -348,7 +351,7 @@ def _reissue_one(session: Session, cert: Certificate, change: ChangeInput, colum
         data={"version": cert.version, "field": change.field_name.value,
               "changed_on": change.changed_on.isoformat()})])
     email = session.scalar(select(P.email).where(
-        P.application_id == cert.application_id, P.brn == cert.brn, P.role == "lead"))
+        P.application_id == cert.application_id, P.brn == cert.brn, P.role == Role.LEAD))
     owe_notices(session, cert.round_id, [Notice(
         "certificate.reissued", "certificate", f"{cert.number}-v{cert.version}", email or "",
         cert.lead_name, {"round_id": cert.round_id, "certificate_number": cert.number,

@@ -35,6 +35,7 @@ from sangsaeng.domain.claims import (
     format_krw,
 )
 from sangsaeng.domain.clock import format_day
+from sangsaeng.domain.companies import Role
 from sangsaeng.domain.states import ApplicationState
 from sangsaeng.io.support import ClaimInput
 from sangsaeng.journal import Audit, Entry, Notice, owe_notices, record
@@ -173,6 +174,6 @@ def _to_leads(session: Session, app_id: int, claim_id: str, payload: dict[str, A
               ) -> list[Notice]:
     """`support.claim_decided` to each lead of the project (M2)."""
     leads = session.execute(select(P.name, P.email).where(
-        P.application_id == app_id, P.role == "lead").order_by(P.seq)).all()
+        P.application_id == app_id, P.role == Role.LEAD).order_by(P.seq)).all()
     return [Notice("support.claim_decided", "cost_claim", claim_id, email, name,
                    {**payload, "company_name": name}) for name, email in leads]

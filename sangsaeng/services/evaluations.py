@@ -23,17 +23,19 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from sangsaeng.config import ProgramConfig
-from sangsaeng.domain.certificates import Ground
+from sangsaeng.domain.certificates import CertificateStatus, Ground
 from sangsaeng.domain.clock import format_day, kst_date
+from sangsaeng.domain.companies import Role
 from sangsaeng.domain.evaluations import (
     KIND_NAMES,
     PROPOSES_CANCELLATION,
     Due,
     EvaluationKind,
     EvaluationResult,
+    ProposalState,
     reminders_due,
 )
-from sangsaeng.domain.states import ApplicationState
+from sangsaeng.domain.states import ApplicationState, RoundState
 from sangsaeng.io.support import CancellationInput, EvaluationInput
 from sangsaeng.journal import Audit, Entry, Notice, owe_notices, record
 from sangsaeng.models import (
@@ -117,7 +119,8 @@ def _record_one(session: Session, item: EvaluationInput, app: tuple[int, str], n
                                         proposed_on=kst_date(now)))
         entries.append(Entry("application", item.receipt_no, "propose_cancellation", "M3",
                              f"{item.kind} evaluation failed on {item.held_on}",
-                             to_state="pending", data={"ground": "failed_evaluation"}))
+                             to_state=ProposalState.PENDING,
+                             data={"ground": Ground.FAILED_EVALUATION.value}))
         out.pending.append(item.receipt_no)
     record(session, Audit(now, actor, app[1]), entries)
     out.recorded.append(item.receipt_no)
@@ -126,7 +129,7 @@ def _record_one(session: Session, item: EvaluationInput, app: tuple[int, str], n
 def selection_dates(session: Session) -> dict[str, date]:
     """A2/M3: each released round's selection date — the KST day of its move to `notified`."""
     rows = session.execute(select(AU.round_id, func.min(AU.at)).where(
-        AU.entity == "round", AU.action == "transition", AU.to_state == "notified")
+        AU.entity == "round", AU.action == "transition", AU.to_state == RoundState.NOTIFIED)
         .group_by(AU.round_id)).all()
     return {round_id: kst_date(at) for round_id, at in rows}
 
@@ -138,7 +141,7 @@ def evaluation_dues(session: Session, program: ProgramConfig, today: date) -> in
     projects = session.execute(
         select(A.id, A.receipt_no, A.round_id, A.product_name, func.max(C.valid_to))
         .join(CERTIFICATES, C.application_id == A.id)
-        .where(C.status == "valid", A.state == ApplicationState.SELECTED)
+        .where(C.status == CertificateStatus.VALID, A.state == ApplicationState.SELECTED)
         .group_by(A.id, A.receipt_no, A.round_id, A.product_name).order_by(A.receipt_no)).all()
     held: dict[int, dict[EvaluationKind, list[date]]] = {}
     for app_id, kind, day in session.execute(select(E.application_id, E.kind, E.held_on)):
@@ -161,7 +164,7 @@ def _due_notices(session: Session, program: ProgramConfig,
     """M3: one `evaluation.due` per due evaluation to each lead and to the office."""
     app_id, receipt_no, round_id, product, valid_to = project
     leads = [(email, name) for email, name in session.execute(select(P.email, P.name).where(
-        P.application_id == app_id, P.role == "lead").order_by(P.seq))]
+        P.application_id == app_id, P.role == Role.LEAD).order_by(P.seq))]
     to = [*leads, (program.program.office_email, program.program.office_name)]
     companies = ", ".join(name for _, name in leads)
     return [Notice("evaluation.due", "application", f"{receipt_no}:{d.kind}:{d.due_on}", email,
@@ -181,7 +184,7 @@ class Pending:
     receipt_no: str
     round_id: str
     product_name: str
-    kind: str
+    kind: EvaluationKind
     held_on: date
     note: str
     proposed_on: date
@@ -193,7 +196,7 @@ def pending_cancellations(session: Session, receipt_no: str | None = None) -> li
                     PC.proposed_on)
              .join(APPLICATIONS, A.id == PC.application_id)
              .join(EVALUATIONS, E.id == PC.evaluation_id)
-             .where(PC.state == "pending").order_by(A.receipt_no, PC.id))
+             .where(PC.state == ProposalState.PENDING).order_by(A.receipt_no, PC.id))
     if receipt_no is not None:
         query = query.where(A.receipt_no == receipt_no)
     return [Pending(*row) for row in session.execute(query)]
@@ -208,11 +211,11 @@ def decide_pending(session: Session, pending: Pending, *, confirm: bool, reason:
     done = cancellations.cancel(session, [CancellationInput(
         pending.receipt_no, Ground.FAILED_EVALUATION, day, reason)], now=now, actor=actor) \
         if confirm else None
-    state = "confirmed" if confirm else "dismissed"
+    state = ProposalState.CONFIRMED if confirm else ProposalState.DISMISSED
     session.execute(PENDING_CANCELLATIONS.update().where(PC.id == pending.id).values(
         state=state, decided_on=day, decided_by=decided_by, reason=reason))
     record(session, Audit(now, actor, pending.round_id), [Entry(
         "application", pending.receipt_no, f"cancellation_{state}", "M3", reason,
-        from_state="pending", to_state=state,
+        from_state=ProposalState.PENDING, to_state=state,
         data={"kind": pending.kind, "held_on": pending.held_on.isoformat()})])
     return done

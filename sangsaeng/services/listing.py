@@ -23,8 +23,10 @@ from sangsaeng import crashpoints
 from sangsaeng.config import SupportConfig
 from sangsaeng.domain.certificates import CertificateStatus, status_on
 from sangsaeng.domain.clock import format_day, kst_date
+from sangsaeng.domain.companies import Role
 from sangsaeng.domain.listing import (
     STEP_NAMES,
+    FollowUpKind,
     MallStep,
     Stall,
     escalation_due,
@@ -172,17 +174,17 @@ def products(session: Session, today: date, round_id: str | None = None) -> list
                     C.valid_from, C.valid_to, C.cancelled_on, P.email)
              .select_from(CERTIFICATES.join(APPLICATIONS, A.id == C.application_id)
                           .join(PARTICIPANTS, and_(P.application_id == C.application_id,
-                                                   P.brn == C.brn, P.role == "lead")))
+                                                   P.brn == C.brn, P.role == Role.LEAD)))
              .order_by(C.number))
     done, follow, out = _done(session, round_id), _follow_ups(session, round_id), []
     for c in session.execute(_of_round(query, round_id)):
         steps = done.get(c.number, {})
         stall = stall_of(steps, c.valid_from, today)
         step = "" if stall is None else stall.step.value
-        escalated = follow.get((c.number, step, "escalation"), [])
+        escalated = follow.get((c.number, step, FollowUpKind.ESCALATION), [])
         out.append(Product(c.receipt_no, c.number, c.round_id, c.lead_name, c.product_name,
                            c.email, status_on(today, c.valid_to, c.cancelled_on), steps, stall,
-                           tuple(follow.get((c.number, step, "reminder"), [])),
+                           tuple(follow.get((c.number, step, FollowUpKind.REMINDER), [])),
                            escalated[0] if escalated else None))
     return out
 
@@ -200,7 +202,7 @@ def begin_support(session: Session, rnd: Round, *, now: datetime, actor: str) ->
     counts: dict[str, int] = {}
     for p in products(session, kst_date(now), rnd.id):
         if p.status is CertificateStatus.VALID:
-            step = "listed" if p.stall is None else p.stall.step.value
+            step = (MallStep.LISTED if p.stall is None else p.stall.step).value
             counts[step] = counts.get(step, 0) + 1
     return counts
 
@@ -222,7 +224,8 @@ def _reminder(p: Product, stall: Stall, today: date) -> Notice:
                                 "step": STEP_NAMES[stall.step], "stalled_days": stall.days})
 
 
-def _follow_up(session: Session, p: Product, stall: Stall, kind: str, today: date) -> bool:
+def _follow_up(session: Session, p: Product, stall: Stall, kind: FollowUpKind,
+               today: date) -> bool:
     """Record a reminder or escalation for today; False when another run recorded it first."""
     added = session.execute(_insert(session)(LISTING_FOLLOW_UPS).on_conflict_do_nothing().values(
         number=p.number, step=stall.step.value, kind=kind, on_day=today,
@@ -242,10 +245,10 @@ def listing_dues(session: Session, support: SupportConfig, now: datetime) -> Lis
             continue
         last = p.reminded[-1] if p.reminded else None
         if reminder_due(stall.days, last, today, support.listing_reminder_days) \
-                and _follow_up(session, p, stall, "reminder", today):
+                and _follow_up(session, p, stall, FollowUpKind.REMINDER, today):
             owed.setdefault(p.round_id, []).append(_reminder(p, stall, today))
         if escalation_due(stall.days, p.escalated_on is not None, support.listing_escalate_days) \
-                and _follow_up(session, p, stall, "escalation", today):
+                and _follow_up(session, p, stall, FollowUpKind.ESCALATION, today):
             record(session, Audit(now, DUES_ACTOR, p.round_id), [Entry(
                 "certificate", p.number, "listing_escalate", "M1c",
                 f"{stall.step} stalled {stall.days} days since {stall.since}",

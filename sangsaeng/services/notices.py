@@ -10,6 +10,7 @@ from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
 from sangsaeng.domain.clock import as_kst
+from sangsaeng.domain.outbox import OWED_STATES, OutboxState
 from sangsaeng.errors import StepError
 from sangsaeng.journal import Audit, Entry, record
 from sangsaeng.mail.attachments import AttachmentError
@@ -65,9 +66,9 @@ def status(session: Session, round_id: str) -> Status:
         .group_by(o.kind, o.state).order_by(o.kind, o.state)).all()}
     failures = [Failure(r.id, r.kind, r.recipient, r.last_reply) for r in session.execute(
         select(o.id, o.kind, o.recipient, o.last_reply)
-        .where(o.round_id == round_id, o.state == "failed").order_by(o.id)).all()]
+        .where(o.round_id == round_id, o.state == OutboxState.FAILED).order_by(o.id)).all()]
     retrying = int(session.execute(select(func.count()).select_from(OUTBOX).where(
-        o.round_id == round_id, o.state == "pending", o.attempts > 0)).scalar_one())
+        o.round_id == round_id, o.state == OutboxState.PENDING, o.attempts > 0)).scalar_one())
     return Status(counts, failures, retrying,
                   *leased(session, now=utcnow(), round_id=round_id))
 
@@ -77,7 +78,7 @@ def pending(session: Session, round_id: str, *, kind: str | None = None,
     """Rows not yet sent (pending or sending), oldest first — what the next batch holds."""
     o = OUTBOX.c
     query = (select(*(o[c] for c in OUTGOING_COLUMNS))
-             .where(o.round_id == round_id, o.state.in_(("pending", "sending")),
+             .where(o.round_id == round_id, o.state.in_(OWED_STATES),
                     o.body_id.is_not(None))
              .order_by(o.id))
     if kind:
@@ -146,6 +147,6 @@ def resend(session: Session, outbox_id: int, *, reason: str, actor: str, now: da
     values = {**outbox_row(row.round_id, notice, ctx.domain, utcnow()), "body_id": row.body_id}
     new_id = int(session.execute(insert(OUTBOX).values(**values).returning(o.id)).scalar_one())
     record(session, Audit(now, actor, row.round_id), [Entry(
-        "notice", str(new_id), "resend", None, reason.strip(), to_state="pending",
+        "notice", str(new_id), "resend", None, reason.strip(), to_state=OutboxState.PENDING,
         data={"original": outbox_id, "kind": row.kind, "resend": number})])
     return new_id

@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from sqlmodel import Session
 
 from sangsaeng import crashpoints
-from sangsaeng.domain.companies import Size, is_policy_priority
+from sangsaeng.domain.companies import Role, Size, is_policy_priority
 from sangsaeng.domain.ordering import natural_key
 from sangsaeng.domain.ranking import (
     Candidate,
@@ -124,7 +124,7 @@ def _propose(session: Session, rnd: Round) -> _Proposal:
             short.append(f"{app.receipt_no} ({len(valid)} valid{why})")
             continue
         agg = aggregate(valid, criteria[app.track], rules.trim_at)  # V5, V6
-        lead = min((p for p in people[app_id] if p.role == "lead"), key=lambda p: p.seq)
+        lead = min((p for p in people[app_id] if p.role == Role.LEAD), key=lambda p: p.seq)
         candidates.append(Candidate(
             app.receipt_no, app.track, agg.score, agg.criterion_means,
             is_policy_priority(Size(lead.size), lead.founded_on, rnd.closes_at, startup_years),

@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from sangsaeng.domain.companies import Size
+from sangsaeng.domain.companies import Role, Size
 from sangsaeng.domain.scoring import Criterion
 from sangsaeng.domain.screening import ApplicationFacts, Document, Participant, PriorCertificate
 from sangsaeng.models import (
@@ -29,7 +29,7 @@ A, P, D = APPLICATIONS.c, PARTICIPANTS.c, DOCUMENTS.c
 class Person:
     """A participant as notices, screening and ranking need it."""
 
-    role: str
+    role: Role
     seq: int
     brn: str
     name: str

@@ -23,6 +23,7 @@ from sqlmodel import Session, select
 from sangsaeng.config import ProgramConfig, load_program, load_round
 from sangsaeng.domain.clock import as_kst
 from sangsaeng.domain.ordering import natural_key
+from sangsaeng.domain.states import RoundState
 from sangsaeng.errors import ConfigError
 from sangsaeng.journal import Audit, Entry, record
 from sangsaeng.models import Round
@@ -37,7 +38,7 @@ class KnownRound:
 
     id: str
     title: str
-    state: str | None = None  # None: only a file, not yet registered (open_call does)
+    state: RoundState | None = None  # None: only a file, not yet registered (open_call does)
     path: Path | None = None  # its configuration file, if there is one
 
     @property
@@ -86,7 +87,7 @@ def known_rounds(session: Session | None, config_dir: Path) -> list[KnownRound]:
     rounds: dict[str, KnownRound] = {}
     if session is not None:
         for rnd in session.exec(select(Round)).all():
-            rounds[rnd.id] = KnownRound(rnd.id, rnd.title, str(rnd.state))
+            rounds[rnd.id] = KnownRound(rnd.id, rnd.title, rnd.state)
     for known in files_of(config_dir):
         stored = rounds.get(known.id)
         rounds[known.id] = KnownRound(known.id, stored.title if stored else known.title,

@@ -35,6 +35,7 @@ from sqlmodel import Session
 
 from sangsaeng.documents.chart import grouped_bars_png, korean_font
 from sangsaeng.domain.clock import format_day
+from sangsaeng.domain.listing import MallStep
 from sangsaeng.domain.ordering import natural_key
 from sangsaeng.domain.states import RoundState, round_reached
 from sangsaeng.exports import write_bytes_atomically
@@ -109,7 +110,7 @@ def _certificates(session: Session, today: date, into: dict[Key, Counter[str]]) 
     listed = session.execute(
         select(C.round_id, A.track, func.count(func.distinct(C.number)))
         .join(APPLICATIONS, A.id == C.application_id)
-        .join(LISTING_STEPS, LS.number == C.number).where(LS.step == "listed")
+        .join(LISTING_STEPS, LS.number == C.number).where(LS.step == MallStep.LISTED)
         .group_by(C.round_id, A.track)).all()
     for round_id, track, n in listed:
         into.setdefault((round_id, track), Counter())["listed"] += n

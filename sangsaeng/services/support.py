@@ -17,8 +17,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from sangsaeng.config import ProgramConfig
-from sangsaeng.domain.certificates import reminder_due
+from sangsaeng.domain.certificates import CertificateStatus, reminder_due
 from sangsaeng.domain.clock import format_day
+from sangsaeng.domain.companies import Role
 from sangsaeng.domain.states import ApplicationState
 from sangsaeng.io.support import ProductionInput
 from sangsaeng.journal import Audit, Entry, Notice, owe_notices, record
@@ -54,7 +55,7 @@ def confirm_production(session: Session, items: Sequence[ProductionInput], *, no
                                "certificate can follow (K1)")
             continue
         lead = session.scalar(select(P.id).where(P.application_id == app.id, P.brn == item.brn,
-                                                 P.role == "lead"))
+                                                 P.role == Role.LEAD))
         if lead is None:
             out.refused.append(f"{where}{item.brn} is not a lead company of {item.receipt_no}")
             continue
@@ -83,8 +84,8 @@ def expiry_reminders(session: Session, program: ProgramConfig, today: date) -> i
     certs = session.execute(
         select(C.number, C.round_id, C.lead_name, C.product_name, C.valid_to, P.email)
         .select_from(CERTIFICATES.join(PARTICIPANTS, and_(
-            P.application_id == C.application_id, P.brn == C.brn, P.role == "lead")))
-        .where(C.status == "valid", C.valid_to > today, C.valid_to <= horizon)
+            P.application_id == C.application_id, P.brn == C.brn, P.role == Role.LEAD)))
+        .where(C.status == CertificateStatus.VALID, C.valid_to > today, C.valid_to <= horizon)
         .order_by(C.number)).all()
     if not certs:
         return 0

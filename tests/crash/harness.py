@@ -70,8 +70,8 @@ class Workspace:
                "PREFECT_HOME": str(self.server.home), "PREFECT_LOGGING_LEVEL": "WARNING",
                "SANGSAENG_DATABASE_URL": self.url, "SANGSAENG_VAR_DIR": str(self.var),
                **self.extra_env, **extra}
-        if crash_at:
-            env["SANGSAENG_CRASH_AT"] = crash_at
+        if crash_at:  # crash points fire only in test mode (sangsaeng/crashpoints.py)
+            env.update(SANGSAENG_CRASH_AT=crash_at, SANGSAENG_TEST_MODE="1")
         return env
 
     def run(self, *args: str, crash_at: str | None = None, **extra: str

@@ -1,5 +1,6 @@
 """The hook itself: SANGSAENG_CRASH_AT=name[@N] kills the process by SIGKILL at the N-th time
-`name` is reached, and nowhere else; unset, `reach` does nothing."""
+`name` is reached, and nowhere else; unset, `reach` does nothing; and it fires only in test mode
+(SANGSAENG_TEST_MODE=1), never in a production run (issue 21 item 7)."""
 
 from __future__ import annotations
 
@@ -22,10 +23,13 @@ for i in range(1, 4):
 """
 
 
-def run(crash_at: str | None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "SANGSAENG_CRASH_AT"}
+def run(crash_at: str | None, test_mode: str | None = "1") -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("SANGSAENG_CRASH_AT", "SANGSAENG_TEST_MODE")}
     if crash_at is not None:
         env["SANGSAENG_CRASH_AT"] = crash_at
+    if test_mode is not None:
+        env["SANGSAENG_TEST_MODE"] = test_mode
     return subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True,
                           text=True, timeout=60, check=False)
 
@@ -42,3 +46,13 @@ def test_the_named_point_kills_at_its_nth_reach_only(crash_at: str | None, passe
     if code == KILLED:
         assert done.stderr == f"crash point the-point@{passed + 1} reached: SIGKILL " \
                               f"(pass {passed + 1})\n"
+
+
+@pytest.mark.parametrize("test_mode", [None, "", "0", "yes"],
+                         ids=["unset", "empty", "zero", "not-one"])
+def test_a_crash_point_does_not_fire_outside_test_mode(test_mode: str | None) -> None:
+    """A production run (no SANGSAENG_TEST_MODE=1) ignores SANGSAENG_CRASH_AT entirely."""
+    done = run("the-point", test_mode)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:-1] == [f"passed {i}" for i in range(1, 4)]
+    assert done.stderr == ""
