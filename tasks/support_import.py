@@ -5,11 +5,13 @@ in its own transaction over all its rows.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from sangsaeng.config import load_program
 from sangsaeng.db import session_scope
+from sangsaeng.io.sources import RowError
 from sangsaeng.io.support import ClaimInput, SupportFiles, read_support
 from sangsaeng.rejections import keep_rejections
 from sangsaeng.services import (
@@ -20,10 +22,24 @@ from sangsaeng.services import (
     listing,
     support,
 )
+from sangsaeng.services.outcome import Outcome
 from sangsaeng.settings import get_settings
 from tasks.certificates import printer
 from tasks.results import SAMPLE, SupportApplied
 from tasks.steps import step_task
+
+
+@dataclass(slots=True)
+class _Tally:
+    """Per kind of row: how many were recorded and unchanged; every refused row, in order."""
+
+    recorded: dict[str, int] = field(default_factory=dict)
+    unchanged: dict[str, int] = field(default_factory=dict)
+    refused: list[RowError] = field(default_factory=list)
+
+    def add(self, kind: str, done: Outcome) -> None:
+        self.recorded[kind], self.unchanged[kind] = len(done.recorded), len(done.unchanged)
+        self.refused += done.refused
 
 
 def apply_support(found: SupportFiles, now: datetime, actor: str) -> SupportApplied:
@@ -33,61 +49,48 @@ def apply_support(found: SupportFiles, now: datetime, actor: str) -> SupportAppl
 
     Each kind in its own transaction, so a refused row of one never undoes another's good rows.
     """
-    recorded: dict[str, int] = {}
-    unchanged: dict[str, int] = {}
-    refused = [str(e) for e in found.errors]
+    tally = _Tally(refused=list(found.errors))
     rounds_to_issue: list[str] = []
     if found.production:
         with session_scope() as session:
             done = support.confirm_production(session, found.production, now=now, actor=actor)
-        recorded["production"], unchanged["production"] = len(done.recorded), len(done.unchanged)
-        refused += done.refused
+        tally.add("production", done)
         rounds_to_issue = done.rounds
     if found.changes:
         with session_scope() as session:
-            changed = certificates.reissue(session, found.changes, printer(), now=now,
-                                           actor=actor)
-        recorded["changes"], unchanged["changes"] = len(changed.reissued), len(changed.unchanged)
-        refused += changed.refused
+            tally.add("changes", certificates.reissue(session, found.changes, printer(),
+                                                      now=now, actor=actor))
     if found.cancellations:
         with session_scope() as session:
-            cancelled = cancellations.cancel(session, found.cancellations, now=now, actor=actor)
-        recorded["cancellations"] = len(cancelled.cancelled)
-        unchanged["cancellations"] = len(cancelled.unchanged)
-        refused += cancelled.refused
+            tally.add("cancellations", cancellations.cancel(session, found.cancellations,
+                                                            now=now, actor=actor))
     if found.cost_claims:
-        decided = _decide_claims(found.cost_claims, now, actor)
-        recorded["cost_claims"], unchanged["cost_claims"] = len(decided.decided), \
-            len(decided.unchanged)
-        refused += decided.refused
-    pending = _apply_later(found, now, actor, (recorded, unchanged, refused))
+        tally.add("cost_claims", _decide_claims(found.cost_claims, now, actor))
+    pending = _apply_later(found, now, actor, tally)
+    refused = [str(error) for error in tally.refused]
     kept = keep_rejections(get_settings().var_dir, "support", refused, now) \
         if len(refused) > SAMPLE else None
-    return SupportApplied(recorded, unchanged, tuple(refused[:SAMPLE]), len(refused),
-                          str(kept) if kept else None, tuple(rounds_to_issue),
+    return SupportApplied(tally.recorded, tally.unchanged, tuple(refused[:SAMPLE]),
+                          len(refused), str(kept) if kept else None, tuple(rounds_to_issue),
                           tuple(found.not_read), tuple(pending))
 
 
-def _apply_later(found: SupportFiles, now: datetime, actor: str,
-                 out: tuple[dict[str, int], dict[str, int], list[str]]) -> list[str]:
+def _apply_later(found: SupportFiles, now: datetime, actor: str, tally: _Tally) -> list[str]:
     """Listing steps (M1) and evaluations (M3), each in its own transaction; returns the
     receipts whose failed evaluation now proposes a cancellation."""
-    recorded, unchanged, refused = out
     if found.listing:
         with session_scope() as session:
-            steps = listing.record_steps(session, found.listing, now=now, actor=actor)
-        recorded["listing"], unchanged["listing"] = len(steps.recorded), len(steps.unchanged)
-        refused += steps.refused
+            tally.add("listing", listing.record_steps(session, found.listing, now=now,
+                                                      actor=actor))
     if not found.evaluations:
         return []
     with session_scope() as session:
         done = evaluations.record_evaluations(session, found.evaluations, now=now, actor=actor)
-    recorded["evaluations"], unchanged["evaluations"] = len(done.recorded), len(done.unchanged)
-    refused += done.refused
+    tally.add("evaluations", done)
     return done.pending
 
 
-def _decide_claims(items: list[ClaimInput], now: datetime, actor: str) -> claims.ClaimsDecided:
+def _decide_claims(items: list[ClaimInput], now: datetime, actor: str) -> Outcome:
     """M2 in one transaction, against the configured cap."""
     cap = load_program(get_settings().config_dir).support.cost_cap_krw
     with session_scope() as session:

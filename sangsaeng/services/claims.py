@@ -19,7 +19,7 @@ refused with what differs (a decided claim is never changed — give a new claim
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -39,19 +39,11 @@ from sangsaeng.domain.states import ApplicationState
 from sangsaeng.io.support import ClaimInput
 from sangsaeng.journal import Audit, Entry, Notice, owe_notices, record
 from sangsaeng.models import APPLICATIONS, COST_CLAIMS, PARTICIPANTS, CostClaim
+from sangsaeng.services.outcome import Outcome
 from sangsaeng.services.projects import NoProject, project_by_receipt
 
 A, P, CC = APPLICATIONS.c, PARTICIPANTS.c, COST_CLAIMS.c
 _CONTENT = ("receipt_no", "submitted_on", "amount_krw", "item", "evidence")
-
-
-@dataclass(slots=True)
-class ClaimsDecided:
-    """What a batch of claims did: decided (in decision order), unchanged, refused (why)."""
-
-    decided: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    refused: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,31 +56,30 @@ class _Project:
 
 
 def decide(session: Session, items: Sequence[ClaimInput], *, cap_krw: int, now: datetime,
-           actor: str) -> ClaimsDecided:
+           actor: str) -> Outcome:
     """M2: record and decide each new claim in (submitted_on, claim_id) order; a claim seen
     before with the same content is unchanged, with other content refused; unknown receipt
     numbers refused."""
-    out = ClaimsDecided()
+    out = Outcome()  # recorded: the claims decided, in decision order
     new: dict[str, tuple[ClaimInput, _Project]] = {}
     for item in items:
-        where = f"{item.file} row {item.row}: " if item.file else ""
         earlier = new[item.claim_id][0] if item.claim_id in new else _stored(session, item)
         if earlier is not None:
             differs = _differences(earlier, item)
             if differs:
-                out.refused.append(f"{where}claim {item.claim_id} was already given with "
-                                   f"{differs}: a claim is decided once (M2); give a new "
-                                   "claim_id")
+                out.refuse(item, f"claim {item.claim_id} was already given with "
+                                 f"{differs}: a claim is decided once (M2); give a new "
+                                 "claim_id")
             else:
                 out.unchanged.append(item.claim_id)
             continue
         project = _project(session, item.receipt_no)
         if isinstance(project, str):
-            out.refused.append(f"{where}{project}")
+            out.refuse(item, project)
             continue
         new[item.claim_id] = (item, project)
     _decide_new(session, list(new.values()), cap_krw, now, actor)
-    out.decided.extend(sorted(new, key=lambda c: decision_order(new[c][0].submitted_on, c)))
+    out.recorded.extend(sorted(new, key=lambda c: decision_order(new[c][0].submitted_on, c)))
     return out
 
 

@@ -47,6 +47,7 @@ from sangsaeng.models import (
     PendingCancellation,
 )
 from sangsaeng.services import cancellations
+from sangsaeng.services.outcome import Outcome
 from sangsaeng.services.projects import NoProject, project_by_receipt
 
 A, C, P, E, PC, AU = (APPLICATIONS.c, CERTIFICATES.c, PARTICIPANTS.c, EVALUATIONS.c,
@@ -54,13 +55,10 @@ A, C, P, E, PC, AU = (APPLICATIONS.c, CERTIFICATES.c, PARTICIPANTS.c, EVALUATION
 
 
 @dataclass(slots=True)
-class Evaluated:
+class Evaluated(Outcome):
     """What a batch of evaluation results did; `pending` lists the receipts whose failed
     evaluation now proposes a cancellation (M3)."""
 
-    recorded: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    refused: list[str] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)
 
 
@@ -83,10 +81,9 @@ def record_evaluations(session: Session, items: Sequence[EvaluationInput], *, no
     records a pending K5 cancellation (audited), never a cancellation itself."""
     out = Evaluated()
     for item in items:
-        where = f"{item.file} row {item.row}: " if item.file else ""
         app = _refusal(session, item)
         if isinstance(app, str):
-            out.refused.append(where + app)
+            out.refuse(item, app)
             continue
         known = session.execute(select(E.result).where(
             E.application_id == app[0], E.kind == item.kind, E.held_on == item.held_on)).first()
@@ -94,8 +91,8 @@ def record_evaluations(session: Session, items: Sequence[EvaluationInput], *, no
             if known.result == item.result:
                 out.unchanged.append(item.receipt_no)
             else:
-                out.refused.append(f"{where}{item.receipt_no} {item.kind} of {item.held_on} is "
-                                   f"already recorded as {known.result} (the first stands)")
+                out.refuse(item, f"{item.receipt_no} {item.kind} of {item.held_on} is "
+                                 f"already recorded as {known.result} (the first stands)")
             continue
         _record_one(session, item, app, now, actor, out)
     return out

@@ -23,18 +23,16 @@ from sangsaeng.domain.states import ApplicationState
 from sangsaeng.io.support import ProductionInput
 from sangsaeng.journal import Audit, Entry, Notice, owe_notices, record
 from sangsaeng.models import APPLICATIONS, CERTIFICATES, OUTBOX, PARTICIPANTS, PRODUCTION
+from sangsaeng.services.outcome import Outcome
 from sangsaeng.services.projects import NoProject, project_by_receipt
 
 A, P, C, OB = APPLICATIONS.c, PARTICIPANTS.c, CERTIFICATES.c, OUTBOX.c
 
 
 @dataclass(slots=True)
-class Confirmed:
+class Confirmed(Outcome):
     """What a batch of production confirmations did, and the rounds to issue for."""
 
-    recorded: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    refused: list[str] = field(default_factory=list)
     rounds: list[str] = field(default_factory=list)
 
 
@@ -44,19 +42,18 @@ def confirm_production(session: Session, items: Sequence[ProductionInput], *, no
     selected or the BRN is not one of its leads. A confirmation given twice is kept once."""
     out = Confirmed()
     for item in items:
-        where = f"{item.file} row {item.row}: " if item.file else ""
         app = project_by_receipt(session, item.receipt_no)
         if isinstance(app, NoProject):
-            out.refused.append(f"{where}{app}")
+            out.refuse(item, str(app))
             continue
         if app.state is not ApplicationState.SELECTED:
-            out.refused.append(f"{where}{item.receipt_no} is {app.state}, not selected: no "
-                               "certificate can follow (K1)")
+            out.refuse(item, f"{item.receipt_no} is {app.state}, not selected: no "
+                             "certificate can follow (K1)")
             continue
         lead = session.scalar(select(P.id).where(P.application_id == app.id, P.brn == item.brn,
                                                  P.role == "lead"))
         if lead is None:
-            out.refused.append(f"{where}{item.brn} is not a lead company of {item.receipt_no}")
+            out.refuse(item, f"{item.brn} is not a lead company of {item.receipt_no}")
             continue
         builder = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         added = session.execute(builder(PRODUCTION).on_conflict_do_nothing().values(

@@ -19,6 +19,7 @@ from sangsaeng.domain.clock import parse_instant
 from sangsaeng.domain.evaluations import EvaluationKind, EvaluationResult
 from sangsaeng.domain.listing import MallStep
 from sangsaeng.domain.states import ApplicationState
+from sangsaeng.io.sources import RowError
 from sangsaeng.io.support import (
     CancellationInput,
     ClaimInput,
@@ -82,7 +83,8 @@ def test_K1_production_of_a_receipt_in_two_rounds_is_refused_not_taken_from_the_
         session: Session) -> None:
     done = support.confirm_production(session, [ProductionInput(
         RECEIPT, BRN, NOW, file="production.csv", row=2)], now=NOW, actor="test")
-    assert done.refused == [f"production.csv row 2: {SEVERAL}"]
+    assert done.refused == [RowError("production.csv", 2, None, None, SEVERAL)]
+    assert [str(r) for r in done.refused] == [f"production.csv row 2: {SEVERAL}"]
     assert (done.recorded, done.rounds) == ([], [])
     assert session.scalar(select(func.count()).select_from(PRODUCTION)) == 0
 
@@ -91,7 +93,7 @@ def test_M3_an_evaluation_of_a_receipt_in_two_rounds_is_refused(session: Session
     done = evaluations.record_evaluations(session, [EvaluationInput(
         RECEIPT, EvaluationKind.INTERIM, date(2030, 8, 1), EvaluationResult.PASS)],
         now=NOW, actor="test")
-    assert (done.refused, done.recorded, done.pending) == ([SEVERAL], [], [])
+    assert ([str(r) for r in done.refused], done.recorded, done.pending) == ([SEVERAL], [], [])
 
 
 def test_K5_M2_M1_refuse_it_with_the_same_words(session: Session) -> None:
@@ -102,4 +104,6 @@ def test_K5_M2_M1_refuse_it_with_the_same_words(session: Session) -> None:
         now=NOW, actor="test")
     steps = listing.record_steps(session, [ListingInput(
         RECEIPT, BRN, MallStep.CONTRACT, date(2030, 8, 1), "")], now=NOW, actor="test")
-    assert cancelled.refused == decided.refused == steps.refused == [SEVERAL]
+    assert cancelled.refused == decided.refused == steps.refused == [
+        RowError("", None, None, None, SEVERAL)]  # a form's row: the reason alone
+    assert [str(r) for r in steps.refused] == [SEVERAL]
