@@ -28,11 +28,9 @@ from rich.progress import (
 
 from sangsaeng import progress
 from sangsaeng.cli.common import (
-    USER_ERRORS,
     UsageError,
     actor,
     err,
-    fail,
     open_round,
     out,
     parse_now,
@@ -194,18 +192,15 @@ def round_run(
         help="with --approve: include a reserve, RECEIPT=REASON (repeatable)")] = None,
 ) -> None:
     """Run one round end to end, non-interactively."""
-    try:
-        clock = parse_now(now)
-        chair = None
-        if exclude or include:
-            if not approve:
-                raise UsageError("--exclude/--include go with --approve")
-            chair = {"approve": True, "approved_by": actor(),
-                     "exclude": _chair_actions(exclude or [], "--exclude"),
-                     "include": _chair_actions(include or [], "--include")}
-        result = run_round(config, data, clock, approve, until.value if until else None, chair)
-    except USER_ERRORS as exc:
-        fail(exc)
+    clock = parse_now(now)
+    chair = None
+    if exclude or include:
+        if not approve:
+            raise UsageError("--exclude/--include go with --approve")
+        chair = {"approve": True, "approved_by": actor(),
+                 "exclude": _chair_actions(exclude or [], "--exclude"),
+                 "include": _chair_actions(include or [], "--include")}
+    result = run_round(config, data, clock, approve, until.value if until else None, chair)
     _print_report(result)
 
 
@@ -214,10 +209,7 @@ def demo() -> None:
     settings = get_settings()
     config = settings.config_dir / "rounds" / f"{DEMO_ROUND}.toml"
     data = REPO_ROOT / "data" / "rounds" / DEMO_ROUND / "package"
-    try:
-        result = run_round(config, data, parse_instant(DEMO_NOW), True, None)
-    except USER_ERRORS as exc:
-        fail(exc)
+    result = run_round(config, data, parse_instant(DEMO_NOW), True, None)
     _print_report(result)
     target = settings.var_dir / "demo" / DEMO_ROUND
     write_outputs(DEMO_ROUND, target)
