@@ -30,7 +30,12 @@ from flows.owed import owed, publish
 from flows.support_import import applied
 from sangsaeng.domain.certificates import Ground, ReissueField
 from sangsaeng.domain.states import RoundState
-from sangsaeng.io.support import CancellationInput, ChangeInput, ProductionInput, SupportFiles
+from sangsaeng.io.after_selection import (
+    CancellationInput,
+    ChangeInput,
+    ProductionInput,
+    SupportFiles,
+)
 from tasks import certificates
 from tasks.support_import import record_support
 

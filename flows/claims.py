@@ -11,7 +11,7 @@ from pydantic import Field
 
 from flows.models import Actor, InputOutcome, Now, described
 from flows.support_import import applied
-from sangsaeng.io.support import ClaimInput, SupportFiles
+from sangsaeng.io.after_selection import ClaimInput, SupportFiles
 from tasks.support_import import record_support
 
 

@@ -22,7 +22,7 @@ from flows.owed import deliver
 from flows.support_import import applied
 from sangsaeng.domain.clock import format_day
 from sangsaeng.domain.evaluations import KIND_NAMES, EvaluationKind, EvaluationResult
-from sangsaeng.io.support import EvaluationInput, SupportFiles
+from sangsaeng.io.after_selection import EvaluationInput, SupportFiles
 from sangsaeng.services.evaluations import Pending
 from tasks import evaluations
 from tasks.support_import import record_support

@@ -16,7 +16,7 @@ from flows.models import Actor, Chain, InputOutcome, Now, RoundId, Step, StepOut
 from flows.owed import publish
 from flows.support_import import applied
 from sangsaeng.domain.listing import MallStep
-from sangsaeng.io.support import ListingInput, SupportFiles
+from sangsaeng.io.after_selection import ListingInput, SupportFiles
 from tasks import listing
 from tasks.support_import import record_support
 

@@ -18,6 +18,8 @@ from urllib.parse import quote
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from sangsaeng.certificate_register import certified_rounds, of_round
+from sangsaeng.certificate_register import counts as certificate_counts
 from sangsaeng.config import load_program
 from sangsaeng.domain.clock import format_day, format_kst, kst_date, parse_instant
 from sangsaeng.domain.evaluations import KIND_NAMES, EvaluationKind
@@ -25,8 +27,6 @@ from sangsaeng.domain.states import RoundState, round_reached
 from sangsaeng.exports import FILES, Written
 from sangsaeng.markdown import escape
 from sangsaeng.models import APPLICATIONS, Round
-from sangsaeng.register import certified_rounds, of_round
-from sangsaeng.register import counts as certificate_counts
 from sangsaeng.reports import DECISION_COLUMNS, announcement, decision_rows
 from sangsaeng.services.evaluations import pending_cancellations
 from sangsaeng.services.listing import escalated_products

@@ -19,6 +19,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlmodel import Session
 
+from sangsaeng.certificate_register import CERTIFICATE_COLUMNS, csv_row, of_round
 from sangsaeng.config import load_program
 from sangsaeng.domain.claims import CLAIM_COLUMNS
 from sangsaeng.domain.clock import kst_date
@@ -26,7 +27,6 @@ from sangsaeng.domain.selection import SELECTION_COLUMNS
 from sangsaeng.domain.states import RoundState
 from sangsaeng.errors import StepError
 from sangsaeng.models import APPLICATIONS, COST_CLAIMS, Round
-from sangsaeng.register import CERTIFICATE_COLUMNS, csv_row, of_round
 from sangsaeng.reports import (
     DECISION_COLUMNS,
     announcement,

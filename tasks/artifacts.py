@@ -11,6 +11,7 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from sangsaeng.certificate_register import certified_rounds
 from sangsaeng.dashboard import (
     artifact_key,
     chair_brief,
@@ -21,7 +22,6 @@ from sangsaeng.db import session_scope
 from sangsaeng.domain.clock import kst_date
 from sangsaeng.domain.states import RoundState
 from sangsaeng.exports import export_round
-from sangsaeng.register import certified_rounds
 from sangsaeng.services.rounds import get_round
 from sangsaeng.services.statistics import statistics_artifact
 from sangsaeng.settings import get_settings

@@ -7,7 +7,7 @@ from datetime import datetime
 from sangsaeng.config import load_program
 from sangsaeng.db import session_scope
 from sangsaeng.domain.clock import kst_date
-from sangsaeng.services import evaluations, listing, support
+from sangsaeng.services import evaluations, expiry, listing
 from sangsaeng.settings import get_settings
 from tasks.results import DuesDone
 from tasks.steps import step_task
@@ -19,7 +19,7 @@ def run_dues(now: datetime) -> DuesDone:
     M3 evaluation dues (idempotent for a day)."""
     day, program = kst_date(now), load_program(get_settings().config_dir)
     with session_scope() as session:
-        expiring = support.expiry_reminders(session, program, day)
+        expiring = expiry.expiry_reminders(session, program, day)
         stalled = listing.listing_dues(session, program.support, now)
         evaluating = evaluations.evaluation_dues(session, program, day)
     return DuesDone(day.isoformat(), {"certificate.expiring": expiring,

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from sangsaeng.config import load_program
 from sangsaeng.db import session_scope
+from sangsaeng.io.after_selection import ClaimInput, SupportFiles, read_support
 from sangsaeng.io.sources import RowError
-from sangsaeng.io.support import ClaimInput, SupportFiles, read_support
 from sangsaeng.rejections import keep_rejections
 from sangsaeng.services import (
     cancellations,
@@ -20,7 +20,7 @@ from sangsaeng.services import (
     claims,
     evaluations,
     listing,
-    support,
+    production,
 )
 from sangsaeng.services.outcome import Outcome
 from sangsaeng.settings import get_settings
@@ -53,7 +53,7 @@ def apply_support(found: SupportFiles, now: datetime, actor: str) -> SupportAppl
     rounds_to_issue: list[str] = []
     if found.production:
         with session_scope() as session:
-            done = support.confirm_production(session, found.production, now=now, actor=actor)
+            done = production.confirm_production(session, found.production, now=now, actor=actor)
         tally.add("production", done)
         rounds_to_issue = done.rounds
     if found.changes:

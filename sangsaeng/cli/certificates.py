@@ -59,8 +59,8 @@ def certificates_verify(
     now: NowOption = None,
 ) -> None:
     """One line per matching certificate: number, status, period, product, lead (exit 4: none)."""
+    from sangsaeng.certificate_register import lookup
     from sangsaeng.db import get_engine, session_scope
-    from sangsaeng.register import lookup
 
     today = kst_date(parse_now(now))
     with session_scope(get_engine()) as session:
@@ -105,7 +105,7 @@ def support_import(
     """Import production, changes, cancellations, cost claims, listing steps and evaluations
     (good rows kept, refused rows listed)."""
     clock = parse_now(now)
-    from sangsaeng.io.support import read_support
+    from sangsaeng.io.after_selection import read_support
 
     read_support(path)  # fail fast, before Prefect starts, on an unreadable file
     prepare_prefect()

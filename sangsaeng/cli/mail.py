@@ -219,7 +219,7 @@ def companies_import(
     from datetime import UTC, datetime
 
     from sangsaeng.db import get_engine, session_scope
-    from sangsaeng.services.registry import import_registry
+    from sangsaeng.services.companies import import_registry
 
     with session_scope(get_engine()) as session:
         summary = import_registry(session, path, now=datetime.now(UTC), actor=actor())
@@ -238,7 +238,7 @@ def companies_unsubscribe(
     from datetime import UTC, datetime
 
     from sangsaeng.db import get_engine, session_scope
-    from sangsaeng.services.registry import unsubscribe
+    from sangsaeng.services.companies import unsubscribe
 
     with session_scope(get_engine()) as session:
         brn = unsubscribe(session, token, now=datetime.now(UTC), actor=actor())

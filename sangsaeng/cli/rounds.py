@@ -234,8 +234,8 @@ def print_figures(round_id: str) -> None:
 
 def print_certificates(round_id: str) -> None:
     """K2: the certificates issued, by track, and where their PDFs are."""
+    from sangsaeng.certificate_register import of_round
     from sangsaeng.domain.certificates import number_ranges
-    from sangsaeng.register import of_round
 
     with open_round(round_id) as (session, rnd):
         numbers = [f.number for f in of_round(session, rnd.id, date.today())]

@@ -20,7 +20,7 @@ from sqlmodel import Session
 from sangsaeng.domain.certificates import GROUND_NAMES, ban_until
 from sangsaeng.domain.clock import format_day
 from sangsaeng.domain.states import ApplicationState
-from sangsaeng.io.support import CancellationInput
+from sangsaeng.io.after_selection import CancellationInput
 from sangsaeng.journal import AppChange, Audit, Entry, Notice, cancel_projects, record
 from sangsaeng.models import (
     APPLICATIONS,

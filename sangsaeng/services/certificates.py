@@ -37,7 +37,7 @@ from sangsaeng.domain.certificates import (
 from sangsaeng.domain.clock import format_day, kst_date
 from sangsaeng.domain.states import ApplicationState, RoundState
 from sangsaeng.errors import StepError
-from sangsaeng.io.support import ChangeInput
+from sangsaeng.io.after_selection import ChangeInput
 from sangsaeng.journal import Audit, Entry, Notice, move_round, owe_notices, record
 from sangsaeng.mail.outbox import Attachment
 from sangsaeng.models import (

@@ -36,7 +36,7 @@ from sangsaeng.domain.claims import (
 )
 from sangsaeng.domain.clock import format_day
 from sangsaeng.domain.states import ApplicationState
-from sangsaeng.io.support import ClaimInput
+from sangsaeng.io.after_selection import ClaimInput
 from sangsaeng.journal import Audit, Entry, Notice, owe_notices, record
 from sangsaeng.models import APPLICATIONS, COST_CLAIMS, PARTICIPANTS, CostClaim
 from sangsaeng.services.outcome import Outcome

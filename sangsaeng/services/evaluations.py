@@ -34,7 +34,7 @@ from sangsaeng.domain.evaluations import (
     reminders_due,
 )
 from sangsaeng.domain.states import ApplicationState
-from sangsaeng.io.support import CancellationInput, EvaluationInput
+from sangsaeng.io.after_selection import CancellationInput, EvaluationInput
 from sangsaeng.journal import Audit, Entry, Notice, owe_notices, record
 from sangsaeng.models import (
     APPLICATIONS,

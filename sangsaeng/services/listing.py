@@ -33,7 +33,7 @@ from sangsaeng.domain.listing import (
     stall_of,
 )
 from sangsaeng.domain.states import RoundState
-from sangsaeng.io.support import ListingInput
+from sangsaeng.io.after_selection import ListingInput
 from sangsaeng.journal import Audit, Entry, Notice, move_round, owe_notices, record
 from sangsaeng.models import (
     APPLICATIONS,

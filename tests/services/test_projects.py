@@ -19,16 +19,16 @@ from sangsaeng.domain.clock import parse_instant
 from sangsaeng.domain.evaluations import EvaluationKind, EvaluationResult
 from sangsaeng.domain.listing import MallStep
 from sangsaeng.domain.states import ApplicationState
-from sangsaeng.io.sources import RowError
-from sangsaeng.io.support import (
+from sangsaeng.io.after_selection import (
     CancellationInput,
     ClaimInput,
     EvaluationInput,
     ListingInput,
     ProductionInput,
 )
+from sangsaeng.io.sources import RowError
 from sangsaeng.models import PRODUCTION, Application, Company, Participant, Round
-from sangsaeng.services import cancellations, claims, evaluations, listing, support
+from sangsaeng.services import cancellations, claims, evaluations, listing, production
 from sangsaeng.services.projects import NoProject, Project, project_by_receipt
 
 RECEIPT = "2030-1-001"
@@ -81,7 +81,7 @@ def test_one_round_finds_its_project(session: Session) -> None:
 
 def test_K1_production_of_a_receipt_in_two_rounds_is_refused_not_taken_from_the_first(
         session: Session) -> None:
-    done = support.confirm_production(session, [ProductionInput(
+    done = production.confirm_production(session, [ProductionInput(
         RECEIPT, BRN, NOW, file="production.csv", row=2)], now=NOW, actor="test")
     assert done.refused == [RowError("production.csv", 2, None, None, SEVERAL)]
     assert [str(r) for r in done.refused] == [f"production.csv row 2: {SEVERAL}"]
