@@ -33,9 +33,9 @@ from sangsaeng.domain.states import RoundState
 from sangsaeng.io.after_selection import (
     CancellationInput,
     ChangeInput,
-    ProductionInput,
     SupportFiles,
 )
+from sangsaeng.io.rows import ProductionRow
 from tasks import certificates
 from tasks.support_import import record_support
 
@@ -95,7 +95,7 @@ async def confirm_production(
     Refused: an application that is not selected, a BRN that is not one of its leads.
     """
     clock = _now(now)
-    done = record_support(SupportFiles(production=[ProductionInput(
+    done = record_support(SupportFiles(production=[ProductionRow(
         i.receipt_no.strip(), i.brn.strip(), i.confirmed_at or clock) for i in items]),
         clock, actor)
     return await applied(done, chain, clock, actor)

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from sangsaeng.domain.states import ApplicationState
-from sangsaeng.io.after_selection import ProductionInput
+from sangsaeng.io.rows import ProductionRow
 from sangsaeng.journal import Audit, Entry, record
 from sangsaeng.models import APPLICATIONS, PARTICIPANTS, PRODUCTION
 from sangsaeng.services.outcome import Outcome
@@ -30,7 +30,7 @@ class Confirmed(Outcome):
     rounds: list[str] = field(default_factory=list)
 
 
-def confirm_production(session: Session, items: Sequence[ProductionInput], *, now: datetime,
+def confirm_production(session: Session, items: Sequence[ProductionRow], *, now: datetime,
                        actor: str) -> Confirmed:
     """K1: record each lead's production confirmation; refused when the application is not
     selected or the BRN is not one of its leads. A confirmation given twice is kept once."""

@@ -24,8 +24,8 @@ from sangsaeng.io.after_selection import (
     ClaimInput,
     EvaluationInput,
     ListingInput,
-    ProductionInput,
 )
+from sangsaeng.io.rows import ProductionRow
 from sangsaeng.io.sources import RowError
 from sangsaeng.models import PRODUCTION, Application, Company, Participant, Round
 from sangsaeng.services import cancellations, claims, evaluations, listing, production
@@ -81,7 +81,7 @@ def test_one_round_finds_its_project(session: Session) -> None:
 
 def test_K1_production_of_a_receipt_in_two_rounds_is_refused_not_taken_from_the_first(
         session: Session) -> None:
-    done = production.confirm_production(session, [ProductionInput(
+    done = production.confirm_production(session, [ProductionRow(
         RECEIPT, BRN, NOW, file="production.csv", row=2)], now=NOW, actor="test")
     assert done.refused == [RowError("production.csv", 2, None, None, SEVERAL)]
     assert [str(r) for r in done.refused] == [f"production.csv row 2: {SEVERAL}"]
