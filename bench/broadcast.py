@@ -9,7 +9,7 @@ this process, step 5 in a child interpreter:
 
 1. writes `companies.csv` (N opted-in companies with valid BRNs and Korean names, plus N/100
    opted-out ones that must receive nothing) — not timed;
-2. **registry import**: `sangsaeng.services.registry.import_registry`;
+2. **registry import**: `sangsaeng.services.companies.import_registry`;
 3. **enqueue**: `register_round` (config/rounds/2022-2.toml) and `open_round`, which broadcasts
    one `call.announcement` per opted-in company into the outbox;
 4. **delivery** (the main figure): `sangsaeng.mail.sender.Sender` with `--connections`
@@ -387,7 +387,7 @@ def run(args: argparse.Namespace, work: Path) -> Results:
     from sangsaeng.domain.clock import KST
     from sangsaeng.models import OUTBOX, Round
     from sangsaeng.services import rounds
-    from sangsaeng.services.registry import import_registry
+    from sangsaeng.services.companies import import_registry
     from sangsaeng.settings import get_settings
 
     res = Results()

@@ -23,16 +23,13 @@ from flows.certificates import (
     certificate_issuance,
     change_certificate,
     confirm_production,
-    mall_listing_support,
-    record_evaluation,
-    record_listing_step,
-    submit_cost_claim,
-    support_dues,
-    support_import,
 )
-from flows.evaluations import review_cancellation
+from flows.claims import submit_cost_claim
+from flows.dues import support_dues
+from flows.evaluations import record_evaluation, review_cancellation
 from flows.inputs import accept_supplements, upload_scores
 from flows.invitations import invite_to_event
+from flows.listing import mall_listing_support, record_listing_step
 from flows.new_round import create_round
 from flows.notices import deliver_notices
 from flows.recurring import deliver_due_notices, office_digest
@@ -48,6 +45,7 @@ from flows.round import (
 )
 from flows.round_choice import current_choices, with_choices
 from flows.round_runs import DEPLOYMENT_NAMES, LEGACY_DEPLOYMENT, remove_legacy_deployments
+from flows.support_import import support_import
 
 KST = "Asia/Seoul"
 # Every 10 minutes, in KST (a plain `cron=` would be UTC: FIELD_NOTES).

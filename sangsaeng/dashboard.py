@@ -2,8 +2,8 @@
 announcement and links to the round's exports (`tasks.artifacts` publishes them).
 
 Keyed per round (`round-<id>-status`, …) so the UI keeps every version as the round's history.
-Composing them also writes the export files they link to, under `<var>/exports/<round>/`
-(`sangsaeng serve` serves that folder).
+The export files they link to are written by `sangsaeng.exports.export_round` (under
+`<var>/exports/<round>/`, which `sangsaeng serve` serves) before they are composed.
 """
 
 from __future__ import annotations
@@ -18,21 +18,21 @@ from urllib.parse import quote
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from sangsaeng.config import ProgramInfo, load_program
+from sangsaeng.certificate_register import certified_rounds, of_round
+from sangsaeng.certificate_register import counts as certificate_counts
+from sangsaeng.config import load_program
 from sangsaeng.domain.clock import format_day, format_kst, kst_date, parse_instant
 from sangsaeng.domain.evaluations import KIND_NAMES, EvaluationKind
 from sangsaeng.domain.states import RoundState, round_reached
-from sangsaeng.exports import FILES, Written, write_round_exports
+from sangsaeng.exports import FILES, Written
 from sangsaeng.markdown import escape
 from sangsaeng.models import APPLICATIONS, Round
-from sangsaeng.register import certified_rounds, of_round
-from sangsaeng.register import counts as certificate_counts
 from sangsaeng.reports import DECISION_COLUMNS, announcement, decision_rows
 from sangsaeng.services.evaluations import pending_cancellations
 from sangsaeng.services.listing import escalated_products
 from sangsaeng.services.notices import status as notice_status
 from sangsaeng.services.rounds import cancellation
-from sangsaeng.settings import Settings, get_settings
+from sangsaeng.settings import get_settings
 
 SELECTION_HEADERS = {"receipt_no": "접수번호 receipt", "track": "분야 track",
                      "status": "상태 status", "score": "점수 score", "rank": "순위 rank",
@@ -248,22 +248,12 @@ class RoundArtifacts:
         return "취소됨 / cancelled" if self.state is RoundState.CANCELLED else self.state.value
 
 
-def _write_exports(session: Session, rnd: Round, settings: Settings, program: ProgramInfo
-                   ) -> tuple[Written | None, str | None]:
-    """The export files (INTERFACES §4), or why they could not be written (the step's work is
-    done: the rest is published all the same)."""
-    try:
-        return write_round_exports(session, rnd, settings.exports_dir, program.name,
-                                   program.ministry), None
-    except OSError as exc:
-        return None, f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")
-
-
-def round_artifacts(session: Session, rnd: Round) -> RoundArtifacts:
-    """Write the round's export files and compose everything its artifacts show."""
+def round_artifacts(session: Session, rnd: Round, written: Written | None,
+                    problem: str | None) -> RoundArtifacts:
+    """Compose everything the round's artifacts show, linking the export files `written`
+    (`exports.export_round`), or saying why they could not be (`problem`)."""
     settings = get_settings()
     program = load_program(settings.config_dir).program
-    written, problem = _write_exports(session, rnd, settings, program)
     base_url = settings.exports_base_url
     dashboard = dashboard_markdown(session, rnd, written.files if written else (), base_url,
                                    problem)

@@ -19,13 +19,14 @@ from typing import Literal
 from sqlalchemy import select
 from sqlmodel import Session
 
+from sangsaeng.certificate_register import CERTIFICATE_COLUMNS, csv_row, of_round
+from sangsaeng.config import load_program
 from sangsaeng.domain.claims import CLAIM_COLUMNS
 from sangsaeng.domain.clock import kst_date
 from sangsaeng.domain.selection import SELECTION_COLUMNS
 from sangsaeng.domain.states import RoundState
 from sangsaeng.errors import StepError
 from sangsaeng.models import APPLICATIONS, COST_CLAIMS, Round
-from sangsaeng.register import CERTIFICATE_COLUMNS, csv_row, of_round
 from sangsaeng.reports import (
     DECISION_COLUMNS,
     announcement,
@@ -36,6 +37,7 @@ from sangsaeng.reports import (
     to_markdown,
     write_xlsx,
 )
+from sangsaeng.settings import get_settings
 
 DECISIONS_CSV = "decisions.csv"
 SELECTION_CSV = "selection.csv"
@@ -209,6 +211,19 @@ def write_round_exports(session: Session, rnd: Round, exports_dir: Path, program
     order = list(FILES)
     return Written(folder, names, tuple(sorted(changed, key=order.index)), tuple(removed),
                    texts.get(ANNOUNCEMENT_MD), decisions)
+
+
+def export_round(session: Session, rnd: Round) -> tuple[Written | None, str | None]:
+    """Write the round's export files (INTERFACES §4) where this process's settings say, or
+    say why they could not be written (the step's work is done: the round's artifacts are
+    published all the same, saying so)."""
+    settings = get_settings()
+    program = load_program(settings.config_dir).program
+    try:
+        return write_round_exports(session, rnd, settings.exports_dir, program.name,
+                                   program.ministry), None
+    except OSError as exc:
+        return None, f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")
 
 
 def _holds(path: Path, data: bytes) -> bool:

@@ -11,6 +11,7 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from sangsaeng.certificate_register import certified_rounds
 from sangsaeng.dashboard import (
     artifact_key,
     chair_brief,
@@ -20,7 +21,7 @@ from sangsaeng.dashboard import (
 from sangsaeng.db import session_scope
 from sangsaeng.domain.clock import kst_date
 from sangsaeng.domain.states import RoundState
-from sangsaeng.register import certified_rounds
+from sangsaeng.exports import export_round
 from sangsaeng.services.rounds import get_round
 from sangsaeng.services.statistics import statistics_artifact
 from sangsaeng.settings import get_settings
@@ -31,7 +32,9 @@ def publish_round(round_id: str) -> list[str]:
     """Write the round's export files, publish its dashboard, selection table, announcement
     and (when the files changed) the exports' links; returns the artifacts' keys."""
     with session_scope() as session:
-        art = round_artifacts(session, get_round(session, round_id))
+        rnd = get_round(session, round_id)
+        written, problem = export_round(session, rnd)
+        art = round_artifacts(session, rnd, written, problem)
     if art.problem is not None:
         get_run_logger().warning("round %s: the export files were not written (%s)",
                                  round_id, art.problem)

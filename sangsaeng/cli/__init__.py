@@ -7,18 +7,33 @@ import Prefect (it costs seconds); `round run`, `demo` and `serve` do, when they
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
 from sangsaeng.cli.certificates import certificates_app, support_app
-from sangsaeng.cli.common import USER_ERRORS, report
+from sangsaeng.cli.common import USER_ERRORS, fail, report
 from sangsaeng.cli.exports import export_app, report_app
 from sangsaeng.cli.mail import companies_app, notices_app
 from sangsaeng.cli.rounds import demo, round_app
 from sangsaeng.cli.serve import serve as serve_command
 
-app = typer.Typer(help="공공조달 상생협력 지원제도 — round engine.", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
+
+class Commands(TyperGroup):
+    """The `sangsaeng` command group. A user's mistake in any command (USER_ERRORS) ends it
+    here, once for every command, with the error's one line and exit status (`common.fail`)
+    — never a traceback."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer's own (vendored) click.Context
+        try:
+            return super().invoke(ctx)
+        except USER_ERRORS as exc:
+            fail(exc)
+
+
+app = typer.Typer(cls=Commands, help="공공조달 상생협력 지원제도 — round engine.",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 app.add_typer(round_app, name="round")
 app.add_typer(certificates_app, name="certificates")
 app.add_typer(support_app, name="support")
@@ -34,5 +49,5 @@ def main() -> None:
     """Entry point of the `sangsaeng` command."""
     try:
         app()
-    except USER_ERRORS as exc:  # the last net: a user's mistake never shows a traceback
+    except USER_ERRORS as exc:  # the last net (outside a command): never a traceback
         sys.exit(report(exc))

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sangsaeng.cli.common import USER_ERRORS, actor, err, fail, out, parse_now
+from sangsaeng.cli.common import actor, err, out, parse_now
 from sangsaeng.cli.rounds import prepare_prefect, progress_bars
 from sangsaeng.domain.clock import kst_date
 from sangsaeng.settings import get_settings
@@ -44,14 +44,11 @@ def certificates_issue(
     now: NowOption = None,
 ) -> None:
     """K1–K4: issue the certificates of every confirmed lead not yet certified."""
-    try:
-        clock = parse_now(now)
-        prepare_prefect()
-        from flows.certificates import certificate_issuance
+    clock = parse_now(now)
+    prepare_prefect()
+    from flows.certificates import certificate_issuance
 
-        result = _run(certificate_issuance(round_id, clock, actor()))
-    except USER_ERRORS as exc:
-        fail(exc)
+    result = _run(certificate_issuance(round_id, clock, actor()))
     out.print(f"  [green]✓[/green] certificate_issuance {result.detail}")
     out.print(f"round {round_id}: [bold]{result.round_state}[/bold]")
 
@@ -62,15 +59,12 @@ def certificates_verify(
     now: NowOption = None,
 ) -> None:
     """One line per matching certificate: number, status, period, product, lead (exit 4: none)."""
+    from sangsaeng.certificate_register import lookup
     from sangsaeng.db import get_engine, session_scope
-    from sangsaeng.register import lookup
 
-    try:
-        today = kst_date(parse_now(now))
-        with session_scope(get_engine()) as session:
-            found = lookup(session, query, today)
-    except USER_ERRORS as exc:
-        fail(exc)
+    today = kst_date(parse_now(now))
+    with session_scope(get_engine()) as session:
+        found = lookup(session, query, today)
     if not found:
         err.print(f"no certificate matches {query.strip()!r}")
         raise typer.Exit(NOT_FOUND)
@@ -89,17 +83,14 @@ def certificates_pdf(
     from sangsaeng.db import get_engine, session_scope
     from sangsaeng.services.certificates import pdf_file
 
-    try:
-        with session_scope(get_engine()) as session:
-            data = pdf_file(session, get_settings(), number).read_bytes()
-        if out_path is None:
-            sys.stdout.buffer.write(data)
-            return
-        from sangsaeng.exports import write_out
+    with session_scope(get_engine()) as session:
+        data = pdf_file(session, get_settings(), number).read_bytes()
+    if out_path is None:
+        sys.stdout.buffer.write(data)
+        return
+    from sangsaeng.exports import write_out
 
-        write_out(out_path, lambda temporary: temporary.write_bytes(data))
-    except USER_ERRORS as exc:
-        fail(exc)
+    write_out(out_path, lambda temporary: temporary.write_bytes(data))
     err.print(f"wrote {out_path}")
 
 
@@ -113,17 +104,14 @@ def support_import(
 ) -> None:
     """Import production, changes, cancellations, cost claims, listing steps and evaluations
     (good rows kept, refused rows listed)."""
-    try:
-        clock = parse_now(now)
-        from sangsaeng.io.support import read_support
+    clock = parse_now(now)
+    from sangsaeng.io.after_selection import read_support
 
-        read_support(path)  # fail fast, before Prefect starts, on an unreadable file
-        prepare_prefect()
-        from flows.certificates import support_import as flow
+    read_support(path)  # fail fast, before Prefect starts, on an unreadable file
+    prepare_prefect()
+    from flows.support_import import support_import as flow
 
-        result = _run(flow(str(path.resolve()), actor(), issue, clock))
-    except USER_ERRORS as exc:
-        fail(exc)
+    result = _run(flow(str(path.resolve()), actor(), issue, clock))
     out.print(f"  [green]✓[/green] support import: {result.detail}")
     for round_id, n in result.data.get("issued", {}).items():
         out.print(f"      {round_id}: {n} certificate(s) issued")
@@ -138,13 +126,10 @@ def support_import(
 def support_dues(now: NowOption = None) -> None:
     """The daily run: K6 expiry reminders, M1 listing reminders and escalations, M3
     evaluation reminders (idempotent for a day)."""
-    try:
-        clock = parse_now(now)
-        prepare_prefect()
-        from flows.certificates import support_dues as flow
+    clock = parse_now(now)
+    prepare_prefect()
+    from flows.dues import support_dues as flow
 
-        owed = _run(flow(clock))
-    except USER_ERRORS as exc:
-        fail(exc)
+    owed = _run(flow(clock))
     counts = ", ".join(f"{kind} {n}" for kind, n in owed.items())
     out.print(f"  [green]✓[/green] dues of {kst_date(clock)} (KST): {counts}")

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from sangsaeng.cli.common import (
-    USER_ERRORS,
     UsageError,
     err,
     fail,
@@ -54,12 +53,9 @@ def export_decisions(round_id: RoundOption, out_path: OutOption = None) -> None:
     from sangsaeng.exports import decisions_csv
     from sangsaeng.reports import decision_rows
 
-    try:
-        with open_round(round_id) as (session, rnd):
-            _note(rnd)
-            write(decisions_csv(decision_rows(session, rnd)), out_path)
-    except USER_ERRORS as exc:
-        fail(exc)
+    with open_round(round_id) as (session, rnd):
+        _note(rnd)
+        write(decisions_csv(decision_rows(session, rnd)), out_path)
 
 
 @export_app.command("selection")
@@ -74,19 +70,16 @@ def export_selection(
 
     if fmt is SelectionFormat.xlsx and out_path is None:
         fail(UsageError("--format xlsx needs --out FILE"))
-    try:
-        with open_round(round_id) as (session, rnd):
-            _note(rnd)
-            rows = selection_table(session, rnd)
-            if fmt is SelectionFormat.xlsx:
-                assert out_path is not None
-                write_out(out_path, lambda temporary: write_selection_xlsx(temporary, rnd, rows))
-                err.print(f"wrote {out_path}")
-            else:
-                write(selection_text(rows, "md" if fmt is SelectionFormat.md else "csv"),
-                      out_path)
-    except USER_ERRORS as exc:
-        fail(exc)
+    with open_round(round_id) as (session, rnd):
+        _note(rnd)
+        rows = selection_table(session, rnd)
+        if fmt is SelectionFormat.xlsx:
+            assert out_path is not None
+            write_out(out_path, lambda temporary: write_selection_xlsx(temporary, rnd, rows))
+            err.print(f"wrote {out_path}")
+        else:
+            write(selection_text(rows, "md" if fmt is SelectionFormat.md else "csv"),
+                  out_path)
 
 
 @export_app.command("certificates")
@@ -99,12 +92,9 @@ def export_certificates(
     from sangsaeng.domain.clock import kst_date
     from sangsaeng.exports import certificates_csv
 
-    try:
-        today = kst_date(parse_now(now))
-        with open_round(round_id) as (session, rnd):
-            write(certificates_csv(session, rnd.id, today), out_path)
-    except USER_ERRORS as exc:
-        fail(exc)
+    today = kst_date(parse_now(now))
+    with open_round(round_id) as (session, rnd):
+        write(certificates_csv(session, rnd.id, today), out_path)
 
 
 @export_app.command("claims")
@@ -112,11 +102,8 @@ def export_claims(round_id: RoundOption, out_path: OutOption = None) -> None:
     """Cost-support claims and their decisions (M2, INTERFACES §5), in the order decided."""
     from sangsaeng.exports import claims_csv
 
-    try:
-        with open_round(round_id) as (session, rnd):
-            write(claims_csv(session, rnd.id), out_path)
-    except USER_ERRORS as exc:
-        fail(exc)
+    with open_round(round_id) as (session, rnd):
+        write(claims_csv(session, rnd.id), out_path)
 
 
 @export_app.command("listing")
@@ -130,12 +117,9 @@ def export_listing(
     from sangsaeng.domain.clock import kst_date
     from sangsaeng.services.listing import listing_csv
 
-    try:
-        today = kst_date(parse_now(now))
-        with open_round(round_id) as (session, rnd):
-            write(listing_csv(session, rnd.id, today), out_path)
-    except USER_ERRORS as exc:
-        fail(exc)
+    today = kst_date(parse_now(now))
+    with open_round(round_id) as (session, rnd):
+        write(listing_csv(session, rnd.id, today), out_path)
 
 
 @report_app.command("announcement")
@@ -144,14 +128,11 @@ def report_announcement(round_id: RoundOption, out_path: OutOption = None) -> No
     from sangsaeng.config import load_program
     from sangsaeng.reports import announcement
 
-    try:
-        program = load_program(get_settings().config_dir)
-        with open_round(round_id) as (session, rnd):
-            _note(rnd)
-            write(announcement(session, rnd, program.program.name, program.program.ministry),
-                  out_path)
-    except USER_ERRORS as exc:
-        fail(exc)
+    program = load_program(get_settings().config_dir)
+    with open_round(round_id) as (session, rnd):
+        _note(rnd)
+        write(announcement(session, rnd, program.program.name, program.program.ministry),
+              out_path)
 
 
 @report_app.command("statistics")
@@ -174,20 +155,17 @@ def report_statistics(
 
     if fmt is SelectionFormat.xlsx and out_path is None:
         fail(UsageError("--format xlsx needs --out FILE"))
-    try:
-        today = kst_date(parse_now(now))
-        with session_scope(get_engine()) as session:
-            table = statistics_table(statistics_rows(session, today))
-        if fmt is SelectionFormat.xlsx:
-            assert out_path is not None
-            out_path.parent.mkdir(parents=True, exist_ok=True)
-            write_xlsx(out_path, "통계 statistics", STATISTICS_COLUMNS, table, NUMBER_COLUMNS)
-            err.print(f"wrote {out_path}")
-        else:
-            render = to_markdown if fmt is SelectionFormat.md else to_csv
-            write(render(STATISTICS_COLUMNS, table), out_path)
-    except USER_ERRORS as exc:
-        fail(exc)
+    today = kst_date(parse_now(now))
+    with session_scope(get_engine()) as session:
+        table = statistics_table(statistics_rows(session, today))
+    if fmt is SelectionFormat.xlsx:
+        assert out_path is not None
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        write_xlsx(out_path, "통계 statistics", STATISTICS_COLUMNS, table, NUMBER_COLUMNS)
+        err.print(f"wrote {out_path}")
+    else:
+        render = to_markdown if fmt is SelectionFormat.md else to_csv
+        write(render(STATISTICS_COLUMNS, table), out_path)
 
 
 def write_outputs(round_id: str, target: Path) -> None:

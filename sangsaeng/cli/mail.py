@@ -14,7 +14,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from sangsaeng.cli.common import USER_ERRORS, UsageError, actor, err, fail, open_round, out
+from sangsaeng.cli.common import UsageError, actor, err, fail, open_round, out
 from sangsaeng.errors import ImportRejected, SangsaengError
 from sangsaeng.mail.wording import STATES
 
@@ -42,13 +42,10 @@ def notices_send(
         help="build every due message, send nothing, change nothing")] = False,
 ) -> None:
     """Send the notices that are due (retries whose backoff has passed included)."""
-    try:
-        if dry_run:
-            _dry_run(round_id, limit)
-            return
-        report = _deliver(round_id, limit)
-    except USER_ERRORS as exc:
-        fail(exc)
+    if dry_run:
+        _dry_run(round_id, limit)
+        return
+    report = _deliver(round_id, limit)
     out.print(f"sent {report.sent}, retry later {report.retry_later}, failed {report.failed}"
               + (f", reconnects {report.reconnects}" if report.reconnects else "")
               + (f", taken over by another sender {report.taken_over}"
@@ -139,11 +136,8 @@ def notices_status(
     """Counts by kind and state; failures with the server's reply."""
     from sangsaeng.services import notices
 
-    try:
-        with open_round(round_id) as (session, rnd):
-            st = notices.status(session, rnd.id)
-    except USER_ERRORS as exc:
-        fail(exc)
+    with open_round(round_id) as (session, rnd):
+        st = notices.status(session, rnd.id)
     states = list(STATES)
     table = Table(title=f"{round_id} notices (발송 현황)")
     table.add_column("kind", no_wrap=True)
@@ -169,36 +163,33 @@ def notices_preview(
     """What the next batch will send: counts, one sample per kind, optionally every message."""
     from sangsaeng.services import notices
 
-    try:
-        with open_round(round_id) as (session, rnd):
-            rows = notices.pending(session, rnd.id, kind=kind)
-            bodies = notices.bodies_of(session, rows)
-            first: dict[str, Outgoing] = {}
-            per_kind: Counter[str] = Counter()
-            for row in rows:
-                first.setdefault(row.kind, row)
-                per_kind[row.kind] += 1
-            for k, row in sorted(first.items()):
-                n = per_kind[k]
-                body = bodies[row.body_id]
-                out.rule(f"{k} × {n}")
-                out.print(f"To: {row.recipient_name} <{row.recipient}>", markup=False)
-                out.print(f"Subject: {body.subject}", markup=False)
-                files = notices.attachment_line(body)
-                if files:
-                    out.print(files, markup=False)
-                out.print(f"\n{body.text}", markup=False)
-            if out_dir is not None:
-                out_dir.mkdir(parents=True, exist_ok=True)
-                unsendable: list[tuple[Outgoing, str]] = []
-                written = 0
-                for row, data in notices.build(session, rows, unsendable=unsendable):
-                    (out_dir / f"{row.id:07d}-{row.kind}.eml").write_bytes(data)
-                    written += 1
-                err.print(f"wrote {written} message(s) to {out_dir}")
-                _print_unsendable(unsendable)
-    except USER_ERRORS as exc:
-        fail(exc)
+    with open_round(round_id) as (session, rnd):
+        rows = notices.pending(session, rnd.id, kind=kind)
+        bodies = notices.bodies_of(session, rows)
+        first: dict[str, Outgoing] = {}
+        per_kind: Counter[str] = Counter()
+        for row in rows:
+            first.setdefault(row.kind, row)
+            per_kind[row.kind] += 1
+        for k, row in sorted(first.items()):
+            n = per_kind[k]
+            body = bodies[row.body_id]
+            out.rule(f"{k} × {n}")
+            out.print(f"To: {row.recipient_name} <{row.recipient}>", markup=False)
+            out.print(f"Subject: {body.subject}", markup=False)
+            files = notices.attachment_line(body)
+            if files:
+                out.print(files, markup=False)
+            out.print(f"\n{body.text}", markup=False)
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            unsendable: list[tuple[Outgoing, str]] = []
+            written = 0
+            for row, data in notices.build(session, rows, unsendable=unsendable):
+                (out_dir / f"{row.id:07d}-{row.kind}.eml").write_bytes(data)
+                written += 1
+            err.print(f"wrote {written} message(s) to {out_dir}")
+            _print_unsendable(unsendable)
     if not rows:
         out.print(f"round {round_id}: no notices wait to be sent")
 
@@ -214,12 +205,9 @@ def notices_resend(
     from sangsaeng.db import get_engine, session_scope
     from sangsaeng.services import notices
 
-    try:
-        with session_scope(get_engine()) as session:
-            new_id = notices.resend(session, notice_id, reason=reason, actor=actor(),
-                                   now=datetime.now(UTC))
-    except USER_ERRORS as exc:
-        fail(exc)
+    with session_scope(get_engine()) as session:
+        new_id = notices.resend(session, notice_id, reason=reason, actor=actor(),
+                               now=datetime.now(UTC))
     out.print(f"notice #{notice_id} owed again as #{new_id}; `sangsaeng notices send` sends it")
 
 
@@ -231,18 +219,15 @@ def companies_import(
     from datetime import UTC, datetime
 
     from sangsaeng.db import get_engine, session_scope
-    from sangsaeng.services.registry import import_registry
+    from sangsaeng.services.companies import import_registry
 
-    try:
-        with session_scope(get_engine()) as session:
-            summary = import_registry(session, path, now=datetime.now(UTC), actor=actor())
-        out.print(f"companies: {summary.added} added, {summary.updated} updated, "
-                  f"{summary.unchanged} unchanged")
-        if summary.errors:
-            raise ImportRejected(len(summary.errors), summary.added + summary.updated,
-                                 [str(e) for e in summary.errors])
-    except USER_ERRORS as exc:
-        fail(exc)
+    with session_scope(get_engine()) as session:
+        summary = import_registry(session, path, now=datetime.now(UTC), actor=actor())
+    out.print(f"companies: {summary.added} added, {summary.updated} updated, "
+              f"{summary.unchanged} unchanged")
+    if summary.errors:
+        raise ImportRejected(len(summary.errors), summary.added + summary.updated,
+                             [str(e) for e in summary.errors])
 
 
 @companies_app.command("unsubscribe")
@@ -253,13 +238,10 @@ def companies_unsubscribe(
     from datetime import UTC, datetime
 
     from sangsaeng.db import get_engine, session_scope
-    from sangsaeng.services.registry import unsubscribe
+    from sangsaeng.services.companies import unsubscribe
 
-    try:
-        with session_scope(get_engine()) as session:
-            brn = unsubscribe(session, token, now=datetime.now(UTC), actor=actor())
-        if brn is None:
-            raise UsageError("unknown unsubscribe token")
-    except USER_ERRORS as exc:
-        fail(exc)
+    with session_scope(get_engine()) as session:
+        brn = unsubscribe(session, token, now=datetime.now(UTC), actor=actor())
+    if brn is None:
+        raise UsageError("unknown unsubscribe token")
     sys.stdout.write("unsubscribed\n")

@@ -28,11 +28,9 @@ from rich.progress import (
 
 from sangsaeng import progress
 from sangsaeng.cli.common import (
-    USER_ERRORS,
     UsageError,
     actor,
     err,
-    fail,
     open_round,
     out,
     parse_now,
@@ -195,18 +193,15 @@ def round_run(
         help="with --approve: include a reserve, RECEIPT=REASON (repeatable)")] = None,
 ) -> None:
     """Run one round end to end, non-interactively."""
-    try:
-        clock = parse_now(now)
-        chair = None
-        if exclude or include:
-            if not approve:
-                raise UsageError("--exclude/--include go with --approve")
-            chair = {"approve": True, "approved_by": actor(),
-                     "exclude": _chair_actions(exclude or [], "--exclude"),
-                     "include": _chair_actions(include or [], "--include")}
-        result = run_round(config, data, clock, approve, until.value if until else None, chair)
-    except USER_ERRORS as exc:
-        fail(exc)
+    clock = parse_now(now)
+    chair = None
+    if exclude or include:
+        if not approve:
+            raise UsageError("--exclude/--include go with --approve")
+        chair = {"approve": True, "approved_by": actor(),
+                 "exclude": _chair_actions(exclude or [], "--exclude"),
+                 "include": _chair_actions(include or [], "--include")}
+    result = run_round(config, data, clock, approve, until.value if until else None, chair)
     _print_report(result)
 
 
@@ -215,10 +210,7 @@ def demo() -> None:
     settings = get_settings()
     config = settings.config_dir / "rounds" / f"{DEMO_ROUND}.toml"
     data = REPO_ROOT / "data" / "rounds" / DEMO_ROUND / "package"
-    try:
-        result = run_round(config, data, parse_instant(DEMO_NOW), True, None)
-    except USER_ERRORS as exc:
-        fail(exc)
+    result = run_round(config, data, parse_instant(DEMO_NOW), True, None)
     _print_report(result)
     target = settings.var_dir / "demo" / DEMO_ROUND
     write_outputs(DEMO_ROUND, target)
@@ -243,8 +235,8 @@ def print_figures(round_id: str) -> None:
 
 def print_certificates(round_id: str) -> None:
     """K2: the certificates issued, by track, and where their PDFs are."""
+    from sangsaeng.certificate_register import of_round
     from sangsaeng.domain.certificates import number_ranges
-    from sangsaeng.register import of_round
 
     with open_round(round_id) as (session, rnd):
         numbers = [f.number for f in of_round(session, rnd.id, date.today())]

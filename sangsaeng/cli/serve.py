@@ -153,8 +153,8 @@ class ExportsHandler(SimpleHTTPRequestHandler):
     def _certificate(self, name: str, query: str) -> io.BytesIO | None:
         """`GET /certificates/<number>`: the public facts as `verify` gives them (JSON; status
         at `?now=ISO`, default now); `/certificates/<number>.pdf`: its current PDF."""
+        from sangsaeng.certificate_register import lookup
         from sangsaeng.db import get_engine, session_scope
-        from sangsaeng.register import lookup
         from sangsaeng.services.certificates import pdf_file
 
         number, pdf = name.removesuffix(".pdf"), name.endswith(".pdf")

@@ -37,9 +37,9 @@ from rich.console import Console
 
 from sangsaeng.domain.clock import KST
 from sangsaeng.errors import SangsaengError
+from sangsaeng.io.after_selection import SUPPORT_COLUMNS
 from sangsaeng.io.package import RowError
 from sangsaeng.io.rows import COLUMNS
-from sangsaeng.io.support import SUPPORT_COLUMNS
 from sangsaeng.settings import Settings
 
 err = Console(stderr=True)

@@ -65,6 +65,13 @@ class Cells:
 Seen = dict[tuple[object, ...], int]
 
 
+def production_row(c: Cells, receipt: Callable[[str], str] = values.required) -> ProductionRow:
+    """K1: one production.csv row — of a round package (`receipt` checks the round's receipt
+    numbers) or of the after-selection files (INTERFACES §5) — with its bad cells on `c`."""
+    return ProductionRow(c.take("receipt_no", receipt), c.take("brn", values.brn),
+                         c.take("confirmed_at", values.instant), file=c.file, row=c.row)
+
+
 class Reader:
     """Reads the files in dependency order, keeping what the cross-file checks need."""
 
@@ -356,11 +363,8 @@ class Reader:
     def production(self) -> list[ProductionRow]:
         kept: dict[tuple[str, str], ProductionRow] = {}
         for c in self._rows("production"):
-            receipt_no = c.take("receipt_no", self._receipt)
-            brn = c.take("brn", values.brn)
-            row = ProductionRow(
-                receipt_no, brn, c.take("confirmed_at", values.instant), file=c.file, row=c.row
-            )
+            row = production_row(c, self._receipt)
+            receipt_no, brn = row.receipt_no, row.brn
             self._member(c, receipt_no, brn)
             first = kept.get((receipt_no, brn))
             if first is not None and first != row:

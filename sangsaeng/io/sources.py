@@ -46,7 +46,7 @@ class RowError:
             where += f", column {self.column}"
         if self.value is not None:
             where += f", value {self.value!r}"
-        return f"{where}: {self.message}"
+        return f"{where}: {self.message}" if where else self.message  # a form: no file
 
 
 class PackageError(SangsaengError):

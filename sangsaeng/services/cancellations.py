@@ -21,7 +21,7 @@ from sangsaeng.domain.certificates import GROUND_NAMES, CertificateStatus, ban_u
 from sangsaeng.domain.clock import format_day
 from sangsaeng.domain.companies import Role
 from sangsaeng.domain.states import ApplicationState
-from sangsaeng.io.support import CancellationInput
+from sangsaeng.io.after_selection import CancellationInput
 from sangsaeng.journal import AppChange, Audit, Entry, Notice, cancel_projects, record
 from sangsaeng.models import (
     APPLICATIONS,
@@ -30,17 +30,17 @@ from sangsaeng.models import (
     SANCTIONS,
     Cancellation,
 )
+from sangsaeng.services.outcome import Outcome
+from sangsaeng.services.projects import NoProject, project_by_receipt
 
 A, P, C = APPLICATIONS.c, PARTICIPANTS.c, CERTIFICATES.c
 
 
 @dataclass(slots=True)
-class Cancelled:
-    """What a batch of cancellations did."""
+class Cancelled(Outcome):
+    """What a batch of cancellations did (`recorded`: the receipts cancelled), and the lead
+    companies banned (K5a)."""
 
-    cancelled: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    refused: list[str] = field(default_factory=list)
     banned: list[str] = field(default_factory=list)
 
 
@@ -49,26 +49,20 @@ def cancel(session: Session, items: Sequence[CancellationInput], *, now: datetim
     """K5/K5a for each item, in order; unknown receipts and non-selected projects refused."""
     out = Cancelled()
     for item in items:
-        where = f"{item.file} row {item.row}: " if item.file else ""
-        apps = session.execute(select(A.id, A.round_id, A.state, A.product_name).where(
-            A.receipt_no == item.receipt_no)).all()
-        if not apps:
-            out.refused.append(f"{where}unknown receipt number {item.receipt_no!r}")
+        app = project_by_receipt(session, item.receipt_no)
+        if isinstance(app, NoProject):
+            out.refuse(item, str(app))
             continue
-        if len(apps) > 1:  # receipt numbers carry the round (2022-2-002); never seen twice
-            out.refused.append(f"{where}receipt number {item.receipt_no!r} is in several rounds")
-            continue
-        app = apps[0]
         if session.get(Cancellation, app.id) is not None:
             out.unchanged.append(item.receipt_no)
             continue
         if app.state is not ApplicationState.SELECTED:
-            out.refused.append(f"{where}{item.receipt_no} is {app.state}, not selected: only a "
-                               "selected project can be cancelled (K5)")
+            out.refuse(item, f"{item.receipt_no} is {app.state}, not selected: only a "
+                             "selected project can be cancelled (K5)")
             continue
         out.banned.extend(_cancel_one(session, item, (app.id, app.round_id, app.product_name),
                                       now, actor))
-        out.cancelled.append(item.receipt_no)
+        out.recorded.append(item.receipt_no)
     return out
 
 

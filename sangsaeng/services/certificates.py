@@ -39,7 +39,7 @@ from sangsaeng.domain.clock import format_day, kst_date
 from sangsaeng.domain.companies import Role
 from sangsaeng.domain.states import ApplicationState, RoundState
 from sangsaeng.errors import StepError
-from sangsaeng.io.support import ChangeInput
+from sangsaeng.io.after_selection import ChangeInput
 from sangsaeng.journal import Audit, Entry, Notice, move_round, owe_notices, record
 from sangsaeng.mail.outbox import Attachment
 from sangsaeng.models import (
@@ -54,6 +54,7 @@ from sangsaeng.models import (
     utcnow,
 )
 from sangsaeng.progress import report
+from sangsaeng.services.outcome import Outcome
 from sangsaeng.settings import Settings
 
 A, P, PR, C = APPLICATIONS.c, PARTICIPANTS.c, PRODUCTION.c, CERTIFICATES.c
@@ -286,15 +287,6 @@ def _row(cert: Certificate) -> dict[str, Any]:
 
 # --- reissue (K4) -------------------------------------------------------------------------
 
-@dataclass(slots=True)
-class Changes:
-    """What a batch of changes did: reissued versions, unchanged, refused (with why)."""
-
-    reissued: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    refused: list[str] = field(default_factory=list)
-
-
 def _applied(session: Session, change: ChangeInput) -> bool:
     """Whether this very change (field, value, date) made a version already (re-import)."""
     done = session.scalars(select(CV.fields).where(
@@ -305,24 +297,23 @@ def _applied(session: Session, change: ChangeInput) -> bool:
 
 
 def reissue(session: Session, changes: Sequence[ChangeInput], printer: Printer, *,
-            now: datetime, actor: str) -> Changes:
+            now: datetime, actor: str) -> Outcome:
     """K4: a change of name, representative or address reissues the certificate: same number,
     version + 1, a new PDF and `certificate.reissued`; earlier versions are kept."""
-    out = Changes()
+    out = Outcome()  # recorded: the versions reissued
     for change in changes:
-        where = f"{change.file} row {change.row}: " if change.file else ""
         cert = session.get(Certificate, change.number)
         if cert is None:
-            out.refused.append(f"{where}unknown certificate number {change.number!r}")
+            out.refuse(change, f"unknown certificate number {change.number!r}")
             continue
         column = _FIELD_COLUMN[change.field_name]
         if cert.status == CertificateStatus.CANCELLED:
-            out.refused.append(f"{where}{cert.number} is cancelled: it is not reissued")
+            out.refuse(change, f"{cert.number} is cancelled: it is not reissued")
             continue
         if _applied(session, change) or getattr(cert, column) == change.new_value:
             out.unchanged.append(f"{cert.number} {change.field_name}")
             continue
-        out.reissued.append(_reissue_one(session, cert, change, column, printer, now, actor))
+        out.recorded.append(_reissue_one(session, cert, change, column, printer, now, actor))
     return out
 
 

@@ -19,7 +19,7 @@ refused with what differs (a decided claim is never changed — give a new claim
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -37,21 +37,14 @@ from sangsaeng.domain.claims import (
 from sangsaeng.domain.clock import format_day
 from sangsaeng.domain.companies import Role
 from sangsaeng.domain.states import ApplicationState
-from sangsaeng.io.support import ClaimInput
+from sangsaeng.io.after_selection import ClaimInput
 from sangsaeng.journal import Audit, Entry, Notice, owe_notices, record
 from sangsaeng.models import APPLICATIONS, COST_CLAIMS, PARTICIPANTS, CostClaim
+from sangsaeng.services.outcome import Outcome
+from sangsaeng.services.projects import NoProject, project_by_receipt
 
 A, P, CC = APPLICATIONS.c, PARTICIPANTS.c, COST_CLAIMS.c
 _CONTENT = ("receipt_no", "submitted_on", "amount_krw", "item", "evidence")
-
-
-@dataclass(slots=True)
-class ClaimsDecided:
-    """What a batch of claims did: decided (in decision order), unchanged, refused (why)."""
-
-    decided: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    refused: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,31 +57,30 @@ class _Project:
 
 
 def decide(session: Session, items: Sequence[ClaimInput], *, cap_krw: int, now: datetime,
-           actor: str) -> ClaimsDecided:
+           actor: str) -> Outcome:
     """M2: record and decide each new claim in (submitted_on, claim_id) order; a claim seen
     before with the same content is unchanged, with other content refused; unknown receipt
     numbers refused."""
-    out = ClaimsDecided()
+    out = Outcome()  # recorded: the claims decided, in decision order
     new: dict[str, tuple[ClaimInput, _Project]] = {}
     for item in items:
-        where = f"{item.file} row {item.row}: " if item.file else ""
         earlier = new[item.claim_id][0] if item.claim_id in new else _stored(session, item)
         if earlier is not None:
             differs = _differences(earlier, item)
             if differs:
-                out.refused.append(f"{where}claim {item.claim_id} was already given with "
-                                   f"{differs}: a claim is decided once (M2); give a new "
-                                   "claim_id")
+                out.refuse(item, f"claim {item.claim_id} was already given with "
+                                 f"{differs}: a claim is decided once (M2); give a new "
+                                 "claim_id")
             else:
                 out.unchanged.append(item.claim_id)
             continue
         project = _project(session, item.receipt_no)
         if isinstance(project, str):
-            out.refused.append(f"{where}{project}")
+            out.refuse(item, project)
             continue
         new[item.claim_id] = (item, project)
     _decide_new(session, list(new.values()), cap_krw, now, actor)
-    out.decided.extend(sorted(new, key=lambda c: decision_order(new[c][0].submitted_on, c)))
+    out.recorded.extend(sorted(new, key=lambda c: decision_order(new[c][0].submitted_on, c)))
     return out
 
 
@@ -109,13 +101,9 @@ def _differences(before: ClaimInput, now: ClaimInput) -> str:
 
 def _project(session: Session, receipt_no: str) -> _Project | str:
     """The claim's project, or why there is none to decide against."""
-    apps = session.execute(select(A.id, A.round_id, A.state, A.track, A.product_name).where(
-        A.receipt_no == receipt_no)).all()
-    if not apps:
-        return f"unknown receipt number {receipt_no!r}"
-    if len(apps) > 1:  # receipt numbers carry the round (2022-2-002); never seen twice
-        return f"receipt number {receipt_no!r} is in several rounds"
-    app = apps[0]
+    app = project_by_receipt(session, receipt_no)
+    if isinstance(app, NoProject):
+        return str(app)
     eligible = app.state is ApplicationState.SELECTED and app.track == ELIGIBLE_TRACK
     return _Project(app.id, app.round_id, receipt_no, app.product_name, eligible)
 

@@ -36,7 +36,7 @@ from sangsaeng.domain.evaluations import (
     reminders_due,
 )
 from sangsaeng.domain.states import ApplicationState, RoundState
-from sangsaeng.io.support import CancellationInput, EvaluationInput
+from sangsaeng.io.after_selection import CancellationInput, EvaluationInput
 from sangsaeng.journal import Audit, Entry, Notice, owe_notices, record
 from sangsaeng.models import (
     APPLICATIONS,
@@ -49,29 +49,27 @@ from sangsaeng.models import (
     PendingCancellation,
 )
 from sangsaeng.services import cancellations
+from sangsaeng.services.outcome import Outcome
+from sangsaeng.services.projects import NoProject, project_by_receipt
 
 A, C, P, E, PC, AU = (APPLICATIONS.c, CERTIFICATES.c, PARTICIPANTS.c, EVALUATIONS.c,
                       PENDING_CANCELLATIONS.c, AUDIT.c)
 
 
 @dataclass(slots=True)
-class Evaluated:
+class Evaluated(Outcome):
     """What a batch of evaluation results did; `pending` lists the receipts whose failed
     evaluation now proposes a cancellation (M3)."""
 
-    recorded: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    refused: list[str] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)
 
 
 def _refusal(session: Session, item: EvaluationInput) -> tuple[int, str] | str:
     """The application (id, round) an evaluation is about, or why it is refused (M3: only a
     selected project holding a certificate is evaluated)."""
-    app = session.execute(select(A.id, A.round_id, A.state).where(
-        A.receipt_no == item.receipt_no)).first()
-    if app is None:
-        return f"unknown receipt number {item.receipt_no!r}"
+    app = project_by_receipt(session, item.receipt_no)
+    if isinstance(app, NoProject):
+        return str(app)
     if app.state is not ApplicationState.SELECTED:
         return f"{item.receipt_no} is {app.state}: only a selected project is evaluated (M3)"
     if session.scalar(select(func.count()).where(C.application_id == app.id)) == 0:
@@ -85,10 +83,9 @@ def record_evaluations(session: Session, items: Sequence[EvaluationInput], *, no
     records a pending K5 cancellation (audited), never a cancellation itself."""
     out = Evaluated()
     for item in items:
-        where = f"{item.file} row {item.row}: " if item.file else ""
         app = _refusal(session, item)
         if isinstance(app, str):
-            out.refused.append(where + app)
+            out.refuse(item, app)
             continue
         known = session.execute(select(E.result).where(
             E.application_id == app[0], E.kind == item.kind, E.held_on == item.held_on)).first()
@@ -96,8 +93,8 @@ def record_evaluations(session: Session, items: Sequence[EvaluationInput], *, no
             if known.result == item.result:
                 out.unchanged.append(item.receipt_no)
             else:
-                out.refused.append(f"{where}{item.receipt_no} {item.kind} of {item.held_on} is "
-                                   f"already recorded as {known.result} (the first stands)")
+                out.refuse(item, f"{item.receipt_no} {item.kind} of {item.held_on} is "
+                                 f"already recorded as {known.result} (the first stands)")
             continue
         _record_one(session, item, app, now, actor, out)
     return out

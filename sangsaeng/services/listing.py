@@ -10,7 +10,7 @@ the dues run's KST day, so a second run that day finds them and owes nothing aga
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -35,7 +35,7 @@ from sangsaeng.domain.listing import (
     stall_of,
 )
 from sangsaeng.domain.states import RoundState
-from sangsaeng.io.support import ListingInput
+from sangsaeng.io.after_selection import ListingInput
 from sangsaeng.journal import Audit, Entry, Notice, move_round, owe_notices, record
 from sangsaeng.models import (
     APPLICATIONS,
@@ -46,6 +46,8 @@ from sangsaeng.models import (
     Round,
 )
 from sangsaeng.reports import to_csv
+from sangsaeng.services.outcome import Outcome
+from sangsaeng.services.projects import NoProject, project_by_receipt
 
 A, C, P = APPLICATIONS.c, CERTIFICATES.c, PARTICIPANTS.c
 LS, LF = LISTING_STEPS.c, LISTING_FOLLOW_UPS.c
@@ -61,22 +63,15 @@ def _insert(session: Session) -> Any:
 
 # --- recording steps (M1) -------------------------------------------------------------------
 
-@dataclass(slots=True)
-class Recorded:
-    """What a batch of listing rows did: recorded, unchanged (re-import), refused (with why)."""
-
-    recorded: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    refused: list[str] = field(default_factory=list)
-
-
 def _refusal(session: Session, item: ListingInput, today: date) -> tuple[Any, str | None]:
     """The lead's certificate for the row, or why the row is refused (no BRN in the text: it
     is logged)."""
-    cert = session.execute(
+    project = project_by_receipt(session, item.receipt_no)
+    if isinstance(project, NoProject) and project.rounds:
+        return None, str(project)  # in several rounds
+    cert = None if isinstance(project, NoProject) else session.execute(
         select(C.number, C.round_id, C.valid_to, C.cancelled_on)
-        .select_from(CERTIFICATES.join(APPLICATIONS, A.id == C.application_id))
-        .where(A.receipt_no == item.receipt_no, C.brn == item.brn)).first()
+        .where(C.application_id == project.id, C.brn == item.brn)).first()
     if cert is None:
         return None, (f"no certificate for this lead of {item.receipt_no} (receipt_no, brn): "
                       "listing support follows a certificate (M1)")
@@ -92,16 +87,15 @@ def _refusal(session: Session, item: ListingInput, today: date) -> tuple[Any, st
 
 
 def record_steps(session: Session, items: Sequence[ListingInput], *, now: datetime,
-                 actor: str) -> Recorded:
+                 actor: str) -> Outcome:
     """M1: record each step done (any order); refused with why when there is no such
     certificate, it is not valid at the clock, the evidence is wrong (catalog_number: 8
     digits), or the step was recorded already with another date (the first record stands)."""
-    out, today = Recorded(), kst_date(now)
+    out, today = Outcome(), kst_date(now)
     for item in items:
-        where = f"{item.file} row {item.row}: " if item.file else ""
         cert, problem = _refusal(session, item, today)
         if problem is not None:
-            out.refused.append(where + problem)
+            out.refuse(item, problem)
             continue
         known = session.scalar(select(LS.done_on).where(LS.number == cert.number,
                                                          LS.step == item.step.value))
@@ -109,8 +103,8 @@ def record_steps(session: Session, items: Sequence[ListingInput], *, now: dateti
             out.unchanged.append(f"{cert.number} {item.step}")
             continue
         if known is not None:
-            out.refused.append(f"{where}{cert.number} {item.step} is recorded as done on "
-                               f"{known}, not {item.done_on}: the first record stands")
+            out.refuse(item, f"{cert.number} {item.step} is recorded as done on "
+                             f"{known}, not {item.done_on}: the first record stands")
             continue
         added = session.execute(_insert(session)(LISTING_STEPS).on_conflict_do_nothing().values(
             number=cert.number, step=item.step.value, done_on=item.done_on,

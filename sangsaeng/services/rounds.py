@@ -24,7 +24,7 @@ from sangsaeng.errors import ConfigError, StepError
 from sangsaeng.journal import Audit, Entry, move_round, record
 from sangsaeng.mail import outbox
 from sangsaeng.models import AUDIT, ROUNDS, AuditEvent, Round, utcnow
-from sangsaeng.services.registry import broadcast_call
+from sangsaeng.services.companies import broadcast_call
 
 
 def frozen_settings(program: ProgramConfig, config: RoundConfig) -> dict[str, Any]:

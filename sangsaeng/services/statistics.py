@@ -12,7 +12,7 @@ year's total (round `합계 total`, track empty), and at the end the total of al
   once within one project), once the chair has approved the round (`decided` or later; a
   proposal under review counts nothing, a cancelled round selects nothing);
 - certificates issued / valid / expired / cancelled, the status at `today` (K5a, K6a;
-  `sangsaeng.register`) — certificates imported as prior ones belong to no round here;
+  `sangsaeng.certificate_register`) — certificates imported as prior ones belong to no round here;
 - products listed: certificates with the M1 step `listed` recorded;
 - claims approved: the sum of `approved_krw` of the project's M2 cost claims (KRW).
 
@@ -33,6 +33,7 @@ from urllib.parse import quote
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from sangsaeng.certificate_register import counts_by_track
 from sangsaeng.documents.chart import grouped_bars_png, korean_font
 from sangsaeng.domain.clock import format_day
 from sangsaeng.domain.listing import MallStep
@@ -40,7 +41,6 @@ from sangsaeng.domain.ordering import natural_key
 from sangsaeng.domain.states import RoundState, round_reached
 from sangsaeng.exports import write_bytes_atomically
 from sangsaeng.models import APPLICATIONS, CERTIFICATES, COST_CLAIMS, LISTING_STEPS, Round
-from sangsaeng.register import counts_by_track
 from sangsaeng.reports import selected_projects, to_csv, to_markdown
 
 A, C, CC, LS = APPLICATIONS.c, CERTIFICATES.c, COST_CLAIMS.c, LISTING_STEPS.c

@@ -28,9 +28,9 @@ from sqlmodel import Session
 
 from sangsaeng.config import load_program, load_round
 from sangsaeng.errors import SangsaengError
+from sangsaeng.io.after_selection import SUPPORT_COLUMNS, read_support
 from sangsaeng.io.package import CriterionSpec, PackageError, RowError, read_package
 from sangsaeng.io.rows import COLUMNS
-from sangsaeng.io.support import SUPPORT_COLUMNS, read_support
 from sangsaeng.models import Round
 from sangsaeng.services.intake import read_round_package
 

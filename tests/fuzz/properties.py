@@ -28,10 +28,10 @@ from sangsaeng.domain.evaluations import EvaluationKind, EvaluationResult
 from sangsaeng.domain.listing import MallStep, evidence_problem
 from sangsaeng.domain.scoring import parse_score
 from sangsaeng.io import values
+from sangsaeng.io.after_selection import CLAIM_ID_MAX, ListingInput, SupportFiles
 from sangsaeng.io.package import CriterionSpec, PackageError, RoundPackage, RowError
 from sangsaeng.io.rows import DATE_COLUMNS
 from sangsaeng.io.sources import DATE, DECIMAL, TRUNCATED, cell_text
-from sangsaeng.io.support import CLAIM_ID_MAX, ListingInput, SupportFiles
 from sangsaeng.spreadsheet import is_formula_like
 
 # RowErrors about a whole row (no single cell is at fault): their column may be None.

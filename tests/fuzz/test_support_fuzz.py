@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sangsaeng.io.support import read_support
+from sangsaeng.io.after_selection import read_support
 from tests.fuzz.inputs import (
     SUPPORT,
     SUPPORT_STEMS,

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from sangsaeng.certificate_register import lookup
 from sangsaeng.db import get_engine, session_scope
 from sangsaeng.domain.clock import kst_date, parse_instant
 from sangsaeng.errors import InputRefused, SangsaengError
@@ -29,7 +30,6 @@ from sangsaeng.models import (
     OutboxMessage,
     Sanction,
 )
-from sangsaeng.register import lookup
 from tests.conftest import REPO, ROUND_2022_2
 from tests.integration.helpers import counts, read_csv, run
 
@@ -56,8 +56,11 @@ def _pdftotext(path: Path) -> str:
 
 def _flow(name: str):  # type: ignore[no-untyped-def]
     import flows.certificates
+    import flows.dues
+    import flows.support_import
 
-    return getattr(flows.certificates, name)
+    module = {"support_import": flows.support_import, "support_dues": flows.dues}
+    return getattr(module.get(name, flows.certificates), name)
 
 
 def _support(tmp_path: Path, name: str, text: str, now: str) -> object:

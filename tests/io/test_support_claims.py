@@ -8,7 +8,7 @@ from pathlib import Path
 
 import openpyxl
 
-from sangsaeng.io.support import ClaimInput, read_support
+from sangsaeng.io.after_selection import ClaimInput, read_support
 from tests.conftest import ROUND_2022_2
 
 HEADER = ["claim_id", "receipt_no", "submitted_on", "amount_krw", "item", "evidence"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import openpyxl
 
 from sangsaeng.domain.evaluations import EvaluationKind, EvaluationResult
-from sangsaeng.io.support import EvaluationInput, read_support
+from sangsaeng.io.after_selection import EvaluationInput, read_support
 from tests.conftest import ROUND_2022_2
 
 HEADER = ["receipt_no", "kind", "held_on", "result", "note"]

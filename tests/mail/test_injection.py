@@ -28,7 +28,7 @@ from sangsaeng.mail.delivery import deliver
 from sangsaeng.mail.outbox import Notice, enqueue
 from sangsaeng.mail.sender import DeliveryReport
 from sangsaeng.models import OUTBOX, MailSuppression, Round
-from sangsaeng.services.registry import broadcast_call, import_registry
+from sangsaeng.services.companies import broadcast_call, import_registry
 from tests.mail.smtp_server import Received, ScriptedServer
 
 ROUND = "2030-1"

@@ -13,7 +13,7 @@ from sangsaeng.db import engine_for, get_engine, session_scope
 from sangsaeng.domain.brn import normalize_brn
 from sangsaeng.mail.outbox import Notice, enqueue
 from sangsaeng.models import MAIL_BODIES, OUTBOX, Round
-from sangsaeng.services.registry import broadcast_call, import_registry
+from sangsaeng.services.companies import broadcast_call, import_registry
 from tests.mail.helpers import ROUND, open_round, owe, received_notice, rows, send
 from tests.mail.smtp_server import ScriptedServer
 

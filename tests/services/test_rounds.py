@@ -20,7 +20,7 @@ from sangsaeng.errors import ConfigError, StepError
 from sangsaeng.mail import outbox
 from sangsaeng.models import OUTBOX, AuditEvent, Round
 from sangsaeng.services import rounds
-from sangsaeng.services.registry import import_registry
+from sangsaeng.services.companies import import_registry
 from tests.conftest import REPO
 
 ROUND = "2030-1"

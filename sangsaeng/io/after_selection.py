@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 from typing import TypeVar
@@ -24,7 +24,8 @@ from sangsaeng.domain.certificates import Ground, ReissueField
 from sangsaeng.domain.evaluations import EvaluationKind, EvaluationResult
 from sangsaeng.domain.listing import MallStep, evidence_problem
 from sangsaeng.io import values
-from sangsaeng.io.reader import Cells
+from sangsaeng.io.reader import Cells, production_row
+from sangsaeng.io.rows import ProductionRow
 from sangsaeng.io.sources import DATE as DATE_KIND
 from sangsaeng.io.sources import PackageError, RowError, Table, read_csv, read_workbook
 
@@ -42,17 +43,6 @@ LATER_FILES: tuple[str, ...] = ()  # INTERFACES §5 files not read yet: none
 _DATES = {"production": ("confirmed_at",), "changes": ("changed_on",),
           "cancellations": ("decided_on",), "cost_claims": ("submitted_on",),
           "listing": ("done_on",), "evaluations": ("held_on",)}
-
-
-@dataclass(frozen=True, slots=True)
-class ProductionInput:
-    """K1: a lead's production confirmed (생산 확인)."""
-
-    receipt_no: str
-    brn: str
-    confirmed_at: datetime
-    file: str = field(default="", compare=False, kw_only=True)
-    row: int = field(default=0, compare=False, kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,8 +116,8 @@ class SupportFiles:
     """What a `support import` path held: typed rows per file, the rejected rows, what was
     found but is not read (yet)."""
 
-    source: str
-    production: list[ProductionInput] = field(default_factory=list)
+    source: str = "form"
+    production: list[ProductionRow] = field(default_factory=list)
     changes: list[ChangeInput] = field(default_factory=list)
     cancellations: list[CancellationInput] = field(default_factory=list)
     cost_claims: list[ClaimInput] = field(default_factory=list)
@@ -204,9 +194,7 @@ def _rows(table: Table, errors: list[RowError]) -> list[Cells]:
 def _item(stem: str, c: Cells) -> object:
     """One row of `stem` as its typed input (bad cells recorded on `c`)."""
     if stem == "production":
-        return ProductionInput(
-            c.take("receipt_no", values.required), c.take("brn", values.brn),
-            c.take("confirmed_at", values.instant), file=c.file, row=c.row)
+        return production_row(c)  # one reader and one type with the round package's (K1)
     if stem == "changes":
         return ChangeInput(
             c.take("number", values.required), c.take("field", _choice(ReissueField)),
