@@ -15,7 +15,7 @@ from typing import Annotated
 from prefect import flow, get_run_logger
 from pydantic import Field
 
-from flows import round_runs
+from flows import registry, round_runs
 from flows.models import (
     Actor,
     Chain,
@@ -74,7 +74,7 @@ async def certificate_issuance(round_id: RoundId, now: Now = None, actor: Actor 
         get_run_logger().warning("production confirmed without a certificate: %s, listed "
                                  "in %s", counted, done.skipped_file)
     outcome = await owed(round_id, StepOutcome(
-        step=Step.CERTIFICATE_ISSUANCE, detail=detail, round_state=done.state,
+        step=Step(registry.CERTIFICATE_ISSUANCE.name), detail=detail, round_state=done.state,
         data={"issued": done.issued, "ranges": done.ranges, "skipped": done.skipped,
               "skipped_file": done.skipped_file}))
     publish(round_id)
@@ -97,8 +97,8 @@ async def mall_listing_support(round_id: RoundId, now: Now = None, actor: Actor 
     state, steps = certificates.begin_listing_support(round_id, _now(now), actor)
     detail = (", ".join(f"{step} {n}" for step, n in steps.items()) if steps
               else "no valid certificate yet: listing support waits for certificate_issuance")
-    outcome = StepOutcome(step=Step.MALL_LISTING_SUPPORT, detail=detail, round_state=state,
-                          data={"steps": steps})
+    outcome = StepOutcome(step=Step(registry.MALL_LISTING_SUPPORT.name), detail=detail,
+                          round_state=state, data={"steps": steps})
     publish(round_id)
     return outcome
 

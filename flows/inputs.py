@@ -15,7 +15,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_table_artifact
 from pydantic import Field
 
-from flows import round_runs
+from flows import registry, round_runs
 from flows.models import InputOutcome, Now, RoundId, SupplementInput, described
 from sangsaeng.dashboard import artifact_key
 from sangsaeng.domain.clock import format_kst
@@ -130,7 +130,7 @@ async def _after_upload(round_id: str, result: ScoreUpload, chain: bool) -> Inpu
     elif chain and round_runs.is_served():
         # once per stored set of sheets: the same sheets again find the same review run
         outcome.data["review_run"] = await round_runs.start_step(
-            round_id, "committee_review", once_per=f"scores-{result.sheets_digest}")
+            round_id, registry.COMMITTEE_REVIEW.name, once_per=f"scores-{result.sheets_digest}")
     else:
         outcome.waiting_for = "the committee review (run committee_review)"
     return outcome

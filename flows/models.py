@@ -17,20 +17,12 @@ from prefect.input import RunInput
 from pydantic import BaseModel, Field, field_validator
 from pydantic.fields import FieldInfo
 
+from flows.registry import STEP_NAMES
 from sangsaeng.domain.clock import as_kst
 
-
-class Step(StrEnum):
-    """The round's steps in order (ARCHITECTURE: the round as flows)."""
-
-    OPEN_CALL = "open_call"
-    INTAKE = "intake"
-    CLOSE_INTAKE = "close_intake"
-    SCREENING = "screening"
-    COMMITTEE_REVIEW = "committee_review"
-    SELECTION_NOTICE = "selection_notice"
-    CERTIFICATE_ISSUANCE = "certificate_issuance"
-    MALL_LISTING_SUPPORT = "mall_listing_support"
+# The round's steps in order (ARCHITECTURE: the round as flows), from the step registry.
+Step = StrEnum("Step", [(name.upper(), name) for name in STEP_NAMES])  # type: ignore[misc]
+Step.__doc__ = "The round's steps in order (flows/registry.py)."
 
 
 # Fields whose choices come from files and the database, filled in by flows/round_choice.py when
@@ -76,12 +68,6 @@ def described(fn: F) -> F:
     if lines:
         fn.__doc__ = inspect.cleandoc(fn.__doc__ or "") + "\n\nArgs:\n" + "\n".join(lines)
     return fn
-
-
-# ARCHITECTURE's table: the step that owes each kind of notice (by the kind's first part).
-NOTICE_STEPS = {"call": "open_call", "application": "intake", "screening": "screening",
-                "review": "committee_review", "selection": "selection_notice",
-                "certificate": "certificate_issuance"}
 
 
 class ChairActionInput(BaseModel):

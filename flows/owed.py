@@ -11,7 +11,8 @@ from prefect import get_run_logger
 from prefect.context import FlowRunContext
 
 from flows import round_runs
-from flows.models import NOTICE_STEPS, StepOutcome
+from flows.models import StepOutcome
+from flows.registry import NOTICE_STEPS
 from tasks import artifacts
 from tasks.notices import deliver_notices
 from tasks.results import Delivered

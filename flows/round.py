@@ -19,7 +19,7 @@ from prefect import flow, get_run_logger
 from prefect.flow_runs import apause_flow_run, asuspend_flow_run
 from pydantic import Field
 
-from flows import round_runs
+from flows import registry, round_runs
 from flows.certificates import certificate_issuance, mall_listing_support
 from flows.models import (
     Actor,
@@ -78,7 +78,7 @@ async def open_call(config: RoundFile, now: Now = None, actor: Actor = "prefect"
     round_id = opened.round_id
     await round_runs.tag_own_run(round_id)
     report("open_call", 1, 1)
-    outcome = StepOutcome(step=Step.OPEN_CALL, detail="opened" if opened.opened else
+    outcome = StepOutcome(step=Step(registry.OPEN_CALL.name), detail="opened" if opened.opened else
                           "already open", data={"round_id": round_id},
                           round_state=opened.state)
     if round_runs.is_served() and opened.state is RoundState.OPEN:
@@ -111,7 +111,8 @@ async def intake(round_id: RoundId, data: DataPath = "", now: Now = None,
     detail = _counts(result.added) + (f"; corrected {corrected}" if corrected else "")
     get_run_logger().info("intake of %s read %s: %s", round_id, result.source, detail or
                           "nothing new")
-    outcome = StepOutcome(step=Step.INTAKE, detail=detail, round_state=result.state, data={
+    outcome = StepOutcome(step=Step(registry.INTAKE.name), detail=detail,
+                          round_state=result.state, data={
         "added": result.added, "corrected": result.corrected, "rejected": result.rejected})
     await owed(round_id, outcome)  # the good rows' receipts go out; the step fails for the rest
     if result.rejected:
@@ -146,7 +147,7 @@ async def close_intake(round_id: RoundId, now: Now = None, actor: Actor = "prefe
     publish(round_id)
     if closed.closed:
         await _chain(round_id, chain, closed.state)
-    return StepOutcome(step=Step.CLOSE_INTAKE, detail="closed" if closed.closed
+    return StepOutcome(step=Step(registry.CLOSE_INTAKE.name), detail="closed" if closed.closed
                        else closed.state.value, waiting_for=waiting, round_state=closed.state)
 
 
@@ -168,7 +169,7 @@ async def screening(round_id: RoundId, now: Now = None, actor: Actor = "prefect"
         waiting = (f"supplements of {result.waiting} application(s) until "
                    f"{format_kst(result.supplement_deadline)}")
     outcome = await owed(round_id, StepOutcome(
-        step=Step.SCREENING, detail=_counts(result.moved), waiting_for=waiting,
+        step=Step(registry.SCREENING.name), detail=_counts(result.moved), waiting_for=waiting,
         data={"moved": result.moved, "waiting": result.waiting}, round_state=result.state))
     publish(round_id)
     if not waiting:
@@ -201,7 +202,7 @@ async def committee_review(
     proposed = steps.propose(round_id, _now(now), actor)
     report("committee_review", 1, 1)
     outcome = await owed(round_id, StepOutcome(  # reviewers' assignments
-        step=Step.COMMITTEE_REVIEW, detail=_counts(proposed.proposed),
+        step=Step(registry.COMMITTEE_REVIEW.name), detail=_counts(proposed.proposed),
         round_state=proposed.state,
         data={"proposed": proposed.proposed, "excluded": [list(e) for e in proposed.excluded],
               "excluded_count": proposed.excluded_count}))
@@ -255,8 +256,9 @@ async def selection_notice(round_id: RoundId, now: Now = None, actor: Actor = "p
     await round_runs.tag_own_run(round_id)
     released = steps.release(round_id, _now(now), actor)
     outcome = await owed(round_id, StepOutcome(
-        step=Step.SELECTION_NOTICE, detail=_counts(released.released) if released.released
-        else "already released", data={"released": released.released},
+        step=Step(registry.SELECTION_NOTICE.name),
+        detail=_counts(released.released) if released.released else "already released",
+        data={"released": released.released},
         round_state=released.state))
     publish(round_id)
     await _chain(round_id, chain, released.state)
@@ -314,14 +316,16 @@ async def round_flow(
     round_id = str(first.data["round_id"])
     chair = approval or (ChairApproval(approve=True, approved_by=actor) if approve else None)
     runs: dict[Step, Callable[[], Awaitable[StepOutcome]]] = {
-        Step.INTAKE: lambda: intake.fn(round_id, data, clock, actor),
-        Step.CLOSE_INTAKE: lambda: close_intake.fn(round_id, clock, actor),
-        Step.SCREENING: lambda: screening.fn(round_id, clock, actor),
-        Step.COMMITTEE_REVIEW: lambda: committee_review.fn(round_id, clock, chair,
+        Step(registry.INTAKE.name): lambda: intake.fn(round_id, data, clock, actor),
+        Step(registry.CLOSE_INTAKE.name): lambda: close_intake.fn(round_id, clock, actor),
+        Step(registry.SCREENING.name): lambda: screening.fn(round_id, clock, actor),
+        Step(registry.COMMITTEE_REVIEW.name): lambda: committee_review.fn(round_id, clock, chair,
                                                            wait_for_chair, actor),
-        Step.SELECTION_NOTICE: lambda: selection_notice.fn(round_id, clock, actor),
-        Step.CERTIFICATE_ISSUANCE: lambda: certificate_issuance.fn(round_id, clock, actor),
-        Step.MALL_LISTING_SUPPORT: lambda: mall_listing_support.fn(round_id, clock, actor),
+        Step(registry.SELECTION_NOTICE.name): lambda: selection_notice.fn(round_id, clock, actor),
+        Step(registry.CERTIFICATE_ISSUANCE.name):
+            lambda: certificate_issuance.fn(round_id, clock, actor),
+        Step(registry.MALL_LISTING_SUPPORT.name):
+            lambda: mall_listing_support.fn(round_id, clock, actor),
     }
     result = RoundReport(round_id=round_id, state=first.round_state, steps=[first])
     try:
@@ -338,8 +342,8 @@ async def round_flow(
 async def _run_steps(result: RoundReport, runs: dict[Step, Callable[[], Awaitable[StepOutcome]]],
                      until: Step | None) -> None:
     """The steps in order, until one waits or `until` is done."""
-    for step in [Step.OPEN_CALL, *runs]:
-        if step is not Step.OPEN_CALL:
+    for step in [Step(registry.OPEN_CALL.name), *runs]:
+        if step is not Step(registry.OPEN_CALL.name):
             result.steps.append(await runs[step]())
         last = result.steps[-1]
         if last.waiting_for or step is until:

@@ -26,6 +26,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from flows.registry import STEP_NAMES
 from sangsaeng import progress
 from sangsaeng.cli.common import (
     USER_ERRORS,
@@ -50,17 +51,8 @@ DEMO_ROUND = "2022-2"
 DEMO_NOW = "2022-07-20T10:00:00+09:00"
 
 
-class StepName(StrEnum):
-    """Steps accepted by --until."""
-
-    open_call = "open_call"
-    intake = "intake"
-    close_intake = "close_intake"
-    screening = "screening"
-    committee_review = "committee_review"
-    selection_notice = "selection_notice"
-    certificate_issuance = "certificate_issuance"
-    mall_listing_support = "mall_listing_support"
+# Steps accepted by --until: the round's steps (flows/registry.py, read without Prefect).
+StepName = StrEnum("StepName", [(name, name) for name in STEP_NAMES])  # type: ignore[misc]
 
 
 def _chair_actions(values: list[str], option: str) -> list[dict[str, str]]:
