@@ -19,15 +19,15 @@ from flows import registry, round_runs
 from flows.models import (
     Actor,
     Chain,
-    InputOutcome,
+    IssuanceOutcome,
+    ListingSupportOutcome,
     Now,
     ProductionItem,
     RoundId,
-    Step,
-    StepOutcome,
+    SupportOutcome,
     described,
 )
-from flows.owed import deliver, owed, publish
+from flows.owed import begin, deliver, finish, publish, run_mode
 from sangsaeng.domain.certificates import Ground, ReissueField
 from sangsaeng.domain.evaluations import EvaluationKind, EvaluationResult
 from sangsaeng.domain.listing import MallStep
@@ -52,18 +52,18 @@ def _now(now: datetime | None) -> datetime:
 @flow(name="certificate_issuance", persist_result=False)
 @described
 async def certificate_issuance(round_id: RoundId, now: Now = None, actor: Actor = "prefect",
-                               chain: Chain = False) -> StepOutcome:
+                               chain: Chain = False) -> IssuanceOutcome:
     """K1–K4: issue a certificate (확인서) to every lead whose production is confirmed.
 
     Numbered per (issue year, track) after the highest known number (K2a), valid for the
     round's support years from the issue date (K3), printed as a PDF under
     var/certificates/<round>/ and sent to the lead with `certificate.issued`. Safe to re-run.
     """
-    await round_runs.tag_own_run(round_id)
+    run = await begin(registry.CERTIFICATE_ISSUANCE, round_id, chain)
     done = certificates.issue_certificates(round_id, _now(now), actor)
     if done.issued:
         detail = f"{done.issued} certificate(s) issued: {', '.join(done.ranges.values())}"
-    elif done.state == "notified":  # nothing issued yet in this round
+    elif done.state is RoundState.NOTIFIED:  # nothing issued yet in this round
         detail = ("nothing to issue: no lead's production is confirmed yet (K1: "
                   "confirm_production or `support import production.csv`)")
     else:
@@ -73,38 +73,33 @@ async def certificate_issuance(round_id: RoundId, now: Now = None, actor: Actor 
         detail += f"; confirmations giving none: {counted} (listed in {done.skipped_file})"
         get_run_logger().warning("production confirmed without a certificate: %s, listed "
                                  "in %s", counted, done.skipped_file)
-    outcome = await owed(round_id, StepOutcome(
-        step=Step(registry.CERTIFICATE_ISSUANCE.name), detail=detail, round_state=done.state,
-        data={"issued": done.issued, "ranges": done.ranges, "skipped": done.skipped,
-              "skipped_file": done.skipped_file}))
-    publish(round_id)
-    if chain and done.state is RoundState.CERTIFYING and round_runs.is_served():
-        await round_runs.start_next_step(round_id, done.state)
-    return outcome
+    # chained (served): listing support follows once the round is certifying
+    return await finish(run, IssuanceOutcome(
+        step=run.entry.name, round_id=round_id, detail=detail, round_state=done.state,
+        issued=done.issued, ranges=done.ranges, skipped=done.skipped,
+        skipped_file=done.skipped_file))
 
 
 @flow(name="mall_listing_support", persist_result=False)
 @described
 async def mall_listing_support(round_id: RoundId, now: Now = None, actor: Actor = "prefect",
-                               chain: Chain = False) -> StepOutcome:
+                               chain: Chain = False) -> ListingSupportOutcome:
     """R2/M1: the round's last step. Once its certificates are issued the round moves to
     `support` and each certified product's 나라장터 종합쇼핑몰 listing checklist starts; the
     daily dues run (09:00 KST) then reminds and escalates (M1b, M1c). Safe to re-run.
 
     `chain` is accepted like every step's; nothing follows it (the dues run is scheduled).
     """
-    await round_runs.tag_own_run(round_id)
+    run = await begin(registry.MALL_LISTING_SUPPORT, round_id, chain)
     state, steps = certificates.begin_listing_support(round_id, _now(now), actor)
     detail = (", ".join(f"{step} {n}" for step, n in steps.items()) if steps
               else "no valid certificate yet: listing support waits for certificate_issuance")
-    outcome = StepOutcome(step=Step(registry.MALL_LISTING_SUPPORT.name), detail=detail,
-                          round_state=state, data={"steps": steps})
-    publish(round_id)
-    return outcome
+    return await finish(run, ListingSupportOutcome(
+        step=run.entry.name, round_id=round_id, detail=detail, round_state=state, steps=steps))
 
 
 async def _applied(done: SupportApplied, chain: bool, now: datetime, actor: str
-                   ) -> InputOutcome:
+                   ) -> SupportOutcome:
     """Issue for the rounds whose production was confirmed (chain), deliver, report."""
     issued: dict[str, int] = {}
     if chain:
@@ -124,16 +119,16 @@ async def _applied(done: SupportApplied, chain: bool, now: datetime, actor: str
         raise InputRefused(f"row(s){more}", list(done.refused), sum(done.recorded.values()))
     detail = ", ".join(f"{kind} {n} recorded" for kind, n in done.recorded.items()) \
         or "nothing new"
-    return InputOutcome(round_id=",".join(rounds) or "-", detail=detail, data={
-        "recorded": done.recorded, "unchanged": done.unchanged, "issued": issued,
-        "not_read": list(done.not_read),
-        "pending_cancellations": list(done.pending_cancellations), "reviews": reviews})
+    return SupportOutcome(
+        round_id=",".join(rounds) or "-", detail=detail, recorded=done.recorded,
+        unchanged=done.unchanged, issued=issued, not_read=list(done.not_read),
+        pending_cancellations=list(done.pending_cancellations), reviews=reviews)
 
 
 async def _propose(receipts: tuple[str, ...]) -> dict[str, str]:
     """M3: a failed evaluation's cancellation waits for the office — served, in a
     `review_cancellation` run started here (receipt → run id); in-process, it is reported."""
-    if not round_runs.is_served():
+    if not run_mode().served:
         for receipt_no in receipts:
             get_run_logger().warning("pending cancellation for %s: confirm in the UI "
                                      "(review_cancellation)", receipt_no)
@@ -152,7 +147,7 @@ async def confirm_production(
         "저장 후 확인서 발급 (certificate_issuance) / issue the certificates once "
         "recorded"))] = True,
     now: Now = None,
-) -> InputOutcome:
+) -> SupportOutcome:
     """K1: record production confirmations (생산 확인); with `chain`, issue their certificates.
 
     Refused: an application that is not selected, a BRN that is not one of its leads.
@@ -175,7 +170,7 @@ async def change_certificate(
     reason: Annotated[str, Field(description="사유 (감사 기록) / why (audited)")],
     actor: Actor = "prefect",
     now: Now = None,
-) -> InputOutcome:
+) -> SupportOutcome:
     """K4: reissue a certificate after a change of name, representative or address — same
     number, version + 1, a new PDF sent to the lead; earlier versions are kept."""
     clock = _now(now)
@@ -195,7 +190,7 @@ async def cancel_certificates(
     reason: Annotated[str, Field(min_length=1, description="상세 사유 (감사 기록) / why")],
     actor: Actor = "prefect",
     now: Now = None,
-) -> InputOutcome:
+) -> SupportOutcome:
     """K5/K5a: cancel a selected project: its certificates become `cancelled` from
     `decided_on`, each lead is banned for five years (later rounds screen it out as
     SANCTIONED), and each lead is told. Cancelling twice changes nothing."""
@@ -220,7 +215,7 @@ async def submit_cost_claim(
         "증빙 (예: 영수증 번호) / evidence, e.g. the receipt's number"))] = "",
     actor: Actor = "prefect",
     now: Now = None,
-) -> InputOutcome:
+) -> SupportOutcome:
     """M2: decide one 가치창출 certification-cost claim against the project's remaining cap
     (`[support] cost_cap_krw`, 15,000,000 KRW) and tell its leads. Refused: an unknown receipt
     number, or a claim id already decided with other content. Decisions are final."""
@@ -247,7 +242,7 @@ async def record_listing_step(
         "물품식별번호)"))] = "",
     actor: Actor = "prefect",
     now: Now = None,
-) -> InputOutcome:
+) -> SupportOutcome:
     """M1: record a 나라장터 종합쇼핑몰 listing step of a certified product (any order).
 
     Refused: no certificate of that lead, a certificate not valid, a catalog_number without
@@ -271,7 +266,7 @@ async def record_evaluation(
     note: Annotated[str, Field(description="비고 (감사 기록) / note (audited)")] = "",
     actor: Actor = "prefect",
     now: Now = None,
-) -> InputOutcome:
+) -> SupportOutcome:
     """M3: record a performance evaluation's result. A `fail` of an interim or completion
     evaluation proposes a K5 cancellation (failed_evaluation) that the office confirms or
     dismisses in `review_cancellation`; nothing is cancelled here.
@@ -296,7 +291,7 @@ async def support_import(
     chain: Annotated[bool, Field(description=(
         "생산 확인 후 확인서 발급 / issue certificates for confirmed production"))] = True,
     now: Now = None,
-) -> InputOutcome:
+) -> SupportOutcome:
     """INTERFACES §5: import the after-selection files (good rows kept, refused rows listed)."""
     clock = _now(now)
     done = certificates.import_support(path, clock, actor)

@@ -18,46 +18,9 @@ from prefect import Flow, serve
 from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron
 
-from flows.certificates import (
-    cancel_certificates,
-    certificate_issuance,
-    change_certificate,
-    confirm_production,
-    mall_listing_support,
-    record_evaluation,
-    record_listing_step,
-    submit_cost_claim,
-    support_dues,
-    support_import,
-)
-from flows.evaluations import review_cancellation
-from flows.inputs import accept_supplements, upload_scores
-from flows.invitations import invite_to_event
-from flows.new_round import create_round
-from flows.notices import deliver_notices
-from flows.recurring import deliver_due_notices, office_digest
 from flows.registry import DEPLOYMENT_NAMES, ENTRIES, KST, LEGACY_DEPLOYMENT, Entry
-from flows.round import (
-    cancel_round,
-    close_intake,
-    committee_review,
-    intake,
-    open_call,
-    round_flow,
-    screening,
-    selection_notice,
-)
 from flows.round_choice import current_choices, with_choices
 from flows.round_runs import remove_legacy_deployments
-
-# Every flow that has a deployment; flows/registry.py says how each is deployed.
-FLOWS: tuple[Flow[Any, Any], ...] = (
-    round_flow, create_round, open_call, intake, close_intake, screening, committee_review,
-    accept_supplements, upload_scores, selection_notice, certificate_issuance,
-    mall_listing_support, confirm_production, change_certificate, cancel_certificates,
-    submit_cost_claim, record_listing_step, record_evaluation, review_cancellation,
-    support_import, invite_to_event, support_dues, cancel_round, deliver_notices,
-    deliver_due_notices, office_digest)
 
 
 @dataclass(frozen=True)
@@ -71,8 +34,10 @@ class Spec:
 
 
 def flow_of(entry: Entry) -> Flow[Any, Any]:
-    """The flow an entry deploys (by its name)."""
-    return next(f for f in FLOWS if f.name == entry.name)
+    """The flow an entry deploys (its entrypoint; the flow's own name is the entry's)."""
+    flow: Flow[Any, Any] = entry.load()
+    assert flow.name == entry.name, entry
+    return flow
 
 
 def specs() -> list[Spec]:

@@ -15,9 +15,11 @@ Prefect and every flow module may import it. `make prefect-yaml` writes `prefect
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 from sangsaeng.domain.states import RoundState
 
@@ -49,6 +51,11 @@ class Entry:
     entrypoint: str  # `path/to/module.py:function`, as prefect.yaml writes it
     cron: str | None = None  # in KST
     step: RoundStep | None = field(default=None)  # set for the round's steps only
+
+    def load(self) -> Any:
+        """Its flow, imported when asked: this module imports no flow (flows import it)."""
+        path, _, attr = self.entrypoint.partition(":")
+        return getattr(importlib.import_module(path.removesuffix(".py").replace("/", ".")), attr)
 
     @property
     def deployment(self) -> str:

@@ -70,14 +70,14 @@ def is_served() -> bool:
 
 
 async def tag_own_run(round_id: str) -> None:
-    """A served run of a round's flow tags itself `round:<id>`.
+    """A served run of a round's flow tags itself `round:<id>` (its caller knows it is served).
 
     Deadline and chained runs are created with the tag; a run the office starts by hand from a
     deployment's form has none. Without it, cancel_round could not find, say, the chair's
     suspended review started from the UI.
     """
     context = FlowRunContext.get()
-    if not is_served() or context is None or context.flow_run is None:
+    if context is None or context.flow_run is None:
         return
     run, tag = context.flow_run, round_tag(round_id)
     if tag in run.tags:
@@ -178,10 +178,12 @@ async def ensure_deadline_runs(round_id: str, closes_at: datetime, supplement_de
     return out
 
 
-async def start_next_step(round_id: str, state: RoundState, **parameters: Any) -> str | None:
-    """Start the deployment of the step that follows (once per round and step)."""
+async def start_next_step(round_id: str, state: RoundState, *, after: registry.Entry,
+                          **parameters: Any) -> str | None:
+    """Start the deployment of the step that follows `after` in the round's new `state`
+    (once per round and step); none when the state names no later step."""
     step = NEXT_STEP.get(state)
-    if step is None:
+    if step is None or registry.step_order(step) <= registry.step_order(after.name):
         return None
     return await start_step(round_id, step, **parameters)
 

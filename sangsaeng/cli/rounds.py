@@ -149,10 +149,10 @@ def _print_report(report: RoundReport) -> None:
         mail = f" [dim]· {sent} notice(s) sent[/dim]" if sent else ""
         out.print(f"  [green]✓[/green] {outcome.step.value:<17} {outcome.detail}{mail}")
         waiting = waiting or outcome.notices_waiting
-        excluded = outcome.data.get("excluded", [])
+        excluded, count = outcome.excluded_sheets()
         for receipt, reviewer, why in excluded:
             out.print(f"      [yellow]excluded[/yellow] {receipt} reviewer {reviewer}: {why}")
-        more = int(outcome.data.get("excluded_count", 0)) - len(excluded)
+        more = count - len(excluded)
         if more > 0:
             out.print(f"      … {more} more excluded sheet(s): `sangsaeng export decisions`")
     out.print(f"round {report.round_id}: [bold]{report.state}[/bold]")
