@@ -1,6 +1,7 @@
-"""M3/K5: the office's decision on a cancellation that a failed performance evaluation
-proposes — a typed input like the chair's approval (V10): suspended when served (it may take
-days; the worker is freed and the run re-enters on resume), paused in-process.
+"""The performance evaluations (M3): the office's form recording an evaluation's result, and
+the office's decision (K5) on a cancellation that a failed evaluation proposes — a typed
+input like the chair's approval (V10): suspended when served (it may take days; the worker
+is freed and the run re-enters on resume), paused in-process.
 
 Nothing is cancelled before that decision; a confirmation runs K5 (`cancel`, ground
 `failed_evaluation`, decided on the clock's KST date), a dismissal only records why.
@@ -8,18 +9,28 @@ Nothing is cancelled before that decision; a confirmation runs K5 (`cancel`, gro
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from prefect import flow, get_run_logger
 from pydantic import Field
 
-from flows.models import CancellationDecision, CancellationReviewOutcome, Now, described
+from flows.models import (
+    Actor,
+    CancellationDecision,
+    CancellationReviewOutcome,
+    Now,
+    SupportOutcome,
+    described,
+)
 from flows.owed import deliver, run_mode, wait_for_input
+from flows.support_import import applied
 from sangsaeng.domain.clock import format_day
-from sangsaeng.domain.evaluations import KIND_NAMES, EvaluationKind
+from sangsaeng.domain.evaluations import KIND_NAMES, EvaluationKind, EvaluationResult
+from sangsaeng.io.support import EvaluationInput, SupportFiles
 from sangsaeng.services.evaluations import Pending
-from tasks import certificates
+from tasks import evaluations
+from tasks.support_import import record_support
 
 DECISION_TIMEOUT_S = 7 * 24 * 3600  # in-process only: a served run waits suspended
 
@@ -60,16 +71,42 @@ async def review_cancellation(
     """M3/K5: the office confirms or dismisses the cancellation a failed interim or completion
     evaluation proposed. Confirm: the project's certificates are cancelled and its leads
     banned (K5a), each lead told; dismiss: nothing is cancelled. Both are audited."""
-    pending = certificates.pending_cancellation(receipt_no.strip())
+    pending = evaluations.pending_cancellation(receipt_no.strip())
     if pending is None:
         return CancellationReviewOutcome(
             round_id="-", detail=f"no cancellation of {receipt_no} is pending")
     decision = await _wait_for_office(pending)
     clock = now if now is not None else datetime.now(UTC)
-    state, banned = certificates.decide_cancellation(
+    state, banned = evaluations.decide_cancellation(
         pending.id, decision.confirm, decision.reason, decision.decided_by, clock)
     get_run_logger().info("cancellation of %s %s (%d lead(s) banned)", pending.receipt_no,
                           state, len(banned))
     await deliver(None)
     return CancellationReviewOutcome(round_id=pending.round_id, detail=f"cancellation {state}",
                                      state=state, banned=len(banned))
+
+
+@flow(name="record_evaluation", persist_result=False)
+@described
+async def record_evaluation(
+    receipt_no: Annotated[str, Field(min_length=1, description="접수번호 / receipt number")],
+    kind: Annotated[EvaluationKind, Field(description=(
+        "평가 종류: interim 중간평가, extension 연장평가, completion 완료평가 / the M3 "
+        "evaluation"))],
+    held_on: Annotated[date, Field(description="평가일 / the day it was held")],
+    result: Annotated[EvaluationResult, Field(description="결과: pass 적합, fail 부적합 / result")],
+    note: Annotated[str, Field(description="비고 (감사 기록) / note (audited)")] = "",
+    actor: Actor = "prefect",
+    now: Now = None,
+) -> SupportOutcome:
+    """M3: record a performance evaluation's result. A `fail` of an interim or completion
+    evaluation proposes a K5 cancellation (failed_evaluation) that the office confirms or
+    dismisses in `review_cancellation`; nothing is cancelled here.
+
+    Refused: an unknown receipt number, a project not selected or without a certificate, the
+    same evaluation already recorded with another result (the first stands).
+    """
+    clock = now if now is not None else datetime.now(UTC)
+    done = record_support(SupportFiles(evaluations=[EvaluationInput(
+        receipt_no.strip(), kind, held_on, result, note.strip())]), clock, actor)
+    return await applied(done, False, clock, actor)

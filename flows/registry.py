@@ -119,7 +119,7 @@ CERTIFICATE_ISSUANCE = Entry(
 MALL_LISTING_SUPPORT = Entry(
     "mall_listing_support", "종합쇼핑몰 등록 지원", "종합쇼핑몰 등록 지원 시작 (확인서 발급 후, "
     "회차 → support). / Start each certified product's listing support (M1); the round moves "
-    "to support.", ("단계", "사후관리"), "flows/certificates.py:mall_listing_support",
+    "to support.", ("단계", "사후관리"), "flows/listing.py:mall_listing_support",
     step=RoundStep(8, (_S.CERTIFYING, _S.SUPPORT), (_S.CERTIFYING, _S.SUPPORT),
                    starts_after=_S.CERTIFYING))
 CONFIRM_PRODUCTION = Entry(
@@ -137,15 +137,15 @@ CANCEL_CERTIFICATES = Entry(
 SUBMIT_COST_CLAIM = Entry(
     "submit_cost_claim", "인증비용 지원 신청", "가치창출 인증비용 지원 신청 1건 결정 (과제당 남은 "
     "한도까지). / Decide one certification-cost claim against its project's cap (M2).",
-    ("입력", "사후관리"), "flows/certificates.py:submit_cost_claim")
+    ("입력", "사후관리"), "flows/claims.py:submit_cost_claim")
 RECORD_LISTING_STEP = Entry(
     "record_listing_step", "종합쇼핑몰 등록 단계 입력", "종합쇼핑몰 등록 단계 완료 입력 (목록화: "
     "8자리 물품식별번호). / Record a 나라장터 종합쇼핑몰 listing step of a certified product (M1).",
-    ("입력", "사후관리"), "flows/certificates.py:record_listing_step")
+    ("입력", "사후관리"), "flows/listing.py:record_listing_step")
 RECORD_EVALUATION = Entry(
     "record_evaluation", "성과평가 결과 입력", "성과평가 결과 입력 (중간·연장·완료평가); 부적합은 "
     "취소 검토로. / Record a performance evaluation's result (M3); a fail proposes a "
-    "cancellation.", ("입력", "사후관리"), "flows/certificates.py:record_evaluation")
+    "cancellation.", ("입력", "사후관리"), "flows/evaluations.py:record_evaluation")
 REVIEW_CANCELLATION = Entry(
     "review_cancellation", "성과평가 취소 검토", "성과평가 부적합에 따른 취소 확정 또는 기각 "
     "(K5). / Confirm or dismiss the cancellation a failed evaluation proposes (M3, K5).",
@@ -154,7 +154,7 @@ SUPPORT_IMPORT = Entry(
     "support_import", "선정 후 자료 가져오기", "선정 후 자료 가져오기 (생산 확인·변경·취소·"
     "인증비용·종합쇼핑몰 등록·성과평가 파일). / Import the after-selection files: production, "
     "changes, cancellations, cost claims, listing, evaluations.", ("입력", "사후관리"),
-    "flows/certificates.py:support_import")
+    "flows/support_import.py:support_import")
 INVITE_TO_EVENT = Entry(
     "invite_to_event", "행사 초대", "행사 초대 (전시·상담회, 나라장터 엑스포, 교육): 확인서 보유 "
     "기업에 한 번씩. / Invite certified companies to an event, once each (M4).",
@@ -164,7 +164,7 @@ SUPPORT_DUES = Entry(
     "종합쇼핑몰 등록 독촉 (14일)·지연 보고 (60일), 성과평가 기한 안내 (30일 전). / The daily "
     "dues run: certificate expiry reminders (K6a), listing reminders and escalations (M1b, "
     "M1c), evaluation reminders (M3).", ("사후관리", "예약"),
-    "flows/certificates.py:support_dues",
+    "flows/dues.py:support_dues",
     cron="0 9 * * *")  # K6a/§8: the daily dues run, 09:00 KST every day
 CANCEL_ROUND = Entry(
     "cancel_round", "회차 취소", "회차 취소 (선정 통보 전, 사유 필수): 대기 중인 실행도 취소. / "

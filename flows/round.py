@@ -1,7 +1,7 @@
 """The round as flows: open_call → intake → close_intake → screening → committee_review →
-selection_notice → certificate_issuance → mall_listing_support (flows/certificates.py). Each
-step is its own flow (deployable alone) and safe to re-run; cancel_round ends a round before
-its selection is released.
+selection_notice → certificate_issuance → mall_listing_support (flows/certificates.py,
+flows/listing.py). Each step is its own flow (deployable alone) and safe to re-run;
+cancel_round ends a round before its selection is released.
 
 A step never waits for mail: its transaction queues the notices it owes, and delivery runs
 apart — as a `deliver_notices` run when served, once at the end of the `round` flow, or at

@@ -119,7 +119,7 @@ def support_import(
 
         read_support(path)  # fail fast, before Prefect starts, on an unreadable file
         prepare_prefect()
-        from flows.certificates import support_import as flow
+        from flows.support_import import support_import as flow
 
         result = _run(flow(str(path.resolve()), actor(), issue, clock))
     except USER_ERRORS as exc:
@@ -141,7 +141,7 @@ def support_dues(now: NowOption = None) -> None:
     try:
         clock = parse_now(now)
         prepare_prefect()
-        from flows.certificates import support_dues as flow
+        from flows.dues import support_dues as flow
 
         owed = _run(flow(clock))
     except USER_ERRORS as exc:

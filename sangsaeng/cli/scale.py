@@ -26,7 +26,7 @@ from typing import Annotated
 import typer
 
 from flows import registry
-from flows.cluster import PrefectApi
+from flows.prefect_api import PrefectApi
 from sangsaeng.cli.common import err, fail, out
 from sangsaeng.cli.serve import SERVER_START_TIMEOUT_S, ServerError, wait_for_health
 from sangsaeng.errors import SangsaengError

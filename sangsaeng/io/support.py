@@ -126,7 +126,7 @@ class SupportFiles:
     """What a `support import` path held: typed rows per file, the rejected rows, what was
     found but is not read (yet)."""
 
-    source: str
+    source: str = "form"
     production: list[ProductionInput] = field(default_factory=list)
     changes: list[ChangeInput] = field(default_factory=list)
     cancellations: list[CancellationInput] = field(default_factory=list)

@@ -29,6 +29,7 @@ from sangsaeng.models import (
     SANCTIONS,
     Cancellation,
 )
+from sangsaeng.services.projects import NoProject, project_by_receipt
 
 A, P, C = APPLICATIONS.c, PARTICIPANTS.c, CERTIFICATES.c
 
@@ -49,15 +50,10 @@ def cancel(session: Session, items: Sequence[CancellationInput], *, now: datetim
     out = Cancelled()
     for item in items:
         where = f"{item.file} row {item.row}: " if item.file else ""
-        apps = session.execute(select(A.id, A.round_id, A.state, A.product_name).where(
-            A.receipt_no == item.receipt_no)).all()
-        if not apps:
-            out.refused.append(f"{where}unknown receipt number {item.receipt_no!r}")
+        app = project_by_receipt(session, item.receipt_no)
+        if isinstance(app, NoProject):
+            out.refused.append(f"{where}{app}")
             continue
-        if len(apps) > 1:  # receipt numbers carry the round (2022-2-002); never seen twice
-            out.refused.append(f"{where}receipt number {item.receipt_no!r} is in several rounds")
-            continue
-        app = apps[0]
         if session.get(Cancellation, app.id) is not None:
             out.unchanged.append(item.receipt_no)
             continue

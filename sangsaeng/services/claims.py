@@ -39,6 +39,7 @@ from sangsaeng.domain.states import ApplicationState
 from sangsaeng.io.support import ClaimInput
 from sangsaeng.journal import Audit, Entry, Notice, owe_notices, record
 from sangsaeng.models import APPLICATIONS, COST_CLAIMS, PARTICIPANTS, CostClaim
+from sangsaeng.services.projects import NoProject, project_by_receipt
 
 A, P, CC = APPLICATIONS.c, PARTICIPANTS.c, COST_CLAIMS.c
 _CONTENT = ("receipt_no", "submitted_on", "amount_krw", "item", "evidence")
@@ -108,13 +109,9 @@ def _differences(before: ClaimInput, now: ClaimInput) -> str:
 
 def _project(session: Session, receipt_no: str) -> _Project | str:
     """The claim's project, or why there is none to decide against."""
-    apps = session.execute(select(A.id, A.round_id, A.state, A.track, A.product_name).where(
-        A.receipt_no == receipt_no)).all()
-    if not apps:
-        return f"unknown receipt number {receipt_no!r}"
-    if len(apps) > 1:  # receipt numbers carry the round (2022-2-002); never seen twice
-        return f"receipt number {receipt_no!r} is in several rounds"
-    app = apps[0]
+    app = project_by_receipt(session, receipt_no)
+    if isinstance(app, NoProject):
+        return str(app)
     eligible = app.state is ApplicationState.SELECTED and app.track == ELIGIBLE_TRACK
     return _Project(app.id, app.round_id, receipt_no, app.product_name, eligible)
 

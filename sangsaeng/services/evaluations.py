@@ -47,6 +47,7 @@ from sangsaeng.models import (
     PendingCancellation,
 )
 from sangsaeng.services import cancellations
+from sangsaeng.services.projects import NoProject, project_by_receipt
 
 A, C, P, E, PC, AU = (APPLICATIONS.c, CERTIFICATES.c, PARTICIPANTS.c, EVALUATIONS.c,
                       PENDING_CANCELLATIONS.c, AUDIT.c)
@@ -66,10 +67,9 @@ class Evaluated:
 def _refusal(session: Session, item: EvaluationInput) -> tuple[int, str] | str:
     """The application (id, round) an evaluation is about, or why it is refused (M3: only a
     selected project holding a certificate is evaluated)."""
-    app = session.execute(select(A.id, A.round_id, A.state).where(
-        A.receipt_no == item.receipt_no)).first()
-    if app is None:
-        return f"unknown receipt number {item.receipt_no!r}"
+    app = project_by_receipt(session, item.receipt_no)
+    if isinstance(app, NoProject):
+        return str(app)
     if app.state is not ApplicationState.SELECTED:
         return f"{item.receipt_no} is {app.state}: only a selected project is evaluated (M3)"
     if session.scalar(select(func.count()).where(C.application_id == app.id)) == 0:

@@ -44,6 +44,7 @@ from sangsaeng.models import (
     Round,
 )
 from sangsaeng.reports import to_csv
+from sangsaeng.services.projects import NoProject, project_by_receipt
 
 A, C, P = APPLICATIONS.c, CERTIFICATES.c, PARTICIPANTS.c
 LS, LF = LISTING_STEPS.c, LISTING_FOLLOW_UPS.c
@@ -71,10 +72,12 @@ class Recorded:
 def _refusal(session: Session, item: ListingInput, today: date) -> tuple[Any, str | None]:
     """The lead's certificate for the row, or why the row is refused (no BRN in the text: it
     is logged)."""
-    cert = session.execute(
+    project = project_by_receipt(session, item.receipt_no)
+    if isinstance(project, NoProject) and project.rounds:
+        return None, str(project)  # in several rounds
+    cert = None if isinstance(project, NoProject) else session.execute(
         select(C.number, C.round_id, C.valid_to, C.cancelled_on)
-        .select_from(CERTIFICATES.join(APPLICATIONS, A.id == C.application_id))
-        .where(A.receipt_no == item.receipt_no, C.brn == item.brn)).first()
+        .where(C.application_id == project.id, C.brn == item.brn)).first()
     if cert is None:
         return None, (f"no certificate for this lead of {item.receipt_no} (receipt_no, brn): "
                       "listing support follows a certificate (M1)")

@@ -23,6 +23,7 @@ from sangsaeng.domain.states import ApplicationState
 from sangsaeng.io.support import ProductionInput
 from sangsaeng.journal import Audit, Entry, Notice, owe_notices, record
 from sangsaeng.models import APPLICATIONS, CERTIFICATES, OUTBOX, PARTICIPANTS, PRODUCTION
+from sangsaeng.services.projects import NoProject, project_by_receipt
 
 A, P, C, OB = APPLICATIONS.c, PARTICIPANTS.c, CERTIFICATES.c, OUTBOX.c
 
@@ -44,10 +45,9 @@ def confirm_production(session: Session, items: Sequence[ProductionInput], *, no
     out = Confirmed()
     for item in items:
         where = f"{item.file} row {item.row}: " if item.file else ""
-        app = session.execute(select(A.id, A.round_id, A.state).where(
-            A.receipt_no == item.receipt_no)).first()
-        if app is None:
-            out.refused.append(f"{where}unknown receipt number {item.receipt_no!r}")
+        app = project_by_receipt(session, item.receipt_no)
+        if isinstance(app, NoProject):
+            out.refused.append(f"{where}{app}")
             continue
         if app.state is not ApplicationState.SELECTED:
             out.refused.append(f"{where}{item.receipt_no} is {app.state}, not selected: no "

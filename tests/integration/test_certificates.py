@@ -56,8 +56,11 @@ def _pdftotext(path: Path) -> str:
 
 def _flow(name: str):  # type: ignore[no-untyped-def]
     import flows.certificates
+    import flows.dues
+    import flows.support_import
 
-    return getattr(flows.certificates, name)
+    module = {"support_import": flows.support_import, "support_dues": flows.dues}
+    return getattr(module.get(name, flows.certificates), name)
 
 
 def _support(tmp_path: Path, name: str, text: str, now: str) -> object:

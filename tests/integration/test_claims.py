@@ -32,9 +32,10 @@ pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 
 def _flow(name: str) -> Any:
-    import flows.certificates
+    import flows.claims
+    import flows.support_import
 
-    return getattr(flows.certificates, name)
+    return getattr(flows.support_import if name == "support_import" else flows.claims, name)
 
 
 def _import(path: Path, now: str = IMPORT_NOW) -> Any:

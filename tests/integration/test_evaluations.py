@@ -27,10 +27,11 @@ from prefect.input.run_input import keyset_from_paused_state
 from sqlalchemy import func, select
 
 from flows import round_runs
-from flows.certificates import record_evaluation, support_dues, support_import
 from flows.deployments import deployments
-from flows.evaluations import review_cancellation
+from flows.dues import support_dues
+from flows.evaluations import record_evaluation, review_cancellation
 from flows.models import InputOutcome
+from flows.support_import import support_import
 from sangsaeng.dashboard import office_digest_markdown
 from sangsaeng.db import get_engine, session_scope
 from sangsaeng.domain.clock import parse_instant

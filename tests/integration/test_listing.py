@@ -35,9 +35,12 @@ pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 
 def _flow(name: str):  # type: ignore[no-untyped-def]
-    import flows.certificates
+    import flows.dues
+    import flows.listing
+    import flows.support_import
 
-    return getattr(flows.certificates, name)
+    module = {"support_import": flows.support_import, "support_dues": flows.dues}
+    return getattr(module.get(name, flows.listing), name)
 
 
 def _import(path: Path, now: str) -> object:

@@ -17,7 +17,9 @@ from prefect import Task
 
 from sangsaeng.domain.clock import KST, as_kst, parse_instant
 from sangsaeng.synthetic import generate_round
-from tasks import artifacts, certificates, notices, rounds, steps
+from tasks import artifacts, certificates, dues, notices, rounds, steps, support_import
+from tasks import evaluations as evaluation_tasks
+from tasks import listing as listing_tasks
 from tests.conftest import REPO, ROUND_2022_2, package_workbook
 from tests.integration.helpers import (
     counts,
@@ -141,7 +143,8 @@ def _measured_tasks(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """Every task of the round records the largest pickled size of its parameters and of its
     result (what Prefect would carry in its events), by task name."""
     largest: dict[str, int] = defaultdict(int)
-    for module in (steps, notices, rounds, artifacts, certificates):
+    for module in (steps, notices, rounds, artifacts, certificates, support_import, dues,
+                   evaluation_tasks, listing_tasks):
         for task in vars(module).values():
             if not isinstance(task, Task):
                 continue

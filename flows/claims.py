@@ -1,0 +1,45 @@
+"""The office's form for a 가치창출 certification-cost claim (M2), decided against the
+project's remaining cap."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated
+
+from prefect import flow
+from pydantic import Field
+
+from flows.models import Actor, Now, SupportOutcome, described
+from flows.support_import import applied
+from sangsaeng.io.support import ClaimInput, SupportFiles
+from tasks.support_import import record_support
+
+
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else datetime.now(UTC)
+
+
+@flow(name="submit_cost_claim", persist_result=False)
+@described
+async def submit_cost_claim(
+    claim_id: Annotated[str, Field(min_length=1, max_length=40, description=(
+        "신청번호 (같은 번호는 한 번만 결정) / the claim's id (decided once)"))],
+    receipt_no: Annotated[str, Field(min_length=1, description="접수번호 / receipt number")],
+    submitted_on: Annotated[date, Field(description="신청일 / the day the claim was submitted")],
+    amount_krw: Annotated[int, Field(gt=0, description=(
+        "신청 금액 (원, 정수) / the amount claimed, whole KRW"))],
+    item: Annotated[str, Field(min_length=1, description=(
+        "지원 항목 (예: KC 인증 시험비) / what the cost is for"))],
+    evidence: Annotated[str, Field(description=(
+        "증빙 (예: 영수증 번호) / evidence, e.g. the receipt's number"))] = "",
+    actor: Actor = "prefect",
+    now: Now = None,
+) -> SupportOutcome:
+    """M2: decide one 가치창출 certification-cost claim against the project's remaining cap
+    (`[support] cost_cap_krw`, 15,000,000 KRW) and tell its leads. Refused: an unknown receipt
+    number, or a claim id already decided with other content. Decisions are final."""
+    clock = _now(now)
+    done = record_support(SupportFiles(cost_claims=[ClaimInput(
+        claim_id.strip(), receipt_no.strip(), submitted_on, amount_krw, item.strip(),
+        evidence.strip())]), clock, actor)
+    return await applied(done, False, clock, actor)

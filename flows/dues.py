@@ -1,0 +1,31 @@
+"""The daily dues run at 09:00 KST: certificate expiry reminders (K6a), listing reminders
+and escalations (M1b, M1c), evaluation dues (M3)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from prefect import flow
+
+from flows.models import Now, described
+from flows.owed import deliver
+from tasks import dues
+
+
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else datetime.now(UTC)
+
+
+@flow(name="support_dues", persist_result=False)
+@described
+async def support_dues(now: Now = None) -> dict[str, int]:
+    """The daily dues run (09:00 KST): certificate expiry reminders 90 and 30 days ahead (K6a),
+    listing reminders after 14 days in a step (M1b) and escalations after 60 (M1c), evaluation
+    reminders 30 days before each due date (M3).
+
+    Idempotent for a day: a second run that day owes nothing again. Returns the notices owed
+    by kind and the steps escalated (`escalated`).
+    """
+    done = dues.run_dues(_now(now))
+    await deliver(None)
+    return {**done.owed, "escalated": done.escalated}

@@ -1,0 +1,82 @@
+"""The bulk after-selection import `support_import` (INTERFACES §5: production, changes,
+cancellations, cost claims, listing, evaluations), and `applied`, the common end of it and
+of every after-selection form: issue (chain), propose cancellations (M3), deliver, publish,
+report — or fail with the refused rows.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from prefect import flow, get_run_logger
+from pydantic import Field
+
+from flows import round_runs
+from flows.models import Actor, Now, SupportOutcome, described
+from flows.owed import deliver, publish, run_mode
+from sangsaeng.errors import InputRefused
+from tasks import certificates
+from tasks.results import SupportApplied
+from tasks.support_import import import_support
+
+
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else datetime.now(UTC)
+
+
+async def applied(done: SupportApplied, chain: bool, now: datetime, actor: str
+                  ) -> SupportOutcome:
+    """Finish an after-selection input (a form or `support_import`): issue for the rounds
+    whose production was confirmed (chain), deliver, report."""
+    issued: dict[str, int] = {}
+    if chain:
+        for round_id in done.rounds_to_issue:
+            issued[round_id] = certificates.issue_certificates(round_id, now, actor).issued
+    rounds = sorted({*done.rounds_to_issue})
+    reviews = await _propose(done.pending_cancellations)
+    await deliver(None)  # notices of any round: changes and cancellations name no round
+    for round_id in rounds:
+        publish(round_id)
+    if done.refused:
+        logger = get_run_logger()
+        for line in done.refused:
+            logger.error("refused: %s", line)
+        more = f" (all {done.refused_count} in {done.rejected_file})" if done.rejected_file \
+            else ""
+        raise InputRefused(f"row(s){more}", list(done.refused), sum(done.recorded.values()))
+    detail = ", ".join(f"{kind} {n} recorded" for kind, n in done.recorded.items()) \
+        or "nothing new"
+    return SupportOutcome(
+        round_id=",".join(rounds) or "-", detail=detail, recorded=done.recorded,
+        unchanged=done.unchanged, issued=issued, not_read=list(done.not_read),
+        pending_cancellations=list(done.pending_cancellations), reviews=reviews)
+
+
+async def _propose(receipts: tuple[str, ...]) -> dict[str, str]:
+    """M3: a failed evaluation's cancellation waits for the office — served, in a
+    `review_cancellation` run started here (receipt → run id); in-process, it is reported."""
+    if not run_mode().served:
+        for receipt_no in receipts:
+            get_run_logger().warning("pending cancellation for %s: confirm in the UI "
+                                     "(review_cancellation)", receipt_no)
+        return {}
+    return {receipt_no: await round_runs.start_review(receipt_no) for receipt_no in receipts}
+
+
+@flow(name="support_import", persist_result=False)
+@described
+async def support_import(
+    path: Annotated[str, Field(min_length=1, description=(
+        "서버의 파일 또는 폴더 (production·changes·cancellations·cost_claims·listing·"
+        "evaluations .csv, "
+        "또는 .xlsx) / a file or folder on the server"))],
+    actor: Actor = "prefect",
+    chain: Annotated[bool, Field(description=(
+        "생산 확인 후 확인서 발급 / issue certificates for confirmed production"))] = True,
+    now: Now = None,
+) -> SupportOutcome:
+    """INTERFACES §5: import the after-selection files (good rows kept, refused rows listed)."""
+    clock = _now(now)
+    done = import_support(path, clock, actor)
+    return await applied(done, chain, clock, actor)
