@@ -24,7 +24,7 @@ from flows.models import (
     SupplementsOutcome,
     described,
 )
-from flows.owed import run_mode
+from flows.owed import RunMode, run_mode, when_served
 from sangsaeng.dashboard import artifact_key
 from sangsaeng.domain.clock import format_kst
 from sangsaeng.errors import InputRefused, StepError
@@ -124,12 +124,12 @@ async def upload_scores(
     if result.errors:
         _refuse("score row(s)", [str(e) for e in result.errors],
                 result.added + result.corrected)
-    return await _after_upload(round_id, result, chain and mode.served)
+    return await _after_upload(round_id, result, chain, mode)
 
 
-async def _after_upload(round_id: str, result: ScoreUpload, chain: bool) -> ScoresOutcome:
-    """What the stored sheets lead to: the review (`chain`: served, chained) or what it waits
-    for."""
+async def _after_upload(round_id: str, result: ScoreUpload, chain: bool, mode: RunMode
+                        ) -> ScoresOutcome:
+    """What the stored sheets lead to: the review (chained when served) or what it waits for."""
     outcome = ScoresOutcome(
         round_id=round_id, detail=f"added {result.added}, corrected {result.corrected}, "
         f"unchanged {result.unchanged}", source=result.source, added=result.added,
@@ -139,8 +139,9 @@ async def _after_upload(round_id: str, result: ScoreUpload, chain: bool) -> Scor
         outcome.waiting_for = "screening (supplements), then the committee review"
     elif chain:
         # once per stored set of sheets: the same sheets again find the same review run
-        outcome.review_run = await round_runs.start_step(
-            round_id, registry.COMMITTEE_REVIEW.name, once_per=f"scores-{result.sheets_digest}")
-    else:
+        outcome.review_run = await when_served(mode, lambda: round_runs.start_step(
+            round_id, registry.COMMITTEE_REVIEW.name, once_per=f"scores-{result.sheets_digest}"),
+            None)
+    if result.screening_final and outcome.review_run is None:
         outcome.waiting_for = "the committee review (run committee_review)"
     return outcome

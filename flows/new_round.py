@@ -13,7 +13,7 @@ from prefect import flow, get_run_logger
 from pydantic import Field
 
 from flows.models import CHOICE, NewRoundOutcome, described
-from flows.owed import run_mode
+from flows.owed import run_mode, when_served
 from flows.round_choice import refresh_forms
 from sangsaeng.domain.clock import as_kst, format_kst
 from sangsaeng.services.round_files import ROUND_ID, NewRound
@@ -63,6 +63,6 @@ async def create_round(
         f"{format_kst(new.opens_at)} – {format_kst(new.closes_at)} KST",
         waiting_for="open_call (공고 게시): choose the round there to publish the call",
         path=str(path), tracks=list(new.tracks), quota=new.quota)
-    if mode.served:  # the next form offers the round (no restart of `serve`)
-        outcome.forms_updated = await refresh_forms()
+    # served: the next form offers the round (no restart of `serve`)
+    outcome.forms_updated = await when_served(mode, refresh_forms, [])
     return outcome

@@ -9,6 +9,7 @@ A step never waits for mail (ARCHITECTURE): it queues what it owes and `finish` 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, TypeVar
@@ -25,6 +26,7 @@ from tasks.notices import deliver_notices
 from tasks.results import Delivered
 
 Outcome = TypeVar("Outcome", bound=StepOutcome)
+T = TypeVar("T")
 
 
 class RunMode(Enum):
@@ -96,6 +98,12 @@ async def _deliver_owed(run: StepRun, outcome: StepOutcome) -> None:
         attribute(delivered, [outcome])
         if delivered.stopped:
             get_run_logger().warning("notices wait in the outbox: %s", delivered.stopped)
+
+
+async def when_served(mode: RunMode, action: Callable[[], Awaitable[T]], otherwise: T) -> T:
+    """Under a deployment only: `action` schedules, starts or cancels runs on the server; a run
+    in-process (a replay, the CLI) schedules nothing and gets `otherwise`."""
+    return await action() if mode.served else otherwise
 
 
 async def wait_for_input(mode: RunMode, form: Any, key: str, timeout_s: int,

@@ -39,7 +39,16 @@ from flows.models import (
     WaitForChair,
     described,
 )
-from flows.owed import StepRun, attribute, begin, deliver, finish, run_mode, wait_for_input
+from flows.owed import (
+    StepRun,
+    attribute,
+    begin,
+    deliver,
+    finish,
+    run_mode,
+    wait_for_input,
+    when_served,
+)
 from flows.registry import ROUND_STEPS, Entry
 from sangsaeng.domain.clock import format_kst
 from sangsaeng.domain.states import RoundState
@@ -77,10 +86,9 @@ async def open_call(config: RoundFile, now: Now = None, actor: Actor = "prefect"
     report(step.name, 1, 1)
     outcome = OpenCallOutcome(step=step.name, round_id=run.round_id, detail="opened"
                               if opened.opened else "already open", round_state=opened.state)
-    if run.mode.served and opened.state is RoundState.OPEN:
-        # T2/S1: the deadline runs, moved with the dates (never in replays)
-        outcome.deadline_runs = await round_runs.ensure_deadline_runs(
-            run.round_id, opened.closes_at, opened.supplement_deadline, _now(now))
+    if opened.state is RoundState.OPEN:  # T2/S1: the deadline runs, moved with the dates
+        outcome.deadline_runs = await when_served(run.mode, lambda: round_runs.ensure_deadline_runs(
+            run.round_id, opened.closes_at, opened.supplement_deadline, _now(now)), {})
     return await finish(run, outcome)
 
 
@@ -115,11 +123,9 @@ async def intake(round_id: RoundId, data: DataPath = "", now: Now = None,
     return outcome
 
 
-async def _until_deadline(run: StepRun, now: datetime | None) -> None:
+async def _until_deadline(round_id: str) -> None:
     """A deadline run started early by the runner waits for the deadline itself (T2)."""
-    if now is not None or not run.mode.served:
-        return
-    early = round_closes_at(run.round_id) - datetime.now(UTC)
+    early = round_closes_at(round_id) - datetime.now(UTC)
     if timedelta(0) < early <= EARLY_START:
         await asyncio.sleep(early.total_seconds())
 
@@ -133,8 +139,8 @@ async def close_intake(round_id: RoundId, now: Now = None, actor: Actor = "prefe
     With `chain` (the deadline run), screening starts as soon as intake is closed.
     """
     run = await begin(registry.CLOSE_INTAKE, round_id, chain)
-    if chain:
-        await _until_deadline(run, now)
+    if chain and now is None:  # served only: a replay's clock is fixed
+        await when_served(run.mode, lambda: _until_deadline(round_id), None)
     closed = steps.close_intake(round_id, _now(now), actor)
     waiting = ("the deadline (intake is open)"
                if closed.state in (RoundState.DRAFT, RoundState.OPEN) else None)
@@ -266,8 +272,10 @@ async def cancel_round(
     done = steps.cancel_round(round_id, reason, datetime.now(UTC), actor)
     outcome = CancelOutcome(round_id=round_id, cancelled_at=done.at, reason=done.reason,
                             actor=done.actor, already=not done.cancelled)
-    if run.mode.served:  # the runs wait on the server (CLI runs schedule none)
-        runs = await round_runs.cancel_waiting_runs(round_id, done.reason)
+    # the runs wait on the server (CLI runs schedule none)
+    runs = await when_served(run.mode, lambda: round_runs.cancel_waiting_runs(
+        round_id, done.reason), None)
+    if runs is not None:
         outcome.runs_cancelled, outcome.runs_refused = runs["cancelled"], runs["refused"]
         if runs["refused"]:
             get_run_logger().warning("runs of %s not cancelled: %s", round_id, runs["refused"])

@@ -14,7 +14,7 @@ from pydantic import Field
 
 from flows import round_runs
 from flows.models import Actor, Now, SupportOutcome, described
-from flows.owed import deliver, publish, run_mode
+from flows.owed import deliver, publish, run_mode, when_served
 from sangsaeng.errors import InputRefused
 from tasks import certificates
 from tasks.results import SupportApplied
@@ -56,12 +56,15 @@ async def applied(done: SupportApplied, chain: bool, now: datetime, actor: str
 async def _propose(receipts: tuple[str, ...]) -> dict[str, str]:
     """M3: a failed evaluation's cancellation waits for the office — served, in a
     `review_cancellation` run started here (receipt → run id); in-process, it is reported."""
-    if not run_mode().served:
+    async def start() -> dict[str, str]:
+        return {receipt_no: await round_runs.start_review(receipt_no) for receipt_no in receipts}
+
+    reviews = await when_served(run_mode(), start, None)
+    if reviews is None:
         for receipt_no in receipts:
             get_run_logger().warning("pending cancellation for %s: confirm in the UI "
                                      "(review_cancellation)", receipt_no)
-        return {}
-    return {receipt_no: await round_runs.start_review(receipt_no) for receipt_no in receipts}
+    return reviews or {}
 
 
 @flow(name="support_import", persist_result=False)
