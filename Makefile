@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install fonts demo test lint browser test-postgres bench scale-demo clean
+.PHONY: install fonts demo test lint browser test-postgres bench scale-demo clean prefect-yaml
 
 # apt waits for another apt (unattended upgrades, a colleague's `make browser`) instead of failing:
 # dpkg's lock through DPkg::Lock::Timeout; the package lists' lock, which `update` does not wait
@@ -40,6 +40,10 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+# prefect.yaml is written from the step registry (flows/registry.py); a test fails when it is stale.
+prefect-yaml: install
+	$(BIN)/python -m flows.prefect_yaml > prefect.yaml.tmp && mv prefect.yaml.tmp prefect.yaml
 
 # The browser test drives Debian's chromium (Playwright downloads nothing here); a Korean font
 # makes its screenshots readable. The certificate PDF tests read PDFs with poppler-utils

@@ -269,7 +269,7 @@ def issue(round_id: str, now: datetime, database: Path, result: Path,
         profiler.dump_stats(profile)
     pdfs = list((database.parent / "certificates" / round_id).glob("*.pdf"))
     result.write_text(json.dumps({
-        "issued": outcome.data["issued"], "detail": outcome.detail,
+        "issued": outcome.issued, "detail": outcome.detail,
         "round_state": str(outcome.round_state), "walls": walls, "parts": parts,
         "parent_cpu": parent_cpu, "server_cpu": sum(server_cpu.values()),
         "others_cpus": max(0.0, others), "queued": queued(round_id),

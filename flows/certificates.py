@@ -14,19 +14,18 @@ from typing import Annotated
 from prefect import flow, get_run_logger
 from pydantic import Field
 
-from flows import round_runs
+from flows import registry
 from flows.models import (
     Actor,
     Chain,
-    InputOutcome,
+    IssuanceOutcome,
     Now,
     ProductionItem,
     RoundId,
-    Step,
-    StepOutcome,
+    SupportOutcome,
     described,
 )
-from flows.owed import owed, publish
+from flows.owed import begin, finish
 from flows.support_import import applied
 from sangsaeng.domain.certificates import Ground, ReissueField
 from sangsaeng.domain.states import RoundState
@@ -47,18 +46,18 @@ def _now(now: datetime | None) -> datetime:
 @flow(name="certificate_issuance", persist_result=False)
 @described
 async def certificate_issuance(round_id: RoundId, now: Now = None, actor: Actor = "prefect",
-                               chain: Chain = False) -> StepOutcome:
+                               chain: Chain = False) -> IssuanceOutcome:
     """K1–K4: issue a certificate (확인서) to every lead whose production is confirmed.
 
     Numbered per (issue year, track) after the highest known number (K2a), valid for the
     round's support years from the issue date (K3), printed as a PDF under
     var/certificates/<round>/ and sent to the lead with `certificate.issued`. Safe to re-run.
     """
-    await round_runs.tag_own_run(round_id)
+    run = await begin(registry.CERTIFICATE_ISSUANCE, round_id, chain)
     done = certificates.issue_certificates(round_id, _now(now), actor)
     if done.issued:
         detail = f"{done.issued} certificate(s) issued: {', '.join(done.ranges.values())}"
-    elif done.state == RoundState.NOTIFIED:  # nothing issued yet in this round
+    elif done.state is RoundState.NOTIFIED:  # nothing issued yet in this round
         detail = ("nothing to issue: no lead's production is confirmed yet (K1: "
                   "confirm_production or `support import production.csv`)")
     else:
@@ -68,14 +67,11 @@ async def certificate_issuance(round_id: RoundId, now: Now = None, actor: Actor 
         detail += f"; confirmations giving none: {counted} (listed in {done.skipped_file})"
         get_run_logger().warning("production confirmed without a certificate: %s, listed "
                                  "in %s", counted, done.skipped_file)
-    outcome = await owed(round_id, StepOutcome(
-        step=Step.CERTIFICATE_ISSUANCE, detail=detail, round_state=done.state,
-        data={"issued": done.issued, "ranges": done.ranges, "skipped": done.skipped,
-              "skipped_file": done.skipped_file}))
-    publish(round_id)
-    if chain and done.state is RoundState.CERTIFYING and round_runs.is_served():
-        await round_runs.start_next_step(round_id, done.state)
-    return outcome
+    # chained (served): listing support follows once the round is certifying
+    return await finish(run, IssuanceOutcome(
+        step=run.entry.name, round_id=round_id, detail=detail, round_state=done.state,
+        issued=done.issued, ranges=done.ranges, skipped=done.skipped,
+        skipped_file=done.skipped_file))
 
 
 @flow(name="confirm_production", persist_result=False)
@@ -89,7 +85,7 @@ async def confirm_production(
         "저장 후 확인서 발급 (certificate_issuance) / issue the certificates once "
         "recorded"))] = True,
     now: Now = None,
-) -> InputOutcome:
+) -> SupportOutcome:
     """K1: record production confirmations (생산 확인); with `chain`, issue their certificates.
 
     Refused: an application that is not selected, a BRN that is not one of its leads.
@@ -112,7 +108,7 @@ async def change_certificate(
     reason: Annotated[str, Field(description="사유 (감사 기록) / why (audited)")],
     actor: Actor = "prefect",
     now: Now = None,
-) -> InputOutcome:
+) -> SupportOutcome:
     """K4: reissue a certificate after a change of name, representative or address — same
     number, version + 1, a new PDF sent to the lead; earlier versions are kept."""
     clock = _now(now)
@@ -132,7 +128,7 @@ async def cancel_certificates(
     reason: Annotated[str, Field(min_length=1, description="상세 사유 (감사 기록) / why")],
     actor: Actor = "prefect",
     now: Now = None,
-) -> InputOutcome:
+) -> SupportOutcome:
     """K5/K5a: cancel a selected project: its certificates become `cancelled` from
     `decided_on`, each lead is banned for five years (later rounds screen it out as
     SANCTIONED), and each lead is told. Cancelling twice changes nothing."""

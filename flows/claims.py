@@ -9,7 +9,7 @@ from typing import Annotated
 from prefect import flow
 from pydantic import Field
 
-from flows.models import Actor, InputOutcome, Now, described
+from flows.models import Actor, Now, SupportOutcome, described
 from flows.support_import import applied
 from sangsaeng.io.after_selection import ClaimInput, SupportFiles
 from tasks.support_import import record_support
@@ -34,7 +34,7 @@ async def submit_cost_claim(
         "증빙 (예: 영수증 번호) / evidence, e.g. the receipt's number"))] = "",
     actor: Actor = "prefect",
     now: Now = None,
-) -> InputOutcome:
+) -> SupportOutcome:
     """M2: decide one 가치창출 certification-cost claim against the project's remaining cap
     (`[support] cost_cap_krw`, 15,000,000 KRW) and tell its leads. Refused: an unknown receipt
     number, or a claim id already decided with other content. Decisions are final."""

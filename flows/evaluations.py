@@ -13,12 +13,17 @@ from datetime import UTC, date, datetime
 from typing import Annotated
 
 from prefect import flow, get_run_logger
-from prefect.flow_runs import apause_flow_run, asuspend_flow_run
 from pydantic import Field
 
-from flows import round_runs
-from flows.models import Actor, CancellationDecision, InputOutcome, Now, described
-from flows.owed import deliver
+from flows.models import (
+    Actor,
+    CancellationDecision,
+    CancellationReviewOutcome,
+    Now,
+    SupportOutcome,
+    described,
+)
+from flows.owed import deliver, run_mode, wait_for_input
 from flows.support_import import applied
 from sangsaeng.domain.clock import format_day
 from sangsaeng.domain.evaluations import KIND_NAMES, EvaluationKind, EvaluationResult
@@ -52,10 +57,9 @@ async def _wait_for_office(pending: Pending) -> CancellationDecision:
     form = CancellationDecision.with_initial_data(description=decision_brief(pending),
                                                   confirm=False)
     key = f"review-cancellation-{pending.id}"
-    if round_runs.is_served():
-        return await asuspend_flow_run(wait_for_input=form, key=key)
-    return await apause_flow_run(wait_for_input=form, timeout=DECISION_TIMEOUT_S,
-                                 poll_interval=2, key=key)
+    decision: CancellationDecision = await wait_for_input(run_mode(), form, key,
+                                                          DECISION_TIMEOUT_S)
+    return decision
 
 
 @flow(name="review_cancellation", persist_result=False)
@@ -63,13 +67,14 @@ async def _wait_for_office(pending: Pending) -> CancellationDecision:
 async def review_cancellation(
     receipt_no: Annotated[str, Field(min_length=1, description="접수번호 / receipt number")],
     now: Now = None,
-) -> InputOutcome:
+) -> CancellationReviewOutcome:
     """M3/K5: the office confirms or dismisses the cancellation a failed interim or completion
     evaluation proposed. Confirm: the project's certificates are cancelled and its leads
     banned (K5a), each lead told; dismiss: nothing is cancelled. Both are audited."""
     pending = evaluations.pending_cancellation(receipt_no.strip())
     if pending is None:
-        return InputOutcome(round_id="-", detail=f"no cancellation of {receipt_no} is pending")
+        return CancellationReviewOutcome(
+            round_id="-", detail=f"no cancellation of {receipt_no} is pending")
     decision = await _wait_for_office(pending)
     clock = now if now is not None else datetime.now(UTC)
     state, banned = evaluations.decide_cancellation(
@@ -77,8 +82,8 @@ async def review_cancellation(
     get_run_logger().info("cancellation of %s %s (%d lead(s) banned)", pending.receipt_no,
                           state, len(banned))
     await deliver(None)
-    return InputOutcome(round_id=pending.round_id, detail=f"cancellation {state}",
-                        data={"state": state, "banned": len(banned)})
+    return CancellationReviewOutcome(round_id=pending.round_id, detail=f"cancellation {state}",
+                                     state=state, banned=len(banned))
 
 
 @flow(name="record_evaluation", persist_result=False)
@@ -93,7 +98,7 @@ async def record_evaluation(
     note: Annotated[str, Field(description="비고 (감사 기록) / note (audited)")] = "",
     actor: Actor = "prefect",
     now: Now = None,
-) -> InputOutcome:
+) -> SupportOutcome:
     """M3: record a performance evaluation's result. A `fail` of an interim or completion
     evaluation proposes a K5 cancellation (failed_evaluation) that the office confirms or
     dismisses in `review_cancellation`; nothing is cancelled here.

@@ -15,8 +15,16 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_table_artifact
 from pydantic import Field
 
-from flows import round_runs
-from flows.models import InputOutcome, Now, RoundId, SupplementInput, described
+from flows import registry, round_runs
+from flows.models import (
+    Now,
+    RoundId,
+    ScoresOutcome,
+    SupplementInput,
+    SupplementsOutcome,
+    described,
+)
+from flows.owed import RunMode, run_mode, when_served
 from sangsaeng.dashboard import artifact_key
 from sangsaeng.domain.clock import format_kst
 from sangsaeng.errors import InputRefused, StepError
@@ -51,7 +59,7 @@ async def accept_supplements(
         "접수한 보완서류 (접수번호·서류·접수 일시) / supplement documents received"))],
     actor: Annotated[str, Field(description="입력하는 담당자 (감사 기록) / who records them")],
     now: Now = None,
-) -> InputOutcome:
+) -> SupplementsOutcome:
     """§4.6/S1: record supplement documents received for applications waiting for them.
 
     Screening is not re-run here: until the supplement deadline the outcome cannot change, and
@@ -70,13 +78,13 @@ async def accept_supplements(
         f"{len(result.unchanged)} unchanged, {len(result.refused)} refused"))
     if result.refused:
         _refuse("supplement item(s)", result.refused, len(result.accepted))
-    return InputOutcome(
+    return SupplementsOutcome(
         round_id=round_id, detail=f"accepted {len(result.accepted)}, "
         f"unchanged {len(result.unchanged)}",
         waiting_for=f"the supplement deadline {format_kst(result.supplement_deadline)}: "
                     "screening re-checks (S1)",
-        data={"accepted": result.accepted, "unchanged": result.unchanged,
-              "still_missing": result.still_missing})
+        accepted=result.accepted, unchanged=result.unchanged,
+        still_missing=result.still_missing)
 
 
 @flow(name="upload_scores", persist_result=False)
@@ -95,13 +103,14 @@ async def upload_scores(
         "저장 후 평가(committee_review) 자동 시작 / start the committee review once "
         "stored"))] = False,
     now: Now = None,
-) -> InputOutcome:
+) -> ScoresOutcome:
     """V2: store the committee's score sheets (a file on the server or pasted CSV text).
 
     Checked as the package's scores.csv; good rows are kept, every rejected row is listed
     (row, column, value) and fails the run. With `chain`, in a served run, the committee review
     starts once the sheets are stored without rejections and screening is final.
     """
+    mode = run_mode()
     if bool(path.strip()) == bool(csv_text.strip()):
         raise StepError("give the score sheet either as a file path or as pasted CSV text, "
                         "one of the two")
@@ -115,22 +124,24 @@ async def upload_scores(
     if result.errors:
         _refuse("score row(s)", [str(e) for e in result.errors],
                 result.added + result.corrected)
-    return await _after_upload(round_id, result, chain)
+    return await _after_upload(round_id, result, chain, mode)
 
 
-async def _after_upload(round_id: str, result: ScoreUpload, chain: bool) -> InputOutcome:
+async def _after_upload(round_id: str, result: ScoreUpload, chain: bool, mode: RunMode
+                        ) -> ScoresOutcome:
     """What the stored sheets lead to: the review (chained when served) or what it waits for."""
-    outcome = InputOutcome(
+    outcome = ScoresOutcome(
         round_id=round_id, detail=f"added {result.added}, corrected {result.corrected}, "
-        f"unchanged {result.unchanged}", data={
-            "source": result.source, "added": result.added, "corrected": result.corrected,
-            "unchanged": result.unchanged, "screening_final": result.screening_final})
+        f"unchanged {result.unchanged}", source=result.source, added=result.added,
+        corrected=result.corrected, unchanged=result.unchanged,
+        screening_final=result.screening_final)
     if not result.screening_final:
         outcome.waiting_for = "screening (supplements), then the committee review"
-    elif chain and round_runs.is_served():
+    elif chain:
         # once per stored set of sheets: the same sheets again find the same review run
-        outcome.data["review_run"] = await round_runs.start_step(
-            round_id, "committee_review", once_per=f"scores-{result.sheets_digest}")
-    else:
+        outcome.review_run = await when_served(mode, lambda: round_runs.start_step(
+            round_id, registry.COMMITTEE_REVIEW.name, once_per=f"scores-{result.sheets_digest}"),
+            None)
+    if result.screening_final and outcome.review_run is None:
         outcome.waiting_for = "the committee review (run committee_review)"
     return outcome

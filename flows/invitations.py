@@ -9,7 +9,7 @@ from typing import Annotated
 from prefect import flow
 from pydantic import Field
 
-from flows.models import Actor, InputOutcome, Now, described
+from flows.models import Actor, InvitationOutcome, Now, described
 from flows.owed import deliver
 from sangsaeng.domain.events import EventKind
 from sangsaeng.services.invitations import EventInput
@@ -29,7 +29,7 @@ async def invite_to_event(
         "안내·신청 주소 (https://…, 없으면 비움) / the event's page, if any"))] = "",
     actor: Actor = "prefect",
     now: Now = None,
-) -> InputOutcome:
+) -> InvitationOutcome:
     """M4: invite the lead and partner companies of selected projects with a valid certificate
     (on the run's day) — once per (event, company); entering the event again invites only
     companies not invited yet."""
@@ -37,7 +37,6 @@ async def invite_to_event(
     done = invitations.invite_to_event(EventInput(kind, title.strip(), held_on, place.strip(),
                                                   link.strip()), clock, actor)
     await deliver(None)
-    return InputOutcome(round_id="-", detail=f"{done.invited} invitation(s) owed; "
-                        f"{done.already} compan(y/ies) invited before",
-                        data={"event_id": done.event_id, "invited": done.invited,
-                              "already": done.already})
+    return InvitationOutcome(round_id="-", detail=f"{done.invited} invitation(s) owed; "
+                             f"{done.already} compan(y/ies) invited before",
+                             event_id=done.event_id, invited=done.invited, already=done.already)

@@ -11,9 +11,17 @@ from typing import Annotated
 from prefect import flow
 from pydantic import Field
 
-from flows import round_runs
-from flows.models import Actor, Chain, InputOutcome, Now, RoundId, Step, StepOutcome, described
-from flows.owed import publish
+from flows import registry
+from flows.models import (
+    Actor,
+    Chain,
+    ListingSupportOutcome,
+    Now,
+    RoundId,
+    SupportOutcome,
+    described,
+)
+from flows.owed import begin, finish
 from flows.support_import import applied
 from sangsaeng.domain.listing import MallStep
 from sangsaeng.io.after_selection import ListingInput, SupportFiles
@@ -28,21 +36,19 @@ def _now(now: datetime | None) -> datetime:
 @flow(name="mall_listing_support", persist_result=False)
 @described
 async def mall_listing_support(round_id: RoundId, now: Now = None, actor: Actor = "prefect",
-                               chain: Chain = False) -> StepOutcome:
+                               chain: Chain = False) -> ListingSupportOutcome:
     """R2/M1: the round's last step. Once its certificates are issued the round moves to
     `support` and each certified product's 나라장터 종합쇼핑몰 listing checklist starts; the
     daily dues run (09:00 KST) then reminds and escalates (M1b, M1c). Safe to re-run.
 
     `chain` is accepted like every step's; nothing follows it (the dues run is scheduled).
     """
-    await round_runs.tag_own_run(round_id)
+    run = await begin(registry.MALL_LISTING_SUPPORT, round_id, chain)
     state, steps = listing.begin_listing_support(round_id, _now(now), actor)
     detail = (", ".join(f"{step} {n}" for step, n in steps.items()) if steps
               else "no valid certificate yet: listing support waits for certificate_issuance")
-    outcome = StepOutcome(step=Step.MALL_LISTING_SUPPORT, detail=detail, round_state=state,
-                          data={"steps": steps})
-    publish(round_id)
-    return outcome
+    return await finish(run, ListingSupportOutcome(
+        step=run.entry.name, round_id=round_id, detail=detail, round_state=state, steps=steps))
 
 
 @flow(name="record_listing_step", persist_result=False)
@@ -61,7 +67,7 @@ async def record_listing_step(
         "물품식별번호)"))] = "",
     actor: Actor = "prefect",
     now: Now = None,
-) -> InputOutcome:
+) -> SupportOutcome:
     """M1: record a 나라장터 종합쇼핑몰 listing step of a certified product (any order).
 
     Refused: no certificate of that lead, a certificate not valid, a catalog_number without

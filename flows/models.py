@@ -17,20 +17,13 @@ from prefect.input import RunInput
 from pydantic import BaseModel, Field, field_validator
 from pydantic.fields import FieldInfo
 
+from flows.registry import STEP_NAMES
 from sangsaeng.domain.clock import as_kst
+from sangsaeng.domain.states import RoundState
 
-
-class Step(StrEnum):
-    """The round's steps in order (ARCHITECTURE: the round as flows)."""
-
-    OPEN_CALL = "open_call"
-    INTAKE = "intake"
-    CLOSE_INTAKE = "close_intake"
-    SCREENING = "screening"
-    COMMITTEE_REVIEW = "committee_review"
-    SELECTION_NOTICE = "selection_notice"
-    CERTIFICATE_ISSUANCE = "certificate_issuance"
-    MALL_LISTING_SUPPORT = "mall_listing_support"
+# The round's steps in order (ARCHITECTURE: the round as flows), from the step registry.
+Step = StrEnum("Step", [(name.upper(), name) for name in STEP_NAMES])  # type: ignore[misc]
+Step.__doc__ = "The round's steps in order (flows/registry.py)."
 
 
 # Fields whose choices come from files and the database, filled in by flows/round_choice.py when
@@ -76,12 +69,6 @@ def described(fn: F) -> F:
     if lines:
         fn.__doc__ = inspect.cleandoc(fn.__doc__ or "") + "\n\nArgs:\n" + "\n".join(lines)
     return fn
-
-
-# ARCHITECTURE's table: the step that owes each kind of notice (by the kind's first part).
-NOTICE_STEPS = {"call": "open_call", "application": "intake", "screening": "screening",
-                "review": "committee_review", "selection": "selection_notice",
-                "certificate": "certificate_issuance"}
 
 
 class ChairActionInput(BaseModel):
@@ -157,28 +144,144 @@ class InputOutcome(BaseModel):
     detail: str = ""
     refused: list[str] = Field(default_factory=list, description="거부됨 / refused, with why")
     waiting_for: str | None = None
-    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class NewRoundOutcome(InputOutcome):
+    """create_round: the file written, its tracks and quotas, the forms that offer it now."""
+
+    path: str
+    tracks: list[str]
+    quota: dict[str, int]
+    forms_updated: list[str] = Field(default_factory=list)
+
+
+class SupplementsOutcome(InputOutcome):
+    """accept_supplements: per item accepted or unchanged; what each application still lacks."""
+
+    accepted: list[str]
+    unchanged: list[str]
+    still_missing: dict[str, list[str]]
+
+
+class ScoresOutcome(InputOutcome):
+    """upload_scores: the sheet read, rows by outcome, and the review it may start (served)."""
+
+    source: str
+    added: int
+    corrected: int
+    unchanged: int
+    screening_final: bool
+    review_run: str | None = None
+
+
+class SupportOutcome(InputOutcome):
+    """An after-selection input (INTERFACES §5): rows by kind recorded and unchanged, the
+    certificates issued per round, files not read, failed evaluations' pending cancellations
+    (M3) and their review runs (served: receipt → run id)."""
+
+    recorded: dict[str, int]
+    unchanged: dict[str, int]
+    issued: dict[str, int]
+    not_read: list[str]
+    pending_cancellations: list[str]
+    reviews: dict[str, str]
+
+
+class CancellationReviewOutcome(InputOutcome):
+    """review_cancellation: the office's decision (M3/K5), none when nothing was pending."""
+
+    state: str | None = None  # confirmed or dismissed
+    banned: int = 0
+
+
+class InvitationOutcome(InputOutcome):
+    """invite_to_event: the event, companies invited now and before (M4)."""
+
+    event_id: int
+    invited: int
+    already: int
 
 
 class StepOutcome(BaseModel):
-    """What one step did, and what (if anything) the round now waits for."""
+    """What one step did, and what (if anything) the round now waits for.
+
+    Each step's own results are typed fields of its subclass below (issue 21: nothing is read
+    back from a dict by key).
+    """
 
     step: Step
+    round_id: str = Field(description="회차 / the round")
     detail: str = ""
     waiting_for: str | None = None
-    data: dict[str, Any] = Field(default_factory=dict)
     notices: dict[str, int] = Field(default_factory=dict, description="sent, retry_later, failed")
     notices_waiting: str | None = Field(default=None, description="why notices wait, if they do")
     delivery_run: str | None = Field(default=None, description=(
         "발송 실행 (서버) / the deliver_notices run that sends what the step owes (served)"))
-    round_state: str = Field(default="", description="회차 상태 / the round's state after it")
+    round_state: RoundState = Field(description="회차 상태 / the round's state after it")
+
+    def excluded_sheets(self) -> tuple[list[tuple[str, str, str]], int]:
+        """V5: the score sheets the review left out (a sample, and how many in all)."""
+        return [], 0
+
+
+class OpenCallOutcome(StepOutcome):
+    """open_call: the deadline runs it scheduled (served: `{what: flow run id}`, T2/S1)."""
+
+    deadline_runs: dict[str, str] = Field(default_factory=dict)
+
+
+class IntakeOutcome(StepOutcome):
+    """intake: rows added and corrected by table, and how many were rejected."""
+
+    added: dict[str, int]
+    corrected: dict[str, int]
+    rejected: int
+
+
+class ScreeningOutcome(StepOutcome):
+    """screening: applications moved by state, and how many wait for supplements (S1)."""
+
+    moved: dict[str, int]
+    waiting: int
+
+
+class ReviewOutcome(StepOutcome):
+    """committee_review: the proposal by placement and the sheets left out (V5)."""
+
+    proposed: dict[str, int]
+    excluded: list[tuple[str, str, str]]  # receipt, reviewer, why (a sample)
+    excluded_count: int
+
+    def excluded_sheets(self) -> tuple[list[tuple[str, str, str]], int]:
+        return self.excluded, self.excluded_count
+
+
+class ReleaseOutcome(StepOutcome):
+    """selection_notice: the decisions released by placement."""
+
+    released: dict[str, int]
+
+
+class IssuanceOutcome(StepOutcome):
+    """certificate_issuance: certificates issued, their numbers, confirmations giving none."""
+
+    issued: int
+    ranges: dict[str, str]
+    skipped: dict[str, int]
+    skipped_file: str | None
+
+
+class ListingSupportOutcome(StepOutcome):
+    """mall_listing_support: products by the listing step they are at (M1)."""
+
+    steps: dict[str, int]
 
 
 class RoundReport(BaseModel):
     """The result of a `round` run: the steps done, and where it stopped and why."""
 
     round_id: str
-    state: str
+    state: RoundState
     steps: list[StepOutcome] = Field(default_factory=list)
     stopped_at: Step | None = None
     waiting_for: str | None = None

@@ -12,8 +12,8 @@ from typing import Annotated
 from prefect import flow, get_run_logger
 from pydantic import Field
 
-from flows import round_runs
-from flows.models import CHOICE, InputOutcome, described
+from flows.models import CHOICE, NewRoundOutcome, described
+from flows.owed import run_mode, when_served
 from flows.round_choice import refresh_forms
 from sangsaeng.domain.clock import as_kst, format_kst
 from sangsaeng.services.round_files import ROUND_ID, NewRound
@@ -44,24 +44,25 @@ async def create_round(
     actor: Annotated[str, Field(min_length=1, description=(
         "입력하는 담당자 (감사 기록) / who creates it (audited)"))],
     quota: Quota = None, support_years: SupportYears = None,
-) -> InputOutcome:
+) -> NewRoundOutcome:
     """R1: write a new round's configuration file, validated; the forms offer it next.
 
     Refused, with nothing written, when the file would not validate (closes_at not after
     opens_at, a track the program does not have, a quota for a track not offered) or the id
     exists already. The round is registered and its call published by open_call.
     """
+    mode = run_mode()
     new = NewRound(id=round_id.strip(), title=title.strip(), opens_at=as_kst(opens_at),
                    closes_at=as_kst(closes_at), tracks=tuple(tracks),
                    quota={k: v for k, v in (quota or {}).items() if v is not None},
                    support_years=support_years)
     path = create_round_file(new, datetime.now(UTC), actor)
     get_run_logger().info("round %s written to %s", new.id, path)
-    outcome = InputOutcome(
+    outcome = NewRoundOutcome(
         round_id=new.id, detail=f"created {path.name}: {new.title}, "
         f"{format_kst(new.opens_at)} – {format_kst(new.closes_at)} KST",
         waiting_for="open_call (공고 게시): choose the round there to publish the call",
-        data={"path": str(path), "tracks": list(new.tracks), "quota": new.quota})
-    if round_runs.is_served():  # the next form offers the round (no restart of `serve`)
-        outcome.data["forms_updated"] = await refresh_forms()
+        path=str(path), tracks=list(new.tracks), quota=new.quota)
+    # served: the next form offers the round (no restart of `serve`)
+    outcome.forms_updated = await when_served(mode, refresh_forms, [])
     return outcome

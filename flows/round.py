@@ -11,39 +11,50 @@ the end of a step run alone in-process.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import inspect
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from prefect import flow, get_run_logger
-from prefect.flow_runs import apause_flow_run, asuspend_flow_run
 from pydantic import Field
 
-from flows import round_runs
-from flows.certificates import certificate_issuance
-from flows.listing import mall_listing_support
+from flows import registry, round_runs
 from flows.models import (
     Actor,
     CancelOutcome,
     Chain,
     ChairApproval,
     DataPath,
+    IntakeOutcome,
     Now,
+    OpenCallOutcome,
+    ReleaseOutcome,
+    ReviewOutcome,
     RoundFile,
     RoundId,
     RoundReport,
+    ScreeningOutcome,
     Step,
     StepOutcome,
     WaitForChair,
     described,
 )
-from flows.owed import attribute, deliver, in_round_flow, owed, publish
+from flows.owed import (
+    StepRun,
+    attribute,
+    begin,
+    deliver,
+    finish,
+    run_mode,
+    wait_for_input,
+    when_served,
+)
+from flows.registry import ROUND_STEPS, Entry
 from sangsaeng.domain.clock import format_kst
 from sangsaeng.domain.states import RoundState
 from sangsaeng.errors import ImportRejected, StepError
 from sangsaeng.progress import report
 from tasks import artifacts, steps
-from tasks.notices import deliver_notices
 from tasks.results import Imported
 from tasks.rounds import round_closes_at
 
@@ -60,12 +71,6 @@ def _counts(data: dict[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in data.items() if v) or "nothing new"
 
 
-async def _chain(round_id: str, chain: bool, state: RoundState) -> None:
-    """With `chain` (deadline and chained runs), start the deployment of the next step."""
-    if chain and round_runs.is_served():
-        await round_runs.start_next_step(round_id, state)
-
-
 @flow(name="open_call", persist_result=False)
 @described
 async def open_call(config: RoundFile, now: Now = None, actor: Actor = "prefect"
@@ -74,21 +79,17 @@ async def open_call(config: RoundFile, now: Now = None, actor: Actor = "prefect"
 
     `config` is a round id (config/rounds/<id>.toml, the UI's choice) or, from the CLI, a path.
     """
-    report("open_call", 0, 1)
+    step = registry.OPEN_CALL
+    report(step.name, 0, 1)
     opened = steps.open_round(config, _now(now), actor)  # R1/R3; dates may move (T2)
-    round_id = opened.round_id
-    await round_runs.tag_own_run(round_id)
-    report("open_call", 1, 1)
-    outcome = StepOutcome(step=Step.OPEN_CALL, detail="opened" if opened.opened else
-                          "already open", data={"round_id": round_id},
-                          round_state=opened.state)
-    if round_runs.is_served() and opened.state is RoundState.OPEN:
-        # T2/S1: the deadline runs, moved with the dates (never in replays)
-        outcome.data["deadline_runs"] = await round_runs.ensure_deadline_runs(
-            round_id, opened.closes_at, opened.supplement_deadline, _now(now))
-    await owed(round_id, outcome)
-    publish(round_id)
-    return outcome
+    run = await begin(step, opened.round_id)
+    report(step.name, 1, 1)
+    outcome = OpenCallOutcome(step=step.name, round_id=run.round_id, detail="opened"
+                              if opened.opened else "already open", round_state=opened.state)
+    if opened.state is RoundState.OPEN:  # T2/S1: the deadline runs, moved with the dates
+        outcome.deadline_runs = await when_served(run.mode, lambda: round_runs.ensure_deadline_runs(
+            run.round_id, opened.closes_at, opened.supplement_deadline, _now(now)), {})
+    return await finish(run, outcome)
 
 
 def _rejected(result: Imported) -> ImportRejected:
@@ -104,27 +105,26 @@ def _rejected(result: Imported) -> ImportRejected:
 async def intake(round_id: RoundId, data: DataPath = "", now: Now = None,
                  actor: Actor = "prefect") -> StepOutcome:
     """Import the round package idempotently; rejected rows fail the step (good rows kept)."""
-    await round_runs.tag_own_run(round_id)
-    report("intake", 0, 1)
+    run = await begin(registry.INTAKE, round_id)
+    report(run.entry.name, 0, 1)
     result = steps.import_package(round_id, data, _now(now), actor)
-    report("intake", 1, 1)
+    report(run.entry.name, 1, 1)
     corrected = sum(result.corrected.values())
     detail = _counts(result.added) + (f"; corrected {corrected}" if corrected else "")
     get_run_logger().info("intake of %s read %s: %s", round_id, result.source, detail or
                           "nothing new")
-    outcome = StepOutcome(step=Step.INTAKE, detail=detail, round_state=result.state, data={
-        "added": result.added, "corrected": result.corrected, "rejected": result.rejected})
-    await owed(round_id, outcome)  # the good rows' receipts go out; the step fails for the rest
+    outcome = IntakeOutcome(step=run.entry.name, round_id=round_id, detail=detail,
+                            round_state=result.state, added=result.added,
+                            corrected=result.corrected, rejected=result.rejected)
+    # the good rows' receipts go out; the step fails for the rest
+    await finish(run, outcome, done=not result.rejected)
     if result.rejected:
         raise _rejected(result)
-    publish(round_id)
     return outcome
 
 
-async def _until_deadline(round_id: str, now: datetime | None) -> None:
+async def _until_deadline(round_id: str) -> None:
     """A deadline run started early by the runner waits for the deadline itself (T2)."""
-    if now is not None or not round_runs.is_served():
-        return
     early = round_closes_at(round_id) - datetime.now(UTC)
     if timedelta(0) < early <= EARLY_START:
         await asyncio.sleep(early.total_seconds())
@@ -138,17 +138,16 @@ async def close_intake(round_id: RoundId, now: Now = None, actor: Actor = "prefe
 
     With `chain` (the deadline run), screening starts as soon as intake is closed.
     """
-    await round_runs.tag_own_run(round_id)
-    if chain:
-        await _until_deadline(round_id, now)
+    run = await begin(registry.CLOSE_INTAKE, round_id, chain)
+    if chain and now is None:  # served only: a replay's clock is fixed
+        await when_served(run.mode, lambda: _until_deadline(round_id), None)
     closed = steps.close_intake(round_id, _now(now), actor)
     waiting = ("the deadline (intake is open)"
                if closed.state in (RoundState.DRAFT, RoundState.OPEN) else None)
-    publish(round_id)
-    if closed.closed:
-        await _chain(round_id, chain, closed.state)
-    return StepOutcome(step=Step.CLOSE_INTAKE, detail="closed" if closed.closed
-                       else closed.state.value, waiting_for=waiting, round_state=closed.state)
+    return await finish(run, StepOutcome(
+        step=run.entry.name, round_id=round_id, detail="closed" if closed.closed
+        else closed.state.value, waiting_for=waiting, round_state=closed.state),
+        chain=closed.closed)
 
 
 @flow(name="screening", persist_result=False)
@@ -160,21 +159,18 @@ async def screening(round_id: RoundId, now: Now = None, actor: Actor = "prefect"
     With `chain` (deadline and chained runs), the committee review starts once screening is
     final.
     """
-    await round_runs.tag_own_run(round_id)
-    report("screening", 0, 1)
+    run = await begin(registry.SCREENING, round_id, chain)
+    report(run.entry.name, 0, 1)
     result = steps.screen(round_id, _now(now), actor)
-    report("screening", 1, 1)
+    report(run.entry.name, 1, 1)
     waiting = None
     if result.waiting and result.supplement_deadline is not None:
         waiting = (f"supplements of {result.waiting} application(s) until "
                    f"{format_kst(result.supplement_deadline)}")
-    outcome = await owed(round_id, StepOutcome(
-        step=Step.SCREENING, detail=_counts(result.moved), waiting_for=waiting,
-        data={"moved": result.moved, "waiting": result.waiting}, round_state=result.state))
-    publish(round_id)
-    if not waiting:
-        await _chain(round_id, chain, result.state)
-    return outcome
+    return await finish(run, ScreeningOutcome(
+        step=run.entry.name, round_id=round_id, detail=_counts(result.moved),
+        waiting_for=waiting, moved=result.moved, waiting=result.waiting,
+        round_state=result.state), chain=not waiting)
 
 
 ChairInput = Annotated[ChairApproval | None, Field(description=(
@@ -197,22 +193,22 @@ async def committee_review(
     nothing: it is audited, the round stays in review and the run ends waiting for a new
     decision (run committee_review again).
     """
-    await round_runs.tag_own_run(round_id)  # cancel_round finds the chair's suspended run
-    report("committee_review", 0, 1)
+    # tagged: cancel_round finds the chair's suspended run
+    run = await begin(registry.COMMITTEE_REVIEW, round_id, chain)
+    report(run.entry.name, 0, 1)
     proposed = steps.propose(round_id, _now(now), actor)
-    report("committee_review", 1, 1)
-    outcome = await owed(round_id, StepOutcome(  # reviewers' assignments
-        step=Step.COMMITTEE_REVIEW, detail=_counts(proposed.proposed),
-        round_state=proposed.state,
-        data={"proposed": proposed.proposed, "excluded": [list(e) for e in proposed.excluded],
-              "excluded_count": proposed.excluded_count}))
+    report(run.entry.name, 1, 1)
+    outcome = await finish(run, ReviewOutcome(  # reviewers' assignments go out now
+        step=run.entry.name, round_id=round_id, detail=_counts(proposed.proposed),
+        round_state=proposed.state, proposed=proposed.proposed,
+        excluded=list(proposed.excluded), excluded_count=proposed.excluded_count), done=False)
     if proposed.state is not RoundState.REVIEW:  # approved earlier: the decision is frozen
         if approval is not None and (approval.exclude or approval.include):
             raise StepError(f"round {round_id} is {proposed.state}: the chair's changes apply "
                             "only while the round awaits approval (state review)")
         return outcome
     if approval is None and wait_for_chair:
-        approval = await _wait_for_chair(round_id)
+        approval = await _wait_for_chair(run)
     if approval is None:
         outcome.waiting_for = "the chair's approval (rerun with --approve)"
         return outcome
@@ -225,24 +221,20 @@ async def committee_review(
         outcome.waiting_for = ("a new decision of the chair: the proposal was not approved "
                                "(run committee_review again)")
         return outcome
-    publish(round_id)
-    await _chain(round_id, chain, decided.state)
-    return outcome
+    return await finish(run, outcome)
 
 
-async def _wait_for_chair(round_id: str) -> ChairApproval:
+async def _wait_for_chair(run: StepRun) -> ChairApproval:
     """V10: the chair's typed input, the proposed selection shown in the form — suspended
     under a deployment, paused in-process (after the reviewers' assignments went out)."""
+    round_id = run.round_id
     artifacts.publish_round(round_id)  # the whole proposal, as the selection artifact
     form = ChairApproval.with_initial_data(
         description=artifacts.proposed_selection_brief(round_id), approve=False)
     key = f"chair-approval-{round_id}"
-    if round_runs.is_served():  # may take days: free the worker; the run re-enters on resume
-        return await asuspend_flow_run(wait_for_input=form, key=key)
-    if in_round_flow():
-        deliver_notices(round_id)
-    return await apause_flow_run(wait_for_input=form, timeout=APPROVAL_TIMEOUT_S,
-                                 poll_interval=2, key=key)
+    approval: ChairApproval = await wait_for_input(run.mode, form, key, APPROVAL_TIMEOUT_S,
+                                                   round_id)
+    return approval
 
 
 @flow(name="selection_notice", persist_result=False)
@@ -253,15 +245,12 @@ async def selection_notice(round_id: RoundId, now: Now = None, actor: Actor = "p
 
     With `chain`, the certificate issuance follows (for leads whose production is confirmed).
     """
-    await round_runs.tag_own_run(round_id)
+    run = await begin(registry.SELECTION_NOTICE, round_id, chain)
     released = steps.release(round_id, _now(now), actor)
-    outcome = await owed(round_id, StepOutcome(
-        step=Step.SELECTION_NOTICE, detail=_counts(released.released) if released.released
-        else "already released", data={"released": released.released},
-        round_state=released.state))
-    publish(round_id)
-    await _chain(round_id, chain, released.state)
-    return outcome
+    return await finish(run, ReleaseOutcome(
+        step=run.entry.name, round_id=round_id,
+        detail=_counts(released.released) if released.released else "already released",
+        released=released.released, round_state=released.state))
 
 
 @flow(name="cancel_round", persist_result=False)
@@ -279,12 +268,14 @@ async def cancel_round(
     configuration file does not bring it back. Under a deployment, the round's scheduled,
     pending and paused runs (deadline runs, the chair's suspended review) are cancelled.
     """
-    await round_runs.tag_own_run(round_id)
+    run = await begin(registry.CANCEL_ROUND, round_id)
     done = steps.cancel_round(round_id, reason, datetime.now(UTC), actor)
     outcome = CancelOutcome(round_id=round_id, cancelled_at=done.at, reason=done.reason,
                             actor=done.actor, already=not done.cancelled)
-    if round_runs.is_served():  # the runs wait on the server (CLI runs schedule none)
-        runs = await round_runs.cancel_waiting_runs(round_id, done.reason)
+    # the runs wait on the server (CLI runs schedule none)
+    runs = await when_served(run.mode, lambda: round_runs.cancel_waiting_runs(
+        round_id, done.reason), None)
+    if runs is not None:
         outcome.runs_cancelled, outcome.runs_refused = runs["cancelled"], runs["refused"]
         if runs["refused"]:
             get_run_logger().warning("runs of %s not cancelled: %s", round_id, runs["refused"])
@@ -310,39 +301,38 @@ async def round_flow(
     # The steps run inside this flow run (`.fn`): each is also a flow of its own for the UI,
     # but on Prefect's SQLite a nested flow run's creation often meets "database is locked",
     # a 503 and a ~2 s client retry (measured with 3.9.1; bench/README.md).
-    clock = _now(now)
-    first = await open_call.fn(config, clock, actor)
-    round_id = str(first.data["round_id"])
-    chair = approval or (ChairApproval(approve=True, approved_by=actor) if approve else None)
-    runs: dict[Step, Callable[[], Awaitable[StepOutcome]]] = {
-        Step.INTAKE: lambda: intake.fn(round_id, data, clock, actor),
-        Step.CLOSE_INTAKE: lambda: close_intake.fn(round_id, clock, actor),
-        Step.SCREENING: lambda: screening.fn(round_id, clock, actor),
-        Step.COMMITTEE_REVIEW: lambda: committee_review.fn(round_id, clock, chair,
-                                                           wait_for_chair, actor),
-        Step.SELECTION_NOTICE: lambda: selection_notice.fn(round_id, clock, actor),
-        Step.CERTIFICATE_ISSUANCE: lambda: certificate_issuance.fn(round_id, clock, actor),
-        Step.MALL_LISTING_SUPPORT: lambda: mall_listing_support.fn(round_id, clock, actor),
-    }
-    result = RoundReport(round_id=round_id, state=first.round_state, steps=[first])
+    given = {"config": config, "data": data, "now": _now(now), "actor": actor,
+             "approval": approval or (ChairApproval(approve=True, approved_by=actor)
+                                      if approve else None),
+             "wait_for_chair": wait_for_chair}
+    first = await _run_step(ROUND_STEPS[0], given)
+    given["round_id"] = first.round_id
+    result = RoundReport(round_id=first.round_id, state=first.round_state, steps=[first])
     try:
-        await _run_steps(result, runs, until)
+        await _run_steps(result, given, until)
     finally:  # a final delivery phase: what the steps owe, also when one of them failed
-        delivered, result.delivery_run = await deliver(round_id)
+        delivered, result.delivery_run = await deliver(first.round_id, run_mode())
     if delivered is not None:
         attribute(delivered, result.steps)
     result.state = result.steps[-1].round_state
-    artifacts.publish_round(round_id)
+    artifacts.publish_round(first.round_id)
     return result
 
 
-async def _run_steps(result: RoundReport, runs: dict[Step, Callable[[], Awaitable[StepOutcome]]],
-                     until: Step | None) -> None:
-    """The steps in order, until one waits or `until` is done."""
-    for step in [Step.OPEN_CALL, *runs]:
-        if step is not Step.OPEN_CALL:
-            result.steps.append(await runs[step]())
+async def _run_step(entry: Entry, given: dict[str, Any]) -> StepOutcome:
+    """One step of the registry, in this run (`.fn`), given by keyword what it takes."""
+    step = entry.load()
+    taken = inspect.signature(step.fn).parameters
+    outcome: StepOutcome = await step.fn(**{k: v for k, v in given.items() if k in taken})
+    return outcome
+
+
+async def _run_steps(result: RoundReport, given: dict[str, Any], until: Step | None) -> None:
+    """The registry's steps in order (the first one done), until one waits or `until` is."""
+    for entry in ROUND_STEPS:
+        if entry is not ROUND_STEPS[0]:
+            result.steps.append(await _run_step(entry, given))
         last = result.steps[-1]
-        if last.waiting_for or step is until:
-            result.stopped_at, result.waiting_for = step, last.waiting_for
+        if last.waiting_for or last.step is until:
+            result.stopped_at, result.waiting_for = last.step, last.waiting_for
             return

@@ -28,48 +28,10 @@ from prefect.client.schemas.responses import OrchestrationResult, SetStateStatus
 from prefect.context import FlowRunContext
 from prefect.states import Cancelled, Scheduled
 
+from flows import registry
+from flows.registry import DEPLOYMENT_NAMES, LEGACY_DEPLOYMENT, NEXT_STEP
 from sangsaeng.domain.clock import KST
 from sangsaeng.domain.states import RoundState
-
-# What the office reads in the UI's deployment list: Korean, the flow's name beside it (the
-# search box finds either). Stable: `serve` upserts by (flow, name), so a restart creates no
-# duplicate. Until issue 15 every deployment was named LEGACY_DEPLOYMENT (serve removes those).
-DEPLOYMENT_NAMES = {
-    "round": "회차 실행 (round)",
-    "create_round": "회차 만들기 (create_round)",
-    "open_call": "공고 게시 (open_call)",
-    "intake": "접수 자료 가져오기 (intake)",
-    "close_intake": "접수 마감 (close_intake)",
-    "screening": "요건 검토 (screening)",
-    "committee_review": "평가·위원장 승인 (committee_review)",
-    "accept_supplements": "보완서류 접수 (accept_supplements)",
-    "upload_scores": "평가표 올리기 (upload_scores)",
-    "selection_notice": "선정 통보 (selection_notice)",
-    "certificate_issuance": "확인서 발급 (certificate_issuance)",
-    "mall_listing_support": "종합쇼핑몰 등록 지원 (mall_listing_support)",
-    "confirm_production": "생산 확인 입력 (confirm_production)",
-    "change_certificate": "확인서 재발급 (change_certificate)",
-    "cancel_certificates": "확인서 취소 (cancel_certificates)",
-    "submit_cost_claim": "인증비용 지원 신청 (submit_cost_claim)",
-    "record_listing_step": "종합쇼핑몰 등록 단계 입력 (record_listing_step)",
-    "record_evaluation": "성과평가 결과 입력 (record_evaluation)",
-    "review_cancellation": "성과평가 취소 검토 (review_cancellation)",
-    "support_import": "선정 후 자료 가져오기 (support_import)",
-    "invite_to_event": "행사 초대 (invite_to_event)",
-    "support_dues": "매일 사후관리 (support_dues)",
-    "cancel_round": "회차 취소 (cancel_round)",
-    "deliver_notices": "안내 메일 발송 (deliver_notices)",
-    "deliver_due_notices": "전체 안내 메일 발송 (deliver_due_notices)",
-    "office_digest": "현황 갱신 (office_digest)",
-}
-LEGACY_DEPLOYMENT = "sangsaeng"
-
-# After a step, the round's state says which step comes next (chained runs only).
-NEXT_STEP = {RoundState.CLOSED: "screening", RoundState.SCREENING: "committee_review",
-             RoundState.DECIDED: "selection_notice",
-             RoundState.NOTIFIED: "certificate_issuance",
-             RoundState.CERTIFYING: "mall_listing_support"}
-
 
 # Runs that have not started their work yet: scheduled (also Late, AwaitingRetry), pending
 # (a runner took it), paused (also Suspended: the chair's review waiting for its input).
@@ -108,14 +70,14 @@ def is_served() -> bool:
 
 
 async def tag_own_run(round_id: str) -> None:
-    """A served run of a round's flow tags itself `round:<id>`.
+    """A served run of a round's flow tags itself `round:<id>` (its caller knows it is served).
 
     Deadline and chained runs are created with the tag; a run the office starts by hand from a
     deployment's form has none. Without it, cancel_round could not find, say, the chair's
     suspended review started from the UI.
     """
     context = FlowRunContext.get()
-    if not is_served() or context is None or context.flow_run is None:
+    if context is None or context.flow_run is None:
         return
     run, tag = context.flow_run, round_tag(round_id)
     if tag in run.tags:
@@ -180,8 +142,8 @@ class DeadlineRun:
 def deadline_runs(round_id: str, closes_at: datetime, supplement_deadline: datetime
                   ) -> list[DeadlineRun]:
     """T2: close intake at `closes_at`; S1: re-check supplements at their deadline."""
-    return [DeadlineRun("close", "close_intake", closes_at, round_id),
-            DeadlineRun("supplement", "screening", supplement_deadline, round_id)]
+    return [DeadlineRun("close", registry.CLOSE_INTAKE.name, closes_at, round_id),
+            DeadlineRun("supplement", registry.SCREENING.name, supplement_deadline, round_id)]
 
 
 async def ensure_deadline_runs(round_id: str, closes_at: datetime, supplement_deadline: datetime,
@@ -216,10 +178,12 @@ async def ensure_deadline_runs(round_id: str, closes_at: datetime, supplement_de
     return out
 
 
-async def start_next_step(round_id: str, state: RoundState, **parameters: Any) -> str | None:
-    """Start the deployment of the step that follows (once per round and step)."""
+async def start_next_step(round_id: str, state: RoundState, *, after: registry.Entry,
+                          **parameters: Any) -> str | None:
+    """Start the deployment of the step that follows `after` in the round's new `state`
+    (once per round and step); none when the state names no later step."""
     step = NEXT_STEP.get(state)
-    if step is None:
+    if step is None or registry.step_order(step) <= registry.step_order(after.name):
         return None
     return await start_step(round_id, step, **parameters)
 
@@ -247,7 +211,8 @@ async def start_delivery(round_id: str) -> str:
     # the attempt: its Running state (run_count does not change when a suspended run resumes)
     own = f"{this.id}-{this.state.id if this.state else this.run_count}" if this else "none"
     async with get_client() as client:
-        deployment = await client.read_deployment_by_name(deployment_name("deliver_notices"))
+        deployment = await client.read_deployment_by_name(
+            deployment_name(registry.DELIVER_NOTICES.name))
         run = await client.create_flow_run_from_deployment(
             deployment.id, parameters={"round_id": round_id},
             idempotency_key=f"sangsaeng-deliver-{round_id}-{own}",
@@ -265,7 +230,7 @@ async def start_review(receipt_no: str) -> str:
     own = context.flow_run.id if context and context.flow_run else "none"
     async with get_client() as client:
         deployment = await client.read_deployment_by_name(
-            deployment_name("review_cancellation"))
+            deployment_name(registry.REVIEW_CANCELLATION.name))
         run = await client.create_flow_run_from_deployment(
             deployment.id, parameters={"receipt_no": receipt_no},
             idempotency_key=f"sangsaeng-review-cancellation-{receipt_no}-{own}",

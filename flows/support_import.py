@@ -13,8 +13,8 @@ from prefect import flow, get_run_logger
 from pydantic import Field
 
 from flows import round_runs
-from flows.models import Actor, InputOutcome, Now, described
-from flows.owed import deliver, publish
+from flows.models import Actor, Now, SupportOutcome, described
+from flows.owed import deliver, publish, run_mode, when_served
 from sangsaeng.errors import InputRefused
 from tasks import certificates
 from tasks.results import SupportApplied
@@ -26,7 +26,7 @@ def _now(now: datetime | None) -> datetime:
 
 
 async def applied(done: SupportApplied, chain: bool, now: datetime, actor: str
-                  ) -> InputOutcome:
+                  ) -> SupportOutcome:
     """Finish an after-selection input (a form or `support_import`): issue for the rounds
     whose production was confirmed (chain), deliver, report."""
     issued: dict[str, int] = {}
@@ -47,21 +47,24 @@ async def applied(done: SupportApplied, chain: bool, now: datetime, actor: str
         raise InputRefused(f"row(s){more}", list(done.refused), sum(done.recorded.values()))
     detail = ", ".join(f"{kind} {n} recorded" for kind, n in done.recorded.items()) \
         or "nothing new"
-    return InputOutcome(round_id=",".join(rounds) or "-", detail=detail, data={
-        "recorded": done.recorded, "unchanged": done.unchanged, "issued": issued,
-        "not_read": list(done.not_read),
-        "pending_cancellations": list(done.pending_cancellations), "reviews": reviews})
+    return SupportOutcome(
+        round_id=",".join(rounds) or "-", detail=detail, recorded=done.recorded,
+        unchanged=done.unchanged, issued=issued, not_read=list(done.not_read),
+        pending_cancellations=list(done.pending_cancellations), reviews=reviews)
 
 
 async def _propose(receipts: tuple[str, ...]) -> dict[str, str]:
     """M3: a failed evaluation's cancellation waits for the office — served, in a
     `review_cancellation` run started here (receipt → run id); in-process, it is reported."""
-    if not round_runs.is_served():
+    async def start() -> dict[str, str]:
+        return {receipt_no: await round_runs.start_review(receipt_no) for receipt_no in receipts}
+
+    reviews = await when_served(run_mode(), start, None)
+    if reviews is None:
         for receipt_no in receipts:
             get_run_logger().warning("pending cancellation for %s: confirm in the UI "
                                      "(review_cancellation)", receipt_no)
-        return {}
-    return {receipt_no: await round_runs.start_review(receipt_no) for receipt_no in receipts}
+    return reviews or {}
 
 
 @flow(name="support_import", persist_result=False)
@@ -75,7 +78,7 @@ async def support_import(
     chain: Annotated[bool, Field(description=(
         "생산 확인 후 확인서 발급 / issue certificates for confirmed production"))] = True,
     now: Now = None,
-) -> InputOutcome:
+) -> SupportOutcome:
     """INTERFACES §5: import the after-selection files (good rows kept, refused rows listed)."""
     clock = _now(now)
     done = import_support(path, clock, actor)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from prefect.client.orchestration import get_client
 
+from flows import registry
 from flows.round_runs import deployment_name, round_tag
 
 UPLOAD_ACTOR = "upload"  # the audit trail's actor: the shared password names no person
@@ -14,11 +15,11 @@ UPLOAD_ACTOR = "upload"  # the audit trail's actor: the shared password names no
 def start_import(kind: str, round_id: str, data_path: str, key: str) -> str:
     """Create the import run of an upload (once per upload `key`); returns its id."""
     if kind == "package":
-        flow_name, tags = "intake", [round_tag(round_id), "upload"]
+        flow_name, tags = registry.INTAKE.name, [round_tag(round_id), "upload"]
         parameters: dict[str, object] = {"round_id": round_id, "data": data_path,
                                          "actor": UPLOAD_ACTOR}
     else:
-        flow_name, tags = "support_import", ["upload"]
+        flow_name, tags = registry.SUPPORT_IMPORT.name, ["upload"]
         parameters = {"path": data_path, "actor": UPLOAD_ACTOR}
     with get_client(sync_client=True) as client:
         deployment = client.read_deployment_by_name(deployment_name(flow_name))
@@ -32,4 +33,4 @@ def round_deployment_id() -> str:
     """The id of the `round` deployment, whose run form starts a round (the upload page links
     to it when a package arrives for a round that has not started)."""
     with get_client(sync_client=True) as client:
-        return str(client.read_deployment_by_name(deployment_name("round")).id)
+        return str(client.read_deployment_by_name(deployment_name(registry.ROUND.name)).id)

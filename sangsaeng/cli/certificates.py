@@ -113,11 +113,11 @@ def support_import(
 
     result = _run(flow(str(path.resolve()), actor(), issue, clock))
     out.print(f"  [green]✓[/green] support import: {result.detail}")
-    for round_id, n in result.data.get("issued", {}).items():
+    for round_id, n in result.issued.items():
         out.print(f"      {round_id}: {n} certificate(s) issued")
-    for name in result.data.get("not_read", []):
+    for name in result.not_read:
         out.print(f"      [yellow]not read[/yellow] {name}")
-    for receipt_no in result.data.get("pending_cancellations", []):  # M3: the office decides
+    for receipt_no in result.pending_cancellations:  # M3: the office decides
         out.print(f"      [yellow]pending cancellation for {receipt_no}[/yellow]: confirm in "
                   "the UI (review_cancellation)")
 

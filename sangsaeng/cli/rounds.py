@@ -26,6 +26,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from flows.registry import STEP_NAMES
 from sangsaeng import progress
 from sangsaeng.cli.common import (
     UsageError,
@@ -49,17 +50,8 @@ DEMO_ROUND = "2022-2"
 DEMO_NOW = "2022-07-20T10:00:00+09:00"
 
 
-class StepName(StrEnum):
-    """Steps accepted by --until."""
-
-    open_call = "open_call"
-    intake = "intake"
-    close_intake = "close_intake"
-    screening = "screening"
-    committee_review = "committee_review"
-    selection_notice = "selection_notice"
-    certificate_issuance = "certificate_issuance"
-    mall_listing_support = "mall_listing_support"
+# Steps accepted by --until: the round's steps (flows/registry.py, read without Prefect).
+StepName = StrEnum("StepName", [(name, name) for name in STEP_NAMES])  # type: ignore[misc]
 
 
 def _chair_actions(values: list[str], option: str) -> list[dict[str, str]]:
@@ -156,10 +148,10 @@ def _print_report(report: RoundReport) -> None:
         mail = f" [dim]· {sent} notice(s) sent[/dim]" if sent else ""
         out.print(f"  [green]✓[/green] {outcome.step.value:<17} {outcome.detail}{mail}")
         waiting = waiting or outcome.notices_waiting
-        excluded = outcome.data.get("excluded", [])
+        excluded, count = outcome.excluded_sheets()
         for receipt, reviewer, why in excluded:
             out.print(f"      [yellow]excluded[/yellow] {receipt} reviewer {reviewer}: {why}")
-        more = int(outcome.data.get("excluded_count", 0)) - len(excluded)
+        more = count - len(excluded)
         if more > 0:
             out.print(f"      … {more} more excluded sheet(s): `sangsaeng export decisions`")
     out.print(f"round {report.round_id}: [bold]{report.state}[/bold]")

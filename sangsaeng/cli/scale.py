@@ -25,6 +25,7 @@ from typing import Annotated
 
 import typer
 
+from flows import registry
 from flows.prefect_api import PrefectApi
 from sangsaeng.cli.common import err, fail, out
 from sangsaeng.cli.serve import SERVER_START_TIMEOUT_S, ServerError, wait_for_health
@@ -244,7 +245,7 @@ def scale_demo(
     try:
         with cluster(var, pg=pg, program_db=program_db, prefect_db=prefect_db,
                      workers=workers, fresh=fresh, say=err.print) as found:
-            run = found.api.start("round", {
+            run = found.api.start(registry.ROUND.name, {
                 "config": str(config), "data": str(data), "now": SCALE_DEMO_NOW,
                 "wait_for_chair": True, "actor": "office"}, name=f"{SCALE_DEMO_ROUND}-scale-demo")
             err.print(f"round run {run.name} started: {found.ui_url}/runs/flow-run/{run.id}")

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, select
 
-from flows.round_runs import DEPLOYMENT_NAMES, LEGACY_DEPLOYMENT, deployment_name
+from flows.registry import DEPLOYMENT_NAMES, ENTRIES, LEGACY_DEPLOYMENT
+from flows.round_runs import deployment_name
 from sangsaeng.models import AuditEvent, Round
 from tests.conftest import REPO
 from tests.e2e.served import (
@@ -31,15 +32,7 @@ from tests.e2e.served import (
 
 pytestmark = [pytest.mark.e2e, pytest.mark.served]
 
-STEP_FLOWS = {"round", "create_round", "open_call", "intake", "close_intake", "screening",
-              "committee_review", "accept_supplements", "upload_scores", "selection_notice",
-              "cancel_round",
-              "deliver_notices", "deliver_due_notices", "office_digest",
-              "certificate_issuance", "confirm_production", "change_certificate",
-              "cancel_certificates", "submit_cost_claim", "record_listing_step",
-              "support_import", "support_dues", "invite_to_event",
-              "mall_listing_support", "record_evaluation",
-              "review_cancellation"}
+STEP_FLOWS = {e.name for e in ENTRIES}  # every deployment (flows/registry.py)
 OURS = set(DEPLOYMENT_NAMES.values())
 LEAD_S = 60  # the round run (runner start, open, intake) must be done before the deadline
 

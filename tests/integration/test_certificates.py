@@ -74,9 +74,9 @@ def test_replay_issues_29_certificates_with_pdfs_and_notices_once(env: Path) -> 
     report = run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
     assert report.state == "support"  # R2: the last step, mall_listing_support, began
     issuance, listing = report.steps[-2:]
-    assert (issuance.step.value, issuance.data["issued"]) == ("certificate_issuance", 29)
+    assert (issuance.step.value, issuance.issued) == ("certificate_issuance", 29)
     # M1: every certified product starts its checklist at the first step
-    assert (listing.step.value, listing.data["steps"]) == (
+    assert (listing.step.value, listing.steps) == (
         "mall_listing_support", {"bidder_registration": 29})
     certs = _certificates()
     # K2: in (receipt number, lead seq) order within the run, per (year, track)
@@ -123,7 +123,7 @@ def test_replay_issues_29_certificates_with_pdfs_and_notices_once(env: Path) -> 
     # a re-run issues nothing and owes nothing
     before = counts()
     again = run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
-    assert again.steps[-2].data["issued"] == 0
+    assert again.steps[-2].issued == 0
     assert counts() == before and [c.number for c in _certificates()] == NUMBERS
 
 
@@ -164,7 +164,7 @@ def test_cancellation_cancels_bans_and_a_later_round_screens_the_leads_out(
     text = ("receipt_no,ground,decided_on,reason\n"
             "2022-2-018,failed_evaluation,2023-03-02,중간평가 부적합 (협력 실적 없음)\n")
     done = _support(tmp_path, "cancellations", text, "2023-03-02T10:00:00+09:00")
-    assert done.data["recorded"] == {"cancellations": 1}  # type: ignore[attr-defined]
+    assert done.recorded == {"cancellations": 1}  # type: ignore[attr-defined]
     with session_scope(get_engine()) as session:
         state = session.scalar(select(Application.state).where(
             Application.receipt_no == "2022-2-018"))
@@ -184,7 +184,7 @@ def test_cancellation_cancels_bans_and_a_later_round_screens_the_leads_out(
     # cancelling twice changes nothing
     before = counts()
     again = _support(tmp_path, "cancellations", text, "2023-03-03T10:00:00+09:00")
-    assert again.data["unchanged"] == {"cancellations": 1}  # type: ignore[attr-defined]
+    assert again.unchanged == {"cancellations": 1}  # type: ignore[attr-defined]
     assert counts() == before
     # a later round screens the banned lead out as SANCTIONED (§4.5)
     config, package = _later_round(tmp_path)
@@ -240,7 +240,7 @@ def test_reissue_keeps_the_number_and_every_version(env: Path, tmp_path: Path) -
             "22-IG0001,representative,김새롬,2022-09-01,대표이사 변경\n"
             "22-IG0001,name,주식회사 새이름,2022-10-04,상호 변경\n")
     done = _support(tmp_path, "changes", text, "2022-10-05T10:00:00+09:00")
-    assert done.data["recorded"] == {"changes": 2}  # type: ignore[attr-defined]
+    assert done.recorded == {"changes": 2}  # type: ignore[attr-defined]
     cert = next(c for c in _certificates() if c.number == "22-IG0001")
     assert (cert.version, cert.representative, cert.lead_name) == (3, "김새롬", "주식회사 새이름")
     folder = env / "certificates" / "2022-2"
@@ -258,7 +258,7 @@ def test_reissue_keeps_the_number_and_every_version(env: Path, tmp_path: Path) -
     assert sorted(reissued) == ["22-IG0001-v2", "22-IG0001-v3"]
     before = counts()
     again = _support(tmp_path, "changes", text, "2022-10-06T10:00:00+09:00")
-    assert again.data["unchanged"] == {"changes": 2}  # type: ignore[attr-defined]
+    assert again.unchanged == {"changes": 2}  # type: ignore[attr-defined]
     assert counts() == before
 
 
@@ -368,7 +368,7 @@ def test_the_office_forms_confirm_production_then_issue_and_cancel(
         ProductionItem(receipt_no="2022-2-002", brn="559-81-39063",
                        confirmed_at="2022-08-01T09:00:00")], "담당자", True,
         parse_instant("2022-08-02T10:00:00+09:00")))
-    assert done.data["issued"] == {"2022-2": 2}
+    assert done.issued == {"2022-2": 2}
     # K2: numbered in receipt order within the run; issued on the clock's KST date
     assert [(c.number, c.issued_on) for c in _certificates()] == [
         ("22-IG0001", date(2022, 8, 2)), ("22-TC0001", date(2022, 8, 2))]

@@ -61,7 +61,7 @@ def decided(env: Path) -> Any:
 
 
 def test_M2_2022_2_export_claims_equals_the_expected_file(decided: Any) -> None:
-    assert decided.data["recorded"] == {"cost_claims": 6}
+    assert decided.recorded == {"cost_claims": 6}
     expected = (ROUND_2022_2 / "expected" / "claims.csv").read_text(encoding="utf-8")
     text = _export()
     assert text.startswith("\ufeff")  # reports.to_csv: Excel opens the Korean text
@@ -83,8 +83,8 @@ def test_M2_2022_2_export_claims_equals_the_expected_file(decided: Any) -> None:
 def test_M2_a_reimport_of_the_same_claims_changes_nothing(decided: Any) -> None:
     before, export = counts(), _export()
     again = _import(CLAIMS, "2022-09-09T10:00:00+09:00")
-    assert again.data["recorded"] == {"cost_claims": 0}
-    assert again.data["unchanged"] == {"cost_claims": 6}
+    assert again.recorded == {"cost_claims": 0}
+    assert again.unchanged == {"cost_claims": 6}
     assert counts() == before and _export() == export
 
 
@@ -118,7 +118,7 @@ def test_M2_a_late_claim_is_decided_against_the_cap_left_then_by_the_form(
     # submitted before every decided claim of 2022-2-025, but decisions made are final
     done = asyncio.run(submit("C-000", "2022-2-025", date(2022, 7, 25), 1_000_000,
                               "KC 인증 시험비", "영수증 0725", "담당자", clock))
-    assert done.data["recorded"] == {"cost_claims": 1}
+    assert done.recorded == {"cost_claims": 1}
     asyncio.run(submit("C-200", "2022-2-031", date(2022, 9, 19), 16_000_000, "KS 인증 심사비",
                        "", "담당자", clock))
     rows = read_csv(_export())

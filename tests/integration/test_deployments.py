@@ -11,9 +11,13 @@ import yaml
 from prefect.utilities.callables import parameter_schema
 
 from flows.deployments import deployments, specs
-from flows.models import CHOICE
-from flows.round_runs import DEPLOYMENT_NAMES, deadline_runs, is_served
+from flows.models import CHOICE, Step
+from flows.prefect_yaml import prefect_yaml
+from flows.registry import DEPLOYMENT_NAMES, ENTRIES, NEXT_STEP, NOTICE_STEPS, STEP_NAMES
+from flows.round_runs import deadline_runs, is_served
+from sangsaeng.cli.rounds import StepName
 from sangsaeng.domain.clock import parse_instant
+from sangsaeng.domain.states import RoundState
 from tests.conftest import REPO
 
 
@@ -37,6 +41,61 @@ def test_prefect_yaml_describes_the_served_deployments() -> None:
         # a form whose choices come from files and the database: the flow checks the value
         assert entry.get("enforce_parameter_schema", True) is not offers_choices(spec.flow), (
             entry["entrypoint"])
+
+
+def test_prefect_yaml_is_generated_from_the_registry() -> None:
+    committed = (REPO / "prefect.yaml").read_text(encoding="utf-8")
+    assert committed == prefect_yaml(), "prefect.yaml is stale: run `make prefect-yaml`"
+
+
+# Issue 21: every name below is declared once, in flows/registry.py; these are the names,
+# descriptions and chaining as they were before (they stay byte-identical).
+BEFORE_DEPLOYMENT_NAMES = {
+    "round": "회차 실행 (round)",
+    "create_round": "회차 만들기 (create_round)",
+    "open_call": "공고 게시 (open_call)",
+    "intake": "접수 자료 가져오기 (intake)",
+    "close_intake": "접수 마감 (close_intake)",
+    "screening": "요건 검토 (screening)",
+    "committee_review": "평가·위원장 승인 (committee_review)",
+    "accept_supplements": "보완서류 접수 (accept_supplements)",
+    "upload_scores": "평가표 올리기 (upload_scores)",
+    "selection_notice": "선정 통보 (selection_notice)",
+    "certificate_issuance": "확인서 발급 (certificate_issuance)",
+    "mall_listing_support": "종합쇼핑몰 등록 지원 (mall_listing_support)",
+    "confirm_production": "생산 확인 입력 (confirm_production)",
+    "change_certificate": "확인서 재발급 (change_certificate)",
+    "cancel_certificates": "확인서 취소 (cancel_certificates)",
+    "submit_cost_claim": "인증비용 지원 신청 (submit_cost_claim)",
+    "record_listing_step": "종합쇼핑몰 등록 단계 입력 (record_listing_step)",
+    "record_evaluation": "성과평가 결과 입력 (record_evaluation)",
+    "review_cancellation": "성과평가 취소 검토 (review_cancellation)",
+    "support_import": "선정 후 자료 가져오기 (support_import)",
+    "invite_to_event": "행사 초대 (invite_to_event)",
+    "support_dues": "매일 사후관리 (support_dues)",
+    "cancel_round": "회차 취소 (cancel_round)",
+    "deliver_notices": "안내 메일 발송 (deliver_notices)",
+    "deliver_due_notices": "전체 안내 메일 발송 (deliver_due_notices)",
+    "office_digest": "현황 갱신 (office_digest)",
+}
+BEFORE_STEPS = ["open_call", "intake", "close_intake", "screening", "committee_review",
+                "selection_notice", "certificate_issuance", "mall_listing_support"]
+
+
+def test_the_registry_declares_every_deployment_and_step_once() -> None:
+    assert dict(DEPLOYMENT_NAMES) == BEFORE_DEPLOYMENT_NAMES
+    assert [e.name for e in ENTRIES] == list(BEFORE_DEPLOYMENT_NAMES)
+    assert [spec.flow.name for spec in specs()] == list(BEFORE_DEPLOYMENT_NAMES)
+    assert list(STEP_NAMES) == [s.value for s in Step] == [s.value for s in StepName] == (
+        BEFORE_STEPS)
+    assert dict(NEXT_STEP) == {
+        RoundState.CLOSED: "screening", RoundState.SCREENING: "committee_review",
+        RoundState.DECIDED: "selection_notice", RoundState.NOTIFIED: "certificate_issuance",
+        RoundState.CERTIFYING: "mall_listing_support"}
+    assert dict(NOTICE_STEPS) == {
+        "call": "open_call", "application": "intake", "screening": "screening",
+        "review": "committee_review", "selection": "selection_notice",
+        "certificate": "certificate_issuance"}
 
 
 def test_every_schedule_is_in_kst_and_names_are_stable(env: Path) -> None:

@@ -111,12 +111,12 @@ def test_M3_evaluation_dues_on_the_right_kst_days_until_a_result(env: Path) -> N
 def test_M3_a_fail_proposes_a_cancellation_and_cancels_nothing(env: Path) -> None:
     run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
     done = _import(EVALUATIONS, "2023-07-11T10:00:00+09:00")
-    assert done.data["recorded"] == {"evaluations": 2}
-    assert done.data["pending_cancellations"] == ["2022-2-018"]
+    assert done.recorded == {"evaluations": 2}
+    assert done.pending_cancellations == ["2022-2-018"]
     assert {s for s, _ in _certificates_of("2022-2-018")} == {"valid"}  # nothing cancelled
     again = _import(EVALUATIONS, "2023-07-12T10:00:00+09:00")  # re-import changes nothing
-    assert again.data["recorded"] == {"evaluations": 0}
-    assert again.data["unchanged"] == {"evaluations": 2}
+    assert again.recorded == {"evaluations": 0}
+    assert again.unchanged == {"evaluations": 2}
     with session_scope(get_engine()) as session:
         [pending] = session.scalars(select(PendingCancellation)).all()
         assert (pending.state, pending.ground, pending.proposed_on) == (
@@ -196,7 +196,7 @@ def test_M3_K5_the_office_confirms_through_the_prefect_input(env: Path) -> None:
         "confirm": True, "reason": "중간평가 부적합 확정", "decided_by": "사무국"},
         "2023-07-31T23:30:00+00:00")
     assert "2022-2-018" in shown and "중간평가" in shown and "협력 실적 없음" in shown
-    assert outcome.data["state"] == "confirmed"
+    assert outcome.state == "confirmed"
     assert set(_certificates_of("2022-2-018")) == {("cancelled", date(2023, 8, 1))}
     with session_scope(get_engine()) as session:
         cancelled = session.scalars(select(Cancellation)).one()
@@ -223,7 +223,7 @@ def test_M3_the_office_dismisses_and_nothing_is_cancelled(env: Path) -> None:
     outcome, _ = _reviewed("review-dismiss-test", {
         "confirm": False, "reason": "재평가에서 실적 확인", "decided_by": "사무국"},
         "2023-07-20T10:00:00+09:00")
-    assert outcome.data["state"] == "dismissed"
+    assert outcome.state == "dismissed"
     assert {s for s, _ in _certificates_of("2022-2-018")} == {"valid"}
     with session_scope(get_engine()) as session:
         assert session.scalar(select(func.count()).select_from(Cancellation)) == 0
@@ -263,7 +263,7 @@ def test_M3_a_fail_recorded_in_a_served_run_starts_the_office_review(
                                          "협력 실적 없음", "test",
                                          parse_instant("2023-07-11T10:00:00+09:00")))
     [started] = asyncio.run(_review_runs(deployment_id))
-    assert done.data["reviews"] == {"2022-2-018": str(started.id)}
+    assert done.reviews == {"2022-2-018": str(started.id)}
     assert started.parameters == {"receipt_no": "2022-2-018"}
     assert {"human", "input"} <= set(started.tags)
     assert {s for s, _ in _certificates_of("2022-2-018")} == {"valid"}  # nothing cancelled

@@ -53,7 +53,7 @@ def test_M4_each_certified_company_is_invited_once_per_event(env: Path, tmp_path
     expected = _companies(certified)  # leads and partners of the 11 valid projects
     done = _invite("2023-01-10T10:00:00+09:00")
     invited = _invited()
-    assert done.data["invited"] == len(expected) == len(invited)  # type: ignore[attr-defined]
+    assert done.invited == len(expected) == len(invited)  # type: ignore[attr-defined]
     assert {s.partition(":")[2] for s, _ in invited} == set(expected)  # once per company
     only_cancelled = set(_companies({"2022-2-034"})) - set(expected)
     assert only_cancelled and not only_cancelled & {s.partition(":")[2] for s, _ in invited}
@@ -62,13 +62,13 @@ def test_M4_each_certified_company_is_invited_once_per_event(env: Path, tmp_path
             AuditEvent.action == "invite")).all()
     assert audit == ["M4"]
     again = _invite("2023-01-11T10:00:00+09:00")  # the same event entered twice
-    assert (again.data["invited"], again.data["already"]) == (0, len(expected))  # type: ignore[attr-defined]
+    assert (again.invited, again.already) == (0, len(expected))  # type: ignore[attr-defined]
     assert len(_invited()) == len(expected)
     other = _invite("2023-01-11T10:00:00+09:00", "2023 조달 교육")  # another event
-    assert other.data["invited"] == len(expected)  # type: ignore[attr-defined]
+    assert other.invited == len(expected)  # type: ignore[attr-defined]
     # after the certificates expire (2025-07-20), nobody is invited to a new event
     later = _invite("2025-07-20T10:00:00+09:00", "2025 나라장터 엑스포")
-    assert later.data["invited"] == 0  # type: ignore[attr-defined]
+    assert later.invited == 0  # type: ignore[attr-defined]
 
 
 def test_M4_an_event_link_must_be_a_web_address(env: Path) -> None:

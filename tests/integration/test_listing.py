@@ -112,7 +112,7 @@ def test_M1_dues_remind_every_14_days_escalate_once_and_export_shows_it(env: Pat
     assert _dues("2022-08-16T09:00:00+09:00")["listing.reminder"] == 0  # 13 days after
     assert _dues("2022-08-17T09:00:00+09:00")["listing.reminder"] == 29  # 14 days after
     done = _import(LISTING, "2022-09-21T08:00:00+09:00")
-    assert done.data["recorded"] == {"listing": 9}  # type: ignore[attr-defined]
+    assert done.recorded == {"listing": 9}  # type: ignore[attr-defined]
     # 2022-09-21: 26 untouched at bidder_registration, 63 days (reminded 35 days ago, M1c);
     # 2022-2-002 at mas_qualification since 08-10, 42 days, never reminded for that step;
     # 2022-2-034 at catalog_number since 07-22, 61 days (M1c); 2022-2-031 listed.
@@ -224,7 +224,7 @@ def test_M1_the_typed_form_records_a_step_or_refuses_it(env: Path) -> None:
                          date(2022, 8, 10), "2412-3456", "담당자", now))
     done = asyncio.run(form("2022-2-002", "559-81-39063", MallStep.CATALOG_NUMBER,
                             date(2022, 8, 10), "24123456", "담당자", now))
-    assert done.data["recorded"] == {"listing": 1}
+    assert done.recorded == {"listing": 1}
     rows = {r[0]: r[4:7] for r in _export(date(2022, 8, 11))[1:] if r[0] != "2022-2-021"}
     # M1: bidder_registration is not recorded, so it is still the current step; M1a: the
     # clock starts on the latest done_on all the same

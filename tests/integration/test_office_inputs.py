@@ -134,9 +134,9 @@ def test_S1_an_accepted_supplement_counts_at_the_recheck_and_a_late_one_is_refus
     assert _state("2022-2-028") == _state("2022-2-024") == "supplement_requested"
     outcome = _accept(_item("2022-2-028", "sme_certificate", "2022-06-02T10:30:00",
                             note="우편 접수"))
-    assert outcome.data["accepted"] == [
+    assert outcome.accepted == [
         "item 1 (2022-2-028 sme_certificate): received 2022년 6월 2일(목) 10:30"]
-    assert outcome.data["still_missing"] == {"2022-2-028": []}
+    assert outcome.still_missing == {"2022-2-028": []}
     assert "2022년 6월 7일(화) 18:00" in outcome.waiting_for
     assert _state("2022-2-028") == "supplement_requested"  # decided at the deadline, not now
     with pytest.raises(InputRefused) as late:  # arrived at 18:00:00: S1 counts only before
@@ -192,8 +192,8 @@ def test_accepting_the_same_supplement_again_changes_nothing(without_supplements
     before, documents = counts(), _count(Document)
     # the office gives it again the next day, without a time (= now): already on file
     again = _accept(_item("2022-2-028", "sme_certificate"), now="2022-06-04T11:00:00+09:00")
-    assert again.data["accepted"] == []
-    assert again.data["unchanged"] == [
+    assert again.accepted == []
+    assert again.unchanged == [
         "item 1 (2022-2-028 sme_certificate): already on file"]
     assert counts() == before and _count(Document) == documents
 
@@ -238,7 +238,7 @@ def test_V4_pasted_score_sheets_complete_the_review(missing_sheets: tuple[Path, 
     assert outcome.detail == "added 8, corrected 0, unchanged 0"
     assert outcome.waiting_for == "the committee review (run committee_review)"
     review = asyncio.run(committee_review("2022-2", kst(REPLAY_NOW), None, False, "test"))
-    assert review.data["proposed"] == {"selected": 12, "not_selected": 15}
+    assert review.proposed == {"selected": 12, "not_selected": 15}
     assert _round_state() == "review"
     assert run(CONFIG, package, REPLAY_NOW, approve=True).state == "support"
     assert read_csv(decisions_csv("2022-2")) == expected("decisions.csv")
@@ -273,7 +273,7 @@ def test_score_sheets_come_as_a_file_or_as_cells_pasted_from_excel(
         given = {"csv_text": "\n".join(line.replace(",", "\t") for line in [HEADER, *missing])}
     assert _upload(**given).detail == "added 8, corrected 0, unchanged 0"
     review = asyncio.run(committee_review("2022-2", kst(REPLAY_NOW), None, False, "test"))
-    assert review.data["proposed"] == {"selected": 12, "not_selected": 15}
+    assert review.proposed == {"selected": 12, "not_selected": 15}
 
 
 def test_V2_every_rejected_row_is_named_and_the_good_rows_are_kept(
@@ -342,10 +342,10 @@ def test_a_served_upload_starts_the_review_once_per_set_of_sheets(
         runs = asyncio.run(_flow_runs(deployment_id))
     finally:
         asyncio.run(_delete_deployment(deployment_id))
-    assert again.data["review_run"] == first.data["review_run"]  # the same sheets: one review
-    assert changed.data["review_run"] != first.data["review_run"]  # changed ones: a new one
+    assert again.review_run == first.review_run  # the same sheets: one review
+    assert changed.review_run != first.review_run  # changed ones: a new one
     assert sorted(str(r.id) for r in runs) == sorted(
-        [first.data["review_run"], changed.data["review_run"]])
+        [first.review_run, changed.review_run])
     assert all(r.parameters == {"round_id": "2022-2", "chain": True} for r in runs)
     assert all("round:2022-2" in r.tags for r in runs)
 

@@ -69,7 +69,7 @@ def test_replay_owes_each_outcome_notice_to_every_participant(env: Path) -> None
 def test_conflicted_review_is_excluded_and_audited(env: Path) -> None:
     report = run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
     review = next(s for s in report.steps if s.step.value == "committee_review")
-    assert ["2022-2-021", "R03", "CONFLICT"] in [list(x) for x in review.data["excluded"]]
+    assert ["2022-2-021", "R03", "CONFLICT"] in [list(x) for x in review.excluded]
     with session_scope(get_engine()) as session:
         event = session.execute(select(AuditEvent).where(
             AuditEvent.action == "score.excluded")).scalars().one()
