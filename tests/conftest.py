@@ -19,6 +19,13 @@ if TYPE_CHECKING:
 
 # Before Prefect is imported anywhere (FIELD_NOTES: fresh starts take 18–22 s).
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+# Under pytest-xdist (`make test`) each worker keeps its Prefect home apart: the CLI tests'
+# in-process servers keep their SQLite database there, and two processes on one file meet
+# "database is locked" (FIELD_NOTES; .ci/run gives its PostgreSQL leg a home of its own too).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    _home = Path(os.environ.get("PREFECT_HOME") or Path.home() / ".prefect")
+    os.environ["PREFECT_HOME"] = str(_home / "xdist" / os.environ["PYTEST_XDIST_WORKER"])
+    Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
@@ -46,6 +53,13 @@ def package_workbook(package: Path, target: Path) -> Path:
                 sheet.append(row)
     workbook.save(target)
     return target
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The fuzz suite's tally as a plugin (in pytest-xdist's controller too)."""
+    from tests.fuzz import tally
+
+    config.pluginmanager.register(tally, "sangsaeng-fuzz-tally")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
