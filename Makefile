@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install fonts demo test lint browser test-postgres bench scale-demo clean prefect-yaml
+.PHONY: install fonts demo test check lint browser test-postgres bench scale-demo clean prefect-yaml
 
 # apt waits for another apt (unattended upgrades, a colleague's `make browser`) instead of failing:
 # dpkg's lock through DPkg::Lock::Timeout; the package lists' lock, which `update` does not wait
@@ -59,6 +59,14 @@ browser:
 
 test: lint browser
 	$(BIN)/python -m pytest
+
+# The inner loop's fast lane (under 2 minutes): lint, types, import layers, then the unit and
+# service tests — no Prefect server, no subprocess, no browser. `make test` runs them all again.
+CHECK_TESTS := tests/domain tests/io tests/services tests/documents tests/security \
+	tests/test_markdown.py tests/test_spreadsheet.py tests/test_synthetic.py \
+	tests/test_import_contracts.py
+check: lint
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(CHECK_TESTS)
 
 # The database tests again, against PostgreSQL (a fresh database per test, dropped afterwards).
 test-postgres: install

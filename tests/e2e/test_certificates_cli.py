@@ -8,15 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROUND_2022_2
-from tests.e2e.test_cli import cli, run_round
+from tests.e2e.test_cli import cli
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 
 @pytest.fixture
-def replayed(env: Path) -> Path:
-    code, stdout, _ = run_round(ROUND_2022_2 / "package")
+def replayed(env: Path, replayed_cli: tuple[int, str, str]) -> Path:
+    code, stdout, _ = replayed_cli  # the session's one `round run`, copied
     assert code == 0 and "29 certificate(s) issued" in stdout and "round 2022-2: support" in stdout
     return env
 

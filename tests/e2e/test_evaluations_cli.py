@@ -9,14 +9,15 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROUND_2022_2
-from tests.e2e.test_cli import cli, run_round
+from tests.e2e.test_cli import cli
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 EVALUATIONS = ROUND_2022_2 / "support" / "evaluations.csv"
 
 
-def test_M3_import_reports_the_pending_cancellation_and_dues_count_it(env: Path) -> None:
-    code, stdout, _ = run_round(ROUND_2022_2 / "package")
+def test_M3_import_reports_the_pending_cancellation_and_dues_count_it(
+        env: Path, replayed_cli: tuple[int, str, str]) -> None:
+    code, stdout, _ = replayed_cli  # the session's one `round run`, copied
     assert code == 0 and "29 certificate(s) issued" in stdout
     code, stdout, _ = cli("support", "import", str(EVALUATIONS), "--now", "2023-07-11T10:00:00")
     assert code == 0 and "evaluations 2 recorded" in stdout

@@ -13,8 +13,6 @@ from sangsaeng.db import get_engine, session_scope
 from sangsaeng.reports import announcement, figures
 from sangsaeng.services.rounds import get_round
 from tests.conftest import REPO
-from tests.integration.helpers import run
-from tests.integration.test_round_replay import CONFIG, PACKAGE, REPLAY_NOW
 
 # The repository's copy: the test runs wherever the repository is cloned (tests/data/README).
 PRESS = REPO / "tests" / "data" / "press-release-2022-06-30.txt"
@@ -39,8 +37,8 @@ def test_the_press_release_copy_is_the_shared_reference() -> None:
 
 
 @pytest.mark.usefixtures("prefect_harness")
+@pytest.mark.usefixtures("replayed")
 def test_A2_figures_match_the_press_release(env: Path) -> None:
-    run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
     with session_scope(get_engine()) as session:
         fig = figures(session, get_round(session, "2022-2"))
     assert (fig.applications, fig.selected, fig.lead_participations) == (36, 12, 29)
@@ -48,8 +46,8 @@ def test_A2_figures_match_the_press_release(env: Path) -> None:
 
 
 @pytest.mark.usefixtures("prefect_harness")
+@pytest.mark.usefixtures("replayed")
 def test_A1_announcement_table_is_the_press_release_table(env: Path) -> None:
-    run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
     program = load_program(REPO / "config")
     with session_scope(get_engine()) as session:
         text = announcement(session, get_round(session, "2022-2"), program.program.name,

@@ -127,8 +127,8 @@ def test_replay_issues_29_certificates_with_pdfs_and_notices_once(env: Path) -> 
     assert counts() == before and [c.number for c in _certificates()] == NUMBERS
 
 
+@pytest.mark.usefixtures("replayed")
 def test_verify_answers_valid_expired_and_nothing(env: Path) -> None:
-    run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
     with session_scope(get_engine()) as session:
         valid = lookup(session, "22-IG0001", date(2025, 7, 19))
         expired = lookup(session, "22-IG0001", date(2025, 7, 20))  # the day after valid_to
@@ -158,9 +158,9 @@ def _later_round(tmp_path: Path) -> tuple[Path, Path]:
     return config, package
 
 
+@pytest.mark.usefixtures("replayed")
 def test_cancellation_cancels_bans_and_a_later_round_screens_the_leads_out(
         env: Path, tmp_path: Path) -> None:
-    run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
     text = ("receipt_no,ground,decided_on,reason\n"
             "2022-2-018,failed_evaluation,2023-03-02,중간평가 부적합 (협력 실적 없음)\n")
     done = _support(tmp_path, "cancellations", text, "2023-03-02T10:00:00+09:00")
@@ -195,9 +195,9 @@ def test_cancellation_cancels_bans_and_a_later_round_screens_the_leads_out(
     assert later.state == "ineligible" and "SANCTIONED" in later.reasons.split(";")
 
 
+@pytest.mark.usefixtures("replayed")
 def test_bad_support_rows_are_refused_one_by_one_and_good_rows_kept(
         env: Path, tmp_path: Path) -> None:
-    run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
     with pytest.raises(InputRefused) as refused:
         _support(tmp_path, "cancellations",
                  "receipt_no,ground,decided_on,reason\n"
@@ -234,8 +234,8 @@ def test_K2a_numbers_continue_after_imported_prior_certificates(env: Path, tmp_p
     assert [n for n in numbers if "VC" in n] == ["22-VC0011", "22-VC0012", "22-VC0013"]
 
 
+@pytest.mark.usefixtures("replayed")
 def test_reissue_keeps_the_number_and_every_version(env: Path, tmp_path: Path) -> None:
-    run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
     text = ("number,field,new_value,changed_on,reason\n"
             "22-IG0001,representative,김새롬,2022-09-01,대표이사 변경\n"
             "22-IG0001,name,주식회사 새이름,2022-10-04,상호 변경\n")
@@ -268,8 +268,9 @@ def _dues(now: str) -> dict[str, int]:
     return {"certificate.expiring": owed["certificate.expiring"]}
 
 
+@pytest.mark.usefixtures("replayed")
 def test_K6a_expiry_reminders_on_the_90th_and_30th_day_once_each(env: Path) -> None:
-    run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)  # valid to 2025-07-19
+    # the session's replay: valid to 2025-07-19
     assert _dues("2025-04-19T09:00:00+09:00") == {"certificate.expiring": 0}  # 91 days left
     assert _dues("2025-04-20T09:00:00+09:00") == {"certificate.expiring": 29}  # 90
     assert _dues("2025-04-20T15:00:00+09:00") == {"certificate.expiring": 0}  # same day again
@@ -315,6 +316,7 @@ def test_a_failure_halfway_leaves_no_certificate_no_gap_and_no_duplicate(
     assert kst_date(parse_instant(REPLAY_NOW)) == _certificates()[0].issued_on
 
 
+@pytest.mark.usefixtures("replayed")
 def test_the_exports_server_answers_certificate_lookups_read_only(env: Path) -> None:
     import json
 
@@ -322,7 +324,6 @@ def test_the_exports_server_answers_certificate_lookups_read_only(env: Path) -> 
     from sangsaeng.settings import get_settings
     from tests.integration.test_exports_server import get
 
-    run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
     with exports_server(get_settings().exports_dir, 0) as url:
         status, headers, body = get(url, "/certificates/22-IG0001?now=2023-01-01")
         assert status == 200 and headers["Content-Type"].startswith("application/json")
@@ -342,10 +343,10 @@ def test_the_exports_server_answers_certificate_lookups_read_only(env: Path) -> 
         assert get(url, "/certificates/22-IG0001", method="POST")[0] == 501  # read-only
 
 
+@pytest.mark.usefixtures("replayed")
 def test_the_office_digest_counts_what_expires_within_90_days(env: Path) -> None:
     from sangsaeng.dashboard import office_digest_markdown
 
-    run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
     with session_scope(get_engine()) as session:
         assert "| 2022-2 | 29 | 29 | 0 | 0 | 0 |" in office_digest_markdown(
             session, date(2025, 4, 19))

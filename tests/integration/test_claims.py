@@ -19,7 +19,7 @@ from sangsaeng.errors import InputRefused
 from sangsaeng.exports import claims_csv
 from sangsaeng.models import AuditEvent, CostClaim, OutboxMessage
 from tests.conftest import REPO, ROUND_2022_2
-from tests.integration.helpers import counts, read_csv, run
+from tests.integration.helpers import counts, read_csv
 
 CONFIG = REPO / "config" / "rounds" / "2022-2.toml"
 PACKAGE = ROUND_2022_2 / "package"
@@ -54,9 +54,9 @@ def _claims_file(tmp_path: Path, rows: str) -> Path:
 
 
 @pytest.fixture
-def decided(env: Path) -> Any:
-    """The 2022-2 replay, then its cost_claims.csv imported."""
-    assert run(CONFIG, PACKAGE, REPLAY_NOW, approve=True).state == "support"
+def decided(replayed: Any) -> Any:
+    """The 2022-2 replay (the session's, copied), then its cost_claims.csv imported."""
+    assert replayed.state == "support"
     return _import(CLAIMS)
 
 

@@ -85,8 +85,8 @@ def _certificates_of(receipt_no: str) -> list[tuple[str, date | None]]:
             Application.receipt_no == receipt_no)))
 
 
+@pytest.mark.usefixtures("replayed")
 def test_M3_evaluation_dues_on_the_right_kst_days_until_a_result(env: Path) -> None:
-    run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
     _import(EVALUATIONS, "2023-06-01T10:00:00+09:00")  # 018 (fail) and 002 (pass) held early
     everyone = _recipients()
     assert _dues("2023-06-19T09:00:00+09:00") == 0  # 31 days before 2023-07-20
@@ -108,8 +108,8 @@ def test_M3_evaluation_dues_on_the_right_kst_days_until_a_result(env: Path) -> N
     assert {p["due_on"] for _, p in sent} == {"2024년 7월 20일(토)"}
 
 
+@pytest.mark.usefixtures("replayed")
 def test_M3_a_fail_proposes_a_cancellation_and_cancels_nothing(env: Path) -> None:
-    run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
     done = _import(EVALUATIONS, "2023-07-11T10:00:00+09:00")
     assert done.recorded == {"evaluations": 2}
     assert done.pending_cancellations == ["2022-2-018"]
@@ -136,9 +136,9 @@ def test_M3_a_fail_proposes_a_cancellation_and_cancels_nothing(env: Path) -> Non
     assert f"{other} is not_selected: only a selected project is evaluated" in str(refused.value)
 
 
+@pytest.mark.usefixtures("replayed")
 def test_M3_evaluations_csv_refuses_rows_with_why_and_keeps_the_good_ones(
         env: Path, tmp_path: Path) -> None:
-    run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
     path = tmp_path / "evaluations.csv"
     path.write_text("receipt_no,kind,held_on,result,note\n"
                     "2022-2-002,interim,2023-07-12,pass,\n"
@@ -188,8 +188,8 @@ def _reviewed(name: str, decision: dict[str, object], now: str) -> tuple[InputOu
     return asyncio.run(go())
 
 
+@pytest.mark.usefixtures("replayed")
 def test_M3_K5_the_office_confirms_through_the_prefect_input(env: Path) -> None:
-    run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
     _import(EVALUATIONS, "2023-07-11T10:00:00+09:00")
     # 2023-07-31 23:30 UTC is 2023-08-01 in KST: the decision's date (K5a)
     outcome, shown = _reviewed("review-confirm-test", {
@@ -217,8 +217,8 @@ def test_M3_K5_the_office_confirms_through_the_prefect_input(env: Path) -> None:
     assert "no cancellation" in again.detail
 
 
+@pytest.mark.usefixtures("replayed")
 def test_M3_the_office_dismisses_and_nothing_is_cancelled(env: Path) -> None:
-    run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
     _import(EVALUATIONS, "2023-07-11T10:00:00+09:00")
     outcome, _ = _reviewed("review-dismiss-test", {
         "confirm": False, "reason": "재평가에서 실적 확인", "decided_by": "사무국"},
@@ -253,9 +253,9 @@ async def _review_runs(deployment_id: Any) -> list[Any]:
         return runs
 
 
+@pytest.mark.usefixtures("replayed")
 def test_M3_a_fail_recorded_in_a_served_run_starts_the_office_review(
         env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
     review = next(d for d in deployments() if d.flow_name == "review_cancellation")
     deployment_id = review.apply()  # registered as `sangsaeng serve` does
     monkeypatch.setattr(round_runs, "is_served", lambda: True)  # as if the UI had started it

@@ -16,8 +16,7 @@ from sangsaeng.domain.clock import parse_instant
 from sangsaeng.domain.events import EventKind
 from sangsaeng.errors import StepError
 from sangsaeng.models import AuditEvent, OutboxMessage
-from tests.integration.helpers import run
-from tests.integration.test_certificates import CONFIG, PACKAGE, REPLAY_NOW, _support
+from tests.integration.test_certificates import PACKAGE, _support
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -43,9 +42,10 @@ def _invited() -> list[tuple[str, str]]:
                                     .where(OutboxMessage.kind == "support.invitation")).all())
 
 
+@pytest.mark.usefixtures("replayed")
 def test_M4_each_certified_company_is_invited_once_per_event(env: Path, tmp_path: Path
                                                               ) -> None:
-    run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)  # 12 projects, each with certificates
+    # the session's replay: 12 projects, each with certificates
     _support(tmp_path, "cancellations", "receipt_no,ground,decided_on,reason\n"
              "2022-2-034,abandonment,2022-12-01,포기\n", "2022-12-01T10:00:00+09:00")
     with (PACKAGE / "production.csv").open(encoding="utf-8") as handle:
@@ -71,10 +71,10 @@ def test_M4_each_certified_company_is_invited_once_per_event(env: Path, tmp_path
     assert later.invited == 0  # type: ignore[attr-defined]
 
 
+@pytest.mark.usefixtures("replayed")
 def test_M4_an_event_link_must_be_a_web_address(env: Path) -> None:
     from flows.invitations import invite_to_event
 
-    run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
     with pytest.raises(StepError, match="http"):
         asyncio.run(invite_to_event(EventKind.EDUCATION, "조달 교육", date(2023, 3, 22),
                                     "온라인", "javascript:alert(1)", "담당자"))

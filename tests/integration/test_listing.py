@@ -20,7 +20,7 @@ from sangsaeng.errors import InputRefused
 from sangsaeng.models import Application, AuditEvent, Certificate, ListingStep, OutboxMessage
 from sangsaeng.services.listing import listing_csv
 from tests.conftest import REPO, ROUND_2022_2
-from tests.integration.helpers import counts, read_csv, run
+from tests.integration.helpers import counts, read_csv
 
 CONFIG = REPO / "config" / "rounds" / "2022-2.toml"
 PACKAGE = ROUND_2022_2 / "package"
@@ -99,8 +99,8 @@ def _expected(today: date, reminders: dict[str, int], escalated: dict[str, str]
     return out
 
 
+@pytest.mark.usefixtures("replayed")
 def test_M1_dues_remind_every_14_days_escalate_once_and_export_shows_it(env: Path) -> None:
-    run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
     # M1b: nothing recorded, the clock runs from valid_from: 14 days on 2022-08-03
     assert _dues("2022-08-02T09:00:00+09:00")["listing.reminder"] == 0  # 13 days
     assert _dues("2022-08-03T09:00:00+09:00")["listing.reminder"] == 29
@@ -152,10 +152,10 @@ def test_M1_dues_remind_every_14_days_escalate_once_and_export_shows_it(env: Pat
         ("다수공급자계약 적격성평가", 56)]
 
 
+@pytest.mark.usefixtures("replayed")
 def test_M1c_escalated_products_are_listed_in_the_office_digest(env: Path) -> None:
     from sangsaeng.dashboard import office_digest_markdown
 
-    run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
     _import(LISTING, "2022-09-21T08:00:00+09:00")
     with session_scope(get_engine()) as session:
         assert "no product escalated" in office_digest_markdown(session, date(2022, 9, 21))
@@ -170,9 +170,9 @@ def test_M1c_escalated_products_are_listed_in_the_office_digest(env: Path) -> No
     assert len([x for x in digest.splitlines() if x.startswith("| 22-")]) == 27
 
 
+@pytest.mark.usefixtures("replayed")
 def test_M1_bad_listing_rows_are_refused_with_why_and_good_rows_kept(
         env: Path, tmp_path: Path) -> None:
-    run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
     cancel = tmp_path / "cancel"
     cancel.mkdir()
     (cancel / "cancellations.csv").write_text("receipt_no,ground,decided_on,reason\n"
@@ -213,10 +213,10 @@ def test_M1_bad_listing_rows_are_refused_with_why_and_good_rows_kept(
     assert counts() == before
 
 
+@pytest.mark.usefixtures("replayed")
 def test_M1_the_typed_form_records_a_step_or_refuses_it(env: Path) -> None:
     from sangsaeng.domain.listing import MallStep
 
-    run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
     form = _flow("record_listing_step")
     now = parse_instant("2022-08-11T10:00:00+09:00")
     with pytest.raises(InputRefused, match="8-digit 물품식별번호"):

@@ -33,8 +33,9 @@ def test_the_digest_refreshes_rounds_in_progress_with_their_state(env: Path) -> 
     assert asyncio.run(office_digest()) == []  # notified: no longer in progress
 
 
+@pytest.mark.usefixtures("replayed")
 def test_the_digest_counts_certificates_issued_cancelled_and_expiring(env: Path) -> None:
-    run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)  # 29 certificates, valid to 2025-07-19
+    # the session's replay: 29 certificates, valid to 2025-07-19
     assert asyncio.run(office_digest()) == ["2022-2"]  # certificates change with the clock
     digest = asyncio.run(_latest("office-digest"))
     # today (after 2025-07-19) all 29 have expired; none valid, none expiring

@@ -44,10 +44,10 @@ def report(*args: str) -> str:
     return result.stdout
 
 
+@pytest.mark.usefixtures("replayed")
 def test_M5_statistics_of_the_2022_2_replay_in_csv_markdown_and_xlsx(
     env: Path, tmp_path: Path
 ) -> None:
-    run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
     rows = read_csv(report("--now", REPLAY_NOW))
     assert rows[0] == list(STATISTICS_COLUMNS)
     by_track = {r[2]: r for r in rows[1:5]}
@@ -70,8 +70,8 @@ def test_M5_statistics_of_the_2022_2_replay_in_csv_markdown_and_xlsx(
     assert values[5] == [2022, "합계 total", None, 36, 12, 29, 29, 29, 0, 0, 0, 0]  # numbers
 
 
+@pytest.mark.usefixtures("replayed")
 def test_M5_status_at_now_listings_and_claims_approved(env: Path) -> None:
-    run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
     with session_scope(get_engine()) as session:
         first, second = session.scalars(select(Certificate).where(
             Certificate.number.in_(["22-VC0001", "22-VC0002"]))).all()
@@ -111,10 +111,10 @@ async def _latest(key: str) -> str:
     return str(found[0].data) if found else ""
 
 
+@pytest.mark.usefixtures("replayed")
 def test_the_digest_publishes_the_statistics_chart_served_by_the_exports_server(
     env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
     with exports_server(env / "exports", 0) as url:
         monkeypatch.setenv("SANGSAENG_EXPORTS_URL", url)  # as `serve` does
         get_settings.cache_clear()
