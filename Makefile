@@ -57,14 +57,15 @@ browser:
 		$(APT_UPDATE) && $(APT_GET) install chromium fonts-nanum poppler-utils zbar-tools; \
 	fi
 
+# Two pytest-xdist workers (this machine's 2 cores), a test file at a time each (--dist loadfile:
+# a module's fixtures stay in one process); each worker has its own Prefect home (tests/conftest).
 test: lint browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # The inner loop's fast lane (under 2 minutes): lint, types, import layers, then the unit and
 # service tests — no Prefect server, no subprocess, no browser. `make test` runs them all again.
-CHECK_TESTS := tests/domain tests/io tests/services tests/documents tests/security \
-	tests/test_markdown.py tests/test_spreadsheet.py tests/test_synthetic.py \
-	tests/test_import_contracts.py
+CHECK_TESTS := tests/domain tests/io tests/services tests/documents tests/mail \
+	tests/test_markdown.py tests/test_spreadsheet.py tests/test_synthetic.py
 check: lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(CHECK_TESTS)
 
