@@ -70,20 +70,21 @@ async def accept_supplements(
         receipt_no=item.receipt_no, doc_type=item.doc_type.value,
         received_at=item.received_at or clock, brn=item.brn, note=item.note)
         for item in items], clock, actor)
+    refused = [str(error) for error in result.refused]
     rows = [{"결과 outcome": kind, "항목 item": line} for kind, lines in (
-        ("accepted", result.accepted), ("unchanged", result.unchanged),
-        ("refused", result.refused)) for line in lines]
+        ("accepted", result.recorded), ("unchanged", result.unchanged),
+        ("refused", refused)) for line in lines]
     await _table(round_id, "supplements", rows, (
-        f"{round_id} 보완서류 접수 / supplements: {len(result.accepted)} accepted, "
-        f"{len(result.unchanged)} unchanged, {len(result.refused)} refused"))
-    if result.refused:
-        _refuse("supplement item(s)", result.refused, len(result.accepted))
+        f"{round_id} 보완서류 접수 / supplements: {len(result.recorded)} accepted, "
+        f"{len(result.unchanged)} unchanged, {len(refused)} refused"))
+    if refused:
+        _refuse("supplement item(s)", refused, len(result.recorded))
     return SupplementsOutcome(
-        round_id=round_id, detail=f"accepted {len(result.accepted)}, "
+        round_id=round_id, detail=f"accepted {len(result.recorded)}, "
         f"unchanged {len(result.unchanged)}",
         waiting_for=f"the supplement deadline {format_kst(result.supplement_deadline)}: "
                     "screening re-checks (S1)",
-        accepted=result.accepted, unchanged=result.unchanged,
+        accepted=result.recorded, unchanged=result.unchanged,
         still_missing=result.still_missing)
 
 

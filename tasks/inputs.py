@@ -15,7 +15,7 @@ from tasks.steps import step_task
 
 @step_task
 def accept_supplements(round_id: str, items: list[inputs.Supplement], now: datetime, actor: str
-                       ) -> inputs.SupplementSummary:
+                       ) -> inputs.Supplemented:
     """§4.6/S1: record the supplement documents received; per item accepted/unchanged/refused."""
     with session_scope() as session:
         return inputs.accept_supplements(session, rounds.get_round(session, round_id), items,

@@ -26,6 +26,7 @@ from sangsaeng.io.sources import RowError
 from sangsaeng.journal import Audit, Entry, record
 from sangsaeng.models import APPLICATIONS, SCORES, Document, Round
 from sangsaeng.services import intake
+from sangsaeng.services.outcome import Outcome
 from sangsaeng.services.round_data import application_facts
 from sangsaeng.services.screening import rules_of, waiting_applications
 
@@ -42,16 +43,16 @@ class Supplement:
     received_at: datetime
     brn: str = ""
     note: str = ""
+    file: str = field(default="", compare=False, kw_only=True)  # a form: no file, no row
+    row: int = field(default=0, compare=False, kw_only=True)
 
 
-@dataclass
-class SupplementSummary:
-    """Per item: accepted, already on file (unchanged) or refused with the reason."""
+@dataclass(slots=True)
+class Supplemented(Outcome):
+    """Per item: recorded (accepted), already on file (unchanged) or refused with the reason;
+    the supplement deadline (S1) and what each application still lacks."""
 
-    supplement_deadline: datetime
-    accepted: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    refused: list[str] = field(default_factory=list)
+    supplement_deadline: datetime = field(kw_only=True)
     still_missing: dict[str, list[str]] = field(default_factory=dict)  # receipt → documents
 
 
@@ -118,7 +119,7 @@ def _require_screening(rnd: Round, items: list[Supplement]) -> None:
 
 
 def accept_supplements(session: Session, rnd: Round, items: list[Supplement], *,
-                       now: datetime, actor: str) -> SupplementSummary:
+                       now: datetime, actor: str) -> Supplemented:
     """§4.6/S1: record supplement documents received for applications waiting for one.
 
     Each accepted item is a `document` row (as the package import stores it) and an audit row
@@ -132,7 +133,7 @@ def accept_supplements(session: Session, rnd: Round, items: list[Supplement], *,
              application_facts(session, rnd.id).items()}
     states: dict[str, ApplicationState] = dict(session.execute(
         select(A.receipt_no, A.state).where(A.round_id == rnd.id)).all())
-    summary = SupplementSummary(supplement_deadline=rules.supplement_deadline)
+    out = Supplemented(supplement_deadline=rules.supplement_deadline)
     rows: list[dict[str, object]] = []
     events: list[Entry] = []
     for number, item in enumerate(items, start=1):
@@ -142,12 +143,12 @@ def accept_supplements(session: Session, rnd: Round, items: list[Supplement], *,
             key = _check(item, states.get(item.receipt_no),
                          entry[1] if entry else None, rules, now)
         except ValueError as exc:
-            summary.refused.append(f"{label}: {exc}")
+            out.refuse(item, f"{label}: {exc}")
             continue
         assert entry is not None
         app_id, app = entry
         if _on_file(app, key, rules.supplement_deadline):
-            summary.unchanged.append(f"{label}: already on file")
+            out.unchanged.append(f"{label}: already on file")
             continue
         document = DocumentFacts(key[1], key[0], item.received_at)
         facts[item.receipt_no] = (app_id, replace(app, documents=(*app.documents, document)))
@@ -158,13 +159,13 @@ def accept_supplements(session: Session, rnd: Round, items: list[Supplement], *,
             item.note or f"{_label(key)} 보완서류 접수",
             data={"doc_type": key[0], "brn": key[1],
                   "received_at": item.received_at.isoformat()}))
-        summary.accepted.append(f"{label}: received {format_kst(item.received_at)}")
+        out.recorded.append(f"{label}: received {format_kst(item.received_at)}")
     if rows:
         session.execute(insert(Document), rows)
         record(session, Audit(now, actor, rnd.id), events)
-    summary.still_missing = _still_missing(
+    out.still_missing = _still_missing(
         {i.receipt_no for i in items if i.receipt_no in facts}, facts, states, rules)
-    return summary
+    return out
 
 
 def _still_missing(receipts: set[str], facts: dict[str, tuple[int, ApplicationFacts]],
