@@ -41,7 +41,6 @@ from sangsaeng.models import (
     Document,
     Participant,
     PriorCertificate,
-    ProductionConfirmation,
     Reviewer,
     Round,
     Sanction,
@@ -49,6 +48,8 @@ from sangsaeng.models import (
     table_of,
 )
 from sangsaeng.progress import report
+from sangsaeng.services import production
+from sangsaeng.services.outcome import refusal
 from sangsaeng.services.round_data import receipt_ids
 
 A = APPLICATIONS.c
@@ -379,17 +380,38 @@ def _import_facts(
     merge.apply(session, "certificates", lambda r: update(PRIOR_CERTIFICATES).where(
         pc.number == r.number).values(brn=r.brn, product_code=r.product_code,
                                        valid_from=r.valid_from, valid_to=r.valid_to))
+    _import_production(session, rnd, package, merge, ids)
+
+
+def _import_production(
+    session: Session, rnd: Round, package: RoundPackage, merge: _Merger, ids: dict[str, int]
+) -> None:
+    """K1: production.csv with the after-selection path's rule set and writer (`production`);
+    a row to write (new, or a correction of `confirmed_at`, §2) that the rules refuse is a row
+    error, a row already on file as it is stays unchanged."""
     by_id = {v: k for k, v in ids.items()}
     pr = PRODUCTION.c
     prod: dict[Any, Any] = {
         (by_id[r.application_id], r.brn): r.confirmed_at for r in session.execute(
             select(pr.application_id, pr.brn, pr.confirmed_at)
             .select_from(PRODUCTION.join(APPLICATIONS)).where(A.round_id == rnd.id))}
-    new_prod = merge.split("production", package.production, prod,
+    states = dict(session.execute(select(A.id, A.state).where(A.round_id == rnd.id)).all())
+    leads = production.leads_of(session, A.round_id == rnd.id)
+    rows = []
+    for r in package.production:
+        app_id = ids.get(r.receipt_no)  # None: not stored (a round no longer open to it)
+        why = None if app_id is None or prod.get((r.receipt_no, r.brn)) == r.confirmed_at \
+            else production.refusal(r, states[app_id], leads[app_id])
+        if why is None:
+            rows.append(r)
+        else:
+            merge.summary.errors.append(refusal(r, why))
+    new_prod = merge.split("production", rows, prod,
                            lambda r: (r.receipt_no, r.brn), lambda r: r.confirmed_at)
-    _bulk(session, ProductionConfirmation, [{
-        "application_id": ids[r.receipt_no], "brn": r.brn, "confirmed_at": r.confirmed_at,
-    } for r in new_prod], "production")
+    for done, r in enumerate(new_prod, start=1):
+        production.store(session, ids[r.receipt_no], r)
+        if done % 5000 == 0 or done == len(new_prod):
+            report("  · production", done, len(new_prod))
     merge.apply(session, "production", lambda r: update(PRODUCTION).where(
         pr.application_id == ids[r.receipt_no], pr.brn == r.brn).values(
         confirmed_at=r.confirmed_at))

@@ -1,20 +1,23 @@
-"""Production confirmations (생산 확인, K1) entered after the selection (INTERFACES §5: the
-`confirm_production` form or `production.csv` of `support import`): a certificate becomes due.
+"""Production confirmations (생산 확인, K1): a certificate becomes due. They come in the round
+package's production.csv at intake (INTERFACES §2, `intake`) or after the selection (§5: the
+`confirm_production` form or `production.csv` of `support import`); both paths check them with
+one rule set (`refusal`) and write them with one writer (`store`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from sangsaeng.domain.companies import Role
-from sangsaeng.domain.states import ApplicationState
+from sangsaeng.domain.states import TERMINAL_APPLICATION_STATES, ApplicationState
 from sangsaeng.io.rows import ProductionRow
 from sangsaeng.journal import Audit, Entry, record
 from sangsaeng.models import APPLICATIONS, PARTICIPANTS, PRODUCTION
@@ -31,30 +34,54 @@ class Confirmed(Outcome):
     rounds: list[str] = field(default_factory=list)
 
 
+def refusal(item: ProductionRow, state: ApplicationState, leads: Collection[str]) -> str | None:
+    """K1, the one rule set for a production confirmation, whichever path brings it (the round
+    package's production.csv at intake, or after selection the form and `support import`):
+    why it is refused, or None. The receipt number is resolved before (the round's, or one
+    project across rounds). Intake may come before the selection, so "selected" is not asked
+    here: an application that can no longer be selected is refused, and issuance certifies
+    only the confirmed leads of selected applications (`certificates._due`)."""
+    if state in TERMINAL_APPLICATION_STATES:
+        return f"{item.receipt_no} is {state}, not selected: no certificate can follow (K1)"
+    if item.brn not in leads:
+        return f"{item.brn} is not a lead company of {item.receipt_no}"
+    return None
+
+
+def leads_of(session: Session, where: ColumnElement[bool]) -> defaultdict[int, set[str]]:
+    """The lead companies' BRNs of the applications `where` selects (K1: a lead is certified)."""
+    leads: defaultdict[int, set[str]] = defaultdict(set)
+    for app_id, brn in session.execute(
+            select(P.application_id, P.brn).select_from(PARTICIPANTS.join(APPLICATIONS))
+            .where(P.role == Role.LEAD, where)):
+        leads[app_id].add(brn)
+    return leads
+
+
+def store(session: Session, application_id: int, item: ProductionRow) -> bool:
+    """K1: write one production confirmation, the one writer of both paths; True when added,
+    False when that lead's confirmation is already on file (the first one is kept)."""
+    builder = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return session.execute(builder(PRODUCTION).on_conflict_do_nothing().values(
+        application_id=application_id, brn=item.brn, confirmed_at=item.confirmed_at
+    ).returning(PRODUCTION.c.id)).first() is not None
+
+
 def confirm_production(session: Session, items: Sequence[ProductionRow], *, now: datetime,
                        actor: str) -> Confirmed:
-    """K1: record each lead's production confirmation; refused when the application is not
-    selected or the BRN is not one of its leads. A confirmation given twice is kept once."""
+    """K1 after selection: record each lead's production confirmation (the one rule set,
+    `refusal`); a confirmation given twice is kept once."""
     out = Confirmed()
     for item in items:
         app = project_by_receipt(session, item.receipt_no)
         if isinstance(app, NoProject):
             out.refuse(item, str(app))
             continue
-        if app.state is not ApplicationState.SELECTED:
-            out.refuse(item, f"{item.receipt_no} is {app.state}, not selected: no "
-                             "certificate can follow (K1)")
+        why = refusal(item, app.state, leads_of(session, A.id == app.id)[app.id])
+        if why is not None:
+            out.refuse(item, why)
             continue
-        lead = session.scalar(select(P.id).where(P.application_id == app.id, P.brn == item.brn,
-                                                 P.role == Role.LEAD))
-        if lead is None:
-            out.refuse(item, f"{item.brn} is not a lead company of {item.receipt_no}")
-            continue
-        builder = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        added = session.execute(builder(PRODUCTION).on_conflict_do_nothing().values(
-            application_id=app.id, brn=item.brn, confirmed_at=item.confirmed_at
-        ).returning(PRODUCTION.c.id)).first()
-        if added is None:
+        if not store(session, app.id, item):
             out.unchanged.append(f"{item.receipt_no} {item.brn}")
             continue
         record(session, Audit(now, actor, app.round_id), [Entry(
