@@ -62,11 +62,20 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(tally, "sangsaeng-fuzz-tally")
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (--dist loadgroup)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests that use the database fixture are the `db` tests (rerun on PostgreSQL in CI)."""
+    """Tests that use the database fixture are the `db` tests (rerun on PostgreSQL in CI).
+
+    `make test`'s two pytest-xdist workers (`--dist loadgroup`) take a test file at a time (its
+    module fixtures stay in one process), and the `served` files one after another on one
+    worker: each starts a real Prefect server, `serve` or workers and waits on deadlines and
+    pick-ups that two such files at once on 2 cores would push past their time."""
     for item in items:
         if "database_url" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.db)
+        if not any(item.iter_markers("xdist_group")):
+            group = "served" if item.get_closest_marker("served") else item.nodeid.split("::")[0]
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")
