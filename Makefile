@@ -57,12 +57,12 @@ browser:
 		$(APT_UPDATE) && $(APT_GET) install chromium fonts-nanum poppler-utils zbar-tools; \
 	fi
 
-# Two pytest-xdist workers (this machine's 2 cores), a test file at a time each, the `served`
-# files one after another on one of them (--dist loadgroup, groups set in tests/conftest.py: a
-# module's fixtures stay in one process; two real Prefect servers at once would miss their
-# deadlines); each worker has its own Prefect home (tests/conftest).
+# Two pytest-xdist workers (this machine's 2 cores), a test file at a time each (--dist loadfile:
+# a module's fixtures stay in one process), the `served` files one after another on one of them
+# (tests/conftest.py: two real Prefect servers at once would miss their deadlines); each worker
+# has its own Prefect home (tests/conftest).
 test: lint browser
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # The inner loop's fast lane (under 2 minutes): lint, types, import layers, then the unit and
 # service tests — no Prefect server, no subprocess, no browser. `make test` runs them all again.

@@ -62,20 +62,34 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(tally, "sangsaeng-fuzz-tally")
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (--dist loadgroup)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests that use the database fixture are the `db` tests (rerun on PostgreSQL in CI).
-
-    `make test`'s two pytest-xdist workers (`--dist loadgroup`) take a test file at a time (its
-    module fixtures stay in one process), and the `served` files one after another on one
-    worker: each starts a real Prefect server, `serve` or workers and waits on deadlines and
-    pick-ups that two such files at once on 2 cores would push past their time."""
+    """Tests that use the database fixture are the `db` tests (rerun on PostgreSQL in CI)."""
     for item in items:
         if "database_url" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.db)
-        if not any(item.iter_markers("xdist_group")):
-            group = "served" if item.get_closest_marker("served") else item.nodeid.split("::")[0]
-            item.add_marker(pytest.mark.xdist_group(group))
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`make test`'s two pytest-xdist workers take a test file at a time (`--dist loadfile`:
+    its module fixtures stay in one process), and the `served` files one after another on one
+    worker: each starts a real Prefect server, `serve` or workers and waits on deadlines and
+    pick-ups that two such files at once on 2 cores pushed past their time (a loaded run). A
+    file is `served` when it marks a test so (`pytest.mark.served`)."""
+    from xdist.scheduler import LoadFileScheduling
+
+    if config.getvalue("dist") != "loadfile":
+        return None
+    served: dict[str, bool] = {}
+
+    class ServedTogether(LoadFileScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::")[0]
+            if path not in served:
+                served[path] = "mark.served" in (Path(config.rootpath) / path).read_text(
+                    encoding="utf-8")
+            return "served" if served[path] else path
+
+    return ServedTogether(config, log)
 
 
 @pytest.fixture(scope="session")
