@@ -69,6 +69,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.db)
 
 
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: plain pytest runs without it
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """`make test`'s two pytest-xdist workers take a test file at a time (`--dist loadfile`:
     its module fixtures stay in one process), and the `served` files one after another on one
