@@ -228,13 +228,23 @@ def time_task_bodies(into: dict[str, float]) -> None:
                 into[name] = into.get(name, 0.0) + time.perf_counter() - start
         return body
 
+    def timing_async(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        async def body(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return await fn(*args, **kwargs)
+            finally:
+                into[name] = into.get(name, 0.0) + time.perf_counter() - start
+        return body
+
     from tasks import notices
 
     for name in ("open_round", "import_package", "close_intake", "screen", "propose", "decide",
                  "release"):
         task = getattr(steps, name)
         task.fn = timing(name, task.fn)
-    notices.deliver_notices.fn = timing("delivery", notices.deliver_notices.fn)
+    notices.deliver_notices.fn = timing_async("delivery", notices.deliver_notices.fn)
 
 
 def count_api_responses(into: dict[str, int]) -> None:

@@ -14,4 +14,4 @@ from tasks.notices import deliver_notices as deliver
 @described
 async def deliver_notices(round_id: RoundId) -> DeliveryOutcome:
     """Send the round's due notices (retries whose backoff has passed, rows of a crashed run)."""
-    return DeliveryOutcome(round_id=round_id, **asdict(deliver(round_id)))
+    return DeliveryOutcome(round_id=round_id, **asdict(await deliver(round_id)))

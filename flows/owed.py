@@ -131,7 +131,7 @@ async def deliver(round_id: str | None, mode: RunMode = RunMode.ALONE
     (the office's inputs and the dues run owe notices of several rounds)."""
     if round_id is not None and mode.served:
         return None, await round_runs.start_delivery(round_id)
-    return deliver_notices(round_id), None
+    return await deliver_notices(round_id), None
 
 
 def attribute(delivered: Delivered, outcomes: list[StepOutcome]) -> None:

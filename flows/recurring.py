@@ -16,7 +16,7 @@ from tasks.rounds import active_rounds
 @flow(name="deliver_due_notices", persist_result=False)
 async def deliver_due_notices() -> DeliveryOutcome:
     """Send whatever notices are due in every round (the outbox keeps what cannot go now)."""
-    result = deliver_notices(None)
+    result = await deliver_notices(None)
     if result.stopped:
         get_run_logger().warning("notices wait in the outbox: %s", result.stopped)
     return DeliveryOutcome(round_id="*", **asdict(result))

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from prefect import task
@@ -28,25 +25,17 @@ async def smtp_password() -> str | None:
     return str(secret.get())
 
 
-async def _deliver(round_id: str | None, stop: threading.Event) -> DeliveryReport:
-    return await deliver(round_id=round_id, password=await smtp_password(),
-                         progress=lambda done, total: report("notices", done, total), stop=stop)
-
-
 def _delivered(report: DeliveryReport) -> Delivered:
     return Delivered(report.sent, report.retry_later, report.failed, report.released,
                      report.stopped, dict(report.sent_by_kind))
 
 
 @task(cache_policy=NO_CACHE, persist_result=False)
-def deliver_notices(round_id: str | None) -> Delivered:
+async def deliver_notices(round_id: str | None) -> Delivered:
     """Send the due notices of a round (all rounds: None); if the server is away they wait in
-    the outbox (nothing is lost)."""
-    stop = threading.Event()
-    with ThreadPoolExecutor(1) as pool:  # its own event loop, whoever calls this task
-        future = pool.submit(asyncio.run, _deliver(round_id, stop))
-        try:
-            return _delivered(future.result())
-        except BaseException:  # cancelled or terminated (Prefect raises it in this thread):
-            stop.set()  # the messages on the wire finish, every other row is released now
-            raise
+    the outbox (nothing is lost). On the run's event loop: a cancelled or terminated run
+    (Prefect's SIGTERM) lets the messages on the wire finish, gives every other row back at
+    once, then ends as Prefect ends it (`deliver(..., then_terminate=True)`)."""
+    return _delivered(await deliver(
+        round_id=round_id, password=await smtp_password(),
+        progress=lambda done, total: report("notices", done, total), then_terminate=True))

@@ -1,4 +1,5 @@
-"""Email addresses as the program accepts them: one strict, plain `local@domain` (C3/§3 inputs).
+"""Email addresses as the program accepts them: one strict, plain `local@domain` (inputs: the
+round package, INTERFACES §2, and the company registry, §3).
 
 An input rule, checked where an address enters (package import, company registry) and again
 where a notice is queued: what is checked is exactly what is stored and sent (never stripped).

@@ -71,10 +71,13 @@ def transport_for(settings: Settings, password: str | None = None) -> Iterator[T
 async def deliver(*, round_id: str | None = None, limit: int | None = None,
                   password: str | None = None, engine: Engine | None = None,
                   progress: Callable[[int, int], None] | None = None,
-                  stop: threading.Event | None = None) -> DeliveryReport:
+                  then_terminate: bool = False) -> DeliveryReport:
     """Send every due notice (of one round, or all); `password` may come from a Secret block.
 
-    Setting `stop` (from another thread: a cancelled Prefect run) ends the run as SIGTERM does.
+    On the main thread SIGTERM stops the run gently (the messages on the wire finish and are
+    recorded, every other row is released at once); with `then_terminate` (a Prefect task: its
+    engine turns SIGTERM into the run's cancellation or crash) the signal is then raised again
+    for the handler that was there before, once the rows are safe.
     """
     settings = get_settings()
     context = mail_context()
@@ -87,22 +90,10 @@ async def deliver(*, round_id: str | None = None, limit: int | None = None,
                         unsubscribe_url=settings.unsubscribe_url, progress=progress,
                         var_dir=settings.var_dir)
         with _stop_on_sigterm(sender):
-            watcher = asyncio.create_task(_stop_when(stop, sender)) if stop else None
-            try:
-                return await sender.run()
-            finally:
-                if watcher is not None:
-                    watcher.cancel()
-
-
-CANCELLED = "cancelled (the run was cancelled or terminated)"
-
-
-async def _stop_when(stop: threading.Event, sender: Sender) -> None:
-    """Stop `sender` gently once `stop` is set (checked every 0.2 s; a thread cannot await)."""
-    while not stop.is_set():
-        await asyncio.sleep(0.2)
-    sender.stop(CANCELLED)
+            report = await sender.run()
+    if then_terminate and report.stopped == TERMINATED:
+        signal.raise_signal(signal.SIGTERM)  # the previous handler (Prefect's) takes it from here
+    return report
 
 
 TERMINATED = "terminated (SIGTERM)"

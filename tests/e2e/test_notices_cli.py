@@ -222,20 +222,22 @@ def test_sigterm_finishes_the_messages_on_the_wire_and_gives_back_the_rest_at_on
 
 
 # What Prefect's engine does in a served run's process: SIGTERM (the runner cancelling the run)
-# becomes TerminationSignal in the main thread, where the delivery task waits for its sender.
+# becomes TerminationSignal in the main thread, where the flow's event loop runs the delivery
+# task.
 _PREFECT_TASK = """
-import sys
+import asyncio, sys
 from prefect.utilities.engine import capture_sigterm
 from tasks.notices import deliver_notices
 with capture_sigterm():
-    deliver_notices.fn(sys.argv[1])
+    asyncio.run(deliver_notices.fn(sys.argv[1]))
 """
 
 
 def test_a_cancelled_prefect_delivery_gives_back_its_rows_at_once(
         smtp: ScriptedServer, database_url: str, env: Path) -> None:
-    """Issue 10, item 4, for Prefect runs: the task's sender runs in a thread of its own, which
-    no signal reaches; the task tells it to stop when its run is cancelled or terminated."""
+    """Issue 10, item 4, for Prefect runs: the task's sender stops gently on the run's SIGTERM
+    (before Prefect's handler turns it into TerminationSignal), then the process ends by the
+    signal as Prefect ends it."""
     owe(40)
     smtp.script.hold = 1000
     environ = {k: v for k, v in os.environ.items() if not k.startswith("SANGSAENG_")}

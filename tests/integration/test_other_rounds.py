@@ -143,6 +143,12 @@ def _measured_tasks(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """Every task of the round records the largest pickled size of its parameters and of its
     result (what Prefect would carry in its events), by task name."""
     largest: dict[str, int] = defaultdict(int)
+
+    def note(name: str, args: Any, kwargs: Any, result: Any) -> Any:
+        size = max(len(pickle.dumps((args, kwargs))), len(pickle.dumps(result)))
+        largest[name] = max(largest[name], size)
+        return result
+
     for module in (steps, notices, rounds, artifacts, certificates, support_import, dues,
                    evaluation_tasks, listing_tasks):
         for task in vars(module).values():
@@ -150,11 +156,12 @@ def _measured_tasks(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
                 continue
             def measured(*args: Any, _fn: Any = task.fn, _name: str = task.name,
                          **kwargs: Any) -> Any:
-                result = _fn(*args, **kwargs)
-                size = max(len(pickle.dumps((args, kwargs))), len(pickle.dumps(result)))
-                largest[_name] = max(largest[_name], size)
-                return result
-            monkeypatch.setattr(task, "fn", measured)
+                return note(_name, args, kwargs, _fn(*args, **kwargs))
+
+            async def measured_async(*args: Any, _fn: Any = task.fn, _name: str = task.name,
+                                     **kwargs: Any) -> Any:
+                return note(_name, args, kwargs, await _fn(*args, **kwargs))
+            monkeypatch.setattr(task, "fn", measured_async if task.isasync else measured)
     return largest
 
 
