@@ -59,10 +59,14 @@ class Settings(BaseSettings):
     upload_unpacked_max_mb: float = Field(
         default=200, gt=0, le=10240,
         description="most a ZIP upload (or a workbook) may hold unpacked, in MB")
+    public_port: int = Field(
+        default=4202, ge=0, le=65535,
+        description="port of the public verification app (`serve`, `verify-site`); 0: any free")
     verify_url: str | None = Field(
         default=None, description="base of the verification address printed as a QR code on "
-                                  "certificates (number appended); default the exports URL + "
-                                  "/certificates/")
+                                  "certificates (number appended): the public app's address "
+                                  "as buyers reach it; default http://127.0.0.1:<public_port>"
+                                  "/certificates/ (this machine only)")
 
     @field_validator("smtp_password")
     @classmethod
@@ -97,9 +101,9 @@ class Settings(BaseSettings):
         return (self.exports_url or f"http://127.0.0.1:{self.exports_port}").rstrip("/")
 
     def verification_address(self, number: str) -> str:
-        """INTERFACES §5: where a certificate is verified (its QR code): SANGSAENG_VERIFY_URL
-        or `serve`'s `/certificates/`, plus the number."""
-        base = self.verify_url or f"{self.exports_base_url}/certificates/"
+        """INTERFACES §6: where a certificate is verified (its QR code): SANGSAENG_VERIFY_URL,
+        else the public app on this machine (`/certificates/`), plus the number."""
+        base = self.verify_url or f"http://127.0.0.1:{self.public_port}/certificates/"
         return f"{base.rstrip('/')}/{number}"
 
     @property
