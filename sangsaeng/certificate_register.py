@@ -7,8 +7,10 @@ day after `valid_to`); the register stores no e-mail address, so none can leak f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -23,9 +25,11 @@ from sangsaeng.domain.certificates import (
     status_on,
 )
 from sangsaeng.errors import StepError
-from sangsaeng.models import APPLICATIONS, CERTIFICATES
+from sangsaeng.models import APPLICATIONS, CERTIFICATE_VERSIONS, CERTIFICATES
+from sangsaeng.settings import Settings
 
 C = CERTIFICATES.c
+CV = CERTIFICATE_VERSIONS.c
 # INTERFACES §4: certificates.csv, one row per certificate, number order.
 CERTIFICATE_COLUMNS = ("number", "brn", "lead_name", "representative", "address",
                        "product_code", "product_name", "partners", "valid_from", "valid_to",
@@ -51,6 +55,7 @@ class CertificateFacts:
     product_name: str
     partners: tuple[tuple[str, str], ...]
     round_id: str
+    cancelled_on: date | None = None  # K5a: from this date on, the status is `cancelled`
 
     def as_json(self) -> dict[str, Any]:
         """`GET /certificates/<number>`: the public facts (no e-mail address is stored here)."""
@@ -61,7 +66,8 @@ class CertificateFacts:
                 "product_code": self.product_code, "product_name": self.product_name,
                 "lead_name": self.lead_name, "brn": self.brn,
                 "representative": self.representative, "address": self.address,
-                "partners": [f"{n}({b})" for n, b in self.partners], "round_id": self.round_id}
+                "partners": [f"{n}({b})" for n, b in self.partners], "round_id": self.round_id,
+                "cancelled_on": self.cancelled_on.isoformat() if self.cancelled_on else None}
 
 
 def facts_of(cert: Any, today: date) -> CertificateFacts:
@@ -70,7 +76,30 @@ def facts_of(cert: Any, today: date) -> CertificateFacts:
         cert.issued_on, cert.valid_from, cert.valid_to, period_text(cert.valid_from,
                                                                      cert.valid_to),
         cert.brn, cert.lead_name, cert.representative, cert.address, cert.product_code,
-        cert.product_name, tuple((n, b) for n, b in cert.partners), cert.round_id)
+        cert.product_name, tuple((n, b) for n, b in cert.partners), cert.round_id,
+        cert.cancelled_on)
+
+
+def facts_at(session: Session, number: str, day: date) -> CertificateFacts | None:
+    """The certificate as it stood on `day`: the version current then (a later reissue not
+    yet made) and its status that day; None when unknown or not yet issued on that day."""
+    row = session.execute(select(CERTIFICATES).where(C.number == number)).first()
+    if row is None:
+        return None
+    facts = facts_of(row, day)
+    if row.issued_on <= day:
+        return facts
+    then = session.execute(select(CV.version, CV.issued_on, CV.fields).where(
+        CV.number == number, CV.issued_on <= day).order_by(CV.version.desc()).limit(1)).first()
+    if then is None:
+        return None
+    fields = then.fields
+    return replace(
+        facts, version=then.version, issued_on=then.issued_on,
+        lead_name=fields["lead_name"], representative=fields["representative"],
+        address=fields["address"], product_code=fields["product_code"],
+        product_name=fields["product_name"],
+        partners=tuple((n, b) for n, b in fields["partners"]))
 
 
 def lookup(session: Session, query: str, today: date) -> list[CertificateFacts]:
@@ -153,3 +182,22 @@ def _tally(rows: Any, today: date, horizon_days: int) -> Counts:
 def certified_rounds(session: Session) -> list[str]:
     """The rounds holding certificates, in id order."""
     return list(session.scalars(select(C.round_id).distinct().order_by(C.round_id)))
+
+
+def pdf_file(session: Session, settings: Settings, number: str) -> Path:
+    """`certificates pdf NUMBER`: the current version's file
+    (`<var>/certificates/<round>/<number>-v<version>.pdf`), checked against its digest."""
+    row = session.execute(select(C.round_id, C.number, C.version, C.pdf_sha256).where(
+        C.number == number.strip())).first()
+    if row is None:
+        raise StepError(f"no certificate {number.strip()!r}")
+    path = settings.certificates_dir / row.round_id / f"{row.number}-v{row.version}.pdf"
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise StepError(f"the PDF of {row.number} v{row.version} cannot be read "
+                        f"({path}: {exc.strerror or exc})") from None
+    if hashlib.sha256(data).hexdigest() != row.pdf_sha256:
+        raise StepError(f"{path} is not the PDF issued for {row.number} v{row.version} "
+                        "(its content changed since)")
+    return Path(path)

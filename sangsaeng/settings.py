@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     public_port: int = Field(
         default=4202, ge=0, le=65535,
         description="port of the public verification app (`serve`, `verify-site`); 0: any free")
+    public_rate_per_minute: int = Field(
+        default=120, ge=0, le=1_000_000,
+        description="requests a client may make to the public app per minute (bursts up to "
+                    "as many); over it a 429; 0: no limit (behind a proxy that limits)")
     verify_url: str | None = Field(
         default=None, description="base of the verification address printed as a QR code on "
                                   "certificates (number appended): the public app's address "

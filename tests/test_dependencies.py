@@ -26,6 +26,8 @@ OPTIONAL = {"uvloop"}  # bench/broadcast.py --loop uvloop, only if installed (be
 NOT_IMPORTED = {
     "psycopg": "the PostgreSQL driver SQLAlchemy loads for a postgresql+psycopg:// URL",
     "pytest-xdist": "a pytest plugin (`-n 2` in the Makefile's test target), loaded by pytest",
+    "python-multipart": "Starlette's form parser (`request.form()` in sangsaeng/web/upload.py)",
+    "httpx2": "the HTTP client under `starlette.testclient.TestClient` (tests of the web apps)",
 }
 
 

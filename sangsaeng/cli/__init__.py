@@ -18,6 +18,7 @@ from sangsaeng.cli.exports import export_app, report_app
 from sangsaeng.cli.mail import companies_app, notices_app
 from sangsaeng.cli.rounds import demo, round_app
 from sangsaeng.cli.serve import serve as serve_command
+from sangsaeng.cli.serve import verify_site
 
 
 class Commands(TyperGroup):
@@ -43,6 +44,7 @@ app.add_typer(notices_app, name="notices")
 app.add_typer(companies_app, name="companies")
 app.command()(demo)
 app.command("serve")(serve_command)  # INTERFACES §3 `sangsaeng serve`
+app.command("verify-site")(verify_site)  # INTERFACES §6: the public verification app alone
 
 
 def main() -> None:

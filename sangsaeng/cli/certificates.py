@@ -80,8 +80,8 @@ def certificates_pdf(
                         ] = None,
 ) -> None:
     """The current version's PDF: the same bytes that were attached to its notice."""
+    from sangsaeng.certificate_register import pdf_file
     from sangsaeng.db import get_engine, session_scope
-    from sangsaeng.services.certificates import pdf_file
 
     with session_scope(get_engine()) as session:
         data = pdf_file(session, get_settings(), number).read_bytes()

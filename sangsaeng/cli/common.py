@@ -52,7 +52,8 @@ def parse_now(value: str | None) -> datetime:
     try:
         return parse_instant(value)
     except ValueError:
-        raise UsageError(f"--now: not an ISO 8601 date-time: {value!r}") from None
+        raise UsageError(f"--now: not an ISO 8601 date-time (years 1–9999, time zone at most "
+                         f"±14:00): {value!r}") from None
 
 
 # Each step (and each command) writes in one transaction (tasks/steps.py): a database failure

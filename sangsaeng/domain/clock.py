@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -18,9 +18,16 @@ _WEEKDAYS_KO = "월화수목금토일"
 
 
 def parse_instant(text: str) -> datetime:
-    """T1: parse ISO 8601; a naive timestamp means KST. Raises ValueError."""
+    """T1: parse ISO 8601; a naive timestamp means KST. Raises ValueError, also for an
+    instant whose KST or UTC date falls outside years 1–9999 (9999-12-31T23:59:59-14:00)."""
     value = datetime.fromisoformat(text.strip())
-    return value.replace(tzinfo=KST) if value.tzinfo is None else value
+    value = value.replace(tzinfo=KST) if value.tzinfo is None else value
+    try:
+        value.astimezone(KST), value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{text.strip()!r} is outside the dates this program can "
+                         "represent (years 1–9999)") from None
+    return value
 
 
 def as_kst(value: datetime) -> datetime:

@@ -354,22 +354,3 @@ def _reissue_one(session: Session, cert: Certificate, change: ChangeInput, colum
         attachments=(printer.attachment(cert, sha),))])
     session.expunge(cert)
     return f"{cert.number} v{cert.version} ({change.field_name})"
-
-
-# --- the PDF of a certificate --------------------------------------------------------------
-
-def pdf_file(session: Session, settings: Settings, number: str) -> Path:
-    """`certificates pdf NUMBER`: the current version's file, checked against its digest."""
-    cert = session.get(Certificate, number.strip())
-    if cert is None:
-        raise StepError(f"no certificate {number.strip()!r}")
-    path = pdf_path(settings.var_dir, cert.round_id, cert.number, cert.version)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise StepError(f"the PDF of {cert.number} v{cert.version} cannot be read "
-                        f"({path}: {exc.strerror or exc})") from None
-    if hashlib.sha256(data).hexdigest() != cert.pdf_sha256:
-        raise StepError(f"{path} is not the PDF issued for {cert.number} v{cert.version} "
-                        "(its content changed since)")
-    return path

@@ -114,6 +114,7 @@ def start_serve(server: Server, database_url: str, var: Path, log: Path,
     env = {**base_env(), "PREFECT_API_URL": server.api_url, "PREFECT_HOME": str(server.home),
            "SANGSAENG_DATABASE_URL": database_url, "SANGSAENG_VAR_DIR": str(var),
            "SANGSAENG_EXPORTS_PORT": "0",  # the exports' HTTP server: any free port
+           "SANGSAENG_PUBLIC_PORT": "0",  # the public verification app: any free port
            **(extra or {})}
     with log.open("ab") as out:
         return subprocess.Popen([str(BIN / "sangsaeng"), "serve", "--poll-seconds", "1"],

@@ -162,6 +162,16 @@ def test_missing_configuration_and_bad_clock_are_one_line_errors(env: Path) -> N
     assert code != 0 and "not an ISO 8601 date-time" in stderr
 
 
+@pytest.mark.parametrize("now", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"])
+def test_a_clock_outside_the_representable_dates_is_one_line_not_a_traceback(
+        env: Path, now: str) -> None:
+    code, _, stderr = cli("certificates", "verify", "22-IG0001", "--now", now)
+    assert code == 2 and "Traceback" not in stderr
+    assert stderr.strip().splitlines() == [
+        f"error: --now: not an ISO 8601 date-time (years 1–9999, time zone at most ±14:00): "
+        f"{now!r}"]
+
+
 def test_invalid_round_configuration_names_the_field(env: Path, tmp_path: Path) -> None:
     bad = tmp_path / "round.toml"
     bad.write_text(CONFIG.read_text(encoding="utf-8").replace(

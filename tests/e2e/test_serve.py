@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import time
+import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -192,9 +193,10 @@ def test_serve_without_an_api_url_starts_a_loopback_server_and_stops_it_on_sigte
 
     from tests.e2e.served import BIN, free_port
 
-    port, exports_port = free_port(), free_port()
+    port, exports_port, public_port = free_port(), free_port(), free_port()
     env = {**base_env(), "PREFECT_HOME": str(tmp_path / "prefect"),
-           "SANGSAENG_VAR_DIR": str(tmp_path / "var"), "SANGSAENG_EXPORTS_PORT": str(exports_port)}
+           "SANGSAENG_VAR_DIR": str(tmp_path / "var"), "SANGSAENG_EXPORTS_PORT": str(exports_port),
+           "SANGSAENG_PUBLIC_PORT": str(public_port)}
     with (tmp_path / "serve.log").open("wb") as log:
         # as a service manager starts it: no terminal, its own session
         serve = subprocess.Popen([str(BIN / "sangsaeng"), "serve", "--port", str(port)],
@@ -216,6 +218,11 @@ def test_serve_without_an_api_url_starts_a_loopback_server_and_stops_it_on_sigte
             assert ui.status == 200 and b"<html" in ui.read().lower()  # the UI is there
         with urllib.request.urlopen(f"http://127.0.0.1:{exports_port}/", timeout=10) as files:
             assert files.status == 200  # the exports' folder, for the status artifact's links
+        public = f"http://127.0.0.1:{public_port}"
+        for path in ("/certificates/22-XX9999", "/upload", "/"):  # verification only
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(public + path, timeout=10)
+            assert refused.value.code == 404 and "찾을 수 없습니다" in refused.value.read().decode()
         serve.send_signal(signal.SIGTERM)
         assert serve.wait(timeout=60) is not None
 
@@ -230,6 +237,7 @@ def test_serve_without_an_api_url_starts_a_loopback_server_and_stops_it_on_sigte
 
         poll("the local server to stop", down(f"http://127.0.0.1:{port}/api/health"), timeout=60)
         poll("the exports server to stop", down(f"http://127.0.0.1:{exports_port}/"), timeout=10)
+        poll("the public app to stop", down(f"{public}/robots.txt"), timeout=10)
     finally:
         stop(serve)
         with contextlib.suppress(ProcessLookupError):  # a server left behind by a failure

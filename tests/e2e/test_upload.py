@@ -25,10 +25,10 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
-from sangsaeng.cli.serve import exports_server
-from sangsaeng.cli.upload import form_url, run_url, ui_url
 from sangsaeng.services.round_files import default_package
 from sangsaeng.settings import get_settings
+from sangsaeng.web.office import office_server
+from sangsaeng.web.upload import form_url, run_url, ui_url
 from tests.conftest import REPO, ROUND_2022_2, package_workbook
 from tests.e2e.browser import SHOTS, chromium
 
@@ -47,7 +47,7 @@ def site(env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Path
     for name in ("PREFECT_API_URL", "PREFECT_UI_URL", "PREFECT_API_AUTH_STRING"):
         monkeypatch.delenv(name, raising=False)
     get_settings.cache_clear()
-    with exports_server(env / "exports", 0) as url:
+    with office_server(env / "exports", 0) as url:
         yield url, env / "inbox" / "2022-2"
 
 
@@ -320,7 +320,7 @@ def test_with_no_password_set_the_page_answers_only_to_a_loopback_host(
     for name in ("PREFECT_SERVER_API_AUTH_STRING", "PREFECT_API_AUTH_STRING", "PREFECT_API_URL"):
         monkeypatch.delenv(name, raising=False)
     get_settings.cache_clear()
-    with exports_server(env / "exports", 0) as url:
+    with office_server(env / "exports", 0) as url:
         status, _, page = request(url, "GET", password=None)
         assert status == 200 and "127.0.0.1)에서만 열립니다" in page
         status, _, page = request(url, "GET", password=None,

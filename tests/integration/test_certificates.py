@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import email
+import http.client
 import re
 import shutil
 import subprocess
 from datetime import date
 from email import policy
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import func, select
@@ -320,26 +323,36 @@ def test_a_failure_halfway_leaves_no_certificate_no_gap_and_no_duplicate(
 def test_the_exports_server_answers_certificate_lookups_read_only(env: Path) -> None:
     import json
 
-    from sangsaeng.cli.serve import exports_server
     from sangsaeng.settings import get_settings
+    from sangsaeng.web.office import office_server
     from tests.integration.test_exports_server import get
 
-    with exports_server(get_settings().exports_dir, 0) as url:
-        status, headers, body = get(url, "/certificates/22-IG0001?now=2023-01-01")
+    def get_json(url: str, path: str) -> tuple[int, Any, bytes]:
+        parts = urlsplit(url)
+        connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
+        try:
+            connection.request("GET", path, headers={"Accept": "application/json"})
+            response = connection.getresponse()
+            return response.status, response.headers, response.read()
+        finally:
+            connection.close()
+
+    with office_server(get_settings().exports_dir, 0) as url:
+        status, headers, body = get_json(url, "/certificates/22-IG0001?now=2023-01-01")
         assert status == 200 and headers["Content-Type"].startswith("application/json")
         facts = json.loads(body)
         assert (facts["number"], facts["status"], facts["period"]) == (
             "22-IG0001", "valid", "20220720 ~ 20250719")
         assert facts["lead_name"] and facts["product_name"] and facts["partners"]
         assert "@" not in body.decode()  # the public K4 facts only: no e-mail address
-        assert json.loads(get(url, "/certificates/22-IG0001?now=2025-07-20")[2])[
+        assert json.loads(get_json(url, "/certificates/22-IG0001?now=2025-07-20")[2])[
             "status"] == "expired"
         status, headers, pdf = get(url, "/certificates/22-IG0001.pdf")
         assert status == 200 and headers["Content-Type"] == "application/pdf"
         assert pdf == (env / "certificates" / "2022-2" / "22-IG0001-v1.pdf").read_bytes()
         assert get(url, "/certificates/22-IG0099")[0] == 404
         assert get(url, "/certificates/..%2F..%2Fsangsaeng.db")[0] == 404
-        assert get(url, "/certificates/22-IG0001?now=yesterday")[0] == 400
+        assert get_json(url, "/certificates/22-IG0001?now=yesterday")[0] == 400
         assert get(url, "/certificates/22-IG0001", method="POST")[0] == 501  # read-only
 
 

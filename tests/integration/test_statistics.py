@@ -21,11 +21,11 @@ from typer.testing import CliRunner
 
 from flows.recurring import office_digest
 from sangsaeng.cli import app
-from sangsaeng.cli.serve import exports_server
 from sangsaeng.db import get_engine, session_scope
 from sangsaeng.models import Certificate, CostClaim, ListingStep
 from sangsaeng.services.statistics import STATISTICS_COLUMNS
 from sangsaeng.settings import get_settings
+from sangsaeng.web.office import office_server
 from tests.integration.helpers import read_csv, run
 from tests.integration.test_round_replay import CONFIG, PACKAGE, REPLAY_NOW
 
@@ -112,10 +112,10 @@ async def _latest(key: str) -> str:
 
 
 @pytest.mark.usefixtures("replayed")
-def test_the_digest_publishes_the_statistics_chart_served_by_the_exports_server(
+def test_the_digest_publishes_the_statistics_chart_served_by_the_office_server(
     env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with exports_server(env / "exports", 0) as url:
+    with office_server(env / "exports", 0) as url:
         monkeypatch.setenv("SANGSAENG_EXPORTS_URL", url)  # as `serve` does
         get_settings.cache_clear()
         asyncio.run(office_digest())

@@ -1,5 +1,5 @@
 """Path traversal and symbolic links on the exports server (issue 13 §6.3): `sangsaeng serve`'s
-read-only HTTP server of `<var>/exports/` (sangsaeng/cli/serve.py), asked with raw request
+office app over `<var>/exports/` (sangsaeng/web/exports.py), asked with raw request
 lines — nothing a client library would clean up first.
 
 tests/integration/test_exports_server.py covers `/../`, single-encoded `%2e%2e`, one symbolic
@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from sangsaeng.cli.serve import exports_server
+from sangsaeng.web.office import office_server
 
 CSV = "\ufeffreceipt_no,track,status\r\n2022-2-001,innovation,selected\r\n".encode()
 HTML_FOLDER = "<img src=x onerror=alert(1)>"
@@ -60,7 +60,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     os.symlink("decisions.csv", exports / "2022-2" / "latest.csv")  # inside: may be served
     (exports / HTML_FOLDER).mkdir()
     (exports / HTML_FOLDER / HTML_FILE).write_bytes(CSV)
-    with exports_server(exports, 0) as url:
+    with office_server(exports, 0) as url:
         yield url, var
 
 

@@ -1,27 +1,28 @@
-"""`serve`'s upload page (`/upload` on the exports server's port): the office drops the
-portal's export for a round (one XLSX, the CSV files or a ZIP of them) or the after-selection
-files; they are checked at once, stored under `<var>/inbox/`, and the import run is started.
+"""The office app's upload page (`/upload`): the office drops the portal's export for a round
+(one XLSX, the CSV files or a ZIP of them) or the after-selection files; they are checked at
+once, stored under `<var>/inbox/`, and the import run is started.
 
-Protection (docs/operations.md §7): the Prefect UI's shared basic-auth string
+Protection (docs/operations.md, "Remote access"): the Prefect UI's shared basic-auth string
 (PREFECT_SERVER_API_AUTH_STRING, else PREFECT_API_AUTH_STRING, `user:password`) from the
 environment of `serve`. With none set, the page answers only on a loopback address and to a
 loopback Host name (as the UI, which then has no password either). Every POST carries a
 CSRF token (an HMAC of a secret drawn at start, with its expiry) and an Origin or Referer of
-the page's own origin. Responses are `no-store`, with a strict Content-Security-Policy.
+the page's own origin. The form is parsed as it streams in, its size and number of parts
+limited before the body is read. Responses are `no-store`, with a strict
+Content-Security-Policy.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import email.parser
-import email.policy
 import hmac
 import ipaddress
 import json
 import os
 import secrets
 import shutil
+import sys
 import time
 import urllib.parse
 from collections.abc import Mapping
@@ -29,11 +30,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from hashlib import sha256
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from rich.console import Console
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
 
 from sangsaeng.domain.clock import KST
 from sangsaeng.errors import SangsaengError
@@ -41,14 +44,16 @@ from sangsaeng.io.after_selection import SUPPORT_COLUMNS
 from sangsaeng.io.package import RowError
 from sangsaeng.io.rows import COLUMNS
 from sangsaeng.settings import Settings
+from sangsaeng.web.pages import Pages
 
-err = Console(stderr=True)
 UPLOAD_PATH = "/upload"
 TOKEN_TTL_S = 8 * 3600  # a page left open over a working day still uploads
 DRAIN_FACTOR = 4  # a body up to 4× the limit is read and dropped, so the browser sees the 413
 SHOWN_ERRORS = 200  # rows listed on the page (the run's artifact lists them all)
-MAX_PARTS = 24
+MAX_PARTS = 24  # form fields and files together, checked as the body streams in
+MAX_FIELD_BYTES = 64 * 1024  # a text field (round, kind, token) is a few bytes
 LOOPBACK_NAMES = ("localhost",)
+NO_STORE = "no-store"
 
 
 def auth_string(environ: Mapping[str, str]) -> str | None:
@@ -117,35 +122,6 @@ class Refusal(SangsaengError):
         self.status = status
 
 
-def parse_form(content_type: str, body: bytes) -> Form:
-    """multipart/form-data through the email package (the `cgi` module is gone)."""
-    if not content_type.lower().startswith("multipart/form-data"):
-        raise Refusal(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "multipart/form-data가 아닙니다")
-    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1")
-    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
-    if not message.is_multipart():
-        raise Refusal(HTTPStatus.BAD_REQUEST, "양식을 읽을 수 없습니다 (not a multipart form)")
-    form = Form()
-    for n, part in enumerate(message.iter_parts()):
-        if n >= MAX_PARTS:
-            raise Refusal(HTTPStatus.BAD_REQUEST, "양식의 항목이 너무 많습니다")
-        name = part.get_param("name", header="content-disposition")
-        payload = part.get_payload(decode=True)
-        data = payload if isinstance(payload, bytes) else b""
-        filename = part.get_param("filename", header="content-disposition")
-        if filename is not None:
-            form.files.append((_text(filename), data))
-        elif isinstance(name, str):
-            form.fields[name] = data.decode("utf-8", "replace")
-    return form
-
-
-def _text(value: object) -> str:
-    """A header parameter as text (raw UTF-8 bytes arrive surrogate-escaped)."""
-    text = value if isinstance(value, str) else str(value)
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-
-
 def refused(message: str) -> dict[str, Any]:
     """The page's result box for a refused request (every key the template reads)."""
     return {"status": "refused", "message": message, "files": [], "rows": 0, "folder": None,
@@ -154,14 +130,11 @@ def refused(message: str) -> dict[str, Any]:
 
 
 class UploadDesk:
-    """The upload page's state for one server: the CSRF secret and the templates."""
+    """The upload page of one server: its CSRF secret, its templates, its requests."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, pages: Pages) -> None:
         self._secret = secrets.token_bytes(32)  # drawn at start: a restart voids old pages
-        self.settings = settings
-        self.templates = Environment(loader=FileSystemLoader(settings.templates_dir),
-                                     autoescape=True, undefined=StrictUndefined,
-                                     auto_reload=False)
+        self.settings, self.pages = settings, pages
 
     def token(self, now: float) -> str:
         """A CSRF token valid for TOKEN_TTL_S: `<expiry>.<HMAC(secret, expiry)>`."""
@@ -177,41 +150,43 @@ class UploadDesk:
     def _mac(self, expiry: str) -> str:
         return hmac.new(self._secret, f"upload:{expiry}".encode(), sha256).hexdigest()
 
-    def answer(self, handler: BaseHTTPRequestHandler, method: str) -> None:
+    async def answer(self, request: Request) -> Response:
         """GET: the form; POST: take an upload. Both behind the password (or loopback)."""
-        page = Page(self, handler)
+        page = Page(self, request)
         try:
             page.admit()
         except Refusal as refusal:  # no form, no round list, no token for a stranger
-            page.send(refusal.status, refused(str(refusal)), form=False)
-            return
+            return await run_in_threadpool(page.send, refusal.status, refused(str(refusal)),
+                                           False)
         try:
-            if method == "GET":
-                page.send(HTTPStatus.OK)
-            else:
-                page.take_upload()
+            if request.method == "GET":
+                return await run_in_threadpool(page.send, HTTPStatus.OK)
+            if request.method != "POST":
+                raise Refusal(HTTPStatus.METHOD_NOT_ALLOWED, "GET 또는 POST만 받습니다")
+            page.check_origin()
+            form = await page.read_form()
+            return await run_in_threadpool(page.take_upload, form)
         except Refusal as refusal:
-            page.send(refusal.status, refused(str(refusal)))
+            return await run_in_threadpool(page.send, refusal.status, refused(str(refusal)))
 
 
 class Page:
     """One request to the upload page."""
 
-    def __init__(self, desk: UploadDesk, handler: BaseHTTPRequestHandler) -> None:
-        self.desk, self.handler, self.settings = desk, handler, desk.settings
+    def __init__(self, desk: UploadDesk, request: Request) -> None:
+        self.desk, self.request, self.settings = desk, request, desk.settings
         self.expected = auth_string(os.environ)
         self.chosen: dict[str, str] = {}
 
     def admit(self) -> None:
         """The shared password, or (with none set) loopback only."""
-        headers = self.handler.headers
+        headers = self.request.headers
         if self.expected is not None:
             if not is_authorized(headers.get("Authorization"), self.expected):
                 raise Refusal(HTTPStatus.UNAUTHORIZED,
                               "비밀번호가 필요합니다 (Prefect UI와 같은 공유 비밀번호)")
             return
-        address: Any = self.handler.server.server_address
-        bound = str(address[0])
+        bound = str((self.request.scope.get("server") or ("",))[0])
         host = urllib.parse.urlsplit(f"//{headers.get('Host', '')}").hostname or ""
         if not (is_loopback(bound) and is_loopback(host)):
             raise Refusal(HTTPStatus.FORBIDDEN, "공유 비밀번호가 설정되지 않아 127.0.0.1에서만 "
@@ -219,7 +194,7 @@ class Page:
 
     def check_origin(self) -> None:
         """A POST comes from this page: its Origin (or Referer) is our own origin."""
-        headers = self.handler.headers
+        headers = self.request.headers
         own = f"http://{headers.get('Host', '')}"
         origin = headers.get("Origin")
         referer = headers.get("Referer", "")
@@ -231,49 +206,58 @@ class Page:
             raise Refusal(HTTPStatus.FORBIDDEN, "다른 사이트에서 보낸 요청은 받지 않습니다 "
                                                 "(cross-site request refused)")
 
-    def read_form(self) -> Form:
-        """The request body, no larger than the limit (checked before reading it)."""
-        headers = self.handler.headers
+    def length(self) -> int:
+        """The announced body length, within the limit (checked before reading the body)."""
+        headers = self.request.headers
         if headers.get("Transfer-Encoding"):
             raise Refusal(HTTPStatus.LENGTH_REQUIRED, "Content-Length가 필요합니다")
         try:
             length = int(headers.get("Content-Length", ""))
         except ValueError:
             raise Refusal(HTTPStatus.LENGTH_REQUIRED, "Content-Length가 필요합니다") from None
-        limit = int(self.settings.upload_max_mb * 2**20)
         if length < 0:
             raise Refusal(HTTPStatus.BAD_REQUEST, "Content-Length가 올바르지 않습니다")
+        return length
+
+    async def read_form(self) -> Form:
+        """The multipart form, parsed as it streams in: at most MAX_PARTS parts, the body no
+        larger than the limit."""
+        length, limit = self.length(), int(self.settings.upload_max_mb * 2**20)
         if length > limit:
-            self._drain(length, limit)
+            await self._drain(length, limit)
             raise Refusal(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                           f"파일이 너무 큽니다: 최대 {self.settings.upload_max_mb:g} MB "
                           f"(upload over {self.settings.upload_max_mb:g} MB refused)")
-        body = self.handler.rfile.read(length)
-        if len(body) < length:
-            raise Refusal(HTTPStatus.BAD_REQUEST, "요청이 중간에 끊겼습니다")
-        return parse_form(headers.get("Content-Type", ""), body)
+        content_type = self.request.headers.get("Content-Type", "")
+        if not content_type.lower().startswith("multipart/form-data"):
+            raise Refusal(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "multipart/form-data가 아닙니다")
+        try:
+            async with self.request.form(max_files=MAX_PARTS, max_fields=MAX_PARTS,
+                                         max_part_size=MAX_FIELD_BYTES) as parsed:
+                return await collect(parsed.multi_items())
+        except HTTPException as exc:  # python-multipart's refusal, as it streamed in
+            raise Refusal(HTTPStatus.BAD_REQUEST, "양식을 읽을 수 없습니다: 항목이 너무 많거나 "
+                                                  f"형식이 맞지 않습니다 ({exc.detail})") from None
+        except ClientDisconnect:
+            raise Refusal(HTTPStatus.BAD_REQUEST, "요청이 중간에 끊겼습니다") from None
 
-    def _drain(self, length: int, limit: int) -> None:
+    async def _drain(self, length: int, limit: int) -> None:
         """Read and drop a body somewhat over the limit (else the browser sees a reset
-        connection, not the page); a larger one closes the connection unread."""
+        connection, not the page); a larger one is left unread (the connection closes)."""
         if length > DRAIN_FACTOR * limit:
-            self.handler.close_connection = True
             return
-        left = length
-        while left > 0:
-            chunk = self.handler.rfile.read(min(left, 1 << 16))
-            if not chunk:
-                break
-            left -= len(chunk)
+        try:
+            async for _ in self.request.stream():
+                pass
+        except ClientDisconnect:
+            pass
 
-    def take_upload(self) -> None:
-        """Check the request, store and check the files, start the import run."""
+    def take_upload(self, form: Form) -> Response:
+        """Check the token, store and check the files, start the import run."""
         from sangsaeng.db import get_engine, session_scope
         from sangsaeng.services import uploads
         from sangsaeng.services.round_files import known_rounds
 
-        self.check_origin()
-        form = self.read_form()
         if not self.desk.is_valid_token(form.fields.get("csrf", ""), time.time()):
             raise Refusal(HTTPStatus.FORBIDDEN, "이 양식은 만료되었거나 이 서버가 만든 것이 "
                                                 "아닙니다: 페이지를 새로 열어 다시 올리십시오 "
@@ -300,7 +284,7 @@ class Page:
                 raise Refusal(HTTPStatus.UNPROCESSABLE_ENTITY,
                               f"파일을 읽을 수 없어 보관하지 않았습니다: {exc}") from None
             in_database = rounds[round_id].state is not None
-        self.send(HTTPStatus.OK, self._accepted(checked, kind, round_id, in_database))
+        return self.send(HTTPStatus.OK, self._accepted(checked, kind, round_id, in_database))
 
     def _accepted(self, checked: Any, kind: Any, round_id: str, in_database: bool
                   ) -> dict[str, Any]:
@@ -312,44 +296,20 @@ class Page:
                   "folder": str(checked.folder), "errors": errors[:SHOWN_ERRORS],
                   "error_count": len(errors)}
         ui = ui_url(os.environ)
-        key = f"upload-{round_id}-{checked.folder.name}"
         if not os.environ.get("PREFECT_API_URL") or ui is None:
             result["run_note"] = ("Prefect API가 설정되지 않아 검사와 보관만 했습니다 "
                                   "(stored and checked only: no Prefect API)")
         elif kind.value == "package" and not in_database:
-            # The round has not started: its `round` run reads the latest upload (its form's
-            # package left empty), so the page opens that form with the round chosen.
-            from flows.uploads import round_deployment_id
-
-            result["run_note"] = (
-                f"회차 {round_id}는 아직 시작되지 않았습니다: 회차 실행 (round) 양식에서 "
-                f"시작하면 (접수 자료 칸은 비워 둡니다) 방금 올린 자료를 가져옵니다 / the round "
-                f"has not started: its run imports this upload")
-            try:
-                found = round_deployment_id()
-            except Exception as exc:  # the files are kept: the form is in the UI's list
-                err.print(f"upload: the round form's link is missing ({type(exc).__name__}: "
-                          f"{exc})", soft_wrap=True)
-            else:
-                result["form_url"] = form_url(ui, found, {"config": round_id,
-                                                          "wait_for_chair": True})
+            result.update(_round_form(ui, round_id))
         else:
-            from flows.uploads import start_import
-
-            try:
-                run_id = start_import(kind.value, round_id, str(checked.data_path), key)
-            except Exception as exc:  # the files are kept: the run can be started by hand
-                result["run_note"] = (f"가져오기 실행을 시작하지 못했습니다 ({type(exc).__name__}:"
-                                      f" {exc}); UI에서 data={checked.data_path}로 시작하십시오")
-            else:
-                result["run_url"], result["run_name"] = run_url(ui, run_id), key
-        err.print(f"upload: {round_id} {kind.value} → {checked.folder} "
-                  f"({checked.rows} rows, {len(errors)} refused; run "
-                  f"{result['run_url'] or 'not started'})", soft_wrap=True)
+            result.update(_import_run(ui, kind.value, round_id, checked))
+        sys.stderr.write(f"upload: {round_id} {kind.value} → {checked.folder} "
+                         f"({checked.rows} rows, {len(errors)} refused; run "
+                         f"{result['run_url'] or 'not started'})\n")
         return result
 
     def send(self, status: int, result: dict[str, Any] | None = None, form: bool = True
-             ) -> None:
+             ) -> Response:
         """The page (form, and the result of an upload) with its security headers."""
         from sangsaeng.db import get_engine, session_scope
         from sangsaeng.services import uploads
@@ -360,33 +320,57 @@ class Page:
             with session_scope(get_engine()) as session:
                 rounds = [(r.id, f"{r.title} ({r.state or '미등록: 설정 파일만'})")
                           for r in known_rounds(session, self.settings.config_dir)]
-        nonce = secrets.token_urlsafe(16)
-        body = self.desk.templates.get_template("web/upload.html.j2").render(
-            result=result, form=form, rounds=rounds, kinds=list(uploads.Kind), nonce=nonce,
+        headers = ({"WWW-Authenticate": 'Basic realm="sangsaeng", charset="UTF-8"'}
+                   if status == HTTPStatus.UNAUTHORIZED else {})
+        return self.desk.pages.page(
+            "web/upload.html.j2", status, cache=NO_STORE, headers=headers,
+            result=result, form=form, rounds=rounds, kinds=list(uploads.Kind),
             token=self.desk.token(time.time()), max_mb=f"{self.settings.upload_max_mb:g}",
             chosen_round=self.chosen.get("round", ""),
             chosen_kind=self.chosen.get("kind", "package"),
             package_files=[f"{s}.csv" for s in COLUMNS],
             support_files=[f"{s}.csv" for s in SUPPORT_COLUMNS],
-            protected=self.expected is not None, ui_url=ui_url(os.environ),
-        ).encode()
-        handler = self.handler
-        handler.send_response(status)
-        if status == HTTPStatus.UNAUTHORIZED:
-            handler.send_header("WWW-Authenticate", 'Basic realm="sangsaeng", charset="UTF-8"')
-        handler.send_header("Content-Type", "text/html; charset=utf-8")
-        handler.send_header("Content-Length", str(len(body)))
-        handler.send_header("Content-Security-Policy",
-                            f"default-src 'none'; style-src 'nonce-{nonce}'; form-action 'self';"
-                            " frame-ancestors 'none'; base-uri 'none'")
-        handler.send_header("X-Content-Type-Options", "nosniff")
-        handler.send_header("X-Frame-Options", "DENY")
-        handler.send_header("Referrer-Policy", "same-origin")
-        handler.end_headers()
-        handler.wfile.write(body)
+            protected=self.expected is not None, ui_url=ui_url(os.environ))
 
 
-def upload_path(path: str) -> bool:
-    """The request is for the upload page."""
-    return urllib.parse.urlsplit(path).path.rstrip("/") == UPLOAD_PATH
+async def collect(items: list[tuple[str, str | UploadFile]]) -> Form:
+    """The form's text fields and its files' names and bytes."""
+    form = Form()
+    for name, value in items:
+        if isinstance(value, str):
+            form.fields[name] = value
+        else:
+            form.files.append((value.filename or "", await value.read()))
+    return form
 
+
+def _round_form(ui: str, round_id: str) -> dict[str, Any]:
+    """The round has not started: its `round` run reads the latest upload (its form's package
+    left empty), so the page opens that form with the round chosen."""
+    from flows.uploads import round_deployment_id
+
+    result: dict[str, Any] = {"run_note": (
+        f"회차 {round_id}는 아직 시작되지 않았습니다: 회차 실행 (round) 양식에서 "
+        f"시작하면 (접수 자료 칸은 비워 둡니다) 방금 올린 자료를 가져옵니다 / the round "
+        f"has not started: its run imports this upload")}
+    try:
+        found = round_deployment_id()
+    except Exception as exc:  # the files are kept: the form is in the UI's list
+        sys.stderr.write(f"upload: the round form's link is missing ({type(exc).__name__}: "
+                         f"{exc})\n")
+    else:
+        result["form_url"] = form_url(ui, found, {"config": round_id, "wait_for_chair": True})
+    return result
+
+
+def _import_run(ui: str, kind: str, round_id: str, checked: Any) -> dict[str, Any]:
+    """Start the import run of a stored upload; its link, or why it did not start."""
+    from flows.uploads import start_import
+
+    key = f"upload-{round_id}-{checked.folder.name}"
+    try:
+        run_id = start_import(kind, round_id, str(checked.data_path), key)
+    except Exception as exc:  # the files are kept: the run can be started by hand
+        return {"run_note": (f"가져오기 실행을 시작하지 못했습니다 ({type(exc).__name__}:"
+                             f" {exc}); UI에서 data={checked.data_path}로 시작하십시오")}
+    return {"run_url": run_url(ui, run_id), "run_name": key}
