@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, bindparam, func, select
 from sqlmodel import Session
 
 from sangsaeng.domain.brn import normalize_brn
@@ -80,17 +80,23 @@ def facts_of(cert: Any, today: date) -> CertificateFacts:
         cert.cancelled_on)
 
 
-def facts_at(session: Session, number: str, day: date) -> CertificateFacts | None:
+# The verification page's two queries, built once (the public page answers many per second).
+_BY_NUMBER = select(CERTIFICATES).where(C.number == bindparam("number"))
+_VERSION_AT = (select(CV.version, CV.issued_on, CV.fields)
+               .where(CV.number == bindparam("number"), CV.issued_on <= bindparam("day"))
+               .order_by(CV.version.desc()).limit(1))
+
+
+def facts_at(db: Session | Connection, number: str, day: date) -> CertificateFacts | None:
     """The certificate as it stood on `day`: the version current then (a later reissue not
     yet made) and its status that day; None when unknown or not yet issued on that day."""
-    row = session.execute(select(CERTIFICATES).where(C.number == number)).first()
+    row = db.execute(_BY_NUMBER, {"number": number}).first()
     if row is None:
         return None
     facts = facts_of(row, day)
     if row.issued_on <= day:
         return facts
-    then = session.execute(select(CV.version, CV.issued_on, CV.fields).where(
-        CV.number == number, CV.issued_on <= day).order_by(CV.version.desc()).limit(1)).first()
+    then = db.execute(_VERSION_AT, {"number": number, "day": day}).first()
     if then is None:
         return None
     fields = then.fields
@@ -184,10 +190,10 @@ def certified_rounds(session: Session) -> list[str]:
     return list(session.scalars(select(C.round_id).distinct().order_by(C.round_id)))
 
 
-def pdf_file(session: Session, settings: Settings, number: str) -> Path:
+def pdf_file(db: Session | Connection, settings: Settings, number: str) -> Path:
     """`certificates pdf NUMBER`: the current version's file
     (`<var>/certificates/<round>/<number>-v<version>.pdf`), checked against its digest."""
-    row = session.execute(select(C.round_id, C.number, C.version, C.pdf_sha256).where(
+    row = db.execute(select(C.round_id, C.number, C.version, C.pdf_sha256).where(
         C.number == number.strip())).first()
     if row is None:
         raise StepError(f"no certificate {number.strip()!r}")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from http import HTTPStatus
 
-from sqlmodel import Session
+from sqlalchemy import Connection, Engine
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -76,9 +76,19 @@ class Verification:
 
     def __init__(self, pages: Pages, issuer: str) -> None:
         self.pages, self.issuer = pages, issuer
+        self._engine: Engine | None = None
+
+    def engine(self) -> Engine:
+        """The program database's engine, looked up once (the settings do not change)."""
+        if self._engine is None:
+            from sangsaeng.db import get_engine
+
+            self._engine = get_engine()
+        return self._engine
 
     def answer(self, request: Request) -> Response:
-        """One `/certificates/…` request (run in a worker thread: it reads the database)."""
+        """One `/certificates/…` request: one read of the register, one small page (on the
+        public app's event loop: sangsaeng/web/public.py READ_ON_THE_LOOP)."""
         name = request.path_params.get("name", "")
         wants_json = prefers_json(request.headers.get("accept", ""))
         number, pdf = name.removesuffix(PDF_SUFFIX), name.endswith(PDF_SUFFIX)
@@ -98,15 +108,13 @@ class Verification:
         return parse_instant(asked) if honoured and asked is not None else datetime.now(UTC)
 
     def facts_answer(self, request: Request, asked: Asked) -> Response:
-        from sangsaeng.db import get_engine, session_scope
-
-        with session_scope(get_engine()) as session:
-            facts = facts_at(session, asked.number, kst_date(asked.when))
+        with self.engine().connect() as db:  # read only: nothing to commit
+            facts = facts_at(db, asked.number, kst_date(asked.when))
             if facts is None:
                 return self.not_found(asked.json, f"확인서 {asked.number}는 등록되어 있지 "
                                                   "않습니다. 번호를 다시 확인하십시오.")
             if asked.pdf and facts.status is not CertificateStatus.CANCELLED:
-                return self.pdf(request, session, facts)
+                return self.pdf(request, db, facts)
         if asked.pdf:  # cancelled: the page that says so, never the original PDF
             return self.page(request, facts, HTTPStatus.GONE)
         if asked.json:
@@ -127,12 +135,12 @@ class Verification:
             issued_on=korean_date(facts.issued_on), pdf_gone=status == HTTPStatus.GONE)
         return self.revalidated(request, response, facts)
 
-    def pdf(self, request: Request, session: Session, facts: CertificateFacts) -> Response:
+    def pdf(self, request: Request, db: Connection, facts: CertificateFacts) -> Response:
         from sangsaeng.certificate_register import pdf_file
         from sangsaeng.settings import get_settings
 
         try:
-            data = pdf_file(session, get_settings(), facts.number).read_bytes()
+            data = pdf_file(db, get_settings(), facts.number).read_bytes()
         except StepError as exc:  # the office's problem: logged, not shown
             sys.stderr.write(f"verification: the PDF of {facts.number}: {exc}\n")
             return self.pages.error(
