@@ -137,7 +137,7 @@ def store(inbox: Path, round_id: str, kind: Kind, files: Sequence[tuple[str, byt
             else:
                 (temporary / name).write_bytes(data)
         for workbook in temporary.glob("*.xlsx"):
-            _check_archive(zipfile.ZipFile(workbook), limits, workbook.name)
+            _check_workbook(workbook, limits)
         return _publish(temporary, parent, f"{now:%Y%m%d-%H%M%S}-{kind.value}")
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
@@ -183,6 +183,15 @@ def _check_archive(archive: zipfile.ZipFile, limits: Limits, shown: str
         raise UploadRefused(f"‘{shown}’: 압축을 풀면 {limits.max_unpacked // 2**20} MB를 "
                             "넘습니다 (unpacked size over the limit)", 413)
     return members
+
+
+def _check_workbook(workbook: Path, limits: Limits) -> None:
+    """An XLSX is a ZIP archive that opens, and no bomb; else a 415 (not a closed connection)."""
+    try:
+        _check_archive(zipfile.ZipFile(workbook), limits, workbook.name)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise UploadRefused(f"‘{workbook.name}’: XLSX 파일을 읽을 수 없습니다 — 손상되었거나 "
+                            f"XLSX가 아닙니다 ({type(exc).__name__})", 415) from exc
 
 
 def _unpack(kind: Kind, archive_path: Path, data: bytes, target: Path, limits: Limits,

@@ -13,6 +13,7 @@ import base64
 import http.client
 import io
 import json
+import random
 import shutil
 import zipfile
 from collections.abc import Iterator
@@ -309,6 +310,55 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(site: tuple[str, Pat
         response = connection.getresponse()
         assert response.status == 413
         assert "파일이 너무 큽니다" in response.read().decode()
+    finally:
+        connection.close()
+    assert stored(inbox) == []
+
+
+CORRUPT_XLSX = b"PK\x03\x04" + bytes(100)
+NOISE = random.Random(0).randbytes(20_000)  # does not compress: cut short, no directory left
+
+
+@pytest.mark.parametrize("name, data", [
+    pytest.param("package.xlsx", CORRUPT_XLSX, id="xlsx-of-nul-bytes"),
+    pytest.param("package.zip", zipped({"package.xlsx": CORRUPT_XLSX}), id="zip-holding-one"),
+    pytest.param("package.xlsx", zipped({"[Content_Types].xml": NOISE})[:4000],
+                 id="truncated-xlsx"),
+    pytest.param("package.zip", zipped({"applications.csv": NOISE})[:4000], id="truncated-zip"),
+])
+def test_a_corrupt_workbook_or_archive_is_a_415_with_a_korean_reason(
+    site: tuple[str, Path], name: str, data: bytes
+) -> None:
+    """Issue 22 item 2: the server answered none of these (zipfile.BadZipFile)."""
+    url, inbox = site
+    status, _, page = post(url, {"csrf": token(url), "round": "2022-2", "kind": "package"},
+                           [(name, data)])
+    assert status == 415, page
+    assert "받지 않았습니다" in page and "읽을 수 없습니다" in page
+    assert stored(inbox) == []
+
+
+def test_the_part_limit_holds_while_the_form_streams_in(site: tuple[str, Path]) -> None:
+    """Issue 22 item 3: a body of empty parts is refused after its 25th part, before the rest
+    arrives — the server does not read (or parse) what follows."""
+    url, inbox = site
+    boundary = "b"
+    part = f"--{boundary}\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\n\r\n".encode()
+    head = part * 2000  # ~100 KB: far more than 24 parts
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
+    try:
+        connection.putrequest("POST", "/upload")
+        connection.putheader("Authorization", "Basic " + base64.b64encode(
+            f"{USER}:{PASSWORD}".encode()).decode())
+        connection.putheader("Origin", url)
+        connection.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
+        connection.putheader("Content-Length", str(1000 * 1000))  # under the 1 MB limit
+        connection.endheaders()
+        connection.send(head)  # the rest of the announced megabyte never comes
+        response = connection.getresponse()
+        assert response.status == 400
+        assert "항목이 너무 많거나" in response.read().decode()
     finally:
         connection.close()
     assert stored(inbox) == []
