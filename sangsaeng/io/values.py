@@ -25,10 +25,16 @@ _PRODUCT_CODE = re.compile(r"[0-9]{10}")
 _WHOLE = re.compile(r"[0-9]+")
 _GROUPED = re.compile(r"[1-9][0-9]{0,2}(,[0-9]{3})+")  # 6,000,000 as a spreadsheet shows it
 _BOOLEANS = {"true": True, "false": False, "y": True, "n": False, "1": True, "0": False}
-# C0 and C1 controls (line breaks, tabs, …) and Unicode's line and paragraph separators.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# C0 and C1 controls (line breaks, tabs, …), Unicode's line and paragraph separators, and what
+# lets a name look like another: bidirectional controls (U+202A–U+202E, U+2066–U+2069: text shown
+# reversed) and zero-width characters (U+200B–U+200D, U+2060, U+FEFF: two names alike, not equal).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+                      "\u200b-\u200d\u2060\ufeff]")
 _CONTROL_NAMES = {"\n": "a line break", "\r": "a line break", "\t": "a tab",
-                  "\u2028": "a line break", "\u2029": "a paragraph break"}
+                  "\u2028": "a line break", "\u2029": "a paragraph break",
+                  **dict.fromkeys("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069",
+                                  "a bidirectional control"),
+                  **dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff", "a zero-width character")}
 
 
 def required(text: str) -> str:
@@ -45,7 +51,10 @@ def single_line(text: str) -> str:
     if found is not None:
         char = found.group()
         what = _CONTROL_NAMES.get(char, "a control character")
-        raise ValueError(f"holds {what} (U+{ord(char):04X}): it must be one line")
+        rule = ("it must be one line" if what in ("a line break", "a tab", "a paragraph break",
+                                                  "a control character")
+                else "it could make the name look like another")
+        raise ValueError(f"holds {what} (U+{ord(char):04X}): {rule}")
     return text
 
 

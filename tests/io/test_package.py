@@ -324,6 +324,35 @@ def test_a_name_with_a_line_break_or_control_character_is_rejected_with_its_colu
     assert len(result.sanctions) == COUNTS["sanctions"]  # the other files are read
 
 
+SPOOFING = {  # file, row, column, a value that looks like another, what it holds
+    "right-to-left-override-in-product": ("applications", 2, "product_name",
+                                          "스마트가로등\u202egpj.exe",
+                                          "a bidirectional control (U+202E)"),
+    "isolate-in-company": ("participants", 3, "name", "(주)테동한\u2067이앤씨",
+                           "a bidirectional control (U+2067)"),
+    "zero-width-space-in-company": ("participants", 3, "name", "(주)테동\u200b한이앤씨",
+                                    "a zero-width character (U+200B)"),
+    "word-joiner-in-reviewer": ("reviewers", 2, "name", "박평\u2060가1",
+                                "a zero-width character (U+2060)"),
+    "bom-inside-a-cell": ("participants", 3, "representative", "박\ufeff서연",
+                          "a zero-width character (U+FEFF)"),
+}
+
+
+@pytest.mark.parametrize("case", list(SPOOFING), ids=list(SPOOFING))
+def test_a_name_with_a_bidirectional_control_or_zero_width_character_is_rejected(
+    package: Path, case: str
+) -> None:
+    """Issue 22 item 8: such a name displays reversed, or looks like another it is not."""
+    file, row, column, value, what = SPOOFING[case]
+    set_cell(package, file, row, column, value)
+    result = read(package)
+    error = RowError(f"{file}.csv", row, column, value,
+                     f"holds {what}: it could make the name look like another")
+    assert error in result.errors
+    assert value not in {getattr(r, column) for r in getattr(result, file)}  # not stored
+
+
 def test_an_alt_enter_line_break_in_a_workbook_name_is_rejected(tmp_path: Path) -> None:
     workbook = write_workbook(PACKAGE, tmp_path / "package.xlsx", typed=True)
     book = openpyxl.load_workbook(workbook)
