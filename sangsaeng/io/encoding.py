@@ -78,17 +78,39 @@ def has_unreadable(text: str) -> bool:
     return _UNREADABLE.search(text) is not None
 
 
-def unreadable(cell: str) -> str | None:
-    """Why a cell cannot be read — a NUL, or bytes that are neither UTF-8 nor CP949 — or None."""
+def unreadable(cell: str, encoding: str | None = None) -> str | None:
+    """Why a cell cannot be read — a NUL, text in the other encoding than its file's
+    (`encoding`), or bytes that are neither UTF-8 nor CP949 — or None."""
     if NUL in cell:
         return "holds a NUL character (byte 0x00): no text has one; save the file as UTF-8 CSV"
     bad = _BAD_BYTE.findall(cell)
     if not bad:
         return None
+    other = _other_encoding(cell, encoding)
+    if other is not None:
+        return (f"is {other[0]} text in a {other[1]} file (pasted from a file saved another "
+                "way?): save the whole file in one encoding, UTF-8 CSV")
     listed = " ".join(f"0x{ord(char) - 0xDC00:02x}" for char in bad[:8])
     what = f"bytes {listed}{' …' if len(bad) > 8 else ''} are" if len(bad) > 1 else \
         f"byte {listed} is"
     return f"{what} neither UTF-8 nor CP949: retype the cell or save the file as UTF-8 CSV"
+
+
+def _other_encoding(cell: str, encoding: str | None) -> tuple[str, str] | None:
+    """(the cell's encoding, the file's) when the cell's bytes are whole text in the other one
+    of UTF-8 and CP949 than the file it was read from."""
+    if encoding is None:
+        return None
+    read_as = "cp949" if encoding == "cp949" else "utf-8"
+    raw = b"".join(bytes([ord(c) - 0xDC00]) if 0xDC00 <= ord(c) <= 0xDCFF
+                   else c.encode(read_as) for c in cell)
+    other = "utf-8" if read_as == "cp949" else "cp949"
+    try:
+        raw.decode(other)
+    except UnicodeDecodeError:
+        return None
+    names = {"utf-8": "UTF-8", "cp949": "CP949"}
+    return names[other], names[read_as]
 
 
 def shown(cell: str) -> str:

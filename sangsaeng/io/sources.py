@@ -226,7 +226,8 @@ def build_table(
 
 def _left_out(table: Table, number: int, values: list[str]) -> bool:
     """Reject a row with a cell that cannot be read: one RowError per such cell."""
-    problems = [(at, why) for at, value in enumerate(values) if (why := unreadable(value))]
+    problems = [(at, why) for at, value in enumerate(values)
+                if (why := unreadable(value, table.encoding))]
     for at, why in problems:
         table.errors.append(RowError(table.name, number, _column(table, at), shown(values[at]),
                                      why))

@@ -87,11 +87,17 @@ ROW_CASES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
     "broken-datetime": (
         lambda p: edit(p / "applications.csv", "2022-05-14T08:48:00", "2022-05-32T08:48"),
         ["applications.csv row 5, column submitted_at, value '2022-05-32T08:48'"]),
-    "byte-of-neither-encoding": (  # a cell pasted from a CP949 file into a UTF-8 one
+    "cell-in-the-other-encoding": (  # a cell pasted from a CP949 file into a UTF-8 one
         lambda p: edit_bytes(p / "applications.csv", "퍼걸러".encode(), "퍼걸러".encode("cp949")),
-        # c6 db b0 c9 b7 af: "db b0" and "c9 b7" happen to be UTF-8 characters too
-        ["applications.csv row 6, column product_name, value '\ufffd۰ɷ\ufffd': bytes 0xc6 0xaf "
-         "are neither UTF-8 nor CP949"]),
+        # c6 db b0 c9 b7 af: "db b0" and "c9 b7" happen to be UTF-8 characters too; the whole
+        # cell is CP949 (issue 22 item 9: it was called "neither UTF-8 nor CP949")
+        ["applications.csv row 6, column product_name, value '\ufffd۰ɷ\ufffd': is CP949 text "
+         "in a UTF-8 file"]),
+    "byte-of-neither-encoding": (  # "퍼" in CP949, then a byte no CP949 character starts with
+        lambda p: edit_bytes(p / "applications.csv", "퍼걸러".encode(),
+                             "퍼".encode("cp949") + b"\xff"),
+        ["applications.csv row 6, column product_name, value '\ufffd\ufffd\ufffd': bytes 0xc6 "
+         "0xdb 0xff are neither UTF-8 nor CP949"]),
     "nul-in-a-cell": (
         lambda p: edit_bytes(p / "participants.csv", "강지훈".encode(), "강\x00지훈".encode()),
         ["participants.csv row 4, column representative, value '강␀지훈': holds a NUL character"]),

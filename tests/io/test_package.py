@@ -934,6 +934,19 @@ def test_a_bad_byte_in_a_cp949_file_rejects_only_its_row(package: Path) -> None:
     assert len(result.reviewers) == COUNTS["reviewers"] - 1
 
 
+def test_a_utf8_row_in_a_cp949_file_is_called_utf8_not_a_bad_byte(package: Path) -> None:
+    """Issue 22 item 9: the cell is valid UTF-8; the reason says so."""
+    _as_cp949(package)
+    _spoil_cell(package / "reviewers.csv", "박평가1".encode("cp949"), "박평가1".encode())
+    result = read(package)
+    [error] = [e for e in result.errors if e.file == "reviewers.csv"]
+    assert (error.row, error.column) == (2, "name")
+    assert error.message == ("is UTF-8 text in a CP949 file (pasted from a file saved another "
+                             "way?): save the whole file in one encoding, UTF-8 CSV")
+    assert result.encodings["reviewers.csv"] == "cp949"
+    assert len(result.reviewers) == COUNTS["reviewers"] - 1
+
+
 def test_a_nul_in_a_cell_is_called_a_nul_and_rejects_only_its_row(package: Path) -> None:
     _spoil_cell(package / "participants.csv", "㈜래이정밀".encode(), "㈜래\x00이정밀".encode())
     _spoil_cell(package / "documents.csv", b"2022-2-002,,agreement,", b"2022-2-002,,agr\x00,")
