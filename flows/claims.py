@@ -11,6 +11,7 @@ from pydantic import Field
 
 from flows.models import Actor, Now, SupportOutcome, described
 from flows.support_import import applied
+from sangsaeng.domain.claims import MAX_CLAIM_KRW
 from sangsaeng.io.after_selection import ClaimInput, SupportFiles
 from tasks.support_import import record_support
 
@@ -26,7 +27,7 @@ async def submit_cost_claim(
         "신청번호 (같은 번호는 한 번만 결정) / the claim's id (decided once)"))],
     receipt_no: Annotated[str, Field(min_length=1, description="접수번호 / receipt number")],
     submitted_on: Annotated[date, Field(description="신청일 / the day the claim was submitted")],
-    amount_krw: Annotated[int, Field(gt=0, description=(
+    amount_krw: Annotated[int, Field(gt=0, le=MAX_CLAIM_KRW, description=(
         "신청 금액 (원, 정수) / the amount claimed, whole KRW"))],
     item: Annotated[str, Field(min_length=1, description=(
         "지원 항목 (예: KC 인증 시험비) / what the cost is for"))],

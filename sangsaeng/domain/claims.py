@@ -13,6 +13,9 @@ from datetime import date
 CAP_EXCEEDED = "CAP_EXCEEDED"
 NOT_ELIGIBLE_TRACK = "NOT_ELIGIBLE_TRACK"
 ELIGIBLE_TRACK = "value"  # M2: only selected 가치창출 projects are supported
+# The largest amount a claim may state: 1조 원, far above any certification cost and far below
+# what a database integer holds (2^63 − 1), so that a mistyped amount is one refused row.
+MAX_CLAIM_KRW = 10**12
 # INTERFACES §5 `export claims`
 CLAIM_COLUMNS = ("claim_id", "receipt_no", "amount_krw", "approved_krw", "remaining_krw",
                  "reasons")

@@ -14,6 +14,7 @@ from functools import partial
 
 from sangsaeng.domain.addresses import is_valid_address
 from sangsaeng.domain.brn import InvalidBRN, normalize_brn
+from sangsaeng.domain.claims import MAX_CLAIM_KRW
 from sangsaeng.domain.clock import parse_instant
 from sangsaeng.domain.scoring import parse_score
 from sangsaeng.io.rows import ROLES, SIZES
@@ -119,13 +120,18 @@ def seq(text: str) -> int:
 
 
 def krw(text: str) -> int:
-    """M2: an amount in whole KRW from 1: digits, or digits in groups of three with commas
-    (`6000000`, `6,000,000`); no decimals, no unit, no sign, no other separator."""
+    """M2: an amount in whole KRW from 1 to MAX_CLAIM_KRW: digits, or digits in groups of
+    three with commas (`6000000`, `6,000,000`); no decimals, no unit, no sign, no other
+    separator."""
     if _GROUPED.fullmatch(required(text)):
         text = text.replace(",", "")
-    if not text.isascii() or not _WHOLE.fullmatch(text) or int(text) < 1:
+    digits = text.lstrip("0")
+    if not text.isascii() or not _WHOLE.fullmatch(text) or not digits:
         raise ValueError("not a whole KRW amount (expected digits, e.g. 6000000 or 6,000,000)")
-    return int(text)
+    if len(digits) > len(str(MAX_CLAIM_KRW)) or int(digits) > MAX_CLAIM_KRW:  # length first:
+        # no int() of a thousand digits
+        raise ValueError(f"over the largest amount a claim may state ({MAX_CLAIM_KRW:,} KRW)")
+    return int(digits)
 
 
 def role(text: str) -> str:

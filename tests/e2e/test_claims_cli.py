@@ -53,3 +53,20 @@ def test_M2_refused_claim_rows_exit_2_with_one_line_each(replayed: Path, tmp_pat
     code, stdout, _ = cli("export", "claims", "--round", "2022-2")
     assert code == 0 and stdout.lstrip("\ufeff").splitlines()[1:] == [
         "C-3,2022-2-025,1000000,1000000,14000000,"]  # the good row was kept
+
+
+def test_M2_a_huge_amount_is_one_refused_row_and_the_good_rows_are_kept(
+        replayed: Path, tmp_path: Path) -> None:
+    """Issue 22 item 4: it was 130 lines of traceback (OverflowError), exit 1, nothing kept."""
+    path = tmp_path / "cost_claims.csv"
+    path.write_text("claim_id,receipt_no,submitted_on,amount_krw,item,evidence\n"
+                    "C-1,2022-2-025,2022-08-01,1000000000000000000000000000000,시험비,\n"
+                    "C-2,2022-2-025,2022-08-01,1000000,시험비,\n", encoding="utf-8")
+    code, _, stderr = cli("support", "import", str(path), "--now", "2022-08-02")
+    assert code == 2 and "Traceback" not in stderr
+    [refused] = [line for line in stderr.splitlines() if "cost_claims.csv row" in line]
+    assert ("row 2, column amount_krw, value '1000000000000000000000000000000': over the "
+            "largest amount a claim may state (1,000,000,000,000 KRW)") in refused
+    code, stdout, _ = cli("export", "claims", "--round", "2022-2")
+    assert code == 0 and stdout.lstrip("\ufeff").splitlines()[1:] == [
+        "C-2,2022-2-025,1000000,1000000,14000000,"]
