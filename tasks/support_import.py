@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sangsaeng.config import load_program
 from sangsaeng.db import session_scope
-from sangsaeng.io.after_selection import ClaimInput, SupportFiles, read_support
+from sangsaeng.io.after_selection import ClaimInput, SupportFiles, happened_by, read_support
 from sangsaeng.io.sources import RowError
 from sangsaeng.rejections import keep_rejections
 from sangsaeng.services import (
@@ -49,6 +49,7 @@ def apply_support(found: SupportFiles, now: datetime, actor: str) -> SupportAppl
 
     Each kind in its own transaction, so a refused row of one never undoes another's good rows.
     """
+    found = happened_by(found, now)  # no event dated after the clock
     tally = _Tally(refused=list(found.errors))
     rounds_to_issue: list[str] = []
     if found.production:

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import TypeVar
 
 from sangsaeng.domain.certificates import Ground, ReissueField
+from sangsaeng.domain.clock import kst_date
 from sangsaeng.domain.evaluations import EvaluationKind, EvaluationResult
 from sangsaeng.domain.listing import MallStep, evidence_problem
 from sangsaeng.io import values
@@ -256,4 +257,34 @@ def read_support(path: Path) -> SupportFiles:
                 found.errors.extend(c.errors)
             else:
                 getattr(found, stem).append(item)
+    return found
+
+
+# The date of an event that has happened, per kind: a row dated after the clock is refused.
+# (Listing steps are checked where they are recorded, against the certificate: M1.)
+HAPPENED_ON = MappingProxyType({
+    "production": ("confirmed_at", "a production confirmation"),
+    "changes": ("changed_on", "a change"),
+    "cancellations": ("decided_on", "a cancellation decision"),
+    "cost_claims": ("submitted_on", "a claim's submission"),
+    "evaluations": ("held_on", "an evaluation")})
+
+
+def happened_by(found: SupportFiles, now: datetime) -> SupportFiles:
+    """`found` without the rows dated after `now` (KST date; a confirmation's instant): each
+    becomes a refused row naming its file, row, column and value."""
+    today = kst_date(now)
+    for kind, (column, what) in HAPPENED_ON.items():
+        kept = []
+        for item in getattr(found, kind):
+            when = getattr(item, column)
+            late = when > now if isinstance(when, datetime) else when > today
+            if not late:
+                kept.append(item)
+                continue
+            shown = when.isoformat()
+            found.errors.append(RowError(
+                item.file, item.row if item.file else None, column, shown,
+                f"is after today ({today.isoformat()}): {what} cannot be dated in the future"))
+        setattr(found, kind, kept)
     return found

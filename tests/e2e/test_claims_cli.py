@@ -70,3 +70,36 @@ def test_M2_a_huge_amount_is_one_refused_row_and_the_good_rows_are_kept(
     code, stdout, _ = cli("export", "claims", "--round", "2022-2")
     assert code == 0 and stdout.lstrip("\ufeff").splitlines()[1:] == [
         "C-2,2022-2-025,1000000,1000000,14000000,"]
+
+
+def test_events_dated_after_the_clock_are_refused_rows_in_every_kind(
+        replayed: Path, tmp_path: Path) -> None:
+    """Issue 22 item 5: a claim submitted in 2099 was decided, an evaluation held in 2099 was
+    stored as a pass; every event that has happened is refused when after the clock."""
+    folder = tmp_path / "support"
+    folder.mkdir()
+    (folder / "cost_claims.csv").write_text(
+        "claim_id,receipt_no,submitted_on,amount_krw,item,evidence\n"
+        "C-1,2022-2-025,2099-01-06,1000000,시험비,\n"
+        "C-2,2022-2-025,2023-03-02,1000000,시험비,\n", encoding="utf-8")
+    (folder / "evaluations.csv").write_text(
+        "receipt_no,kind,held_on,result,note\n2022-2-002,interim,2099-07-01,pass,\n",
+        encoding="utf-8")
+    (folder / "cancellations.csv").write_text(
+        "receipt_no,ground,decided_on,reason\n2022-2-034,abandonment,2023-03-06,포기서\n",
+        encoding="utf-8")
+    (folder / "changes.csv").write_text(
+        "number,field,new_value,changed_on,reason\n22-IG0001,name,새이름,2023-12-01,상호 변경\n",
+        encoding="utf-8")
+    code, _, stderr = cli("support", "import", str(folder), "--now", "2023-03-05")
+    assert code == 2 and "Traceback" not in stderr
+    refused = " ".join(stderr.split())
+    for where in ("cost_claims.csv row 2, column submitted_on, value '2099-01-06'",
+                  "evaluations.csv row 2, column held_on, value '2099-07-01'",
+                  "cancellations.csv row 2, column decided_on, value '2023-03-06'",
+                  "changes.csv row 2, column changed_on, value '2023-12-01'"):
+        assert f"{where}: is after today (2023-03-05)" in refused, where
+    assert "4 row(s) refused, 1 recorded" in refused  # C-2 is kept
+    code, stdout, _ = cli("export", "claims", "--round", "2022-2")
+    assert code == 0 and [row.split(",")[0] for row in
+                          stdout.lstrip("\ufeff").splitlines()[1:]] == ["C-2"]

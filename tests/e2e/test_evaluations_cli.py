@@ -19,7 +19,7 @@ def test_M3_import_reports_the_pending_cancellation_and_dues_count_it(
         env: Path, replayed_cli: tuple[int, str, str]) -> None:
     code, stdout, _ = replayed_cli  # the session's one `round run`, copied
     assert code == 0 and "29 certificate(s) issued" in stdout
-    code, stdout, _ = cli("support", "import", str(EVALUATIONS), "--now", "2023-07-11T10:00:00")
+    code, stdout, _ = cli("support", "import", str(EVALUATIONS), "--now", "2023-07-12T10:00:00")
     assert code == 0 and "evaluations 2 recorded" in stdout
     assert "pending cancellation for 2022-2-018: confirm in the UI (review_cancellation)" in \
         " ".join(stdout.split())

@@ -86,8 +86,12 @@ def _certificates_of(receipt_no: str) -> list[tuple[str, date | None]]:
 
 
 @pytest.mark.usefixtures("replayed")
-def test_M3_evaluation_dues_on_the_right_kst_days_until_a_result(env: Path) -> None:
-    _import(EVALUATIONS, "2023-06-01T10:00:00+09:00")  # 018 (fail) and 002 (pass) held early
+def test_M3_evaluation_dues_on_the_right_kst_days_until_a_result(env: Path, tmp_path: Path
+                                                                 ) -> None:
+    held_early = tmp_path / "evaluations.csv"  # 018 (fail) and 002 (pass), held by 2023-06-01
+    held_early.write_text(EVALUATIONS.read_text(encoding="utf-8").replace(
+        "2023-07-10", "2023-05-30").replace("2023-07-12", "2023-05-31"), encoding="utf-8")
+    assert _import(held_early, "2023-06-01T10:00:00+09:00").recorded == {"evaluations": 2}
     everyone = _recipients()
     assert _dues("2023-06-19T09:00:00+09:00") == 0  # 31 days before 2023-07-20
     # 2023-06-20 (KST; 00:30 UTC of the same day) is 30 days before: all but 018 and 002
@@ -110,17 +114,17 @@ def test_M3_evaluation_dues_on_the_right_kst_days_until_a_result(env: Path) -> N
 
 @pytest.mark.usefixtures("replayed")
 def test_M3_a_fail_proposes_a_cancellation_and_cancels_nothing(env: Path) -> None:
-    done = _import(EVALUATIONS, "2023-07-11T10:00:00+09:00")
+    done = _import(EVALUATIONS, "2023-07-12T10:00:00+09:00")  # both held by then
     assert done.recorded == {"evaluations": 2}
     assert done.pending_cancellations == ["2022-2-018"]
     assert {s for s, _ in _certificates_of("2022-2-018")} == {"valid"}  # nothing cancelled
-    again = _import(EVALUATIONS, "2023-07-12T10:00:00+09:00")  # re-import changes nothing
+    again = _import(EVALUATIONS, "2023-07-13T10:00:00+09:00")  # re-import changes nothing
     assert again.recorded == {"evaluations": 0}
     assert again.unchanged == {"evaluations": 2}
     with session_scope(get_engine()) as session:
         [pending] = session.scalars(select(PendingCancellation)).all()
         assert (pending.state, pending.ground, pending.proposed_on) == (
-            "pending", "failed_evaluation", date(2023, 7, 11))
+            "pending", "failed_evaluation", date(2023, 7, 12))
         assert session.scalar(select(func.count()).select_from(Cancellation)) == 0
         assert session.scalar(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.action == "propose_cancellation", AuditEvent.rule == "M3")) == 1
@@ -132,7 +136,7 @@ def test_M3_a_fail_proposes_a_cancellation_and_cancels_nothing(env: Path) -> Non
         pending_part
     with pytest.raises(InputRefused) as refused:
         asyncio.run(record_evaluation(str(other), "interim", date(2023, 7, 1), "pass",
-                                      actor="test", now=parse_instant(REPLAY_NOW)))
+                                      actor="test", now=parse_instant("2023-07-12T10:00:00")))
     assert f"{other} is not_selected: only a selected project is evaluated" in str(refused.value)
 
 
@@ -190,7 +194,7 @@ def _reviewed(name: str, decision: dict[str, object], now: str) -> tuple[InputOu
 
 @pytest.mark.usefixtures("replayed")
 def test_M3_K5_the_office_confirms_through_the_prefect_input(env: Path) -> None:
-    _import(EVALUATIONS, "2023-07-11T10:00:00+09:00")
+    _import(EVALUATIONS, "2023-07-12T10:00:00+09:00")
     # 2023-07-31 23:30 UTC is 2023-08-01 in KST: the decision's date (K5a)
     outcome, shown = _reviewed("review-confirm-test", {
         "confirm": True, "reason": "중간평가 부적합 확정", "decided_by": "사무국"},
@@ -219,7 +223,7 @@ def test_M3_K5_the_office_confirms_through_the_prefect_input(env: Path) -> None:
 
 @pytest.mark.usefixtures("replayed")
 def test_M3_the_office_dismisses_and_nothing_is_cancelled(env: Path) -> None:
-    _import(EVALUATIONS, "2023-07-11T10:00:00+09:00")
+    _import(EVALUATIONS, "2023-07-12T10:00:00+09:00")
     outcome, _ = _reviewed("review-dismiss-test", {
         "confirm": False, "reason": "재평가에서 실적 확인", "decided_by": "사무국"},
         "2023-07-20T10:00:00+09:00")
@@ -238,7 +242,7 @@ def test_M3_the_office_dismisses_and_nothing_is_cancelled(env: Path) -> None:
 def test_M3_a_selected_project_without_a_certificate_is_not_evaluated(env: Path) -> None:
     run(CONFIG, PACKAGE, REPLAY_NOW, approve=True, until="selection_notice")  # none issued
     with pytest.raises(InputRefused) as refused:
-        _import(EVALUATIONS, "2023-07-11T10:00:00+09:00")
+        _import(EVALUATIONS, "2023-07-12T10:00:00+09:00")
     assert "evaluations.csv row 2: 2022-2-018 has no certificate" in str(refused.value)
     with session_scope(get_engine()) as session:
         assert session.scalar(select(func.count()).select_from(Evaluation)) == 0
