@@ -74,6 +74,11 @@ def prepare_prefect() -> None:
     # would print the same failure again with a traceback.
     os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_FLOW_RUNS_LEVEL", "CRITICAL")
     os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL", "CRITICAL")
+    # docs/operations.md has the office export PREFECT_SERVER_API_AUTH_STRING for `serve`; in that
+    # shell the CLI's own in-process server asks for it too, and the CLI is its only client.
+    server_auth = os.environ.get("PREFECT_SERVER_API_AUTH_STRING")
+    if server_auth and not os.environ.get("PREFECT_API_URL"):
+        os.environ.setdefault("PREFECT_API_AUTH_STRING", server_auth)
 
 
 class _Bar:

@@ -93,3 +93,17 @@ def test_demo_replays_2022_2_and_says_where_the_outputs_are(
     announcement = (target / "announcement.md").read_text(encoding="utf-8")
     assert "12개 선정 과제(29개 주관 중소기업)" in announcement
     assert "| 8 | 18:1 (대기업 참여) | (주)와치캠 등 (18개 기업) | 한화테크윈(주) |" in announcement
+
+
+def test_a_shell_set_up_for_serve_still_runs_the_cli(
+    database_url: str, tmp_path: Path, prefect_home: Path
+) -> None:
+    """Issue 22 item 7: with PREFECT_SERVER_API_AUTH_STRING exported (docs/operations.md, for
+    `serve`) the CLI's in-process server asked for it and every command died with a 92-line
+    401 traceback; the CLI is that server's client and gives it."""
+    env = {**environment(database_url, tmp_path / "var", prefect_home),
+           "PREFECT_SERVER_API_AUTH_STRING": "office:correct horse"}
+    done = sangsaeng("certificates", "issue", "--round", "2099-1", env=env, cwd=tmp_path)
+    assert done.returncode == 1 and "401" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        "error: no round '2099-1' in the database; run `sangsaeng round run` first")
