@@ -31,6 +31,7 @@ with warnings.catch_warnings():
     # pyHanko 0.38 imports cryptography's DSA key type, which cryptography deprecates; no DSA
     # key is used here.
     warnings.filterwarnings("ignore", category=CryptographyDeprecationWarning)
+    from asn1crypto import cms
     from asn1crypto import keys as asn1_keys
     from asn1crypto import x509 as asn1_x509
     from pyhanko.pdf_utils import generic
@@ -40,9 +41,6 @@ with warnings.catch_warnings():
     from pyhanko.sign import signers
     from pyhanko.sign.fields import SigSeedSubFilter
     from pyhanko.sign.signers.pdf_signer import PdfSigningSession
-    from pyhanko.sign.validation import validate_pdf_signature
-    from pyhanko.sign.validation.status import SignatureCoverageLevel
-    from pyhanko_certvalidator import ValidationContext
     from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 FIELD = "Signature1"
@@ -50,7 +48,8 @@ _HASHES = {"sha256": hashes.SHA256(), "sha384": hashes.SHA384(), "sha512": hashe
 
 
 class _Signer(signers.SimpleSigner):
-    """pyHanko's SimpleSigner, with the key loaded once and EC signatures deterministic."""
+    """pyHanko's SimpleSigner, with the key loaded once, EC signatures deterministic, and the
+    CMS container built by pyHanko once, then reused (below)."""
 
     def __init__(self, key: Any, cert: asn1_x509.Certificate) -> None:
         der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
@@ -58,6 +57,36 @@ class _Signer(signers.SimpleSigner):
         super().__init__(signing_cert=cert, signing_key=asn1_keys.PrivateKeyInfo.load(der),
                          cert_registry=SimpleCertificateStore())  # type: ignore[no-untyped-call]
         self._key = key
+        self._template: dict[tuple[str, bool], bytes] = {}
+
+    async def async_sign(self, data_digest: bytes, digest_algorithm: str, dry_run: bool = False,
+                         use_pades: bool = False, timestamper: Any = None,
+                         signed_attr_settings: Any = None, is_pdf_sig: bool = True,
+                         encap_content_info: Any = None) -> cms.ContentInfo:
+        """The CMS of one PDF. Between two certificates only the document's digest and the
+        signature differ, and building the container with asn1crypto costs about twice the
+        rest of signing (bench/README.md): pyHanko builds the first one, the next ones are
+        that one with the digest and the signature replaced (same bytes as pyHanko's)."""
+        key = (digest_algorithm, use_pades)
+        template = self._template.get(key)
+        if template is None or dry_run or timestamper is not None or not is_pdf_sig:
+            info = await super().async_sign(
+                data_digest, digest_algorithm, dry_run=dry_run, use_pades=use_pades,
+                timestamper=timestamper, signed_attr_settings=signed_attr_settings,
+                is_pdf_sig=is_pdf_sig, encap_content_info=encap_content_info)
+            if not dry_run and timestamper is None and is_pdf_sig:
+                self._template[key] = info.dump()
+            return info
+        info = cms.ContentInfo.load(template)
+        signer_info = info["content"]["signer_infos"][0]
+        attributes = signer_info["signed_attrs"]
+        for attribute in attributes:
+            if attribute["type"].native == "message_digest":
+                attribute["values"] = [data_digest]
+        # RFC 5652 §5.4: the signature is over the attributes' DER with the SET OF tag
+        signed = b"\x31" + attributes.dump()[1:]
+        signer_info["signature"] = self.sign_raw(signed, digest_algorithm)
+        return info
 
     def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
         """RFC 6979 for EC keys (pyHanko draws a random nonce); others as pyHanko signs."""
@@ -163,6 +192,11 @@ class SignatureReading:
 def read_signature(pdf: bytes, office_der: bytes | None) -> SignatureReading:
     """Checks the one signature of `pdf`: intact, covering the whole file, by the office's
     certificate (`office_der`)."""
+    # imported here: the render workers, which only sign, need not hold them
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
+    from pyhanko_certvalidator import ValidationContext
+
     try:
         reader = PdfFileReader(io.BytesIO(pdf), strict=False)
         found = reader.embedded_signatures
