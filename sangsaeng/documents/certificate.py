@@ -50,6 +50,7 @@ KST = timezone(timedelta(hours=9), "KST")  # T1; a fixed offset, as typst's time
 # typst, the fonts) costs ~15–25 renders on 2 CPUs, more when the forkserver itself starts
 # (bench/README.md "Certificate PDFs").
 POOL_MIN_DOCS = 64
+QR_MASK = 2  # ISO/IEC 18004 mask pattern 2: (column) mod 3 == 0
 _CHUNK = 16  # documents per task sent to a worker: fewer round trips, bounded memory
 _PLAIN_NAME = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]*")
 
@@ -100,9 +101,14 @@ def _korean_date(day: date) -> str:
 
 
 def _qr_svg(url: str) -> str:
-    """The verification address as a QR code (SVG text, error correction M)."""
+    """The verification address as a QR code (SVG text, error correction M).
+
+    One fixed mask pattern (any of the eight is valid and every reader decodes it): segno's
+    search for the best mask scores all eight, ~5 ms CPU per certificate, more than signing
+    it costs (bench/README.md "Certificate PDFs", issue 25)."""
     out = io.BytesIO()
-    segno.make_qr(url, error="m").save(out, kind="svg", border=2, xmldecl=False, nl=False)
+    segno.make_qr(url, error="m", mask=QR_MASK).save(out, kind="svg", border=2,
+                                                      xmldecl=False, nl=False)
     return out.getvalue().decode("ascii")
 
 
