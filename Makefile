@@ -47,9 +47,10 @@ prefect-yaml: install
 
 # The browser test drives Debian's chromium (Playwright downloads nothing here); a Korean font
 # makes its screenshots readable. The certificate PDF tests read PDFs with poppler-utils
-# (pdftotext, pdffonts, pdfinfo, pdftoppm) and decode the QR code with zbar-tools (zbarimg).
+# (pdftotext, pdffonts, pdfinfo, pdftoppm; pdfsig checks their signatures) and decode the QR
+# code with zbar-tools (zbarimg).
 # Installed once, when missing.
-TEST_TOOLS := chromium pdftotext pdffonts pdfinfo pdftoppm zbarimg
+TEST_TOOLS := chromium pdftotext pdffonts pdfinfo pdftoppm pdfsig zbarimg
 browser:
 	@missing=; for tool in $(TEST_TOOLS); do command -v $$tool >/dev/null || missing=1; done; \
 	if [ -n "$$missing" ] || ! fc-list 2>/dev/null | grep -qi nanum; then \

@@ -436,6 +436,37 @@ def print_report(args: argparse.Namespace, big: tuple[dict[str, Any], list[dict[
               f"{derived(small[1][0])['issued']:,.0f}")
 
 
+def signing_cost(count: int = 200) -> dict[str, float]:
+    """Issue 25: ms CPU per PDF to render, unsigned and signed (the demo key, EC P-256), in
+    this process after a warm-up; the difference is what signing adds per certificate."""
+    import tempfile
+    from datetime import date
+
+    from sangsaeng.documents.certificate import CertificateDocument, PdfRenderer
+    from sangsaeng.documents.signing import demo_pair
+
+    doc = CertificateDocument(
+        number="22-IG0001", version=1, issued_on=date(2022, 7, 20),
+        valid_from=date(2022, 7, 20), valid_to=date(2025, 7, 19), lead_name="(주)한빛전자",
+        representative="김서연", address="대전광역시 유성구 대학로 99", product_code="4321567801",
+        product_name="스마트 LED 가로등", partners=(("(주)다온테크", "123-45-67890"),),
+        track_name="혁신성장", program_name="공공조달 상생협력 지원제도",
+        issuer="중소벤처기업부장관", verify_url="https://verify.example.go.kr/c/22-IG0001")
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        keys = demo_pair(Path(folder) / "demo")
+        for name, renderer in (("unsigned", PdfRenderer(REPO / "templates")),
+                               ("signed", PdfRenderer(REPO / "templates", signing=keys))):
+            for _ in range(10):
+                renderer.render(doc)
+            start = time.process_time()
+            for _ in range(count):
+                renderer.render(doc)
+            out[name] = (time.process_time() - start) * 1000 / count
+    out["signing"] = out["signed"] - out["unsigned"]
+    return out
+
+
 def main() -> None:
     """Set up and time the round (and the small one), print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -465,6 +496,10 @@ def main() -> None:
     big = round_runs(args.applications, args.reviews, args.seed, args.runs, args.profile)
     small = round_runs(args.small, args.reviews, args.seed, 1, None) if args.small else None
     print_report(args, big, small)
+    cost = signing_cost()
+    print(f"\nsigning (issue 25; in-process, 200 PDFs after a warm-up, demo key EC P-256): "
+          f"{cost['unsigned']:.1f} ms CPU per PDF unsigned, {cost['signed']:.1f} signed: "
+          f"signing adds {cost['signing']:.1f} ms CPU per PDF")
     if args.profile:
         pstats.Stats(str(args.profile)).sort_stats("cumulative").print_stats(25)
     if not args.keep:

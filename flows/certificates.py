@@ -62,6 +62,9 @@ async def certificate_issuance(round_id: RoundId, now: Now = None, actor: Actor 
                   "confirm_production or `support import production.csv`)")
     else:
         detail = "nothing new to issue: every confirmed lead holds its certificate"
+    if done.address_warning:  # item 4 of issue 25: said in the run's log and its outcome
+        get_run_logger().warning(done.address_warning)
+        detail += f"; {done.address_warning}"
     if done.skipped:
         counted = ", ".join(f"{why} {n}" for why, n in done.skipped.items())
         detail += f"; confirmations giving none: {counted} (listed in {done.skipped_file})"

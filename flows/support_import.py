@@ -32,7 +32,10 @@ async def applied(done: SupportApplied, chain: bool, now: datetime, actor: str
     issued: dict[str, int] = {}
     if chain:
         for round_id in done.rounds_to_issue:
-            issued[round_id] = certificates.issue_certificates(round_id, now, actor).issued
+            result = certificates.issue_certificates(round_id, now, actor)
+            issued[round_id] = result.issued
+            if result.address_warning:
+                get_run_logger().warning(result.address_warning)
     rounds = sorted({*done.rounds_to_issue})
     reviews = await _propose(done.pending_cancellations)
     await deliver(None)  # notices of any round: changes and cancellations name no round

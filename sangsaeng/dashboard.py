@@ -166,8 +166,20 @@ def office_digest_markdown(session: Session, today: date) -> str:
                     "취소 cancelled", "90일 내 만료 expiring"], rows) if rows
             else ["(발급된 확인서 없음 / no certificate issued yet)"])
     return "\n".join([f"# 사무국 현황 / office digest — {format_day(today)}", "",
-                      "## 확인서 certificates", "", *body, "", *_escalated_lines(session, today),
-                      *_pending_lines(session)])
+                      "## 확인서 certificates", "", *_address_lines(), *body, "",
+                      *_escalated_lines(session, today), *_pending_lines(session)])
+
+
+def _address_lines() -> list[str]:
+    """Item 4 of issue 25: a flag while the certificates' QR opens only here or in-house."""
+    settings = get_settings()
+    reach = settings.verify_url_reach()
+    if reach is None:
+        return []
+    return [f"> **⚠ 확인서 QR 코드의 확인 주소({escape(settings.verify_base)})는 {reach}에서만 "
+            "열립니다**: 구매기관은 확인할 수 없습니다. SANGSAENG_VERIFY_URL에 공개 주소를 "
+            "설정하세요. / *the certificates' QR code opens only on this machine or network: "
+            "set SANGSAENG_VERIFY_URL to the public address.*", ""]
 
 
 def _escalated_lines(session: Session, today: date) -> list[str]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sangsaeng.errors import ConfigError
@@ -71,6 +73,20 @@ class Settings(BaseSettings):
                                   "certificates (number appended): the public app's address "
                                   "as buyers reach it; default http://127.0.0.1:<public_port>"
                                   "/certificates/ (this machine only)")
+    allow_local_verify_url: bool = Field(
+        default=False, description="a served installation (a work pool's workers) issues "
+                                   "certificates even when SANGSAENG_VERIFY_URL is a loopback "
+                                   "or private address (an office network only)")
+    signing_key: Path | None = Field(
+        default=None, description="PEM file of the office's private key that signs every "
+                                  "certificate PDF (PAdES); none: a demo pair under "
+                                  "<var>/signing/demo/")
+    signing_cert: Path | None = Field(
+        default=None, description="PEM file of the certificate of SANGSAENG_SIGNING_KEY (the "
+                                  "signer a PDF reader shows)")
+    signing_key_passphrase: SecretStr | None = Field(
+        default=None, description="passphrase of an encrypted SANGSAENG_SIGNING_KEY "
+                                  "(environment only)")
 
     @field_validator("smtp_password")
     @classmethod
@@ -78,6 +94,20 @@ class Settings(BaseSettings):
         if value is not None and value.get_secret_value().lower() in _PLACEHOLDER_SECRETS:
             raise ValueError("SANGSAENG_SMTP_PASSWORD is a placeholder; set the real secret")
         return value
+
+    @field_validator("signing_key_passphrase")
+    @classmethod
+    def _no_placeholder_passphrase(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().lower() in _PLACEHOLDER_SECRETS:
+            raise ValueError("예시용 값입니다: 서명 키의 실제 암호를 넣으세요")
+        return value
+
+    @model_validator(mode="after")
+    def _key_with_its_certificate(self) -> Settings:
+        if (self.signing_key is None) != (self.signing_cert is None):
+            raise ValueError("SANGSAENG_SIGNING_KEY와 SANGSAENG_SIGNING_CERT는 함께 설정합니다 "
+                             "(둘 다 없으면 시연용 서명 키를 씁니다)")
+        return self
 
     @field_validator("mail_backoff")
     @classmethod
@@ -107,8 +137,31 @@ class Settings(BaseSettings):
     def verification_address(self, number: str) -> str:
         """INTERFACES §6: where a certificate is verified (its QR code): SANGSAENG_VERIFY_URL,
         else the public app on this machine (`/certificates/`), plus the number."""
-        base = self.verify_url or f"http://127.0.0.1:{self.public_port}/certificates/"
-        return f"{base.rstrip('/')}/{number}"
+        return f"{self.verify_base.rstrip('/')}/{number}"
+
+    @property
+    def verify_base(self) -> str:
+        """SANGSAENG_VERIFY_URL, else the public app's `/certificates/` on this machine."""
+        return self.verify_url or f"http://127.0.0.1:{self.public_port}/certificates/"
+
+    def verify_url_reach(self) -> str | None:
+        """Where alone the QR's address opens: "이 컴퓨터" for a loopback host (`localhost`
+        too), "내부망" for a private or link-local IP; None for any other host (not resolved)."""
+        host = (urlsplit(self.verify_base).hostname or "").rstrip(".").lower()
+        if host == "localhost" or host.endswith(".localhost"):
+            return "이 컴퓨터"
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return None
+        if address.is_loopback or address.is_unspecified:
+            return "이 컴퓨터"
+        return "내부망" if address.is_private or address.is_link_local else None
+
+    @property
+    def signing_dir(self) -> Path:
+        """Where the demo signing pair is made on first use (`<var>/signing/`)."""
+        return self.var_dir / "signing"
 
     @property
     def inbox_dir(self) -> Path:
@@ -170,5 +223,7 @@ def get_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         first = exc.errors()[0]
+        if not first["loc"]:  # a rule between settings: its message names them
+            raise ConfigError(str(first["msg"]).removeprefix("Value error, ")) from None
         name = "SANGSAENG_" + "_".join(str(p) for p in first["loc"]).upper()
         raise ConfigError(f"environment variable {name}: {first['msg']}") from None

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from prefect.context import FlowRunContext
+
 from sangsaeng.config import load_program
 from sangsaeng.db import session_scope
 from sangsaeng.domain.certificates import number_ranges
@@ -20,7 +22,17 @@ from tasks.steps import step_task
 def printer() -> certificates.Printer:
     """The PDF printer for this process's settings and program."""
     settings = get_settings()
-    return certificates.Printer(settings, load_program(settings.config_dir))
+    return certificates.Printer(settings, load_program(settings.config_dir),
+                                served=on_work_pool())
+
+
+def on_work_pool() -> bool:
+    """A served installation (docs/deploy.md): this flow run was taken by a work pool's worker.
+
+    Not `sangsaeng serve`'s runs (the one-machine default, served from its own process), nor
+    in-process runs (the CLI, the tests)."""
+    context = FlowRunContext.get()
+    return bool(context and context.flow_run and context.flow_run.work_pool_name)
 
 
 @step_task
@@ -36,4 +48,4 @@ def issue_certificates(round_id: str, now: datetime, actor: str) -> Issued:
     for reason, _ in done.skipped:
         why[reason] = why.get(reason, 0) + 1
     return Issued(len(done.numbers), number_ranges(done.numbers), why,
-                  str(kept) if kept else None, done.notices, state)
+                  str(kept) if kept else None, done.notices, state, done.address_warning)

@@ -119,6 +119,7 @@ class Issued:
     skipped_file: str | None
     notices: int
     state: RoundState
+    address_warning: str | None = None  # the QR opens only on this machine or its network
 
 
 @dataclass(frozen=True, slots=True)

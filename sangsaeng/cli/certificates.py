@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -55,14 +56,27 @@ def certificates_issue(
 
 @certificates_app.command("verify")
 def certificates_verify(
-    query: Annotated[str, typer.Argument(help="certificate number (22-IG0001) or BRN")],
+    query: Annotated[str | None, typer.Argument(
+        help="certificate number (22-IG0001) or BRN")] = None,
+    pdf: Annotated[Path | None, typer.Option(
+        "--pdf", help="a certificate's PDF: its signature and facts against the register")
+    ] = None,
     now: NowOption = None,
 ) -> None:
-    """One line per matching certificate: number, status, period, product, lead (exit 4: none)."""
+    """One line per matching certificate: number, status, period, product, lead (exit 4: none).
+
+    With --pdf FILE: whether that PDF is a valid certificate (exit 0) or not (4), and why."""
     from sangsaeng.certificate_register import lookup
     from sangsaeng.db import get_engine, session_scope
 
     today = kst_date(parse_now(now))
+    if (query is None) == (pdf is None):
+        err.print("확인서 번호(또는 사업자등록번호)나 --pdf 파일 중 하나를 주세요")
+        raise typer.Exit(2)
+    if pdf is not None:
+        _verify_pdf(pdf, today)
+        return
+    assert query is not None
     with session_scope(get_engine()) as session:
         found = lookup(session, query, today)
     if not found:
@@ -71,6 +85,24 @@ def certificates_verify(
     for f in found:
         sys.stdout.write(f"{f.number}\t{f.status}\t{f.period}\t{f.product_name}\t"
                          f"{f.lead_name}\n")
+
+
+def _verify_pdf(path: Path, today: date) -> None:
+    """`verify --pdf`: one Korean line; exit 0 valid, 4 not."""
+    from sangsaeng.db import get_engine, session_scope
+    from sangsaeng.services.pdf_check import check_pdf
+
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        err.print(f"파일을 읽을 수 없습니다: {error.strerror or error}")
+        raise typer.Exit(NOT_FOUND) from None
+    with session_scope(get_engine()) as session:
+        verdict = check_pdf(session, get_settings(), data, today)
+    if not verdict.valid:
+        err.print(verdict.line, soft_wrap=True)
+        raise typer.Exit(NOT_FOUND)
+    sys.stdout.write(verdict.line + "\n")
 
 
 @certificates_app.command("pdf")

@@ -8,7 +8,9 @@ text: a company called `#panic("x")` or `*bold*` is printed as written, never ev
 Fonts are the Nanum fonts of Debian's `fonts-nanum` (`make install`), embedded as subsets; the
 system's other fonts and typst's bundled ones are ignored, so the bytes do not depend on what
 else a machine has installed. The same document gives the same bytes: the PDF's creation time is
-the issue date at 00:00 KST.
+the issue date at 00:00 KST. Given signing keys, every PDF is signed where it is rendered (in
+the pool's workers), at that same time (`sealing.py`): signed, the same document still gives
+the same bytes.
 """
 
 from __future__ import annotations
@@ -27,12 +29,17 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import segno
 import typst
 
 from sangsaeng import crashpoints
+from sangsaeng.documents.signing import SigningKeys
 from sangsaeng.errors import DocumentError
+
+if TYPE_CHECKING:
+    from sangsaeng.documents.sealing import PdfSealer
 
 TEMPLATE = Path("documents") / "certificate.ko.typ"
 FONT_DIR_ENV = "SANGSAENG_FONT_DIR"
@@ -43,6 +50,7 @@ KST = timezone(timedelta(hours=9), "KST")  # T1; a fixed offset, as typst's time
 # typst, the fonts) costs ~15–25 renders on 2 CPUs, more when the forkserver itself starts
 # (bench/README.md "Certificate PDFs").
 POOL_MIN_DOCS = 64
+QR_MASK = 2  # ISO/IEC 18004 mask pattern 2: (column) mod 3 == 0
 _CHUNK = 16  # documents per task sent to a worker: fewer round trips, bounded memory
 _PLAIN_NAME = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]*")
 
@@ -78,14 +86,29 @@ def format_partner(name: str, brn: str) -> str:
     return f"{name}({brn})"
 
 
+def signing_time(doc: CertificateDocument) -> datetime:
+    """The PDF's creation and signing time: the issue date at 00:00 KST (same doc, same bytes)."""
+    return datetime.combine(doc.issued_on, time(), tzinfo=KST)
+
+
+def signing_reason(doc: CertificateDocument) -> str:
+    """What the signature says it is for (a PDF reader shows it; `verify --pdf` reads it)."""
+    return f"공공조달 상생협력 확인서 {doc.number} (제{doc.version}판) 발급"
+
+
 def _korean_date(day: date) -> str:
     return f"{day.year}년 {day.month}월 {day.day}일"
 
 
 def _qr_svg(url: str) -> str:
-    """The verification address as a QR code (SVG text, error correction M)."""
+    """The verification address as a QR code (SVG text, error correction M).
+
+    One fixed mask pattern (any of the eight is valid and every reader decodes it): segno's
+    search for the best mask scores all eight, ~5 ms CPU per certificate, more than signing
+    it costs (bench/README.md "Certificate PDFs", issue 25)."""
     out = io.BytesIO()
-    segno.make_qr(url, error="m").save(out, kind="svg", border=2, xmldecl=False, nl=False)
+    segno.make_qr(url, error="m", mask=QR_MASK).save(out, kind="svg", border=2,
+                                                      xmldecl=False, nl=False)
     return out.getvalue().decode("ascii")
 
 
@@ -138,23 +161,30 @@ def _read_template(templates_dir: Path) -> bytes:
 class PdfRenderer:
     """Renders certificates with one typst compiler: template and fonts are loaded once.
 
-    `fonts_dir` is the Nanum fonts' folder (default: `font_dir()`). Safe to share between
-    threads (they take turns); give each process its own.
+    `fonts_dir` is the Nanum fonts' folder (default: `font_dir()`); with `signing`, every PDF
+    is signed with that key (INTERFACES §6). Safe to share between threads (they take turns);
+    give each process its own.
     """
 
-    def __init__(self, templates_dir: Path, *, fonts_dir: Path | None = None) -> None:
+    def __init__(self, templates_dir: Path, *, fonts_dir: Path | None = None,
+                 signing: SigningKeys | None = None) -> None:
         self._source = _read_template(templates_dir)
         self._root = str(templates_dir / TEMPLATE.parent)
         fonts = _load_fonts(fonts_dir or font_dir())
         self._compiler = typst.Compiler(font_paths=fonts, ignore_system_fonts=True)
         self._lock = threading.Lock()  # one compilation at a time per compiler
+        self._sealer: PdfSealer | None = None
+        if signing is not None:
+            from sangsaeng.documents.sealing import PdfSealer  # pyHanko: ~0.6 s to import
+
+            self._sealer = PdfSealer(signing)
 
     def render(self, doc: CertificateDocument) -> bytes:
         """One certificate version as PDF bytes (K4 fields, INTERFACES §5); same doc, same bytes."""
         if doc.version < 1:
             raise DocumentError(f"certificate {doc.number}: version {doc.version} is not 1 or more")
         inputs = {"data": json.dumps(template_data(doc), ensure_ascii=False)}
-        stamp = datetime.combine(doc.issued_on, time(), tzinfo=KST)
+        stamp = signing_time(doc)
         try:
             with self._lock:
                 # typst 0.15.2: a Compiler built with the source compiles it only once, so the
@@ -166,11 +196,14 @@ class PdfRenderer:
             raise DocumentError(f"certificate {doc.number}: the PDF template failed: "
                                 f"{message}") from error
         assert isinstance(pdf, bytes)  # one PDF, no output path: bytes
-        return pdf
+        if self._sealer is None:
+            return pdf
+        return self._sealer.seal(pdf, at=stamp, reason=signing_reason(doc))
 
 
 def render_all(templates_dir: Path, docs: Sequence[CertificateDocument], *,
-               workers: int | None = None) -> Iterator[bytes]:
+               workers: int | None = None, signing: SigningKeys | None = None
+               ) -> Iterator[bytes]:
     """PDF bytes in the order of `docs`, in worker processes when it pays (INTERFACES §5).
 
     `workers=None`: a pool of one process per usable CPU when there are `POOL_MIN_DOCS` or more
@@ -178,21 +211,26 @@ def render_all(templates_dir: Path, docs: Sequence[CertificateDocument], *,
     a pool of N. Workers start by forkserver (spawn where there is none), never by fork: a
     forked copy of a threaded process (Prefect's) can inherit a held lock. A missing font or
     template, or a certificate that cannot be rendered, raises DocumentError while iterating.
+    With `signing`, each PDF is signed where it is rendered: in the workers, in parallel.
     """
     size = _pool_size(len(docs), workers)
     if size <= 1:
         if docs:
-            renderer = PdfRenderer(templates_dir)
+            renderer = PdfRenderer(templates_dir, signing=signing)
             for doc in docs:
                 yield renderer.render(doc)
         return
     fonts = font_dir()  # the workers' too, whatever their environment
     _read_template(templates_dir)  # a missing template or font says so here, once,
     _load_fonts(fonts)  # not in every worker
+    if signing is not None:
+        from sangsaeng.documents.sealing import PdfSealer
+
+        PdfSealer(signing)  # so is an unreadable key or a key without its certificate
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     pool = ProcessPoolExecutor(size, mp_context=context, initializer=_start_worker,
-                               initargs=(templates_dir, fonts))
+                               initargs=(templates_dir, fonts, signing))
     try:
         yield from _in_order(pool, docs, size)
     finally:
@@ -222,9 +260,9 @@ def _in_order(pool: ProcessPoolExecutor, docs: Sequence[CertificateDocument],
 _worker_renderer: PdfRenderer | None = None  # one per worker process
 
 
-def _start_worker(templates_dir: Path, fonts_dir: Path) -> None:
+def _start_worker(templates_dir: Path, fonts_dir: Path, signing: SigningKeys | None) -> None:
     global _worker_renderer
-    _worker_renderer = PdfRenderer(templates_dir, fonts_dir=fonts_dir)
+    _worker_renderer = PdfRenderer(templates_dir, fonts_dir=fonts_dir, signing=signing)
 
 
 def _render_chunk(docs: tuple[CertificateDocument, ...]) -> list[bytes]:

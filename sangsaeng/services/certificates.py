@@ -27,6 +27,7 @@ from sangsaeng.documents.certificate import (
     render_all,
     write_pdf,
 )
+from sangsaeng.documents.signing import SigningKeys, signing_keys
 from sangsaeng.domain.certificates import (
     CertificateStatus,
     ReissueField,
@@ -87,6 +88,7 @@ class Issuance:
     numbers: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (why, the line shown)
     notices: int = 0
+    address_warning: str | None = None  # the QR opens only here or on this network
 
 
 def fields_of(cert: Certificate | Any) -> dict[str, Any]:
@@ -100,10 +102,35 @@ def fields_of(cert: Certificate | Any) -> dict[str, Any]:
 
 
 class Printer:
-    """Renders and stores certificate PDFs (INTERFACES §5) for a round's program settings."""
+    """Renders, signs and stores certificate PDFs (INTERFACES §5, §6) for a round's program
+    settings. `served`: a served installation (a work pool's workers), where a QR that only
+    this machine or its network can open is refused unless the office allows it."""
 
-    def __init__(self, settings: Settings, program: ProgramConfig) -> None:
-        self.settings, self.program = settings, program
+    def __init__(self, settings: Settings, program: ProgramConfig, *, served: bool = False
+                 ) -> None:
+        self.settings, self.program, self.served = settings, program, served
+        self._signing: SigningKeys | None = None
+
+    @property
+    def signing(self) -> SigningKeys:
+        """The key every PDF is signed with (the demo pair is made on first use)."""
+        if self._signing is None:
+            self._signing = signing_keys(self.settings)
+        return self._signing
+
+    def address_warning(self) -> str | None:
+        """Item 4: one Korean line when the QR's address opens only here or on this network;
+        in a served installation that is refused unless SANGSAENG_ALLOW_LOCAL_VERIFY_URL."""
+        reach = self.settings.verify_url_reach()
+        if reach is None:
+            return None
+        where = f"확인서 QR 코드의 확인 주소({self.settings.verify_base})는 {reach}에서만 열립니다"
+        if self.served and not self.settings.allow_local_verify_url:
+            raise StepError(f"{where}: 구매기관이 확인할 수 없어 발급하지 않았습니다. "
+                            "SANGSAENG_VERIFY_URL에 공개 주소를 설정하세요 (내부망 전용으로 "
+                            "쓰려면 SANGSAENG_ALLOW_LOCAL_VERIFY_URL=true)")
+        return (f"{where}: 구매기관에 보내는 확인서라면 SANGSAENG_VERIFY_URL에 공개 주소를 "
+                "설정하세요")
 
     def document(self, cert: Certificate, track_name: str) -> CertificateDocument:
         """The PDF's content for a certificate's current version."""
@@ -129,7 +156,7 @@ class Printer:
         """Render and write each certificate's PDF; yields it with the file's sha256."""
         docs = [self.document(c, track_names.get(c.track_code, c.track_code)) for c in certs]
         for done, (cert, pdf) in enumerate(zip(certs, render_all(
-                self.settings.templates_dir, docs), strict=True), start=1):
+                self.settings.templates_dir, docs, signing=self.signing), strict=True), start=1):
             write_pdf(self.path(cert), pdf)
             report(step, done, len(certs))
             crashpoints.reach(f"{step}-after-pdf-written",
@@ -242,6 +269,7 @@ def issue(session: Session, rnd: Round, printer: Printer, *, now: datetime, acto
     result = Issuance(skipped=skipped)
     if not due:
         return result
+    result.address_warning = printer.address_warning()  # refuses before any number is taken
     today = kst_date(now)  # K3: the issue date is the clock's KST date
     certs = _number(due, rnd, session, today, rnd.support_years,
                     _partners(session, (d.application_id for d in due)))
@@ -301,6 +329,8 @@ def reissue(session: Session, changes: Sequence[ChangeInput], printer: Printer, 
     """K4: a change of name, representative or address reissues the certificate: same number,
     version + 1, a new PDF and `certificate.reissued`; earlier versions are kept."""
     out = Outcome()  # recorded: the versions reissued
+    if changes:
+        printer.address_warning()  # a served installation refuses a QR nobody else can open
     for change in changes:
         cert = session.get(Certificate, change.number)
         if cert is None:

@@ -83,8 +83,18 @@ class Workspace:
 
 
 def new_workspace(root: Path, server: Server, template: Path, **extra_env: str) -> Workspace:
-    """A workspace under `root` whose database is a copy of the migrated `template`."""
+    """A workspace under `root` whose database is a copy of the migrated `template`.
+
+    Every workspace signs its certificate PDFs with one key (an office has one), made once
+    beside the template: signing is deterministic for a key (the signing time is the issue
+    date), so a rerun's PDFs are compared byte for byte with the undisturbed run's. Each
+    workspace's own demo pair would differ by chance alone."""
+    from sangsaeng.documents.signing import demo_pair
+
     root.mkdir(parents=True, exist_ok=True)
+    office = demo_pair(template.parent / "office-signing")
+    extra_env = {"SANGSAENG_SIGNING_KEY": str(office.key),
+                 "SANGSAENG_SIGNING_CERT": str(office.cert), **extra_env}
     ws = Workspace(root, server, dict(extra_env))
     shutil.copyfile(template, ws.db)
     return ws
