@@ -8,13 +8,23 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sangsaeng.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MISPARSED_URL = "(database URL: write a '@' in the password as %40)"
+_PLACEHOLDER_REFUSED = {
+    "smtp_password": "SANGSAENG_SMTP_PASSWORD is a placeholder; set the real secret",
+    "signing_key_passphrase": "예시용 값입니다: 서명 키의 실제 암호를 넣으세요"}
 _PLACEHOLDER_SECRETS = {"changeme", "change-me", "password", "secret", "xxx"}
 
 
@@ -88,18 +98,12 @@ class Settings(BaseSettings):
         default=None, description="passphrase of an encrypted SANGSAENG_SIGNING_KEY "
                                   "(environment only)")
 
-    @field_validator("smtp_password")
+    @field_validator("smtp_password", "signing_key_passphrase")
     @classmethod
-    def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
+    def _no_placeholder(cls, value: SecretStr | None, info: ValidationInfo
+                        ) -> SecretStr | None:
         if value is not None and value.get_secret_value().lower() in _PLACEHOLDER_SECRETS:
-            raise ValueError("SANGSAENG_SMTP_PASSWORD is a placeholder; set the real secret")
-        return value
-
-    @field_validator("signing_key_passphrase")
-    @classmethod
-    def _no_placeholder_passphrase(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and value.get_secret_value().lower() in _PLACEHOLDER_SECRETS:
-            raise ValueError("예시용 값입니다: 서명 키의 실제 암호를 넣으세요")
+            raise ValueError(_PLACEHOLDER_REFUSED[str(info.field_name)])
         return value
 
     @model_validator(mode="after")

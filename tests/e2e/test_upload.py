@@ -295,18 +295,26 @@ def test_a_file_name_with_a_path_is_refused_and_nothing_is_written(
     assert not [p for p in var.rglob("applications.csv")]
 
 
-def test_a_body_over_the_limit_is_refused_before_it_is_read(site: tuple[str, Path]) -> None:
-    url, inbox = site
+def announced_post(url: str, boundary: str, length: int) -> http.client.HTTPConnection:
+    """A POST to the upload page, with the password, whose headers announce `length` bytes of
+    multipart body; the caller sends what it sends of the body, or nothing."""
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
-    try:  # announces 50 MB and sends none of it: the answer comes at once
-        connection.putrequest("POST", "/upload")
-        connection.putheader("Authorization", "Basic " + base64.b64encode(
-            f"{USER}:{PASSWORD}".encode()).decode())
-        connection.putheader("Origin", url)
-        connection.putheader("Content-Type", "multipart/form-data; boundary=x")
-        connection.putheader("Content-Length", str(50 * 2**20))
-        connection.endheaders()
+    connection.putrequest("POST", "/upload")
+    connection.putheader("Authorization", "Basic " + base64.b64encode(
+        f"{USER}:{PASSWORD}".encode()).decode())
+    connection.putheader("Origin", url)
+    connection.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
+    connection.putheader("Content-Length", str(length))
+    connection.endheaders()
+    return connection
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(site: tuple[str, Path]) -> None:
+    url, inbox = site
+    # announces 50 MB and sends none of it: the answer comes at once
+    connection = announced_post(url, "x", 50 * 2**20)
+    try:
         response = connection.getresponse()
         assert response.status == 413
         assert "파일이 너무 큽니다" in response.read().decode()
@@ -345,16 +353,8 @@ def test_the_part_limit_holds_while_the_form_streams_in(site: tuple[str, Path]) 
     boundary = "b"
     part = f"--{boundary}\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\n\r\n".encode()
     head = part * 2000  # ~100 KB: far more than 24 parts
-    parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
+    connection = announced_post(url, boundary, 1000 * 1000)  # under the 1 MB limit
     try:
-        connection.putrequest("POST", "/upload")
-        connection.putheader("Authorization", "Basic " + base64.b64encode(
-            f"{USER}:{PASSWORD}".encode()).decode())
-        connection.putheader("Origin", url)
-        connection.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
-        connection.putheader("Content-Length", str(1000 * 1000))  # under the 1 MB limit
-        connection.endheaders()
         connection.send(head)  # the rest of the announced megabyte never comes
         response = connection.getresponse()
         assert response.status == 400
