@@ -218,7 +218,7 @@ def setup(config: Path, data: Path, now: datetime, database: Path, result: Path)
     use(database, database.parent)
     figures: dict[str, Any] = {"migrate_s": migrate_fresh()}
     start = time.perf_counter()
-    direct = run_direct(config, data, now, deliver=False)
+    direct = run_direct(config, data, now, deliver=False, through_issuance=False)
     figures.update(state=direct["state"], round_id=direct["round_id"],
                    direct_s=time.perf_counter() - start,
                    **confirm_every_lead(direct["round_id"], now + CONFIRMED_AFTER))

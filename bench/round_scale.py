@@ -6,7 +6,10 @@
 Generates a round package under var/bench/, then runs it twice, each in a fresh process on a
 fresh SQLite database: (a) `flows.round.round_flow` (in-process Prefect, --now after every
 deadline, approve=True) and (b) the same service calls without Prefect, in the same order and
-one session per step, as `tasks/steps.py` makes them. Both end by delivering the round's
+one session per step, as `tasks/steps.py` makes them: both run every step, open_call through
+certificate_issuance (the leads whose production the package confirms: PDFs and notices) and
+mall_listing_support, and end in `support` (issue 22 item 10: (b) used to stop at `notified`,
+so the ratio compared unequal work). Both end by delivering the round's
 notices on the embedded defaults, reported on a line of its own: outside the walls, the
 ratio and "Prefect orchestration". Prints figures; asserts nothing.
 See bench/README.md for the targets and the recorded baseline.
@@ -104,11 +107,13 @@ def migrate_fresh() -> float:
 # --- (b) direct: the steps of tasks/steps.py without Prefect -------------------------------
 
 
-def run_direct(config: Path, data: Path, now: datetime, *, deliver: bool = True
-               ) -> dict[str, Any]:
-    """The round's service calls in the order the flows make them, one session per step.
+def run_direct(config: Path, data: Path, now: datetime, *, deliver: bool = True,
+               through_issuance: bool = True) -> dict[str, Any]:
+    """The round's service calls in the order the flows make them, one session per step: the
+    same steps as (a), certificate issuance and the start of listing support included.
 
-    `deliver=False` leaves the notices in the outbox (bench/certificates.py's setup)."""
+    `deliver=False` leaves the notices in the outbox and `through_issuance=False` stops at
+    `notified` (bench/certificates.py's setup, which confirms production and issues apart)."""
     from sangsaeng.config import load_program, load_round
     from sangsaeng.db import session_scope
     from sangsaeng.domain.ranking import ChairDecision
@@ -149,6 +154,8 @@ def run_direct(config: Path, data: Path, now: datetime, *, deliver: bool = True
                            now=now, actor=ACTOR)
     with timed(steps, "selection_notice"), session_scope() as s:
         released = selection.release(s, rounds.get_round(s, round_id), now=now, actor=ACTOR)
+    if through_issuance:
+        issue_and_begin_support(round_id, now, steps)
     with session_scope() as s:
         state = rounds.get_round(s, round_id).state
     # what the flows do last, measured on its own line
@@ -157,6 +164,23 @@ def run_direct(config: Path, data: Path, now: datetime, *, deliver: bool = True
             "screening": screened.moved,
             "proposed": proposal.proposed, "excluded": len(proposal.excluded),
             "released": released, "delivery": delivery}
+
+
+def issue_and_begin_support(round_id: str, now: datetime, steps: dict[str, float]) -> None:
+    """certificate_issuance and mall_listing_support, as the round flow runs them last: the
+    certificates of the leads whose production the package confirms, with PDFs and notices,
+    then the listing checklists (the round moves to `support`)."""
+    from sangsaeng.config import load_program
+    from sangsaeng.db import session_scope
+    from sangsaeng.services import certificates, listing, rounds
+    from sangsaeng.settings import get_settings
+
+    settings = get_settings()
+    printer = certificates.Printer(settings, load_program(settings.config_dir))
+    with timed(steps, "certificate_issuance"), session_scope() as s:
+        certificates.issue(s, rounds.get_round(s, round_id), printer, now=now, actor=ACTOR)
+    with timed(steps, "mall_listing_support"), session_scope() as s:
+        listing.begin_support(s, rounds.get_round(s, round_id), now=now, actor=ACTOR)
 
 
 def deliver_all(round_id: str) -> dict[str, float]:
@@ -397,7 +421,7 @@ def print_report(args: argparse.Namespace, gen_s: float, package_mb: float, fres
     print(f"program databases: fresh SQLite files, migrated before timing "
           f"({direct['migrate_s']:.1f} s each)\n")
     rows = [
-        ("(a) flows: wall, import → decision, incl. start-up, excl. delivery",
+        ("(a) flows: wall, open call → support (issuance included), incl. start-up, excl. delivery",
          f"{flows['wall_s']:.1f} s"),
         ("    `import prefect` + flows", f"{fs['import_prefect']:.1f} s"),
         ("    Prefect start-up, measured as a trivial flow run first",
@@ -409,7 +433,7 @@ def print_report(args: argparse.Namespace, gen_s: float, package_mb: float, fres
          f"{fs['round'] - bodies - fd['seconds']:.1f} s"),
         ("      Prefect API calls / of them 503 (retried after ~2 s)",
          f"{flows['api_calls']} / {flows['api_503']}"),
-        ("(b) direct: wall, import → decision, no Prefect, excl. delivery",
+        ("(b) direct: wall, open call → support (issuance included), no Prefect, excl. delivery",
          f"{direct['wall_s']:.1f} s"),
         *((f"    {step}", f"{secs:.2f} s") for step, secs in ds.items()),
         ("    delivery of the notices (as the flows' final phase)", delivery(dd)),
@@ -421,6 +445,7 @@ def print_report(args: argparse.Namespace, gen_s: float, package_mb: float, fres
         ("peak RSS (a) both together (sampled)", f"{flows['tree_rss_mb']:.0f} MB"),
         ("peak RSS (b) run process", f"{direct['rss_mb']:.0f} MB"),
         ("final round state (a) / (b)", f"{flows['state']} / {direct['state']}"),
+        ("steps of both runs", " → ".join(direct["steps"])),
     ]
     width = max(len(label) for label, _ in rows)
     for label, value in rows:
