@@ -6,6 +6,7 @@ import Prefect (it costs seconds); `round run`, `demo` and `serve` do, when they
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -19,6 +20,7 @@ from sangsaeng.cli.mail import companies_app, notices_app
 from sangsaeng.cli.rounds import demo, round_app
 from sangsaeng.cli.serve import serve as serve_command
 from sangsaeng.cli.serve import verify_site
+from sangsaeng.errors import ConfigError
 
 
 class Commands(TyperGroup):
@@ -53,3 +55,21 @@ def main() -> None:
         app()
     except USER_ERRORS as exc:  # the last net (outside a command): never a traceback
         sys.exit(report(exc))
+    except Exception as exc:
+        refused = credential_refused(exc)
+        if refused is None:
+            raise
+        sys.exit(report(refused))
+
+
+def credential_refused(exc: BaseException) -> ConfigError | None:
+    """A Prefect server that asks for a credential the shell does not give (401): one line
+    saying what to set, not Prefect's traceback."""
+    response = getattr(exc, "response", None)
+    if type(exc).__name__ != "PrefectHTTPStatusError" or \
+            getattr(response, "status_code", None) != 401:
+        return None
+    server = os.environ.get("PREFECT_API_URL", "the Prefect server")
+    return ConfigError(f"{server} refused the request (401 Unauthorized): set "
+                       "PREFECT_API_AUTH_STRING to its user:password, the one the Prefect UI "
+                       "asks for")

@@ -107,3 +107,27 @@ def test_a_shell_set_up_for_serve_still_runs_the_cli(
     assert done.returncode == 1 and "401" not in done.stderr
     assert done.stderr.strip().splitlines()[-1] == (
         "error: no round '2099-1' in the database; run `sangsaeng round run` first")
+
+
+def test_a_prefect_server_asking_for_a_credential_is_one_line_saying_what_to_set(
+    database_url: str, tmp_path: Path, prefect_home: Path
+) -> None:
+    """Issue 22 item 7, the other half: PREFECT_API_URL names a server that wants the shared
+    password (PREFECT_SERVER_API_AUTH_STRING on its side) and the shell gives none. The server
+    here answers every request as such a Prefect server does: 401, `Unauthorized`."""
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+
+    from sangsaeng.web import server
+
+    app = Starlette()
+    app.add_route("/{path:path}", lambda request: JSONResponse(
+        {"exception_message": "Unauthorized"}, 401), methods=["GET", "POST", "PATCH"])
+    with server.in_background(app, "127.0.0.1", 0, "-", "protected Prefect") as url:
+        env = {**environment(database_url, tmp_path / "var", prefect_home),
+               "PREFECT_API_URL": f"{url}/api"}
+        done = sangsaeng("certificates", "issue", "--round", "2099-1", env=env, cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"error: {url}/api refused the request (401 Unauthorized): set PREFECT_API_AUTH_STRING "
+        "to its user:password, the one the Prefect UI asks for")
