@@ -54,9 +54,24 @@ def notices_send(
     for kind, reply in report.failures[:5]:
         out.print(f"  [yellow]{kind}[/yellow]: {reply}")
     _print_leased(report.leased, report.leased_until, "another sender")
-    if report.stopped:
-        fail(DeliveryStopped(f"delivery stopped: {report.stopped}; {report.released} "
+    if report.stopped:  # what waits: the outbox's count, not this batch's (issue 22 item 6)
+        fail(DeliveryStopped(f"delivery stopped: {report.stopped}; {_waiting(round_id)} "
                               "notice(s) wait in the outbox, nothing is lost"))
+
+
+def _waiting(round_id: str | None) -> int:
+    """The notices still owed (pending, or being sent by another sender), of the round or all."""
+    from sqlalchemy import func, select
+
+    from sangsaeng.db import get_engine, session_scope
+    from sangsaeng.domain.outbox import OWED_STATES
+    from sangsaeng.models import OUTBOX
+
+    query = select(func.count()).select_from(OUTBOX).where(OUTBOX.c.state.in_(OWED_STATES))
+    if round_id is not None:
+        query = query.where(OUTBOX.c.round_id == round_id)
+    with session_scope(get_engine()) as session:
+        return int(session.scalar(query) or 0)
 
 
 def _print_leased(count: int, until: datetime | None, by: str) -> None:

@@ -104,3 +104,26 @@ def test_starttls_required_but_not_offered_stops_the_batch_and_releases_every_ro
     assert report.stopped is not None and "STARTTLS" in report.stopped
     assert (report.sent, report.released) == (0, 3)
     assert {(r.state, r.attempts) for r in rows().values()} == {("pending", 0)}
+
+
+def test_the_count_said_after_a_refused_login_is_what_waits_in_the_whole_outbox(
+        database_url: str, env: Path) -> None:
+    """Issue 22 item 6: with more notices than one batch (200), the line said 200 (the batch
+    given back) while 216 were pending."""
+    owe(216)
+    server = ScriptedServer(Login("office", "the-right-one"))
+    server.start()
+    try:
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("SANGSAENG_")}
+        environ.update(SANGSAENG_DATABASE_URL=database_url, SANGSAENG_VAR_DIR=str(env),
+                       SANGSAENG_SMTP_HOST="127.0.0.1", SANGSAENG_SMTP_PORT=str(server.port),
+                       SANGSAENG_SMTP_USER="office", SANGSAENG_SMTP_PASSWORD=PASSWORD)
+        done = subprocess.run([str(SANGSAENG), "notices", "send", "--round", ROUND],
+                              env=environ, capture_output=True, text=True, timeout=120,
+                              check=False)
+    finally:
+        server.stop()
+    (line,) = [x for x in done.stderr.splitlines() if x.startswith("error:")]
+    waiting = sum(r.state == "pending" for r in rows().values())
+    assert waiting == 216
+    assert f"; {waiting} notice(s) wait in the outbox, nothing is lost" in line
