@@ -66,12 +66,19 @@ class RateLimit:
         self.buckets: dict[str, tuple[float, float]] = {}  # address → (tokens, when)
 
     def allow(self, client: str, now: float) -> bool:
-        tokens, then = self.buckets.get(client, (float(self.per_minute), now))
+        # popped and put back: the dict's order is the order clients were last seen
+        tokens, then = self.buckets.pop(client, (float(self.per_minute), now))
         tokens = min(float(self.per_minute), tokens + (now - then) * self.per_minute / 60)
-        if len(self.buckets) >= MAX_CLIENTS and client not in self.buckets:
-            self.buckets = {k: v for k, v in self.buckets.items() if v[0] < self.per_minute}
+        if len(self.buckets) >= MAX_CLIENTS:
+            self.forget()
         self.buckets[client] = (tokens - 1, now) if tokens >= 1 else (tokens, now)
         return tokens >= 1
+
+    def forget(self) -> None:
+        """Make room: the half of the clients seen longest ago go; one that comes back starts
+        again with a full bucket."""
+        keep = list(self.buckets.items())[len(self.buckets) // 2:]
+        self.buckets = dict(keep)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self.per_minute <= 0:

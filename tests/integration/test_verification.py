@@ -156,3 +156,19 @@ def test_kst_is_the_day_the_status_turns(client: TestClient) -> None:
                       ).json()["status"] == "valid"
     assert client.get("/certificates/22-MP0007", params={"now": first}, headers=JSON
                       ).json()["status"] == "expired"
+
+
+def test_the_rate_limit_keeps_a_bounded_memory_and_still_limits_a_busy_client() -> None:
+    """Many addresses (a scan from a botnet) do not grow the buckets without bound, and the
+    client asking most is still limited after them."""
+    from sangsaeng.web.pages import Pages
+    from sangsaeng.web.public import MAX_CLIENTS, RateLimit
+
+    limit = RateLimit(lambda *_: None, Pages(get_settings().templates_dir), 5)  # type: ignore[arg-type]
+    assert [limit.allow("busy", 0.0) for _ in range(6)] == [True] * 5 + [False]
+    for n in range(3 * MAX_CLIENTS):
+        limit.allow(f"10.0.{n // 256}.{n % 256}", 1.0)
+        if n % 1000 == 0:
+            limit.allow("busy", 1.0)  # still seen: stays among the remembered
+    assert len(limit.buckets) <= MAX_CLIENTS
+    assert limit.allow("busy", 1.5) is False
