@@ -322,21 +322,24 @@ class Outcome:
 
 
 def record(session: Session | Connection, outcomes: Sequence[Outcome], *, token: str,
-           now: datetime, backoff: Sequence[int]) -> set[int]:
+           now: datetime, backoff: Sequence[int], held: bool = False) -> set[int]:
     """Write delivery outcomes (bulk): sent, retry later (4xx backoff), failed, or released.
 
-    Only rows still held under `token` are written (a first statement locks them): an outcome
-    never overwrites that of a sender that took the row meanwhile. Returns the ids written.
+    Only rows still held under `token` are written: an outcome never overwrites that of a
+    sender that took the row meanwhile. Unless the caller knows that its lease holds (`held`),
+    a first statement finds and locks the rows still held. Returns the ids written.
     """
-    o = OUTBOX.c
-    mine = _holding(session, sorted({out.row.id for out in outcomes}), token,
-                    {"claim_token": token})
+    ids = sorted({out.row.id for out in outcomes})
+    mine: set[int] = set(ids) if held else set()
+    for start in range(0, 0 if held else len(ids), _CHUNK):  # locks the rows still held
+        mine.update(session.execute(_HELD, {"ids": ids[start:start + _CHUNK], "token": token})
+                    .scalars())
     values: list[dict[str, Any]] = []
     refused: list[dict[str, Any]] = []
     for out in (out for out in outcomes if out.row.id in mine):
         row, verdict = out.row, out.verdict
-        v: dict[str, Any] = {"row_id": row.id, "reply": out.reply[:1000], "lease": None,
-                             "sent": None, "attempts": row.attempts, "next": now}
+        v: dict[str, Any] = {"row_id": row.id, "token": token, "reply": out.reply[:1000],
+                             "lease": None, "sent": None, "attempts": row.attempts, "next": now}
         if verdict == "sent":
             v.update(state=OutboxState.SENT, sent=now)
         elif verdict == "release":  # never attempted: the attempt is not counted
@@ -351,15 +354,23 @@ def record(session: Session | Connection, outcomes: Sequence[Outcome], *, token:
             refused.append({"address": row.recipient, "reply": out.reply[:1000], "at": now,
                             "outbox_id": row.id})
     if values:
-        session.execute(
-            update(OUTBOX).where(o.id == bindparam("row_id"), o.claim_token == token).values(
-                state=bindparam("state"), last_reply=bindparam("reply"),
-                lease_until=bindparam("lease"), sent_at=bindparam("sent"),
-                attempts=bindparam("attempts"), next_attempt_at=bindparam("next"),
-                claim_token=None),
-            values)
+        session.execute(_OUTCOME, values)
     _insert(session, SUPPRESSIONS, refused, ["address"])
     return mine
+
+
+# Built once: the sender writes outcomes several hundred times a second, and building these
+# statements cost more than running them (issue 22 item 1: a commit per few outcomes).
+_HELD = (update(OUTBOX)
+         .where(OUTBOX.c.id.in_(bindparam("ids", expanding=True)),
+                OUTBOX.c.state == OutboxState.SENDING, OUTBOX.c.claim_token == bindparam("token"))
+         .values(claim_token=bindparam("token")).returning(OUTBOX.c.id))
+_OUTCOME = (update(OUTBOX)
+            .where(OUTBOX.c.id == bindparam("row_id"), OUTBOX.c.claim_token == bindparam("token"))
+            .values(state=bindparam("state"), last_reply=bindparam("reply"),
+                    lease_until=bindparam("lease"), sent_at=bindparam("sent"),
+                    attempts=bindparam("attempts"), next_attempt_at=bindparam("next"),
+                    claim_token=None))
 
 
 def withhold(session: Session, round_id: str, *, why: str, now: datetime) -> int:

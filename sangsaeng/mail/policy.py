@@ -20,13 +20,10 @@ class DeliveryPolicy:
     batch: int = 200
     connect_failures: int = 3  # consecutive, across connections: then stop the batch
     tries_per_run: int = 3  # connection-level failures of one message before backing off
-    unrecorded: int = 32  # outcomes sent but not yet written, at most
-    flush_after: float = 0.03  # seconds an outcome may wait to share a commit with others
-
-    @property
-    def window(self) -> int:
-        """Outcomes that may wait to be written; after a crash duplicates ≤ window + connections."""
-        return max(self.unrecorded, 1)
+    # seconds the outcomes queued wait for the other connections' replies, to share a commit
+    # (a connection's next message waits for its last outcome's commit: after a crash or a stall
+    # the duplicates are at most one per connection)
+    flush_after: float = 0.03
 
 
 @dataclass(slots=True)

@@ -16,6 +16,11 @@ Outcomes (ARCHITECTURE: the outbox):
   the report says why.
 - Rows are held under a claim token (leases.py): a row that another sender took while this one
   stalled past its lease is neither sent nor recorded by this one.
+- A connection takes its next message only once the outcome of its last one is committed
+  (outcomes of all connections share a commit). A sender that stalls (SIGSTOP) or dies holds at
+  most one message per connection whose outcome the outbox does not know: that bounds the
+  duplicates when another sender takes its rows (issue 22 item 1: with outcomes written later,
+  a stall cost up to twice as many).
 - `stop()` (SIGTERM) ends the batch gently: messages on the wire finish, the rest is released.
   Cancellation ends it at once: every row held is released, the ones on the wire included.
 """
@@ -23,7 +28,6 @@ Outcomes (ARCHITECTURE: the outbox):
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -65,6 +69,7 @@ class _Line:
     """One worker's channel (replaced after a connection-level failure)."""
 
     channel: Channel | None = None
+    owed = 0  # the run's outcome count when this worker's last outcome was queued
 
     def drop(self) -> None:
         if self.channel is not None:
@@ -95,10 +100,12 @@ class Sender:
         self._open = 0  # claimed, no outcome yet
         self._fed_all = False
         self._ending = False
-        self._unrecorded = 0
+        self._queued = 0  # outcomes handed to the writer …
+        self._recorded = 0  # … and those it has committed
         self._written = asyncio.Event()
+        self._sending = 0  # connections with a message on the wire
+        self._quiet = asyncio.Event()  # … none: the outcomes queued may be committed
         self._low = asyncio.Event()  # the queue is short: claim more
-        self._enough = asyncio.Event()  # enough outcomes for one commit
         self._ticked = 0.0
         self._total = 0
         self._stop: str | None = None
@@ -213,6 +220,7 @@ class Sender:
                     return
                 if self._stop is None:  # else released at the end, untouched
                     await self._send(line, *item)
+                    line.owed = self._queued
         finally:
             task = asyncio.current_task()
             if line.channel is not None:
@@ -223,7 +231,7 @@ class Sender:
         try:
             if line.channel is None or not line.channel.usable:
                 line.channel = await self._connect()
-            while self._unrecorded >= self.policy.window:  # bounds duplicates after a crash
+            while self._recorded < line.owed and self._stop is None:  # its last outcome is in
                 self._written.clear()
                 await self._written.wait()
             if self._limiter.interval:
@@ -231,7 +239,13 @@ class Sender:
             data = self.composer.message(row, self.clock())
             if self._stop is not None or not self._mine(row):
                 return  # stopped: released at the end; taken over: not this run's any more
-            reply = await line.channel.send(row.recipient, data)
+            self._sending += 1
+            try:
+                reply = await line.channel.send(row.recipient, data)
+            finally:
+                self._sending -= 1
+                if not self._sending:
+                    self._quiet.set()
             crashpoints.reach("sender-after-message-accepted",
                               f"{row.message_id} accepted, its `sent` not written")
             self._finish(Outcome(row, "sent", reply))
@@ -340,9 +354,7 @@ class Sender:
         if outcome.verdict in ("failed", "retry") and len(r.failures) < 20:
             r.failures.append((outcome.row.kind, outcome.reply))
         self._done.put_nowait(outcome)
-        if self._done.qsize() >= self.policy.window // 2:
-            self._enough.set()
-        self._unrecorded += 1
+        self._queued += 1
         self._open -= 1
         self._tick()
         self._maybe_end()
@@ -357,32 +369,49 @@ class Sender:
             self.progress(self.report.attempted, self._total)
 
     async def _writer(self) -> None:
-        """Record outcomes as they come, in groups: duplicates after a crash stay few."""
+        """Record outcomes as they come: whatever the connections have queued shares a commit
+        (each waits for it before its next message, so a group is at most one per connection,
+        plus rows given back)."""
         while True:
             first = await self._done.get()
-            if first is not _END and self._done.qsize() + 1 < self.policy.window // 2:
-                # one commit for many outcomes (a commit costs ~0.5 ms)
-                self._enough.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._enough.wait(), self.policy.flush_after)
+            if first is not _END:
+                await self._gathered()
             group = [first]
             while not self._done.empty():
                 group.append(self._done.get_nowait())
             end = any(o is _END for o in group)
             group = [o for o in group if o is not _END]
             if group:
-                for outcome in self._record(group):  # in the loop: a thread costs more (GIL)
+                try:
+                    disowned = self._record(group)  # in the loop: a thread costs more (GIL)
+                except BaseException:
+                    self._trip("the outbox could not be written")  # nobody waits for it
+                    self._written.set()
+                    raise
+                for outcome in disowned:
                     self.report.disown(outcome)
-                self._unrecorded -= len(group)
+                self._recorded += len(group)
                 self._written.set()
             if end:
                 return
+
+    async def _gathered(self) -> None:
+        """Until no connection has a message on the wire, for at most `flush_after`: one commit
+        takes the outcome of every connection (a commit costs far more than a row in it)."""
+        if not self._sending:
+            return
+        self._quiet.clear()
+        timer = asyncio.get_running_loop().call_later(self.policy.flush_after, self._quiet.set)
+        try:
+            await self._quiet.wait()
+        finally:
+            timer.cancel()
 
     def _record(self, group: list[Outcome]) -> list[Outcome]:
         """Write outcomes; returns those whose row another sender took meanwhile."""
         with self.engine.begin() as conn:  # Core: a session's bookkeeping costs more than this
             mine = outbox.record(conn, group, token=self.holding.token, now=self.clock(),
-                                 backoff=self.policy.backoff)
+                                 backoff=self.policy.backoff, held=self.holding.sure())
             crashpoints.reach("sender-before-outcomes-committed",
                               f"{len(group)} outcome(s) written, not committed")
         return [o for o in group if o.row.id not in mine]
@@ -397,7 +426,7 @@ class Sender:
     def _give_back(self, row: Outgoing) -> None:
         """A held row goes back to `pending`, its attempt not counted."""
         self.report.released += 1
-        self._unrecorded += 1
+        self._queued += 1
         self._open -= 1
         self._done.put_nowait(Outcome(row, "release", self._stop or ""))
 

@@ -1,7 +1,7 @@
 """Issue 13 §3: the sender killed (SIGKILL) mid-batch — in the round's final delivery, to a
 real SMTP server on loopback — then `sangsaeng notices send` once the dead sender's leases have
 run out. No notice is missing, duplicates are at most the messages in flight (sent but not yet
-recorded: the outcome window plus one per connection), a duplicate carries the same
+recorded: at most one per connection), a duplicate carries the same
 Message-ID, recipient and subject, and the round otherwise ends as an undisturbed run."""
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ pytestmark = pytest.mark.crash
 
 CONNECTIONS = 4
 LEASE_S = 2  # the dead sender's rows come back after their lease
-# The messages in flight: outcomes sent but not yet written (DeliveryPolicy.unrecorded, fixed
-# here: the test states the promise instead of reading it back) plus one on each connection.
-UNRECORDED = 32
-IN_FLIGHT = UNRECORDED + CONNECTIONS
+# The messages in flight: on the wire, or accepted with their outcome not yet committed — at
+# most one per connection, since a connection's next message waits for its last outcome's
+# commit (issue 22 item 1; the promise is stated here, not read back from the code).
+IN_FLIGHT = CONNECTIONS
 # (SANGSAENG_CRASH_AT, what the hook's line says was in flight)
 POINTS = {
     "sender-after-message-accepted@100": "accepted, its `sent` not written",
@@ -89,8 +89,7 @@ def test_the_sender_killed_mid_batch_loses_nothing_and_doubles_at_most_the_messa
     duplicates = sum(n - 1 for n in by_id.values())
     assert 1 <= duplicates <= IN_FLIGHT, (
         f"after the kill at {point}: {duplicates} duplicate(s), expected 1…{IN_FLIGHT} "
-        f"(the messages in flight: {UNRECORDED} unrecorded outcomes + "
-        f"{CONNECTIONS} connections)")
+        f"(the messages in flight: one per connection, {CONNECTIONS})")
     assert len(got) == len(by_id), (
         f"after the kill at {point}: a duplicate differs from its first copy in recipient or "
         "subject under the same Message-ID")

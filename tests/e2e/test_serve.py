@@ -35,7 +35,11 @@ pytestmark = [pytest.mark.e2e, pytest.mark.served]
 
 STEP_FLOWS = {e.name for e in ENTRIES}  # every deployment (flows/registry.py)
 OURS = set(DEPLOYMENT_NAMES.values())
-LEAD_S = 60  # the round run (runner start, open, intake) must be done before the deadline
+# The round run (runner start, open, intake) and a restart of serve (its Prefect runner and the
+# two web apps) must both be done before the deadline; on CI's loaded machine (the PostgreSQL
+# leg beside make test) the two took more than 60 s together.
+ROUND_RUN_S = 60
+LEAD_S = 120
 
 
 def _program_db(url: str) -> tuple[str, datetime | None, str]:
@@ -92,7 +96,7 @@ def test_a_served_round_closes_on_time_waits_for_the_chair_and_decides_like_the_
         run = api.start(deployment_name("round"), {"config": str(config),
                                                    "data": str(package)})
         poll("the round run", lambda: api.call(lambda c: c.read_flow_run(run.id)).state
-             .is_completed() or None, timeout=LEAD_S - 5)
+             .is_completed() or None, timeout=ROUND_RUN_S)
         assert datetime.now(UTC) < closes_at, "the round run ended after the deadline"
         state, _, supplement = _program_db(database_url)
         assert state == "open"
@@ -108,6 +112,7 @@ def test_a_served_round_closes_on_time_waits_for_the_chair_and_decides_like_the_
         restarted = datetime.now(UTC)
         serve = start_serve(served_server, database_url, var, log)
         _wait_served(api, restarted)
+        assert datetime.now(UTC) < closes_at, "serve restarted after the deadline (raise LEAD_S)"
         assert legacy not in {d.id for d in api.deployments()}
         assert "removed 1 deployments under their old name 'sangsaeng': round" in \
             log.read_text(encoding="utf-8")

@@ -9,8 +9,14 @@ mid-DATA at the server's gate, and the clocks of all senders move past its lease
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -19,10 +25,11 @@ from sangsaeng.db import get_engine, session_scope
 from sangsaeng.mail.outbox import Outcome, claim, mail_context, record
 from sangsaeng.mail.sender import DeliveryPolicy, Sender, SmtpServer
 from sangsaeng.models import OUTBOX
-from tests.mail.helpers import owe, rows, send
+from tests.mail.helpers import ROUND, owe, rows, send
 from tests.mail.smtp_server import ScriptedServer
 
 LEASE = timedelta(seconds=60)
+SANGSAENG = Path(sys.executable).parent / "sangsaeng"
 
 
 class Clock:
@@ -92,6 +99,9 @@ def test_an_outcome_or_a_renewal_is_written_only_by_the_holder_of_the_row(
     with get_engine().begin() as conn:  # the stalled holder's outcome arrives late
         assert record(conn, [Outcome(stale, "failed", "550 from a stale holder")],
                       token="a" * 32, now=t0, backoff=(60,)) == set()
+    with get_engine().begin() as conn:  # … even one that believes its lease still holds
+        record(conn, [Outcome(stale, "failed", "550 from a stale holder")], token="a" * 32,
+               now=t0, backoff=(60,), held=True)
     (row,) = rows().values()
     assert (row.state, row.last_reply, row.lease_until) == ("sending", "", t0 + LEASE * 3)
     with get_engine().begin() as conn:
@@ -138,3 +148,40 @@ def test_send_tells_how_many_rows_another_sender_holds_and_until_when(
         assert leased(session, now=t0, token="c" * 32) == (0, None)
         states = session.execute(select(OUTBOX.c.state)).scalars().all()
     assert sorted(states) == ["sending", "sending", "sent"]
+
+
+def test_a_sender_stopped_by_sigstop_duplicates_at_most_one_message_per_connection(
+        smtp: ScriptedServer, database_url: str, env: Path) -> None:
+    """Issue 22 item 1, as it was found: `notices send` A with 4 connections and a 5 s lease, a
+    server taking 0.3 s per message; A is stopped (SIGSTOP) after 8 messages, B sends the rest
+    8 s later, then A continues. Before: 8 duplicates — 4 messages the server had accepted with
+    their `sent` not yet written, plus 4 on the wire. A message is on the wire on a connection
+    only once the one before it is recorded, so the stall costs at most one per connection."""
+    owe(60)
+    smtp.script.delay = 0.3
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SANGSAENG_")}
+    environ.update(SANGSAENG_DATABASE_URL=database_url, SANGSAENG_VAR_DIR=str(env),
+                   SANGSAENG_SMTP_HOST="127.0.0.1", SANGSAENG_SMTP_PORT=str(smtp.port),
+                   SANGSAENG_SMTP_CONNECTIONS="4", SANGSAENG_MAIL_LEASE_SECONDS="5")
+    command = [str(SANGSAENG), "notices", "send", "--round", ROUND]
+    a = subprocess.Popen(command, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while len(smtp.received) < 8 and a.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.002)
+        os.kill(a.pid, signal.SIGSTOP)
+        assert 8 <= len(smtp.received) < 60, len(smtp.received)
+        time.sleep(8)  # A's leases (5 s) run out
+        b = subprocess.run(command, env=environ, capture_output=True, text=True, timeout=120,
+                           check=False)
+    finally:
+        os.kill(a.pid, signal.SIGCONT)
+    a_out, a_err = (x.decode() for x in a.communicate(timeout=60))
+    assert b.returncode == 0, b.stderr
+    assert a.returncode == 0, a_err
+    got = smtp.handler.message_ids()
+    duplicates = sum(n - 1 for n in got.values())
+    assert duplicates <= 4, f"{duplicates} duplicates with 4 connections: {got.most_common(9)}"
+    assert set(got) == {r.message_id for r in rows().values()}
+    assert {r.state for r in rows().values()} == {"sent"}
+    assert "taken over by another sender" in a_out, a_out  # A says it lost rows to B
