@@ -8,7 +8,7 @@ the notices it owes (flows/support_import.py `applied`), like the round's steps.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated
 
 from prefect import flow, get_run_logger
@@ -24,6 +24,7 @@ from flows.models import (
     RoundId,
     SupportOutcome,
     described,
+    run_clock,
 )
 from flows.owed import begin, finish
 from flows.support_import import applied
@@ -39,10 +40,6 @@ from tasks import certificates
 from tasks.support_import import record_support
 
 
-def _now(now: datetime | None) -> datetime:
-    return now if now is not None else datetime.now(UTC)
-
-
 @flow(name="certificate_issuance", persist_result=False)
 @described
 async def certificate_issuance(round_id: RoundId, now: Now = None, actor: Actor = "prefect",
@@ -54,7 +51,7 @@ async def certificate_issuance(round_id: RoundId, now: Now = None, actor: Actor 
     var/certificates/<round>/ and sent to the lead with `certificate.issued`. Safe to re-run.
     """
     run = await begin(registry.CERTIFICATE_ISSUANCE, round_id, chain)
-    done = certificates.issue_certificates(round_id, _now(now), actor)
+    done = certificates.issue_certificates(round_id, run_clock(now), actor)
     if done.issued:
         detail = f"{done.issued} certificate(s) issued: {', '.join(done.ranges.values())}"
     elif done.state is RoundState.NOTIFIED:  # nothing issued yet in this round
@@ -93,7 +90,7 @@ async def confirm_production(
 
     Refused: an application that is not selected, a BRN that is not one of its leads.
     """
-    clock = _now(now)
+    clock = run_clock(now)
     done = record_support(SupportFiles(production=[ProductionRow(
         i.receipt_no.strip(), i.brn.strip(), i.confirmed_at or clock) for i in items]),
         clock, actor)
@@ -114,7 +111,7 @@ async def change_certificate(
 ) -> SupportOutcome:
     """K4: reissue a certificate after a change of name, representative or address — same
     number, version + 1, a new PDF sent to the lead; earlier versions are kept."""
-    clock = _now(now)
+    clock = run_clock(now)
     done = record_support(SupportFiles(changes=[ChangeInput(
         number.strip(), field, new_value.strip(), changed_on, reason)]), clock, actor)
     return await applied(done, False, clock, actor)
@@ -135,7 +132,7 @@ async def cancel_certificates(
     """K5/K5a: cancel a selected project: its certificates become `cancelled` from
     `decided_on`, each lead is banned for five years (later rounds screen it out as
     SANCTIONED), and each lead is told. Cancelling twice changes nothing."""
-    clock = _now(now)
+    clock = run_clock(now)
     done = record_support(SupportFiles(cancellations=[CancellationInput(
         receipt_no.strip(), ground, decided_on, reason)]), clock, actor)
     return await applied(done, False, clock, actor)

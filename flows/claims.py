@@ -3,21 +3,17 @@ project's remaining cap."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated
 
 from prefect import flow
 from pydantic import Field
 
-from flows.models import Actor, Now, SupportOutcome, described
+from flows.models import Actor, Now, SupportOutcome, described, run_clock
 from flows.support_import import applied
 from sangsaeng.domain.claims import MAX_CLAIM_KRW
 from sangsaeng.io.after_selection import ClaimInput, SupportFiles
 from tasks.support_import import record_support
-
-
-def _now(now: datetime | None) -> datetime:
-    return now if now is not None else datetime.now(UTC)
 
 
 @flow(name="submit_cost_claim", persist_result=False)
@@ -39,7 +35,7 @@ async def submit_cost_claim(
     """M2: decide one 가치창출 certification-cost claim against the project's remaining cap
     (`[support] cost_cap_krw`, 15,000,000 KRW) and tell its leads. Refused: an unknown receipt
     number, or a claim id already decided with other content. Decisions are final."""
-    clock = _now(now)
+    clock = run_clock(now)
     done = record_support(SupportFiles(cost_claims=[ClaimInput(
         claim_id.strip(), receipt_no.strip(), submitted_on, amount_krw, item.strip(),
         evidence.strip())]), clock, actor)

@@ -3,17 +3,11 @@ and escalations (M1b, M1c), evaluation dues (M3)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from prefect import flow
 
-from flows.models import Now, described
+from flows.models import Now, described, run_clock
 from flows.owed import deliver
 from tasks import dues
-
-
-def _now(now: datetime | None) -> datetime:
-    return now if now is not None else datetime.now(UTC)
 
 
 @flow(name="support_dues", persist_result=False)
@@ -26,6 +20,6 @@ async def support_dues(now: Now = None) -> dict[str, int]:
     Idempotent for a day: a second run that day owes nothing again. Returns the notices owed
     by kind and the steps escalated (`escalated`).
     """
-    done = dues.run_dues(_now(now))
+    done = dues.run_dues(run_clock(now))
     await deliver(None)
     return {**done.owed, "escalated": done.escalated}

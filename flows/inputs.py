@@ -8,7 +8,6 @@ shown in a table artifact: `round-<id>-supplements`, `round-<id>-score-upload`.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from prefect import flow, get_run_logger
@@ -23,6 +22,7 @@ from flows.models import (
     SupplementInput,
     SupplementsOutcome,
     described,
+    run_clock,
 )
 from flows.owed import RunMode, run_mode, when_served
 from sangsaeng.dashboard import artifact_key
@@ -30,10 +30,6 @@ from sangsaeng.domain.clock import format_kst
 from sangsaeng.errors import InputRefused, StepError
 from sangsaeng.services.inputs import ScoreUpload, Supplement
 from tasks import inputs
-
-
-def _now(now: datetime | None) -> datetime:
-    return now if now is not None else datetime.now(UTC)
 
 
 async def _table(round_id: str, what: str, rows: list[dict[str, Any]], description: str
@@ -65,7 +61,7 @@ async def accept_supplements(
     Screening is not re-run here: until the supplement deadline the outcome cannot change, and
     the deadline's `screening` run counts every document received before it (S1).
     """
-    clock = _now(now)
+    clock = run_clock(now)
     result = inputs.accept_supplements(round_id, [Supplement(
         receipt_no=item.receipt_no, doc_type=item.doc_type.value,
         received_at=item.received_at or clock, brn=item.brn, note=item.note)
@@ -115,7 +111,7 @@ async def upload_scores(
     if bool(path.strip()) == bool(csv_text.strip()):
         raise StepError("give the score sheet either as a file path or as pasted CSV text, "
                         "one of the two")
-    result = inputs.upload_scores(round_id, path.strip(), csv_text, _now(now), actor)
+    result = inputs.upload_scores(round_id, path.strip(), csv_text, run_clock(now), actor)
     await _table(round_id, "score-upload", [
         {"행 row": e.row, "열 column": e.column, "값 value": e.value, "사유 message": e.message}
         for e in result.errors],

@@ -5,7 +5,7 @@ The daily reminders and escalations (M1b, M1c) are the dues run's (flows/dues.py
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated
 
 from prefect import flow
@@ -20,6 +20,7 @@ from flows.models import (
     RoundId,
     SupportOutcome,
     described,
+    run_clock,
 )
 from flows.owed import begin, finish
 from flows.support_import import applied
@@ -27,10 +28,6 @@ from sangsaeng.domain.listing import MallStep
 from sangsaeng.io.after_selection import ListingInput, SupportFiles
 from tasks import listing
 from tasks.support_import import record_support
-
-
-def _now(now: datetime | None) -> datetime:
-    return now if now is not None else datetime.now(UTC)
 
 
 @flow(name="mall_listing_support", persist_result=False)
@@ -44,7 +41,7 @@ async def mall_listing_support(round_id: RoundId, now: Now = None, actor: Actor 
     `chain` is accepted like every step's; nothing follows it (the dues run is scheduled).
     """
     run = await begin(registry.MALL_LISTING_SUPPORT, round_id, chain)
-    state, steps = listing.begin_listing_support(round_id, _now(now), actor)
+    state, steps = listing.begin_listing_support(round_id, run_clock(now), actor)
     detail = (", ".join(f"{step} {n}" for step, n in steps.items()) if steps
               else "no valid certificate yet: listing support waits for certificate_issuance")
     return await finish(run, ListingSupportOutcome(
@@ -73,7 +70,7 @@ async def record_listing_step(
     Refused: no certificate of that lead, a certificate not valid, a catalog_number without
     its 8-digit 물품식별번호, the step already recorded with another date (the first stands).
     """
-    clock = _now(now)
+    clock = run_clock(now)
     done = record_support(SupportFiles(listing=[ListingInput(
         receipt_no.strip(), brn.strip(), step, done_on, evidence.strip())]), clock, actor)
     return await applied(done, False, clock, actor)

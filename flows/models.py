@@ -9,16 +9,17 @@ from __future__ import annotations
 import inspect
 import typing
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
+from prefect.context import FlowRunContext
 from prefect.input import RunInput
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema, field_validator
 from pydantic.fields import FieldInfo
 
 from flows.registry import STEP_NAMES
-from sangsaeng.domain.clock import as_kst
+from sangsaeng.domain.clock import as_kst, format_kst, parse_instant
 from sangsaeng.domain.states import RoundState
 
 # The round's steps in order (ARCHITECTURE: the round as flows), from the step registry.
@@ -33,8 +34,52 @@ CHOICE = "x-sangsaeng-choice"
 RoundId = Annotated[str, Field(min_length=1, description=(
     "회차: 목록에서 선택 (번호 — 제목) / the round: choose it from the list (id — title)"),
     json_schema_extra={CHOICE: "round"})]
-Now = Annotated[datetime | None, Field(description=(
-    "기준 시각 고정 (과거 회차 재현용, 비우면 현재) / fix the clock (replays); empty = now"))]
+
+
+def _typed_in_kst(value: object) -> object:
+    """A date and time as the office types it: KST unless a zone is written (issue 23: Prefect's
+    date-time picker attached the browser's zone, and 18:00 became 03:00 the next day)."""
+    if isinstance(value, str):
+        if not value.strip():
+            return None
+        try:
+            return parse_instant(value)
+        except ValueError:
+            raise ValueError(f"'{value.strip()}'은(는) 날짜와 시각이 아닙니다: 예) 2027-03-31 "
+                             "18:00 (KST)") from None
+    return value
+
+
+# A date and time of day in KST, as a text field: the UI's date-time picker would attach the
+# browser's zone (a browser set to UTC turned 09:00 into 18:00 KST). Code may pass a datetime.
+_KST_TEXT = r"^\s*\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?\s*$"
+KstDateTime = Annotated[datetime, BeforeValidator(_typed_in_kst), WithJsonSchema(
+    {"type": "string", "pattern": _KST_TEXT, "examples": ["2027-03-31 18:00"]})]
+Now = Annotated[datetime | None, BeforeValidator(_typed_in_kst), WithJsonSchema(
+    {"type": "string", "pattern": rf"^$|{_KST_TEXT}", "examples": ["2022-07-20 10:00"]}),
+    Field(description=(
+        "기준 시각 고정 (KST, 예: 2022-07-20 10:00; 과거 회차 재현용, 비우면 현재) / fix the "
+        "clock, KST (replays); empty = now"))]
+
+
+_CLOCKS_SAID: set[str] = set()  # flow runs whose fixed clock the log has said
+
+
+def run_clock(now: datetime | None) -> datetime:
+    """The run's clock: `now` from the form (a replay), said back once in the run's log (the
+    round's steps share their round run's), else the current time."""
+    context = FlowRunContext.get()
+    run_id = str(context.flow_run.id) if context and context.flow_run else None
+    first = run_id is not None and run_id not in _CLOCKS_SAID
+    if run_id is not None:
+        _CLOCKS_SAID.add(run_id)
+    if now is None:
+        return datetime.now(UTC)
+    if first:
+        from prefect import get_run_logger
+
+        get_run_logger().info("기준 시각을 %s KST로 고정했습니다 (재현)", format_kst(now))
+    return now
 Actor = Annotated[str, Field(description="감사 기록에 남을 실행자 / who runs it (audit trail)")]
 Chain = Annotated[bool, Field(description=(
     "다음 단계 자동 시작 / start the next step's deployment when this one is done"))]

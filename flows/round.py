@@ -38,6 +38,7 @@ from flows.models import (
     StepOutcome,
     WaitForChair,
     described,
+    run_clock,
 )
 from flows.owed import (
     StepRun,
@@ -63,9 +64,6 @@ APPROVAL_TIMEOUT_S = 7 * 24 * 3600
 EARLY_START = timedelta(minutes=2)
 
 
-def _now(now: datetime | None) -> datetime:
-    return now if now is not None else datetime.now(UTC)
-
 
 def _counts(data: dict[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in data.items() if v) or "nothing new"
@@ -81,14 +79,15 @@ async def open_call(config: RoundFile, now: Now = None, actor: Actor = "prefect"
     """
     step = registry.OPEN_CALL
     report(step.name, 0, 1)
-    opened = steps.open_round(config, _now(now), actor)  # R1/R3; dates may move (T2)
+    at = run_clock(now)
+    opened = steps.open_round(config, at, actor)  # R1/R3; dates may move (T2)
     run = await begin(step, opened.round_id)
     report(step.name, 1, 1)
     outcome = OpenCallOutcome(step=step.name, round_id=run.round_id, detail="opened"
                               if opened.opened else "already open", round_state=opened.state)
     if opened.state is RoundState.OPEN:  # T2/S1: the deadline runs, moved with the dates
         outcome.deadline_runs = await when_served(run.mode, lambda: round_runs.ensure_deadline_runs(
-            run.round_id, opened.closes_at, opened.supplement_deadline, _now(now)), {})
+            run.round_id, opened.closes_at, opened.supplement_deadline, at), {})
     return await finish(run, outcome)
 
 
@@ -107,7 +106,7 @@ async def intake(round_id: RoundId, data: DataPath = "", now: Now = None,
     """Import the round package idempotently; rejected rows fail the step (good rows kept)."""
     run = await begin(registry.INTAKE, round_id)
     report(run.entry.name, 0, 1)
-    result = steps.import_package(round_id, data, _now(now), actor)
+    result = steps.import_package(round_id, data, run_clock(now), actor)
     report(run.entry.name, 1, 1)
     corrected = sum(result.corrected.values())
     detail = _counts(result.added) + (f"; corrected {corrected}" if corrected else "")
@@ -141,7 +140,7 @@ async def close_intake(round_id: RoundId, now: Now = None, actor: Actor = "prefe
     run = await begin(registry.CLOSE_INTAKE, round_id, chain)
     if chain and now is None:  # served only: a replay's clock is fixed
         await when_served(run.mode, lambda: _until_deadline(round_id), None)
-    closed = steps.close_intake(round_id, _now(now), actor)
+    closed = steps.close_intake(round_id, run_clock(now), actor)
     waiting = ("the deadline (intake is open)"
                if closed.state in (RoundState.DRAFT, RoundState.OPEN) else None)
     return await finish(run, StepOutcome(
@@ -161,7 +160,7 @@ async def screening(round_id: RoundId, now: Now = None, actor: Actor = "prefect"
     """
     run = await begin(registry.SCREENING, round_id, chain)
     report(run.entry.name, 0, 1)
-    result = steps.screen(round_id, _now(now), actor)
+    result = steps.screen(round_id, run_clock(now), actor)
     report(run.entry.name, 1, 1)
     waiting = None
     if result.waiting and result.supplement_deadline is not None:
@@ -196,7 +195,7 @@ async def committee_review(
     # tagged: cancel_round finds the chair's suspended run
     run = await begin(registry.COMMITTEE_REVIEW, round_id, chain)
     report(run.entry.name, 0, 1)
-    proposed = steps.propose(round_id, _now(now), actor)
+    proposed = steps.propose(round_id, run_clock(now), actor)
     report(run.entry.name, 1, 1)
     outcome = await finish(run, ReviewOutcome(  # reviewers' assignments go out now
         step=run.entry.name, round_id=round_id, detail=_counts(proposed.proposed),
@@ -214,7 +213,7 @@ async def committee_review(
         return outcome
     decided = steps.decide(
         round_id, approval.approve, [(a.receipt_no, a.reason) for a in approval.exclude],
-        [(a.receipt_no, a.reason) for a in approval.include], approval.reason, _now(now),
+        [(a.receipt_no, a.reason) for a in approval.include], approval.reason, run_clock(now),
         f"chair:{approval.approved_by}")
     outcome.round_state = decided.state
     if not decided.approved:  # V10: refused (audited); nothing is decided or released
@@ -246,7 +245,7 @@ async def selection_notice(round_id: RoundId, now: Now = None, actor: Actor = "p
     With `chain`, the certificate issuance follows (for leads whose production is confirmed).
     """
     run = await begin(registry.SELECTION_NOTICE, round_id, chain)
-    released = steps.release(round_id, _now(now), actor)
+    released = steps.release(round_id, run_clock(now), actor)
     return await finish(run, ReleaseOutcome(
         step=run.entry.name, round_id=round_id,
         detail=_counts(released.released) if released.released else "already released",
@@ -301,7 +300,7 @@ async def round_flow(
     # The steps run inside this flow run (`.fn`): each is also a flow of its own for the UI,
     # but on Prefect's SQLite a nested flow run's creation often meets "database is locked",
     # a 503 and a ~2 s client retry (measured with 3.9.1; bench/README.md).
-    given = {"config": config, "data": data, "now": _now(now), "actor": actor,
+    given = {"config": config, "data": data, "now": run_clock(now), "actor": actor,
              "approval": approval or (ChairApproval(approve=True, approved_by=actor)
                                       if approve else None),
              "wait_for_chair": wait_for_chair}

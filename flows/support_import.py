@@ -6,23 +6,19 @@ report — or fail with the refused rows.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from prefect import flow, get_run_logger
 from pydantic import Field
 
 from flows import round_runs
-from flows.models import Actor, Now, SupportOutcome, described
+from flows.models import Actor, Now, SupportOutcome, described, run_clock
 from flows.owed import deliver, publish, run_mode, when_served
 from sangsaeng.errors import InputRefused
 from tasks import certificates
 from tasks.results import SupportApplied
 from tasks.support_import import import_support
-
-
-def _now(now: datetime | None) -> datetime:
-    return now if now is not None else datetime.now(UTC)
 
 
 async def applied(done: SupportApplied, chain: bool, now: datetime, actor: str
@@ -83,6 +79,6 @@ async def support_import(
     now: Now = None,
 ) -> SupportOutcome:
     """INTERFACES §5: import the after-selection files (good rows kept, refused rows listed)."""
-    clock = _now(now)
+    clock = run_clock(now)
     done = import_support(path, clock, actor)
     return await applied(done, chain, clock, actor)

@@ -58,6 +58,17 @@ def is_business_day(day: date, extra_holidays: Iterable[date] = ()) -> bool:
     return day not in _kr_public_holidays(day.year) and day not in set(extra_holidays)
 
 
+OFFICE_HOURS = (time(9, 0), time(18, 0))  # on business days, KST
+
+
+def in_office_hours(instant: datetime, extra_holidays: Iterable[date] = ()) -> bool:
+    """A business day (T3) between 09:00 and 18:00 KST, both included: when the office works
+    (a deadline outside it is a typing slip more often than a choice)."""
+    local = as_kst(instant)
+    start, end = OFFICE_HOURS
+    return is_business_day(local.date(), extra_holidays) and start <= local.time() <= end
+
+
 def add_business_days(start: date, n: int, extra_holidays: Iterable[date] = ()) -> date:
     """T4: the n-th business day strictly after `start` (n ≥ 1)."""
     if n < 1:

@@ -112,3 +112,19 @@ def test_C1_invalid_brn_error_names_the_value() -> None:
     with pytest.raises(InvalidBRN, match="124-81-00997"):
         normalize_brn("124-81-00997")
     assert normalize_brn(" 1248100998 ") == "124-81-00998"
+
+
+@pytest.mark.parametrize("when,inside", [
+    ("2027-03-31T18:00:00+09:00", True),   # a Wednesday at 18:00 KST: the usual deadline
+    ("2027-03-31T09:00:00+09:00", True),
+    ("2027-03-31T18:00:01+09:00", False),
+    ("2027-04-01T03:00:00+09:00", False),  # 18:00 typed in a UTC browser, as it was stored
+    ("2027-03-31T09:00:00+00:00", True),   # 18:00 KST, written in UTC
+    ("2027-04-03T10:00:00+09:00", False),  # a Saturday
+    ("2027-03-01T10:00:00+09:00", False),  # 삼일절, a public holiday
+])
+def test_office_hours_are_business_days_09_to_18_kst(when: str, inside: bool) -> None:
+    """Issue 23 item 1: a deadline outside them needs the office's confirmation."""
+    from sangsaeng.domain.clock import in_office_hours
+
+    assert in_office_hours(datetime.fromisoformat(when)) is inside

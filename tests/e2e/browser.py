@@ -18,11 +18,11 @@ SHOTS = REPO / "var" / "screenshots"
 
 @contextmanager
 def chromium(credentials: tuple[str, str] | None = None, width: int = 1400,
-             height: int = 1000, timeout_ms: float = 60_000, phone: bool = False
-             ) -> Iterator[Page]:
-    """A page in a fresh headless Chromium, in Korean and Seoul time; `credentials`: the
-    shared password it answers HTTP Basic challenges with; `phone`: a phone's screen (touch,
-    mobile layout, 3× pixels) of `width`×`height` CSS pixels.
+             height: int = 1000, timeout_ms: float = 60_000, phone: bool = False,
+             zone: str = "Asia/Seoul") -> Iterator[Page]:
+    """A page in a fresh headless Chromium, in Korean and Seoul time (`zone`: another time
+    zone); `credentials`: the shared password it answers HTTP Basic challenges with; `phone`: a
+    phone's screen (touch, mobile layout, 3× pixels) of `width`×`height` CSS pixels.
 
     Playwright's sync API runs its own event loop: open it outside any other one.
     """
@@ -35,7 +35,7 @@ def chromium(credentials: tuple[str, str] | None = None, width: int = 1400,
         try:
             context = browser.new_context(
                 viewport={"width": width, "height": height}, locale="ko-KR",
-                timezone_id="Asia/Seoul", accept_downloads=True, is_mobile=phone,
+                timezone_id=zone, accept_downloads=True, is_mobile=phone,
                 has_touch=phone, device_scale_factor=3 if phone else 1,
                 http_credentials=({"username": credentials[0], "password": credentials[1]}
                                   if credentials else None))

@@ -274,6 +274,13 @@ class Api:
                 type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))),
             deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])))))
 
+    def log_of(self, run_id: Any) -> list[str]:
+        """A flow run's log messages, as its page in the UI lists them."""
+        from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+        return [log.message for log in self.call(lambda c: c.read_logs(log_filter=LogFilter(
+            flow_run_id=LogFilterFlowRunId(any_=[run_id]))))]
+
     def deployments(self) -> list[Any]:
         """Every deployment on the server."""
         return list(self.call(lambda c: c.read_deployments()))

@@ -8,6 +8,7 @@ writes nothing.
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,14 +24,14 @@ from flows.new_round import create_round
 from flows.round_runs import deployment_name
 from sangsaeng.config import load_program, load_round
 from sangsaeng.db import get_engine, session_scope
-from sangsaeng.domain.clock import KST
+from sangsaeng.domain.clock import KST, is_business_day
 from sangsaeng.errors import ConfigError
 from sangsaeng.models import AUDIT, AuditEvent, Round
 from sangsaeng.services.round_files import default_package
 from sangsaeng.services.rounds import register_round
 from sangsaeng.settings import get_settings
 from tests.conftest import REPO, ROUND_2022_2
-from tests.integration.test_round_dates_and_cancel import served
+from tests.integration.test_round_dates_and_cancel import deployed, served  # noqa: F401
 
 TITLE_2022_2 = "2022년 2차 공공조달 상생협력 지원제도 참여기업 모집"
 
@@ -84,11 +85,14 @@ def test_every_form_that_takes_a_round_offers_the_known_rounds_with_their_titles
 
 
 def _form(**changes: Any) -> dict[str, Any]:
-    opens = datetime.now(KST).replace(microsecond=0) - timedelta(days=1)
+    opens = datetime.now(KST).replace(hour=9, minute=0, second=0, microsecond=0)
+    closes = opens + timedelta(days=20, hours=9)
+    while not is_business_day(closes.date()):  # within office hours, as a deadline usually is
+        closes += timedelta(days=1)
     values: dict[str, Any] = {
         "round_id": "2031-5", "title": "2031년 5차 공공조달 상생협력 지원제도 참여기업 모집",
-        "opens_at": opens.replace(tzinfo=None).isoformat(),  # naive: KST, as typed in the form
-        "closes_at": (opens + timedelta(days=20)).replace(tzinfo=None).isoformat(),
+        "opens_at": opens.strftime("%Y-%m-%d %H:%M"),  # as typed in the form: KST, no zone
+        "closes_at": closes.strftime("%Y-%m-%d %H:%M"),
         "tracks": ["innovation", "value"], "quota": {"innovation": 3, "value": 2},
         "support_years": 2, "actor": "담당자"}
     return {**values, **changes}
@@ -139,7 +143,7 @@ def test_a_round_created_from_the_form_is_written_valid_and_the_next_forms_offer
 
 
 REFUSED = {
-    "closes-before-opens": ({"closes_at": "2031-01-01T09:00:00", "opens_at":
+    "closes-before-opens": ({"closes_at": "2031-01-02T09:00:00", "opens_at":
                              "2031-02-01T09:00:00"}, "closes_at must be after opens_at"),
     "unknown-track": ({"tracks": ["innovation", "robotics"], "quota": {}},
                       "tracks: unknown track(s) robotics"),
@@ -167,6 +171,66 @@ def test_a_refused_form_fails_its_run_with_one_line_and_writes_nothing(
     with session_scope(get_engine()) as session:
         assert session.execute(select(AuditEvent).where(
             AUDIT.c.action == "round.config_created")).first() is None
+
+
+@pytest.mark.usefixtures("prefect_harness", "deployed")
+def test_dates_typed_in_the_form_are_kst_said_back_in_korean_and_odd_hours_need_confirming(
+    config_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 23 item 1: the form's dates are text read as KST (no zone picker to shift them by
+    9 hours), the run's log says them back; a deadline outside office hours is refused unless
+    the office confirms it."""
+    caplog.set_level(logging.INFO, logger="prefect.flow_runs")  # the suite runs at WARNING
+    rounds = config_dir / "rounds"
+    before = sorted(p.name for p in rounds.iterdir())
+    form = _form(opens_at="2031-03-03 09:00", closes_at="2031-04-01 03:00")  # 03:00: a slip
+    _, state = served("create_round", **form)
+    assert state.is_failed(), state
+    message = str(state.message)
+    assert "마감 2031년 4월 1일(화) 03:00 KST은(는) 업무시간(평일 09:00–18:00) 밖입니다" in message
+    assert "after_hours" in message and "\n" not in message
+    assert sorted(p.name for p in rounds.iterdir()) == before
+
+    _, state = served("create_round", **{**form, "closes_at": "2031-03-31 18:00"})
+    assert state.is_completed(), state
+    config = load_round(rounds / "2031-5.toml", load_program(config_dir))
+    assert (config.opens_at, config.closes_at) == (datetime(2031, 3, 3, 9, tzinfo=KST),
+                                                   datetime(2031, 3, 31, 18, tzinfo=KST))
+    assert '"2031-03-31T18:00:00+09:00"' in (rounds / "2031-5.toml").read_text(encoding="utf-8")
+    logged = [r.getMessage() for r in caplog.records if r.name == "prefect.flow_runs"]
+    said = [m for m in logged if "회차를 만들었습니다" in m]
+    assert said == ["2031-5 회차를 만들었습니다: 접수 2031년 3월 3일(월) 09:00 KST부터, "
+                    "마감 2031년 3월 31일(월) 18:00 KST"]
+    assert not any(str(config_dir) in m for m in logged)  # no server path
+
+    (rounds / "2031-5.toml").unlink()  # confirmed: a deadline at night is the office's choice
+    _, state = served("create_round", **{**form, "after_hours": True})
+    assert state.is_completed(), state
+    config = load_round(rounds / "2031-5.toml", load_program(config_dir))
+    assert config.closes_at == datetime(2031, 4, 1, 3, tzinfo=KST)
+
+
+def test_a_form_date_is_text_in_kst_and_a_slip_is_refused_in_korean() -> None:
+    """The fields the UI renders: text with an example (no date-time picker, no zone); a
+    datetime from code is taken as it is."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from flows.models import KstDateTime, Now
+
+    forms = {d.flow_name: d._parameter_openapi_schema.properties for d in deployments()}
+    for flow, field in [("create_round", "opens_at"), ("create_round", "closes_at"),
+                        ("round", "now"), ("certificate_issuance", "now")]:
+        schema = forms[flow][field]
+        assert schema["type"] == "string" and "format" not in schema, (flow, field, schema)
+        assert "KST" in schema["description"], (flow, field)
+    kst = TypeAdapter(KstDateTime)
+    assert kst.validate_python("2027-03-31 18:00") == datetime(2027, 3, 31, 18, tzinfo=KST)
+    assert kst.validate_python("2027-03-31T09:00:00Z") == datetime(2027, 3, 31, 9, tzinfo=UTC)
+    assert TypeAdapter(Now).validate_python("") is None
+    moment = datetime(2022, 7, 20, 1, tzinfo=UTC)
+    assert TypeAdapter(Now).validate_python(moment) is moment
+    with pytest.raises(ValidationError, match="날짜와 시각이 아닙니다"):
+        kst.validate_python("3월 31일 저녁")
 
 
 def test_without_a_package_path_intake_reads_the_rounds_latest_upload(tmp_path: Path) -> None:
