@@ -23,6 +23,15 @@ from sangsaeng.certificate_register import counts as certificate_counts
 from sangsaeng.config import load_program
 from sangsaeng.domain.clock import format_day, format_kst, kst_date, parse_instant
 from sangsaeng.domain.evaluations import KIND_NAMES, EvaluationKind
+from sangsaeng.domain.names import (
+    APPLICATION_STATES,
+    CERTIFICATE_STATUSES,
+    KINDS,
+    OUTBOX_STATES,
+    ROUND_STATES,
+    named,
+    reason_ko,
+)
 from sangsaeng.domain.states import RoundState, round_reached
 from sangsaeng.exports import FILES, Written
 from sangsaeng.markdown import escape
@@ -37,6 +46,26 @@ from sangsaeng.settings import get_settings
 SELECTION_HEADERS = {"receipt_no": "접수번호 receipt", "track": "분야 track",
                      "status": "상태 status", "score": "점수 score", "rank": "순위 rank",
                      "reasons": "사유 reasons"}
+
+
+def track_names(rnd: Round) -> dict[str, str]:
+    """The round's tracks by code, in Korean (`혁신성장`), from its frozen settings."""
+    return {t: str(v.get("name", t)) for t, v in rnd.settings.get("tracks", {}).items()}
+
+
+def criterion_names(rnd: Round) -> dict[str, str]:
+    """The round's scoring items by key, in Korean (a BELOW_ITEM_FLOOR reason names one)."""
+    return {c["key"]: c["name"] for items in rnd.settings.get("criteria", {}).values()
+            for c in items}
+
+
+def decision_words(rnd: Round, row: Sequence[str]) -> list[str]:
+    """A `reports.decision_rows` row as a person reads it: track, status and reasons in Korean
+    (decisions.csv keeps the codes)."""
+    tracks, criteria = track_names(rnd), criterion_names(rnd)
+    receipt, track, status, score, rank, reasons = row
+    return [receipt, named(tracks, track), named(APPLICATION_STATES, status), score, rank,
+            "; ".join(reason_ko(r, criteria) for r in reasons.split(";") if r)]
 
 
 def artifact_key(round_id: str, what: str) -> str:
@@ -96,14 +125,15 @@ def dashboard_markdown(session: Session, rnd: Round, exports: Sequence[str] = ()
             select(a.track, a.state, func.count()).where(a.round_id == rnd.id)
             .group_by(a.track, a.state)).all()}
     states = sorted({s for _, s in counts})
-    app_rows = [[t, *(str(counts.get((t, s), 0)) for s in states),
+    tracks = track_names(rnd)
+    app_rows = [[named(tracks, t), *(str(counts.get((t, s), 0)) for s in states),
                  str(sum(counts.get((t, s), 0) for s in states))] for t in rnd.tracks]
     notices = notice_status(session, rnd.id).counts
     supplement = rnd.settings.get("supplement_deadline")
     cancelled = cancellation(session, rnd)
     lines = [
         f"# {rnd.id} · {escape(rnd.title)}", "",
-        f"**상태 state:** `{rnd.state}`", "",
+        f"**상태:** {named(ROUND_STATES, rnd.state)}", "",
         *([f"**공고 취소 cancelled:** {format_kst(cancelled.at)} KST, "
            f"{escape(cancelled.actor)} — {escape(cancelled.reason)}", "",
            "이 회차의 단계는 더 이상 실행되지 않습니다. / No step of this round runs any more.",
@@ -111,15 +141,17 @@ def dashboard_markdown(session: Session, rnd: Round, exports: Sequence[str] = ()
         "## 일정 deadlines (KST)", "",
         *_table(["구분 what", "시각 when (KST)"], [
             ["접수 시작 opens", format_kst(rnd.opens_at)],
-            ["접수 마감 closes (T2)", format_kst(rnd.closes_at)],
-            ["보완 마감 supplement deadline (S1)",
+            ["접수 마감 closes", format_kst(rnd.closes_at)],
+            ["보완 마감 supplement deadline",
              format_kst(parse_instant(supplement)) if supplement else "-"]]),
         "", "## 신청 과제 applications (track × state)", "",
-        *(_table(["분야 track", *states, "계 total"], app_rows) if states else ["(none yet)"]),
+        *(_table(["분야 track", *(named(APPLICATION_STATES, s) for s in states), "계 total"],
+                 app_rows) if states else ["(아직 없음 / none yet)"]),
         "", "## 안내 메일 notices (kind × state)", "",
         *(_table(["종류 kind", "상태 state", "건수 count"],
-                 [[k, s, str(n)] for (k, s), n in sorted(notices.items())])
-          if notices else ["(none yet)"]),
+                 [[named(KINDS, k), named(OUTBOX_STATES, s), str(n)]
+                  for (k, s), n in sorted(notices.items())])
+          if notices else ["(아직 없음 / none yet)"]),
         *certificate_lines(session, rnd, base_url or get_settings().exports_base_url),
         "", *exports_lines(rnd, exports, base_url or get_settings().exports_base_url,
                            exports_problem),
@@ -140,7 +172,8 @@ def certificate_lines(session: Session, rnd: Round, base_url: str,
         return []
     facts = of_round(session, rnd.id, day)
     rows = [[f"[{f.number}]({base_url}/certificates/{quote(f.number)}.pdf)",
-             escape(f.lead_name), escape(f.product_name), f.period, str(f.status)]
+             escape(f.lead_name), escape(f.product_name), f.period,
+             named(CERTIFICATE_STATUSES, f.status)]
             for f in facts[:CERTIFICATE_ROWS]]
     more = ([f"… {len(facts) - CERTIFICATE_ROWS:,} more: certificates.csv"]
             if len(facts) > CERTIFICATE_ROWS else [])
@@ -188,18 +221,18 @@ def _escalated_lines(session: Session, today: date) -> list[str]:
     body = (_table(["번호 number", "주관기업 lead", "제품 product", "단계 step", "시작 since",
                     "경과일 days"], rows) if rows
             else ["(지연 보고된 제품 없음 / no product escalated)"])
-    return ["## 종합쇼핑몰 등록 지연 listing escalated (M1c)", "", *body, ""]
+    return ["## 종합쇼핑몰 등록 지연 listing escalated", "", *body, ""]
 
 
 def _pending_lines(session: Session) -> list[str]:
     """M3: one line per cancellation waiting for the office's decision (review_cancellation)."""
-    rows = [[escape(p.receipt_no), escape(p.product_name), f"{KIND_NAMES[EvaluationKind(p.kind)]}"
-             f" ({p.kind})", format_day(p.held_on), format_day(p.proposed_on)]
+    rows = [[escape(p.receipt_no), escape(p.product_name), KIND_NAMES[EvaluationKind(p.kind)],
+             format_day(p.held_on), format_day(p.proposed_on)]
             for p in pending_cancellations(session)]
     body = (_table(["접수번호 receipt", "제품 product", "평가 evaluation", "평가일 held",
                     "제안일 proposed"], rows) if rows
             else ["(검토 대기 중인 취소 없음 / no cancellation pending)"])
-    return ["## 취소 검토 대기 pending cancellations (M3, K5)", "",
+    return ["## 취소 검토 대기 pending cancellations", "",
             "성과평가 부적합: review_cancellation에서 확정 또는 기각 / failed evaluations: "
             "confirm or dismiss in review_cancellation", "", *body, ""]
 
@@ -226,19 +259,21 @@ def exports_markdown(rnd: Round, written: Written, base_url: str) -> str:
 TABLE_ROWS = 500
 
 
-def selection_table(decisions: Sequence[Sequence[str]]) -> list[dict[str, Any]]:
+def selection_table(rnd: Round, decisions: Sequence[Sequence[str]]) -> list[dict[str, Any]]:
     """The applications' (proposed) outcomes: receipt, track, status, score, rank, reasons
-    (`reports.decision_rows`). Past `TABLE_ROWS`, the selected and reserve ones first, and a
-    last row says how many more `decisions.csv` holds."""
+    (`reports.decision_rows`), in Korean words. Past `TABLE_ROWS`, the selected and reserve ones
+    first, and a last row says how many more `decisions.csv` holds."""
     status = DECISION_COLUMNS.index("status")
     rows = list(decisions)
-    if len(rows) > TABLE_ROWS:
+    more = len(rows) - TABLE_ROWS + 1
+    if more > 1:
         rows.sort(key=lambda r: r[status] not in ("selected", "reserve"))  # stable
-        more = len(rows) - TABLE_ROWS + 1
-        rows = [*rows[:TABLE_ROWS - 1], [f"… {more:,} more", "", "", "", "",
-                                         "decisions.csv (내보내기 exports)"]]
+        rows = rows[:TABLE_ROWS - 1]
+    shown = [decision_words(rnd, row) for row in rows]
+    if more > 1:
+        shown.append([f"… 외 {more:,}건", "", "", "", "", "decisions.csv (내보내기 exports)"])
     return [{SELECTION_HEADERS[c]: v for c, v in zip(DECISION_COLUMNS, row, strict=True)}
-            for row in rows]
+            for row in shown]
 
 
 @dataclass(frozen=True)
@@ -269,7 +304,7 @@ def round_artifacts(session: Session, rnd: Round, written: Written | None,
     base_url = settings.exports_base_url
     dashboard = dashboard_markdown(session, rnd, written.files if written else (), base_url,
                                    problem)
-    table = (selection_table(written.decisions if written is not None
+    table = (selection_table(rnd, written.decisions if written is not None
                              else decision_rows(session, rnd))
              if round_reached(rnd.state, RoundState.REVIEW) else None)
     if written is not None:
@@ -298,8 +333,10 @@ def chair_brief(session: Session, rnd: Round, limit: int = 30) -> str:
     columns = [SELECTION_HEADERS[c] for c in DECISION_COLUMNS[:5]]
     lines = [
         f"## {rnd.id} 선정안 / proposed selection", "",
-        " · ".join(f"{status} {n}" for status, n in sorted(counts.items())), "",
-        *_table(columns, [[escape(cell) for cell in r[:5]] for r in shown[:limit]]),
+        " · ".join(f"{named(APPLICATION_STATES, status)} {n}"
+                   for status, n in sorted(counts.items())), "",
+        *_table(columns, [[escape(cell) for cell in decision_words(rnd, r)[:5]]
+                          for r in shown[:limit]]),
     ]
     if len(shown) > limit:
         key = artifact_key(rnd.id, "selection")

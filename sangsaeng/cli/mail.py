@@ -15,8 +15,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from sangsaeng.cli.common import UsageError, actor, err, fail, open_round, out
+from sangsaeng.domain.names import OUTBOX_STATES as STATES
 from sangsaeng.errors import ImportRejected, SangsaengError
-from sangsaeng.mail.wording import STATES
 
 if TYPE_CHECKING:
     from datetime import datetime

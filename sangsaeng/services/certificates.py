@@ -249,10 +249,12 @@ def track_names(rnd: Round) -> dict[str, str]:
     return {t["code"]: t["name"] for t in rnd.settings.get("tracks", {}).values()}
 
 
-def issued_notice(rnd: Round, cert: Certificate, email: str, attachment: Attachment) -> Notice:
-    """`certificate.issued` to the lead, with the PDF."""
+def issued_notice(rnd: Round, cert: Certificate, email: str, attachment: Attachment,
+                  verify_url: str) -> Notice:
+    """`certificate.issued` to the lead, with the PDF and the address where buyers verify it."""
     return Notice("certificate.issued", "certificate", cert.number, email, cert.lead_name, {
         "round_id": rnd.id, "round_title": rnd.title, "certificate_number": cert.number,
+        "verify_url": verify_url,
         "company_name": cert.lead_name, "product_name": cert.product_name,
         "valid_from": format_day(cert.valid_from), "valid_to": format_day(cert.valid_to)},
         attachments=(attachment,))
@@ -282,8 +284,9 @@ def issue(session: Session, rnd: Round, printer: Printer, *, now: datetime, acto
             versions.append({"number": cert.number, "version": 1, "issued_on": today,
                              "fields": fields_of(cert), "change": "", "reason": "",
                              "pdf_sha256": sha, "created_at": utcnow()})
-            notices.append(issued_notice(rnd, cert, emails[(cert.application_id, cert.brn)],
-                                         printer.attachment(cert, sha)))
+            notices.append(issued_notice(
+                rnd, cert, emails[(cert.application_id, cert.brn)],
+                printer.attachment(cert, sha), printer.settings.verification_address(cert.number)))
     except BaseException:  # e.g. the disk filled up: no PDF of a number that was not issued
         for path in printed:
             path.unlink(missing_ok=True)
@@ -375,7 +378,9 @@ def _reissue_one(session: Session, cert: Certificate, change: ChangeInput, colum
         P.application_id == cert.application_id, P.brn == cert.brn, P.role == Role.LEAD))
     owe_notices(session, cert.round_id, [Notice(
         "certificate.reissued", "certificate", f"{cert.number}-v{cert.version}", email or "",
-        cert.lead_name, {"round_id": cert.round_id, "certificate_number": cert.number,
+        cert.lead_name, {"round_id": cert.round_id, "round_title": rnd.title,
+                         "certificate_number": cert.number,
+                         "verify_url": printer.settings.verification_address(cert.number),
                          "version": cert.version, "company_name": cert.lead_name,
                          "product_name": cert.product_name,
                          "changed_field": change.field_name.value, "reason": change.reason,

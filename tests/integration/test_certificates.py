@@ -33,6 +33,7 @@ from sangsaeng.models import (
     OutboxMessage,
     Sanction,
 )
+from sangsaeng.settings import get_settings
 from tests.conftest import REPO, ROUND_2022_2
 from tests.integration.helpers import counts, read_csv, run
 
@@ -123,6 +124,16 @@ def test_replay_issues_29_certificates_with_pdfs_and_notices_once(env: Path) -> 
     assert set(attached) == {f"{n}-v1.pdf" for n in NUMBERS}
     assert attached["22-IG0001-v1.pdf"] == (
         env / "certificates" / "2022-2" / "22-IG0001-v1.pdf").read_bytes()
+    # issue 23 item 4: each mail names the round by its title and carries its verification link
+    checked = []
+    for m in messages:
+        for number in (f.removesuffix("-v1.pdf") for f in (
+                part.get_filename() for part in m.iter_attachments()) if f):
+            text = m.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+            assert get_settings().verification_address(number) in text, number
+            assert "2022-2 모집에서" not in text and "상생협력 지원제도" in text, number
+            checked.append(number)
+    assert sorted(checked) == NUMBERS
     # a re-run issues nothing and owes nothing
     before = counts()
     again = run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)

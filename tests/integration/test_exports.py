@@ -106,6 +106,10 @@ def test_after_the_replay_the_exports_are_what_the_cli_writes_and_the_status_lin
     for name in FILES:
         assert f"[{name}]({BASE}/2022-2/{name})" in status
     assert "sangsaeng export decisions --round 2022-2" in status  # kept for terminal users
+    # issue 23 item 4: Korean names where a person reads (decisions.csv keeps the codes)
+    assert "혁신성장" in status and "innovation" not in status, status
+    assert "미선정" in status and "not_selected" not in status, status
+    assert "**상태:** " in status and "(T2)" not in status and "(S1)" not in status
     assert status.index(f"[decisions.csv]({BASE}") < status.index("sangsaeng export decisions")
     listing = latest("round-2022-2-exports")
     assert f"[selection.xlsx]({BASE}/2022-2/selection.xlsx)" in listing

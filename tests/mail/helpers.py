@@ -46,6 +46,8 @@ def received_notice(i: int, *, name: str | None = None, email: str | None = None
 CERTIFICATE_PAYLOAD = {
     "certificate_number": "22-IG0001", "company_name": "주식회사 한빛정밀",
     "product_name": "고정밀 유량계측기", "round_id": ROUND,
+    "round_title": "2030년 1차 공공조달 상생협력 지원제도",
+    "verify_url": "http://127.0.0.1:4202/certificates/22-IG0001",
     "valid_from": "2030년 8월 16일(금)", "valid_to": "2033년 8월 15일(월)"}
 
 

@@ -47,6 +47,7 @@ _SCREENING = {
     "company_name": "대성테크 주식회사",
     "supplement_deadline": "2022년 6월 3일(금) 18:00",
 }
+VERIFY_URL = "https://smpp.example.go.kr/certificates/22-IG0007"
 _CERTIFICATE = {
     "certificate_number": "22-IG0007",
     "company_name": "주식회사 한빛정밀",
@@ -103,14 +104,16 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
     "certificate.issued": {
         **_CERTIFICATE,
-        "round_id": "2022-2",
+        **_ROUND,
+        "verify_url": VERIFY_URL,
         "valid_from": "2022년 8월 16일(화)",
         "valid_to": "2025년 8월 15일(금)",
     },
     "certificate.expiring": {**_CERTIFICATE, "valid_to": "2025년 8월 15일(금)", "days_left": 30},
     "certificate.reissued": {
         **_CERTIFICATE,
-        "round_id": "2022-2",
+        **_ROUND,
+        "verify_url": VERIFY_URL,
         "version": 2,
         "changed_field": "representative",
         "reason": "대표자 변경 등기",
@@ -206,11 +209,12 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "selection.not_selected": ("2022-2-0007", "고정밀 유량계측기", "64.25", "미선정",
                                BELOW_CUTOFF_KO, "감사합니다"),
     "certificate.issued": ("22-IG0007", "주식회사 한빛정밀", "고정밀 유량계측기",
-                           "2022년 8월 16일(화)", "2025년 8월 15일(금)", "PDF", "가점"),
+                           "2022년 8월 16일(화)", "2025년 8월 15일(금)", "PDF", "가점",
+                           "2022년 2차 공공조달 상생협력 지원제도 참여기업 모집에서", VERIFY_URL),
     "certificate.expiring": ("22-IG0007", "고정밀 유량계측기", "2025년 8월 15일(금)",
                              "30일"),
     "certificate.reissued": ("22-IG0007", "제2판", "대표자", "주식회사 한빛정밀",
-                             "고정밀 유량계측기", "2025년 8월 15일(금)", "PDF"),
+                             "고정밀 유량계측기", "2025년 8월 15일(금)", "PDF", VERIFY_URL),
     "certificate.cancelled": ("2022-2-0007", "고정밀 유량계측기", "허위 생산 실적 제출",
                               "거짓이나 부정한 방법", "2023년 3월 2일(목)",
                               "22-IG0007, 22-IG0008", "2028년 3월 1일(수)까지",
