@@ -251,8 +251,7 @@ def exports_markdown(rnd: Round, written: Written, base_url: str) -> str:
     return "\n".join([
         f"# {rnd.id} 내보내기 / exports", "", *_release(rnd), *body, "",
         "링크는 `sangsaeng serve`가 실행 중일 때 열립니다. / The links open while "
-        "`sangsaeng serve` runs.", "",
-        f"서버의 폴더 / folder on the server: `{written.folder.resolve()}`", ""])
+        "`sangsaeng serve` runs.", ""])  # no server path here (the CLI says it)
 
 
 # A table artifact travels in one Prefect event, which refuses ~1.5 MB (10,000 rows: 2.5 MB).

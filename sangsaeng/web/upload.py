@@ -293,7 +293,8 @@ class Page:
                             + (f" — 거부된 행 {len(errors)}건" if errors
                                else " — 모든 행이 올바릅니다")),
                   "status": "accepted", "files": checked.files, "rows": checked.rows,
-                  "folder": str(checked.folder), "errors": errors[:SHOWN_ERRORS],
+                  # the upload's name in the round's inbox, not the server's path to it
+                  "folder": f"{round_id}/{checked.folder.name}", "errors": errors[:SHOWN_ERRORS],
                   "error_count": len(errors)}
         ui = ui_url(os.environ)
         if not os.environ.get("PREFECT_API_URL") or ui is None:

@@ -119,7 +119,10 @@ def test_the_office_uploads_the_portal_export_as_one_xlsx_and_the_round_reads_it
         expect(page.locator("#result h2")).to_have_text("받았습니다")
         expect(page.locator("#message")).to_contain_text("모든 행이 올바릅니다")
         expect(page.locator("#result")).to_contain_text(f"읽은 행 {rows}개")
+        shown = page.locator("#result").inner_text()
     [folder] = stored(inbox)
+    # issue 23 item 5: the upload's name, never the server's path to it
+    assert f"보관 이름 2022-2/{folder.name}" in shown and str(inbox) not in shown, shown
     assert [p.name for p in folder.iterdir()] == ["package.xlsx"]  # named by us, not the client
     assert (folder / "package.xlsx").read_bytes() == workbook.read_bytes()
     # the round run with its package left empty reads this workbook
