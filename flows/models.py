@@ -55,9 +55,9 @@ def _typed_in_kst(value: object) -> object:
 _KST_TEXT = r"^\s*\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?\s*$"
 KstDateTime = Annotated[datetime, BeforeValidator(_typed_in_kst), WithJsonSchema(
     {"type": "string", "pattern": _KST_TEXT, "examples": ["2027-03-31 18:00"]})]
-Now = Annotated[datetime | None, BeforeValidator(_typed_in_kst), WithJsonSchema(
-    {"type": "string", "pattern": rf"^$|{_KST_TEXT}", "examples": ["2022-07-20 10:00"]}),
-    Field(description=(
+KstDateTimeOrNone = Annotated[datetime | None, BeforeValidator(_typed_in_kst), WithJsonSchema(
+    {"type": "string", "pattern": rf"^$|{_KST_TEXT}", "examples": ["2022-07-20 10:00"]})]
+Now = Annotated[KstDateTimeOrNone, Field(description=(
         "기준 시각 고정 (KST, 예: 2022-07-20 10:00; 과거 회차 재현용, 비우면 현재) / fix the "
         "clock, KST (replays); empty = now"))]
 
@@ -154,8 +154,9 @@ class SupplementInput(BaseModel):
     doc_type: DocumentType = Field(description=(
         "서류: application_form 신청서, business_plan 사업계획서, agreement 협약서, "
         "sme_certificate 중소기업확인서 (주관기업별) / the document (§4.6)"))
-    received_at: datetime | None = Field(default=None, description=(
-        "접수 일시 (KST, 비우면 지금) / when it was received (KST; empty = now)"))
+    received_at: KstDateTimeOrNone = Field(default=None, description=(
+        "접수 일시 (KST, 예: 2022-06-02 10:30; 비우면 지금) / when it was received (KST; empty "
+        "= now)"))
     brn: str = Field(default="", description=(
         "주관기업 사업자등록번호 (sme_certificate만; 비우면 서류가 빠진 주관기업) / "
         "the lead's BRN, for sme_certificate only (empty = the lead it is missing for)"))
@@ -173,8 +174,9 @@ class ProductionItem(BaseModel):
     receipt_no: str = Field(min_length=1, description="접수번호 / receipt number")
     brn: str = Field(min_length=1, description=(
         "주관기업 사업자등록번호 (XXX-XX-XXXXX) / the lead's BRN"))
-    confirmed_at: datetime | None = Field(default=None, description=(
-        "생산 확인 일시 (KST, 비우면 지금) / when production was confirmed (KST; empty = now)"))
+    confirmed_at: KstDateTimeOrNone = Field(default=None, description=(
+        "생산 확인 일시 (KST, 예: 2022-08-16 10:00; 비우면 지금) / when production was confirmed "
+        "(KST; empty = now)"))
 
     @field_validator("confirmed_at")
     @classmethod

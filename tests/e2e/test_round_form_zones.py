@@ -68,6 +68,28 @@ def created_in(zone: str, round_id: str, api: Api, form: Any, ui_url: str, confi
     assert lines == [f"{round_id} 회차를 만들었습니다: {SAID}"], (zone, lines)
 
 
+def published_with_the_clock_left_empty(api: Api, ui_url: str, round_id: str) -> None:
+    """The open_call form, the new round chosen, `now` (a text field now) left empty: the UI
+    takes the form and the run publishes the call at the current time."""
+    call = next(d for d in api.deployments()
+                if d.name == deployment_name("open_call").split("/")[1])
+    with chromium() as page:
+        page.goto(f"{ui_url}/deployments/deployment/{call.id}/run")
+        config = _field(page, "config")
+        config.locator(".p-select-button__icon").click(force=True)
+        page.locator(".p-select-option", has_text=round_id).first.click()
+        expect(config.locator(".p-select-button__value")).to_have_text(round_id)
+        expect(_field(page, "now (Optional)").locator("textarea").first).to_have_value("")
+        submit(page)
+    run = poll("the open_call run", lambda: next(
+        (r for r in api.call(lambda c: c.read_flow_runs())
+         if r.deployment_id == call.id and r.state and r.state.is_final()), None),
+        timeout=120, every=1)
+    assert run.state.is_completed(), run.state
+    assert not run.parameters.get("now"), run.parameters
+    assert not any("기준 시각" in m for m in api.log_of(run.id))  # no fixed clock to say
+
+
 def test_create_round_in_a_utc_and_a_seoul_browser_writes_09_and_18_kst(
     served_server: Server, tmp_path: Path
 ) -> None:
@@ -84,6 +106,7 @@ def test_create_round_in_a_utc_and_a_seoul_browser_writes_09_and_18_kst(
              and d.updated >= started), None), timeout=180)
         for zone, round_id in (("UTC", "2031-1"), ("Asia/Seoul", "2031-2")):
             created_in(zone, round_id, api, form, served_server.ui_url, config)
+        published_with_the_clock_left_empty(api, served_server.ui_url, "2031-2")
     finally:
         stop(serve)
     assert (SHOTS / "create-round-form.png").stat().st_size > 10_000
