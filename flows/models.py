@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import inspect
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from prefect.context import FlowRunContext
 from prefect.input import RunInput
-from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    Field,
+    WithJsonSchema,
+    create_model,
+    field_validator,
+)
 from pydantic.fields import FieldInfo
 
 from flows.registry import STEP_NAMES
@@ -119,21 +126,59 @@ def described(fn: F) -> F:
 class ChairActionInput(BaseModel):
     """V10: one change the chair makes to the proposal."""
 
-    receipt_no: str = Field(description="접수번호 / receipt number")
-    reason: str = Field(min_length=1, description="사유 / written reason (audited)")
+    receipt_no: str = Field(title="접수번호", description="접수번호 / receipt number")
+    reason: str = Field(min_length=1, title="사유", description="사유 (감사 기록) / written "
+                        "reason (audited)")
 
 
 class ChairApproval(RunInput):
     """V10: the chair's approval of the committee's proposed selection."""
 
-    approve: bool = Field(description="선정안 승인 / approve the proposed selection")
-    exclude: list[ChairActionInput] = Field(
-        default_factory=list, description="선정 제외 / exclude a proposed selection")
-    include: list[ChairActionInput] = Field(
-        default_factory=list, description="예비 선정 포함 / include a reserve")
-    approved_by: str = Field(default="chair", description="승인자 / who approves")
-    reason: str = Field(default="", description=(
-        "사유 (승인하지 않을 때) / reason, when not approving (audited)"))
+    approve: bool = Field(title="선정안 승인", description=(
+        "켜면 선정안을 승인합니다 / approve the proposed selection"))
+    exclude: list[ChairActionInput] = Field(default_factory=list, title="선정 제외", description=(
+        "선정안에서 뺄 과제 (목록에서 선택) / exclude a proposed selection"))
+    include: list[ChairActionInput] = Field(default_factory=list, title="예비 선정 포함",
+                                            description=("선정에 넣을 예비 과제 (목록에서 선택) "
+                                                         "/ include a reserve"))
+    # Required, with no name filled in: the audit records the person who decides (issue 23: a
+    # default "chair" was recorded whenever nobody typed a name).
+    approved_by: str = Field(min_length=1, title="결정하는 위원장", description=(
+        "위원장 이름 (감사 기록) / the chair's name (audited)"))
+    reason: str = Field(default="", title="사유", description=(
+        "승인하지 않을 때의 사유 (감사 기록) / reason, when not approving (audited)"))
+
+    @field_validator("approved_by")
+    @classmethod
+    def _named(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("위원장 이름을 적어 주세요 / the chair's name is required")
+        return value.strip()
+
+    @classmethod
+    def for_proposal(cls, proposed: Sequence[str], reserves: Sequence[str]
+                     ) -> type[ChairApproval]:
+        """This form for one proposal: exclusions are chosen from the proposed receipts,
+        inclusions from the reserves (lists in the UI, nothing to type)."""
+        def action(name: str, receipts: Sequence[str]) -> Any:
+            if not receipts:
+                return ChairActionInput
+            choice: Any = Literal.__getitem__(tuple(receipts))
+            receipt: Any = (choice, Field(  # an enum also for one receipt (not a const)
+                title="접수번호", description="목록에서 선택 / choose one",
+                json_schema_extra={"enum": list(receipts)}))
+            return create_model(name, __base__=ChairActionInput, receipt_no=receipt)
+        fields: dict[str, Any] = {  # approve: with_initial_data would drop its title
+            "approve": (bool, Field(default=False, title="선정안 승인", description=(
+                "켜면 선정안을 승인합니다 / approve the proposed selection"))),
+            "exclude": (list[action("ExcludeProposed", proposed)], Field(  # type: ignore[misc]
+                default_factory=list, title="선정 제외", description=(
+                    "선정안에서 뺄 과제 (목록에서 선택) / exclude a proposed selection"))),
+            "include": (list[action("IncludeReserve", reserves)], Field(  # type: ignore[misc]
+                default_factory=list, title="예비 선정 포함", description=(
+                    "선정에 넣을 예비 과제 (목록에서 선택) / include a reserve")))}
+        form: type[ChairApproval] = create_model("ChairApproval", __base__=cls, **fields)
+        return form
 
 
 # config/program.toml [screening] names the same documents (a test keeps them equal).

@@ -228,8 +228,9 @@ async def _wait_for_chair(run: StepRun) -> ChairApproval:
     under a deployment, paused in-process (after the reviewers' assignments went out)."""
     round_id = run.round_id
     artifacts.publish_round(round_id)  # the whole proposal, as the selection artifact
-    form = ChairApproval.with_initial_data(
-        description=artifacts.proposed_selection_brief(round_id), approve=False)
+    proposal = artifacts.proposed_selection_brief(round_id)
+    form = ChairApproval.for_proposal(proposal.proposed, proposal.reserves).with_initial_data(
+        description=proposal.brief)
     key = f"chair-approval-{round_id}"
     approval: ChairApproval = await wait_for_input(run.mode, form, key, APPROVAL_TIMEOUT_S,
                                                    round_id)

@@ -22,6 +22,7 @@ from sangsaeng.certificate_register import certified_rounds, of_round
 from sangsaeng.certificate_register import counts as certificate_counts
 from sangsaeng.config import load_program
 from sangsaeng.domain.clock import format_day, format_kst, kst_date, parse_instant
+from sangsaeng.domain.companies import Role
 from sangsaeng.domain.evaluations import KIND_NAMES, EvaluationKind
 from sangsaeng.domain.names import (
     APPLICATION_STATES,
@@ -35,7 +36,7 @@ from sangsaeng.domain.names import (
 from sangsaeng.domain.states import RoundState, round_reached
 from sangsaeng.exports import FILES, Written
 from sangsaeng.markdown import escape
-from sangsaeng.models import APPLICATIONS, Round
+from sangsaeng.models import APPLICATIONS, PARTICIPANTS, Round
 from sangsaeng.reports import DECISION_COLUMNS, announcement, decision_rows
 from sangsaeng.services.evaluations import pending_cancellations
 from sangsaeng.services.listing import escalated_products
@@ -320,26 +321,50 @@ def round_artifacts(session: Session, rnd: Round, written: Written | None,
         problem)
 
 
-def chair_brief(session: Session, rnd: Round, limit: int = 30) -> str:
-    """V10: the proposed selection as the chair's form shows it: counts, then the selected and
-    reserve proposals (at most `limit` rows; the whole table is the selection artifact)."""
+@dataclass(frozen=True)
+class ChairProposal:
+    """V10: what the chair's form shows, and the receipts it offers to exclude or include."""
+
+    brief: str
+    proposed: list[str]
+    reserves: list[str]
+
+
+def lead_names(session: Session, rnd: Round) -> dict[str, str]:
+    """Receipt number → the lead company's name, for the round's applications."""
+    a, p = APPLICATIONS.c, PARTICIPANTS.c
+    found = session.execute(
+        select(a.receipt_no, p.name).join(PARTICIPANTS, p.application_id == a.id)
+        .where(a.round_id == rnd.id, p.role == Role.LEAD).order_by(p.seq.desc())).all()
+    return {receipt: name for receipt, name in found}  # the first lead wins (seq order)
+
+
+def chair_brief(session: Session, rnd: Round, limit: int = 300) -> ChairProposal:
+    """V10: the proposed selection as the chair's form shows it: counts, then every selected
+    and reserve proposal (receipt, company, track, status, score, rank) in Korean words; past
+    `limit` rows (a round of thousands), the whole table is the selection artifact."""
     rows = decision_rows(session, rnd)
     status_at = DECISION_COLUMNS.index("status")
     counts: dict[str, int] = {}
     for row in rows:
         counts[row[status_at]] = counts.get(row[status_at], 0) + 1
     shown = [r for r in rows if r[status_at] in ("selected", "reserve")]
-    columns = [SELECTION_HEADERS[c] for c in DECISION_COLUMNS[:5]]
+    companies = lead_names(session, rnd)
+    # A list, not a table: the Resume dialog shows a markdown table in a box a few rows high.
+    items = [f"- **{escape(receipt)}** {escape(companies.get(receipt, ''))} · {escape(track)} · "
+             f"{status} · {score}점" + (f" · {rank}위" if rank else "")
+             for receipt, track, status, score, rank, _ in
+             (decision_words(rnd, r) for r in shown[:limit])]
     lines = [
-        f"## {rnd.id} 선정안 / proposed selection", "",
-        " · ".join(f"{named(APPLICATION_STATES, status)} {n}"
+        f"## {rnd.id} 선정안 (위원회 제안)", "",
+        " · ".join(f"{named(APPLICATION_STATES, status)} {n}건"
                    for status, n in sorted(counts.items())), "",
-        *_table(columns, [[escape(cell) for cell in decision_words(rnd, r)[:5]]
-                          for r in shown[:limit]]),
-    ]
+        "접수번호 주관기업 · 분야 · 상태 · 점수 · 순위", "", *items]
     if len(shown) > limit:
         key = artifact_key(rnd.id, "selection")
-        lines += ["", f"… {len(shown) - limit} more: artifact `{key}`"]
-    lines += ["", "승인하려면 approve를 켜고 제출하세요. 제외·포함은 사유와 함께 적습니다. / "
-              "Tick approve and submit; exclusions and inclusions need a reason (audited)."]
-    return "\n".join(lines)
+        lines += ["", f"… 외 {len(shown) - limit}건: 선정안 표 `{key}`"]
+    lines += ["", "승인하려면 '선정안 승인'을 켜고 위원장 이름을 적어 제출하세요. 제외·포함은 "
+              "목록에서 고르고 사유를 적습니다(감사 기록)."]
+    return ChairProposal("\n".join(lines),
+                         [r[0] for r in shown if r[status_at] == "selected"],
+                         [r[0] for r in shown if r[status_at] == "reserve"])

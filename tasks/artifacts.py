@@ -13,6 +13,7 @@ from prefect.cache_policies import NO_CACHE
 
 from sangsaeng.certificate_register import certified_rounds
 from sangsaeng.dashboard import (
+    ChairProposal,
     artifact_key,
     chair_brief,
     office_digest_markdown,
@@ -60,8 +61,8 @@ def publish_round(round_id: str) -> list[str]:
 
 
 @task(cache_policy=NO_CACHE, persist_result=False)
-def proposed_selection_brief(round_id: str) -> str:
-    """The proposed selection in a few lines, for the chair's form (V10)."""
+def proposed_selection_brief(round_id: str) -> ChairProposal:
+    """The proposed selection for the chair's form (V10): the brief and the receipts offered."""
     with session_scope() as session:
         return chair_brief(session, get_round(session, round_id))
 

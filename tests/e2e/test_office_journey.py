@@ -130,8 +130,11 @@ def approve(page: Page, run_page: str) -> None:
     page.get_by_role("button", name="Resume").first.click()
     form = page.get_by_role("dialog")
     expect(form.get_by_text("2022-2 선정안", exact=False).first).to_be_visible()
-    form.locator(".p-label", has_text="Approve (Optional)").first.get_by_role("switch").click()
-    form.locator(".p-label", has_text="Approved By").first.locator("textarea, input").first \
+    # issue 23 item 3: every proposed row shows, with its company and track in Korean
+    expect(form.locator("li", has_text=" · 선정 · ")).to_have_count(12)
+    expect(form.locator("li", has_text=" · 혁신성장 · ").first).to_be_visible()
+    form.locator(".p-label", has_text="선정안 승인").first.get_by_role("switch").click()
+    form.locator(".p-label", has_text="결정하는 위원장").first.locator("textarea, input").first \
         .fill("위원장")
     page.screenshot(path=str(SHOTS / "chair-approval-form.png"), full_page=True)
     form.get_by_role("button", name="Submit").click()

@@ -81,9 +81,9 @@ def test_review_pauses_for_the_chair_and_resumes_with_typed_input(env: Path) -> 
         "include": []}, while_paused=while_paused))
     # issue 9: the form itself shows the proposal the chair decides on
     [form] = shown
-    assert "2022-2 선정안 / proposed selection" in form
-    assert "미선정 15 · 선정 12" in form and "not_selected" not in form  # issue 23: Korean
-    assert form.count("| 선정 |") == 12 and "2022-2-028" in form and "| 혁신성장 |" in form
+    assert "2022-2 선정안 (위원회 제안)" in form
+    assert "미선정 15건 · 선정 12건" in form and "not_selected" not in form  # issue 23
+    assert form.count(" · 선정 · ") == 12 and "2022-2-028" in form and " · 혁신성장 · " in form
     with session_scope(get_engine()) as session:
         assert session.get(Round, "2022-2").state == "decided"  # type: ignore[union-attr]
     run(CONFIG, PACKAGE, REPLAY_NOW)
