@@ -6,6 +6,7 @@ import asyncio
 import email
 import threading
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
@@ -49,6 +50,8 @@ class Script:
     hold: int = 0  # the next `hold` DATA commands wait at the gate (a sender stuck mid-send)
     gate: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(0))
     held: int = 0  # DATA commands waiting at the gate now (`gate.release(n)` lets n go)
+    on_data: Callable[[int], None] | None = None  # told the count of messages received so far
+    data_seen: int = 0
 
 
 class ScriptedHandler:
@@ -81,6 +84,9 @@ class ScriptedHandler:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         script = self.script
+        script.data_seen += 1
+        if script.on_data is not None:  # the whole message is here, no reply sent yet
+            script.on_data(script.data_seen)
         if script.drop_before_body:
             script.drop_before_body -= 1
             server.transport.close()

@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -153,10 +154,14 @@ def test_send_tells_how_many_rows_another_sender_holds_and_until_when(
 def test_a_sender_stopped_by_sigstop_duplicates_at_most_one_message_per_connection(
         smtp: ScriptedServer, database_url: str, env: Path) -> None:
     """Issue 22 item 1, as it was found: `notices send` A with 4 connections and a 5 s lease, a
-    server taking 0.3 s per message; A is stopped (SIGSTOP) after 8 messages, B sends the rest
-    8 s later, then A continues. Before: 8 duplicates — 4 messages the server had accepted with
-    their `sent` not yet written, plus 4 on the wire. A message is on the wire on a connection
-    only once the one before it is recorded, so the stall costs at most one per connection."""
+    server taking 0.3 s per message; A is stopped (SIGSTOP) once it has 4 more messages on the
+    wire after the first 8 — before, the 4 of those 8 answered last still waited to be written,
+    and 8 arrived twice. B sends the rest 8 s later, then A continues. A connection now sends
+    its next message only once its last one is recorded: at most one duplicate per connection.
+
+    The stop comes from the server as the 12th message arrives: A is then waiting for replies,
+    not inside a commit (stopped there, it would hold SQLite's write lock and B would stop with
+    "database is locked", nothing lost: docs/operations.md §6, Stalls)."""
     owe(60)
     smtp.script.delay = 0.3
     environ = {k: v for k, v in os.environ.items() if not k.startswith("SANGSAENG_")}
@@ -165,12 +170,17 @@ def test_a_sender_stopped_by_sigstop_duplicates_at_most_one_message_per_connecti
                    SANGSAENG_SMTP_CONNECTIONS="4", SANGSAENG_MAIL_LEASE_SECONDS="5")
     command = [str(SANGSAENG), "notices", "send", "--round", ROUND]
     a = subprocess.Popen(command, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    stopped = threading.Event()
+
+    def stop_a(seen: int) -> None:
+        if seen == 12:
+            os.kill(a.pid, signal.SIGSTOP)
+            stopped.set()
+
+    smtp.script.on_data = stop_a
     try:
-        deadline = time.monotonic() + 60
-        while len(smtp.received) < 8 and a.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.002)
-        os.kill(a.pid, signal.SIGSTOP)
-        assert 8 <= len(smtp.received) < 60, len(smtp.received)
+        assert stopped.wait(60), "A never had 12 messages on the wire"
+        smtp.script.on_data = None
         time.sleep(8)  # A's leases (5 s) run out
         b = subprocess.run(command, env=environ, capture_output=True, text=True, timeout=120,
                            check=False)
