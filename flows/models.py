@@ -27,6 +27,14 @@ from pydantic.fields import FieldInfo
 
 from flows.registry import STEP_NAMES
 from sangsaeng.domain.clock import as_kst, format_kst, parse_instant
+from sangsaeng.domain.names import (
+    APPLICATION_STATES,
+    KINDS,
+    PACKAGE_TABLES,
+    ROUND_STATES,
+    counts_ko,
+    named,
+)
 from sangsaeng.domain.states import RoundState
 
 # The round's steps in order (ARCHITECTURE: the round as flows), from the step registry.
@@ -315,11 +323,26 @@ class StepOutcome(BaseModel):
         """V5: the score sheets the review left out (a sample, and how many in all)."""
         return [], 0
 
+    def what_it_did(self) -> str:
+        """The step's line in the run's log, in Korean, with its counts (issue 23 item 2)."""
+        return ""
+
+    def story(self) -> str:
+        """`what_it_did`, the notices it sent and the round's state: one line for the office."""
+        sent = self.notices.get("sent", 0)
+        mail = (f" · 메일 {sent:,}건 발송" if sent else
+                " · 메일은 발송 실행이 보냅니다" if self.delivery_run else "")
+        return (f"{self.round_id} {self.what_it_did()}{mail} → 회차 상태: "
+                f"{named(ROUND_STATES, self.round_state)}")
+
 
 class OpenCallOutcome(StepOutcome):
     """open_call: the deadline runs it scheduled (served: `{what: flow run id}`, T2/S1)."""
 
     deadline_runs: dict[str, str] = Field(default_factory=dict)
+
+    def what_it_did(self) -> str:
+        return "공고를 게시했습니다" if self.detail == "opened" else "공고는 이미 게시되어 있습니다"
 
 
 class IntakeOutcome(StepOutcome):
@@ -329,12 +352,22 @@ class IntakeOutcome(StepOutcome):
     corrected: dict[str, int]
     rejected: int
 
+    def what_it_did(self) -> str:
+        fixed = counts_ko(PACKAGE_TABLES, self.corrected)
+        return (f"접수 자료를 읽었습니다: {counts_ko(PACKAGE_TABLES, self.added)} 추가"
+                + (f", {fixed} 수정" if any(self.corrected.values()) else "")
+                + (f", 거부된 행 {self.rejected:,}건" if self.rejected else ""))
+
 
 class ScreeningOutcome(StepOutcome):
     """screening: applications moved by state, and how many wait for supplements (S1)."""
 
     moved: dict[str, int]
     waiting: int
+
+    def what_it_did(self) -> str:
+        return (f"서류 검토를 마쳤습니다: {counts_ko(APPLICATION_STATES, self.moved)}"
+                + (f" (보완 서류를 기다리는 신청 {self.waiting:,}건)" if self.waiting else ""))
 
 
 class ReviewOutcome(StepOutcome):
@@ -347,11 +380,19 @@ class ReviewOutcome(StepOutcome):
     def excluded_sheets(self) -> tuple[list[tuple[str, str, str]], int]:
         return self.excluded, self.excluded_count
 
+    def what_it_did(self) -> str:
+        return (f"위원회 평가 결과를 모았습니다: {counts_ko(APPLICATION_STATES, self.proposed)}"
+                + (f" (평가에서 뺀 평가표 {self.excluded_count:,}장)" if self.excluded_count
+                   else ""))
+
 
 class ReleaseOutcome(StepOutcome):
     """selection_notice: the decisions released by placement."""
 
     released: dict[str, int]
+
+    def what_it_did(self) -> str:
+        return f"선정 결과를 확정해 알렸습니다: {counts_ko(APPLICATION_STATES, self.released)}"
 
 
 class IssuanceOutcome(StepOutcome):
@@ -362,11 +403,19 @@ class IssuanceOutcome(StepOutcome):
     skipped: dict[str, int]
     skipped_file: str | None
 
+    def what_it_did(self) -> str:
+        waiting = sum(self.skipped.values())
+        return (f"확인서 {self.issued:,}건 발급" + (f" (발급하지 않은 생산 확인 {waiting:,}건)"
+                                                    if waiting else ""))
+
 
 class ListingSupportOutcome(StepOutcome):
     """mall_listing_support: products by the listing step they are at (M1)."""
 
     steps: dict[str, int]
+
+    def what_it_did(self) -> str:
+        return f"종합쇼핑몰 등록 지원을 시작했습니다: 제품 {sum(self.steps.values()):,}개"
 
 
 class RoundReport(BaseModel):
@@ -405,6 +454,16 @@ class DeliveryOutcome(BaseModel):
     released: int = 0
     stopped: str | None = Field(default=None, description="why the batch stopped, if it did")
     sent_by_kind: dict[str, int] = Field(default_factory=dict)
+
+    def story(self) -> str:
+        """The delivery in the run's log, in Korean: how many went, and what waits."""
+        line = f"{self.round_id} 안내 메일 {self.sent:,}건 발송" + "".join(
+            f", {what} {n:,}건" for what, n in (("다시 보낼 메일", self.retry_later),
+                                                ("보내지 못한 메일", self.failed)) if n)
+        if self.sent_by_kind:
+            line += f" ({counts_ko(KINDS, self.sent_by_kind)})"
+        return line + (" — 발송이 멈췄습니다: 남은 메일은 발송함에서 기다립니다"
+                       if self.stopped else "")
 
 
 class CancellationDecision(RunInput):

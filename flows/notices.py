@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from prefect import flow
+from prefect import flow, get_run_logger
 
 from flows.models import DeliveryOutcome, RoundId, described
 from tasks.notices import deliver_notices as deliver
@@ -14,4 +14,6 @@ from tasks.notices import deliver_notices as deliver
 @described
 async def deliver_notices(round_id: RoundId) -> DeliveryOutcome:
     """Send the round's due notices (retries whose backoff has passed, rows of a crashed run)."""
-    return DeliveryOutcome(round_id=round_id, **asdict(await deliver(round_id)))
+    done = DeliveryOutcome(round_id=round_id, **asdict(await deliver(round_id)))
+    get_run_logger().info(done.story())
+    return done

@@ -84,6 +84,8 @@ async def finish(run: StepRun, outcome: Outcome, *, done: bool = True,
     owes = any(step == run.entry.name for step in NOTICE_STEPS.values())
     if owes and not run.delivered and not run.mode.in_round:
         await _deliver_owed(run, outcome)
+    if done and isinstance(outcome, StepOutcome) and outcome.what_it_did():
+        get_run_logger().info(outcome.story())  # what the step did, for the office
     if done and not run.mode.in_round:
         artifacts.publish_round(run.round_id)
     if done and chain and run.chain and run.mode.served:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -25,6 +26,7 @@ from flows.models import (
     Chain,
     ChairApproval,
     DataPath,
+    DeliveryOutcome,
     IntakeOutcome,
     Now,
     OpenCallOutcome,
@@ -232,6 +234,10 @@ async def _wait_for_chair(run: StepRun) -> ChairApproval:
     form = ChairApproval.for_proposal(proposal.proposed, proposal.reserves).with_initial_data(
         description=proposal.brief)
     key = f"chair-approval-{round_id}"
+    get_run_logger().info(
+        "%s 위원장 승인을 기다립니다: 선정 %d건 · 예비 %d건 제안. Prefect UI의 이 실행에서 "
+        "Resume을 눌러 선정안을 승인(또는 거부)하세요", round_id, len(proposal.proposed),
+        len(proposal.reserves))
     approval: ChairApproval = await wait_for_input(run.mode, form, key, APPROVAL_TIMEOUT_S,
                                                    round_id)
     return approval
@@ -314,6 +320,8 @@ async def round_flow(
         delivered, result.delivery_run = await deliver(first.round_id, run_mode())
     if delivered is not None:
         attribute(delivered, result.steps)
+        get_run_logger().info(DeliveryOutcome(round_id=first.round_id,
+                                              **asdict(delivered)).story())
     result.state = result.steps[-1].round_state
     artifacts.publish_round(first.round_id)
     return result

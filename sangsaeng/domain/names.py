@@ -81,6 +81,21 @@ CERTIFICATE_STATUSES: dict[str, str] = {
 }
 
 
+# The round package's tables (INTERFACES §2), as the run's log counts them.
+PACKAGE_TABLES: dict[str, str] = {
+    "applications": "신청", "participants": "참여기업", "documents": "제출 서류",
+    "reviewers": "평가위원", "affiliations": "평가위원 소속", "scores": "평가표",
+    "certificates": "기존 확인서", "sanctions": "참여제한", "production": "생산 확인",
+    "companies": "기업",
+}
+
+
+def counts_ko(table: Mapping[str, str], counts: Mapping[str, int]) -> str:
+    """`{"selected": 12, "not_selected": 15}` as a person reads it: `선정 12건 · 미선정 15건`
+    (zero counts left out; `없음` when nothing)."""
+    return " · ".join(f"{named(table, k)} {n:,}건" for k, n in counts.items() if n) or "없음"
+
+
 def reason_ko(code: str, criterion_names: Mapping[str, str] | None = None) -> str:
     """A reason code in plain Korean (unknown codes are shown as they are, never dropped)."""
     if code.startswith("BELOW_ITEM_FLOOR:"):

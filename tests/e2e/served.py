@@ -281,6 +281,19 @@ class Api:
         return [log.message for log in self.call(lambda c: c.read_logs(log_filter=LogFilter(
             flow_run_id=LogFilterFlowRunId(any_=[run_id]))))]
 
+    def log_levels(self, run_id: Any) -> dict[str, int]:
+        """How many lines of a flow run's log are at each level (INFO, ERROR, …)."""
+        import logging
+
+        from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+        levels: dict[str, int] = {}
+        for log in self.call(lambda c: c.read_logs(log_filter=LogFilter(
+                flow_run_id=LogFilterFlowRunId(any_=[run_id])))):
+            name = logging.getLevelName(log.level)
+            levels[name] = levels.get(name, 0) + 1
+        return levels
+
     def deployments(self) -> list[Any]:
         """Every deployment on the server."""
         return list(self.call(lambda c: c.read_deployments()))

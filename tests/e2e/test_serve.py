@@ -147,12 +147,23 @@ def test_a_served_round_closes_on_time_waits_for_the_chair_and_decides_like_the_
         assert selection is not None and selection.type == "table"
         assert f"{round_id}-001" in str(selection.data)
         status = api.latest_artifact(f"round-{round_id}-status")
-        assert "`review`" in status.data and "KST" in status.data
+        assert "**상태:** 위원회 평가" in status.data and "KST" in status.data
+        # issue 23 item 2: the wait for the chair is an INFO line saying what to do, not ERROR
+        waiting = poll("the chair's line in the log", lambda: [
+            m for m in api.log_of(suspended.id) if "위원장 승인을 기다립니다" in m] or None,
+            timeout=60)
+        assert "Resume" in waiting[0], waiting
+        assert api.log_levels(suspended.id).get("ERROR", 0) == 0, api.log_levels(suspended.id)
 
         # The chair approves through the API (what the UI's form sends).
         api.resume(suspended.id, {"approve": True, "approved_by": "위원장"})
-        poll("the selection notice", lambda: api.run_named(round_id, "selection_notice",
-                                                            "Completed"), timeout=180, every=1)
+        notice = poll("the selection notice", lambda: api.run_named(
+            round_id, "selection_notice", "Completed"), timeout=180, every=1)
+        # the step's story in Korean, with its counts
+        told = poll("the selection notice's story", lambda: [
+            m for m in api.log_of(notice.id) if "선정 결과를 확정해 알렸습니다" in m] or None,
+            timeout=60)
+        assert "선정 " in told[0] and "→ 회차 상태: 결과 통보" in told[0], told
         assert _program_db(database_url)[0] == "notified"
         assert api.latest_artifact(f"round-{round_id}-announcement") is not None
         # The status links the exports; serve serves them (the office needs no terminal).

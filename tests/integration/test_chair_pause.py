@@ -28,7 +28,7 @@ pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 async def _paused_run_id(name: str) -> str:
     async with get_client() as client:
-        for _ in range(300):
+        for _ in range(1200):  # 2 minutes: a loaded CI machine (both legs at once) is slow
             runs = await client.read_flow_runs(flow_run_filter=FlowRunFilter(
                 name=FlowRunFilterName(any_=[name])))
             if runs and runs[0].state is not None and runs[0].state.is_paused():
@@ -46,7 +46,7 @@ async def _review_resumed_with(name: str, chair_input: dict[str, object],
     run_id = await _paused_run_id(name)
     await asyncio.to_thread(while_paused)
     await asyncio.to_thread(resume_flow_run, run_id, chair_input)
-    return await asyncio.wait_for(review, timeout=60)
+    return await asyncio.wait_for(review, timeout=180)
 
 
 def _in_review() -> None:

@@ -228,7 +228,8 @@ def test_R2_cancel_round_cancels_its_waiting_runs_the_chairs_review_included_and
     assert (stored(review_round).state, stored("2031-2").state) == ("cancelled", "cancelled")
 
     status = _latest_status("2031-2")
-    assert "`cancelled`" in status and "예산 미확보로 공고 취소" in status and "담당자" in status
+    assert "**상태:** 공고 취소" in status and "예산 미확보로 공고 취소" in status
+    assert "담당자" in status
     # A deadline run that started anyway, and the call published again from its file, refuse.
     with session_scope(get_engine()) as session:
         event = cancellation(session, stored("2031-2"))

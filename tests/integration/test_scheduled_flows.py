@@ -27,7 +27,7 @@ def test_the_digest_refreshes_rounds_in_progress_with_their_state(env: Path) -> 
     run(CONFIG, PACKAGE, REPLAY_NOW, until="screening")
     assert asyncio.run(office_digest()) == ["2022-2"]
     status = asyncio.run(_latest("round-2022-2-status"))
-    assert "`screening`" in status
+    assert "**상태:** 서류 검토" in status
     assert "2022년 5월 27일(금) 18:00" in status  # T1: the deadline shown in KST
     run(CONFIG, PACKAGE, REPLAY_NOW, approve=True, until="selection_notice")
     assert asyncio.run(office_digest()) == []  # notified: no longer in progress
