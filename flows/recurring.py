@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from prefect import flow, get_run_logger
+from prefect.settings import PREFECT_UI_URL
 
+from flows import round_runs
 from flows.models import DeliveryOutcome
 from tasks.artifacts import publish_office_digest, publish_round, publish_statistics
 from tasks.notices import deliver_notices
@@ -30,6 +32,7 @@ async def office_digest() -> list[str]:
     round_ids = active_rounds()
     for round_id in round_ids:
         publish_round(round_id)
-    refreshed = [*round_ids, *publish_office_digest()]
+    waiting = await round_runs.waiting_for_input(PREFECT_UI_URL.value())
+    refreshed = [*round_ids, *publish_office_digest(waiting)]
     publish_statistics()
     return refreshed

@@ -30,6 +30,7 @@ from prefect.states import Cancelled, Scheduled
 
 from flows import registry
 from flows.registry import DEPLOYMENT_NAMES, LEGACY_DEPLOYMENT, NEXT_STEP
+from sangsaeng.dashboard import WaitingInput
 from sangsaeng.domain.clock import KST
 from sangsaeng.domain.states import RoundState
 
@@ -115,7 +116,32 @@ async def cancel_waiting_runs(round_id: str, reason: str) -> dict[str, list[str]
                 else:
                     why = getattr(result.details, "reason", None) or result.status.value
                     out["refused"].append(f"{run.name}: {why}")
-    get_run_logger().info("waiting runs of %s: %s", round_id, out)
+    get_run_logger().info("%s 기다리던 실행 %d건을 취소했습니다%s", round_id, len(out["cancelled"]),
+                          f" (취소되지 않은 실행 {len(out['refused'])}건: 이미 시작됨)"
+                          if out["refused"] else "")
+    return out
+
+
+# What a paused run waits for, by its flow (issue 23 item 8); other flows: their Korean title.
+_WAITS_FOR = {"committee_review": "위원장 승인", "round": "위원장 승인",
+              "review_cancellation": "확인서 취소 검토"}
+
+
+async def waiting_for_input(ui: str | None) -> list[WaitingInput]:
+    """The runs paused or suspended for a person's input, oldest first, each with its page in
+    the Prefect UI at `ui` (none without a UI: an in-process run)."""
+    async with get_client() as client:
+        runs = await client.read_flow_runs(flow_run_filter=FlowRunFilter(state=FlowRunFilterState(
+            type=FlowRunFilterStateType(any_=[StateType.PAUSED]))), limit=200)
+        flows = {i: (await client.read_flow(i)).name for i in {r.flow_id for r in runs}}
+    out = []
+    for run in sorted(runs, key=lambda r: r.state.timestamp if r.state else datetime.max):
+        flow = flows[run.flow_id]
+        entry = registry.BY_NAME.get(flow)
+        out.append(WaitingInput(
+            _WAITS_FOR.get(flow, entry.title if entry else flow), run.name,
+            run.state.timestamp if run.state else None,
+            f"{ui.rstrip('/')}/runs/flow-run/{run.id}" if ui else None))
     return out
 
 

@@ -33,10 +33,11 @@ from sangsaeng.domain.names import (
     named,
     reason_ko,
 )
+from sangsaeng.domain.outbox import OutboxState
 from sangsaeng.domain.states import RoundState, round_reached
 from sangsaeng.exports import FILES, Written
 from sangsaeng.markdown import escape
-from sangsaeng.models import APPLICATIONS, PARTICIPANTS, Round
+from sangsaeng.models import APPLICATIONS, OUTBOX, PARTICIPANTS, Round
 from sangsaeng.reports import DECISION_COLUMNS, announcement, decision_rows
 from sangsaeng.services.evaluations import pending_cancellations
 from sangsaeng.services.listing import escalated_products
@@ -187,8 +188,47 @@ def certificate_lines(session: Session, rnd: Round, base_url: str,
                  "상태 status"], rows), *more]
 
 
-def office_digest_markdown(session: Session, today: date) -> str:
-    """The office's morning digest (`office-digest` artifact): per round holding certificates,
+@dataclass(frozen=True)
+class WaitingInput:
+    """A run paused or suspended until a person gives their input (the chair, the office)."""
+
+    what: str  # in Korean: 위원장 승인, 확인서 취소 검토, …
+    run_name: str
+    since: datetime | None
+    url: str | None  # its page in the Prefect UI, when there is a UI
+
+
+def _waiting_lines(waiting: Sequence[WaitingInput]) -> list[str]:
+    """Issue 23 item 8: the runs waiting for an input, each with a link to its page."""
+    rows = [[escape(w.what), f"[{escape(w.run_name)}]({w.url})" if w.url else escape(w.run_name),
+             format_kst(w.since) if w.since else "-"] for w in waiting]
+    body = (_table(["기다리는 입력", "실행 (Resume으로 입력)", "기다린 때부터 (KST)"], rows) if rows
+            else ["(입력을 기다리는 실행 없음)"])
+    return ["## 입력을 기다리는 실행", "", *body, ""]
+
+
+def _notice_lines(session: Session) -> list[str]:
+    """Issue 23 item 8: per round, the notices that wait to be sent and those that failed."""
+    o = OUTBOX.c
+    found = session.execute(
+        select(o.round_id, o.state, func.count())
+        .where(o.state.in_([OutboxState.PENDING, OutboxState.FAILED]))
+        .group_by(o.round_id, o.state).order_by(o.round_id)).all()
+    counts: dict[str, dict[str, int]] = {}
+    for round_id, state, n in found:
+        counts.setdefault(round_id or "-", {})[state] = int(n)
+    rows = [[escape(r), f"{c.get(OutboxState.PENDING, 0):,}", f"{c.get(OutboxState.FAILED, 0):,}"]
+            for r, c in counts.items()]
+    body = (_table(["회차", "발송 대기", "발송 실패"], rows) if rows
+            else ["(기다리거나 실패한 메일 없음)"])
+    return ["## 안내 메일", "", *body, "",
+            "실패한 메일은 `sangsaeng notices status --round 회차`로 이유를 봅니다.", ""]
+
+
+def office_digest_markdown(session: Session, today: date,
+                           waiting: Sequence[WaitingInput] = ()) -> str:
+    """The office's morning digest (`office-digest` artifact): the runs waiting for an input
+    (`waiting`) and the notices waiting or failed; per round holding certificates,
     issued / valid / expired / cancelled and those expiring within 90 days (K6); the products
     whose listing step is escalated (M1c); the cancellations failed evaluations propose (M3)."""
     rows = []
@@ -200,6 +240,7 @@ def office_digest_markdown(session: Session, today: date) -> str:
                     "취소 cancelled", "90일 내 만료 expiring"], rows) if rows
             else ["(발급된 확인서 없음 / no certificate issued yet)"])
     return "\n".join([f"# 사무국 현황 / office digest — {format_day(today)}", "",
+                      *_waiting_lines(waiting), *_notice_lines(session),
                       "## 확인서 certificates", "", *_address_lines(), *body, "",
                       *_escalated_lines(session, today), *_pending_lines(session)])
 

@@ -14,6 +14,7 @@ from prefect.cache_policies import NO_CACHE
 from sangsaeng.certificate_register import certified_rounds
 from sangsaeng.dashboard import (
     ChairProposal,
+    WaitingInput,
     artifact_key,
     chair_brief,
     office_digest_markdown,
@@ -68,12 +69,13 @@ def proposed_selection_brief(round_id: str) -> ChairProposal:
 
 
 @task(cache_policy=NO_CACHE, persist_result=False)
-def publish_office_digest() -> list[str]:
+def publish_office_digest(waiting: list[WaitingInput] | None = None) -> list[str]:
     """Refresh every round holding certificates (their status changes with the clock) and
-    publish the `office-digest` artifact; returns those rounds' ids."""
+    publish the `office-digest` artifact, with the runs `waiting` for an input; returns those
+    rounds' ids."""
     with session_scope() as session:
         round_ids = certified_rounds(session)
-        digest = office_digest_markdown(session, kst_date(datetime.now(UTC)))
+        digest = office_digest_markdown(session, kst_date(datetime.now(UTC)), waiting or [])
     for round_id in round_ids:
         publish_round.fn(round_id)
     create_markdown_artifact(markdown=digest, key="office-digest",

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sangsaeng.dashboard import TABLE_ROWS, selection_table
+from datetime import date
+from pathlib import Path
+
+from sangsaeng.dashboard import TABLE_ROWS, office_digest_markdown, selection_table
 from sangsaeng.models import Round
 
 ROUND = Round(id="2030-1", title="", tracks=["innovation"], support_years=3,
@@ -29,3 +32,20 @@ def test_a_large_round_shows_the_selection_first_and_says_how_many_more_the_file
     assert table[-1]["접수번호 receipt"] == f"… 외 {10_000 - TABLE_ROWS + 1:,}건"
     assert {r["분야 track"] for r in table[:-1]} == {"혁신성장"}
     assert "decisions.csv" in table[-1]["사유 reasons"]
+
+
+def test_the_office_digest_counts_the_notices_that_wait_or_failed(env: Path) -> None:
+    """Issue 23 item 8: per round, the notices waiting to go and those that failed."""
+    from sqlalchemy import update
+
+    from sangsaeng.db import get_engine, session_scope
+    from sangsaeng.models import OUTBOX
+    from tests.mail.helpers import owe
+
+    owe(3)
+    with session_scope(get_engine()) as session:
+        session.execute(update(OUTBOX).where(OUTBOX.c.id == 1).values(state="failed"))
+    with session_scope(get_engine()) as session:
+        digest = office_digest_markdown(session, date(2030, 3, 2))
+    assert "| 회차 | 발송 대기 | 발송 실패 |" in digest and "| 2030-1 | 2 | 1 |" in digest
+    assert "(입력을 기다리는 실행 없음)" in digest

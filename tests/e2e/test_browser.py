@@ -122,11 +122,15 @@ def office_sees_the_ui(page_url: str, round_deployment: object, selection: objec
 
         page.goto(f"{page_url}/artifacts/artifact/{selection}")
         expect(page.get_by_text("2022-2-001", exact=True).first).to_be_visible(timeout=60_000)
-        expect(page.get_by_text("selected", exact=True).first).to_be_visible(timeout=60_000)
+        # issue 23 item 4: Korean words, not codes
+        expect(page.get_by_text("선정", exact=True).first).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("혁신성장", exact=True).first).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("not_selected", exact=True)).to_have_count(0)
         page.screenshot(path=str(SHOTS / "selection-artifact.png"), full_page=True)
 
         page.goto(f"{page_url}/artifacts/artifact/{status}")
-        expect(page.get_by_text("support", exact=True).first).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("사후 지원", exact=False).first).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("혁신성장", exact=True).first).to_be_visible(timeout=60_000)
         for name in ("decisions.csv", "selection.xlsx", "announcement.md"):  # the exports, linked
             link = page.get_by_role("link", name=name, exact=True).first
             expect(link).to_be_visible(timeout=60_000)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,10 @@ from prefect.flow_runs import resume_flow_run
 from prefect.input.run_input import keyset_from_paused_state
 from sqlalchemy import select
 
+from flows import round_runs
 from flows.models import ChairApproval, StepOutcome
 from flows.round import committee_review
+from sangsaeng.dashboard import WaitingInput, office_digest_markdown
 from sangsaeng.db import get_engine, session_scope
 from sangsaeng.domain.clock import parse_instant
 from sangsaeng.models import Application, AuditEvent, Decision, OutboxMessage, Round
@@ -70,10 +73,12 @@ def _form_description(name: str) -> str:
 def test_review_pauses_for_the_chair_and_resumes_with_typed_input(env: Path) -> None:
     run(CONFIG, PACKAGE, REPLAY_NOW, until="screening")
     shown: list[str] = []
+    waiting: list[WaitingInput] = []
 
     def while_paused() -> None:
         _in_review()
         shown.append(_form_description("chair-pause-test"))
+        waiting.extend(asyncio.run(round_runs.waiting_for_input("http://ui.example")))
 
     asyncio.run(_review_resumed_with("chair-pause-test", {
         "approve": True, "approved_by": "위원장",
@@ -84,6 +89,14 @@ def test_review_pauses_for_the_chair_and_resumes_with_typed_input(env: Path) -> 
     assert "2022-2 선정안 (위원회 제안)" in form
     assert "미선정 15건 · 선정 12건" in form and "not_selected" not in form  # issue 23
     assert form.count(" · 선정 · ") == 12 and "2022-2-028" in form and " · 혁신성장 · " in form
+    # issue 23 item 8: the office digest lists the run waiting for the chair, with its link
+    [chair] = [w for w in waiting if w.run_name == "chair-pause-test"]
+    assert chair.what == "위원장 승인" and chair.since is not None
+    with session_scope(get_engine()) as session:
+        digest = office_digest_markdown(session, date(2022, 7, 20), waiting)
+    assert "## 입력을 기다리는 실행" in digest
+    assert "| 위원장 승인 | [chair-pause-test](http://ui.example/runs/flow-run/" in digest
+    assert "## 안내 메일" in digest and "(기다리거나 실패한 메일 없음)" in digest  # all sent
     with session_scope(get_engine()) as session:
         assert session.get(Round, "2022-2").state == "decided"  # type: ignore[union-attr]
     run(CONFIG, PACKAGE, REPLAY_NOW)
