@@ -176,15 +176,16 @@ class ChairApproval(RunInput):
                 title="접수번호", description="목록에서 선택 / choose one",
                 json_schema_extra={"enum": list(receipts)}))
             return create_model(name, __base__=ChairActionInput, receipt_no=receipt)
-        fields: dict[str, Any] = {  # approve: with_initial_data would drop its title
-            "approve": (bool, Field(default=False, title="선정안 승인", description=(
-                "켜면 선정안을 승인합니다 / approve the proposed selection"))),
-            "exclude": (list[action("ExcludeProposed", proposed)], Field(  # type: ignore[misc]
-                default_factory=list, title="선정 제외", description=(
-                    "선정안에서 뺄 과제 (목록에서 선택) / exclude a proposed selection"))),
-            "include": (list[action("IncludeReserve", reserves)], Field(  # type: ignore[misc]
-                default_factory=list, title="예비 선정 포함", description=(
-                    "선정에 넣을 예비 과제 (목록에서 선택) / include a reserve")))}
+        def kept(name: str, annotation: Any, **default: Any) -> tuple[Any, Any]:
+            base = cls.model_fields[name]  # its title and description, as the base states them
+            return annotation, Field(title=base.title, description=base.description, **default)
+
+        fields: dict[str, Any] = {  # approve too: with_initial_data would drop its title
+            "approve": kept("approve", bool, default=False),
+            "exclude": kept("exclude", list[action("ExcludeProposed", proposed)],  # type: ignore[misc]
+                            default_factory=list),
+            "include": kept("include", list[action("IncludeReserve", reserves)],  # type: ignore[misc]
+                            default_factory=list)}
         form: type[ChairApproval] = create_model("ChairApproval", __base__=cls, **fields)
         return form
 
