@@ -52,8 +52,9 @@ RoundId = Annotated[str, Field(min_length=1, description=(
 
 
 def _typed_in_kst(value: object) -> object:
-    """A date and time as the office types it: KST unless a zone is written (issue 23: Prefect's
-    date-time picker attached the browser's zone, and 18:00 became 03:00 the next day)."""
+    """A date and time as the office types it: KST unless a zone is written (T1; issue 23:
+    Prefect's date-time picker attached the browser's zone, and 18:00 became 03:00 the next
+    day)."""
     if isinstance(value, str):
         if not value.strip():
             return None

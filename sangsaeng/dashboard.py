@@ -9,7 +9,7 @@ The export files they link to are written by `sangsaeng.exports.export_round` (u
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -61,13 +61,13 @@ def criterion_names(rnd: Round) -> dict[str, str]:
             for c in items}
 
 
-def decision_words(rnd: Round, row: Sequence[str]) -> list[str]:
-    """A `reports.decision_rows` row as a person reads it: track, status and reasons in Korean
+def decision_words(rnd: Round, rows: Iterable[Sequence[str]]) -> list[list[str]]:
+    """`reports.decision_rows` rows as a person reads them: track, status and reasons in Korean
     (decisions.csv keeps the codes)."""
     tracks, criteria = track_names(rnd), criterion_names(rnd)
-    receipt, track, status, score, rank, reasons = row
-    return [receipt, named(tracks, track), named(APPLICATION_STATES, status), score, rank,
-            "; ".join(reason_ko(r, criteria) for r in reasons.split(";") if r)]
+    return [[receipt, named(tracks, track), named(APPLICATION_STATES, status), score, rank,
+             "; ".join(reason_ko(r, criteria) for r in reasons.split(";") if r)]
+            for receipt, track, status, score, rank, reasons in rows]
 
 
 def artifact_key(round_id: str, what: str) -> str:
@@ -310,7 +310,7 @@ def selection_table(rnd: Round, decisions: Sequence[Sequence[str]]) -> list[dict
     if more > 1:
         rows.sort(key=lambda r: r[status] not in ("selected", "reserve"))  # stable
         rows = rows[:TABLE_ROWS - 1]
-    shown = [decision_words(rnd, row) for row in rows]
+    shown = decision_words(rnd, rows)
     if more > 1:
         shown.append([f"… 외 {more:,}건", "", "", "", "", "decisions.csv (내보내기 exports)"])
     return [{SELECTION_HEADERS[c]: v for c, v in zip(DECISION_COLUMNS, row, strict=True)}
@@ -333,7 +333,7 @@ class RoundArtifacts:
     @property
     def label(self) -> str:
         """The state as the artifacts' descriptions show it."""
-        return "취소됨 / cancelled" if self.state is RoundState.CANCELLED else self.state.value
+        return named(ROUND_STATES, self.state)
 
 
 def round_artifacts(session: Session, rnd: Round, written: Written | None,
@@ -395,7 +395,7 @@ def chair_brief(session: Session, rnd: Round, limit: int = 300) -> ChairProposal
     items = [f"- **{escape(receipt)}** {escape(companies.get(receipt, ''))} · {escape(track)} · "
              f"{status} · {score}점" + (f" · {rank}위" if rank else "")
              for receipt, track, status, score, rank, _ in
-             (decision_words(rnd, r) for r in shown[:limit])]
+             decision_words(rnd, shown[:limit])]
     lines = [
         f"## {rnd.id} 선정안 (위원회 제안)", "",
         " · ".join(f"{named(APPLICATION_STATES, status)} {n}건"

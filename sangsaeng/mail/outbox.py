@@ -331,9 +331,10 @@ def record(session: Session | Connection, outcomes: Sequence[Outcome], *, token:
     """
     ids = sorted({out.row.id for out in outcomes})
     mine: set[int] = set(ids) if held else set()
-    for start in range(0, 0 if held else len(ids), _CHUNK):  # locks the rows still held
-        mine.update(session.execute(_HELD, {"ids": ids[start:start + _CHUNK], "token": token})
-                    .scalars())
+    if not held:  # find and lock the rows still held
+        for start in range(0, len(ids), _CHUNK):
+            mine.update(session.execute(
+                _HELD, {"ids": ids[start:start + _CHUNK], "token": token}).scalars())
     values: list[dict[str, Any]] = []
     refused: list[dict[str, Any]] = []
     for out in (out for out in outcomes if out.row.id in mine):

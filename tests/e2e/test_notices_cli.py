@@ -3,7 +3,6 @@ killed with SIGKILL mid-batch (a real process against a real SMTP server on loop
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
@@ -18,7 +17,7 @@ from sangsaeng.cli import app
 from sangsaeng.db import get_engine, session_scope
 from sangsaeng.mail.outbox import enqueue
 from sangsaeng.models import AUDIT, OUTBOX
-from tests.mail.helpers import ROUND, certificate, open_round, owe, rows
+from tests.mail.helpers import ROUND, certificate, open_round, owe, rows, sender_env
 from tests.mail.smtp_server import ScriptedServer
 
 SANGSAENG = Path(sys.executable).parent / "sangsaeng"
@@ -141,10 +140,8 @@ def test_a_sender_killed_mid_batch_loses_nothing_and_duplicates_only_messages_in
         smtp: ScriptedServer, database_url: str, env: Path) -> None:
     owe(240)
     smtp.script.delay = 0.01  # ~100 messages/s per connection: slow enough to kill mid-batch
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("SANGSAENG_")}
-    environ.update(SANGSAENG_DATABASE_URL=database_url, SANGSAENG_VAR_DIR=str(env),
-                   SANGSAENG_SMTP_HOST="127.0.0.1", SANGSAENG_SMTP_PORT=str(smtp.port),
-                   SANGSAENG_SMTP_CONNECTIONS="4", SANGSAENG_MAIL_LEASE_SECONDS="2")
+    environ = sender_env(database_url, env, smtp.port,
+                         SANGSAENG_SMTP_CONNECTIONS="4", SANGSAENG_MAIL_LEASE_SECONDS="2")
     command = [str(SANGSAENG), "notices", "send", "--round", ROUND]
     sender = subprocess.Popen(command, env=environ, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
@@ -201,10 +198,8 @@ def test_sigterm_finishes_the_messages_on_the_wire_and_gives_back_the_rest_at_on
     """Issue 10, item 4: a systemd stop or a cancelled run leaves no row `sending`."""
     owe(40)
     smtp.script.hold = 1000  # every message waits mid-DATA until the test lets it go
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("SANGSAENG_")}
-    environ.update(SANGSAENG_DATABASE_URL=database_url, SANGSAENG_VAR_DIR=str(env),
-                   SANGSAENG_SMTP_HOST="127.0.0.1", SANGSAENG_SMTP_PORT=str(smtp.port),
-                   SANGSAENG_SMTP_CONNECTIONS="2")
+    environ = sender_env(database_url, env, smtp.port,
+                         SANGSAENG_SMTP_CONNECTIONS="2")
     sender, err = _terminated_mid_batch(
         [str(SANGSAENG), "notices", "send", "--round", ROUND], environ, smtp)
 
@@ -239,10 +234,8 @@ def test_a_cancelled_prefect_delivery_gives_back_its_rows_at_once(
     signal as Prefect ends it."""
     owe(40)
     smtp.script.hold = 1000
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("SANGSAENG_")}
-    environ.update(SANGSAENG_DATABASE_URL=database_url, SANGSAENG_VAR_DIR=str(env),
-                   SANGSAENG_SMTP_HOST="127.0.0.1", SANGSAENG_SMTP_PORT=str(smtp.port),
-                   SANGSAENG_SMTP_CONNECTIONS="2", PREFECT_SERVER_EPHEMERAL_ENABLED="false")
+    environ = sender_env(database_url, env, smtp.port,
+                         SANGSAENG_SMTP_CONNECTIONS="2", PREFECT_SERVER_EPHEMERAL_ENABLED="false")
     task, err = _terminated_mid_batch([sys.executable, "-c", _PREFECT_TASK, ROUND], environ,
                                       smtp)
     assert task.returncode == -signal.SIGTERM, err  # ended by the signal, as Prefect ends it
@@ -279,10 +272,8 @@ def test_two_sender_processes_draining_one_broadcast_send_each_message_once(
     both processes end (no deadlock), and each took a share."""
     owe(400)
     smtp.script.delay = 0.02  # ~2 s of work: both senders are busy at once
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("SANGSAENG_")}
-    environ.update(SANGSAENG_DATABASE_URL=database_url, SANGSAENG_VAR_DIR=str(env),
-                   SANGSAENG_SMTP_HOST="127.0.0.1", SANGSAENG_SMTP_PORT=str(smtp.port),
-                   SANGSAENG_SMTP_CONNECTIONS="4")
+    environ = sender_env(database_url, env, smtp.port,
+                         SANGSAENG_SMTP_CONNECTIONS="4")
     command = [str(SANGSAENG), "notices", "send", "--round", ROUND]
     senders = [subprocess.Popen(command, env=environ, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True) for _ in range(2)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,16 @@ def owe(count: int, start: int = 1) -> list[str]:
     with session_scope(get_engine()) as session:
         enqueue(session, ROUND, notices)
     return [n.recipient for n in notices]
+
+
+def sender_env(database_url: str, var: Path, smtp_port: int, **settings: str) -> dict[str, str]:
+    """The environment of a `sangsaeng notices send` process: this one's, without its SANGSAENG_
+    settings, pointed at the test's database, var dir and SMTP server on loopback."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SANGSAENG_")}
+    environ.update(SANGSAENG_DATABASE_URL=database_url, SANGSAENG_VAR_DIR=str(var),
+                   SANGSAENG_SMTP_HOST="127.0.0.1", SANGSAENG_SMTP_PORT=str(smtp_port),
+                   **settings)
+    return environ
 
 
 def send() -> DeliveryReport:

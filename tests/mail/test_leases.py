@@ -26,7 +26,7 @@ from sangsaeng.db import get_engine, session_scope
 from sangsaeng.mail.outbox import Outcome, claim, mail_context, record
 from sangsaeng.mail.sender import DeliveryPolicy, Sender, SmtpServer
 from sangsaeng.models import OUTBOX
-from tests.mail.helpers import ROUND, owe, rows, send
+from tests.mail.helpers import ROUND, owe, rows, send, sender_env
 from tests.mail.smtp_server import ScriptedServer
 
 LEASE = timedelta(seconds=60)
@@ -164,10 +164,8 @@ def test_a_sender_stopped_by_sigstop_duplicates_at_most_one_message_per_connecti
     "database is locked", nothing lost: docs/operations.md §6, Stalls)."""
     owe(60)
     smtp.script.delay = 0.3
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("SANGSAENG_")}
-    environ.update(SANGSAENG_DATABASE_URL=database_url, SANGSAENG_VAR_DIR=str(env),
-                   SANGSAENG_SMTP_HOST="127.0.0.1", SANGSAENG_SMTP_PORT=str(smtp.port),
-                   SANGSAENG_SMTP_CONNECTIONS="4", SANGSAENG_MAIL_LEASE_SECONDS="5")
+    environ = sender_env(database_url, env, smtp.port,
+                         SANGSAENG_SMTP_CONNECTIONS="4", SANGSAENG_MAIL_LEASE_SECONDS="5")
     command = [str(SANGSAENG), "notices", "send", "--round", ROUND]
     a = subprocess.Popen(command, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     stopped = threading.Event()

@@ -4,7 +4,6 @@ nothing is lost and the password is never shown."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.mail.helpers import ROUND, owe, rows, send
+from tests.mail.helpers import ROUND, owe, rows, send, sender_env
 from tests.mail.smtp_server import Login, ScriptedServer
 
 PASSWORD = "pw-7Qx-never-shown"
@@ -67,23 +66,28 @@ def test_a_refused_password_stops_the_batch_and_the_right_one_sends_everything(
     assert send().sent == 5
 
 
+def _send_with_a_wrong_password(database_url: str, env: Path, *, offers_auth: bool
+                                ) -> subprocess.CompletedProcess[str]:
+    """`sangsaeng notices send` as an operator runs it, logging in with PASSWORD to a server
+    that offers no AUTH or knows another password."""
+    server = ScriptedServer(Login("office", "the-right-one") if offers_auth else None)
+    server.start()
+    try:
+        return subprocess.run([str(SANGSAENG), "notices", "send", "--round", ROUND],
+                              env=sender_env(database_url, env, server.port,
+                                             SANGSAENG_SMTP_USER="office",
+                                             SANGSAENG_SMTP_PASSWORD=PASSWORD),
+                              capture_output=True, text=True, timeout=120, check=False)
+    finally:
+        server.stop()
+
+
 @pytest.mark.parametrize("offers_auth", [False, True], ids=["no-auth", "wrong-password"])
 def test_notices_send_with_a_login_problem_says_why_in_one_line(
         offers_auth: bool, database_url: str, env: Path) -> None:
     """The real command, as an operator runs it: one line, exit 1, no row left `sending`."""
     owe(3)
-    server = ScriptedServer(Login("office", "the-right-one") if offers_auth else None)
-    server.start()
-    try:
-        environ = {k: v for k, v in os.environ.items() if not k.startswith("SANGSAENG_")}
-        environ.update(SANGSAENG_DATABASE_URL=database_url, SANGSAENG_VAR_DIR=str(env),
-                       SANGSAENG_SMTP_HOST="127.0.0.1", SANGSAENG_SMTP_PORT=str(server.port),
-                       SANGSAENG_SMTP_USER="office", SANGSAENG_SMTP_PASSWORD=PASSWORD)
-        done = subprocess.run([str(SANGSAENG), "notices", "send", "--round", ROUND],
-                              env=environ, capture_output=True, text=True, timeout=120,
-                              check=False)
-    finally:
-        server.stop()
+    done = _send_with_a_wrong_password(database_url, env, offers_auth=offers_auth)
     assert done.returncode == 1
     assert "Traceback" not in done.stderr and PASSWORD not in done.stdout + done.stderr
     (line,) = [x for x in done.stderr.splitlines() if x.startswith("error:")]
@@ -111,18 +115,7 @@ def test_the_count_said_after_a_refused_login_is_what_waits_in_the_whole_outbox(
     """Issue 22 item 6: with more notices than one batch (200), the line said 200 (the batch
     given back) while 216 were pending."""
     owe(216)
-    server = ScriptedServer(Login("office", "the-right-one"))
-    server.start()
-    try:
-        environ = {k: v for k, v in os.environ.items() if not k.startswith("SANGSAENG_")}
-        environ.update(SANGSAENG_DATABASE_URL=database_url, SANGSAENG_VAR_DIR=str(env),
-                       SANGSAENG_SMTP_HOST="127.0.0.1", SANGSAENG_SMTP_PORT=str(server.port),
-                       SANGSAENG_SMTP_USER="office", SANGSAENG_SMTP_PASSWORD=PASSWORD)
-        done = subprocess.run([str(SANGSAENG), "notices", "send", "--round", ROUND],
-                              env=environ, capture_output=True, text=True, timeout=120,
-                              check=False)
-    finally:
-        server.stop()
+    done = _send_with_a_wrong_password(database_url, env, offers_auth=True)
     (line,) = [x for x in done.stderr.splitlines() if x.startswith("error:")]
     waiting = sum(r.state == "pending" for r in rows().values())
     assert waiting == 216
