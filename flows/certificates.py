@@ -27,6 +27,7 @@ from flows.models import (
     run_clock,
 )
 from flows.owed import begin, finish
+from flows.refusals import ends_refused
 from flows.support_import import applied
 from sangsaeng.domain.certificates import Ground, ReissueField
 from sangsaeng.domain.states import RoundState
@@ -75,6 +76,7 @@ async def certificate_issuance(round_id: RoundId, now: Now = None, actor: Actor 
 
 
 @flow(name="confirm_production", persist_result=False)
+@ends_refused
 @described
 async def confirm_production(
     items: Annotated[list[ProductionItem], Field(description=(
@@ -98,6 +100,7 @@ async def confirm_production(
 
 
 @flow(name="change_certificate", persist_result=False)
+@ends_refused
 @described
 async def change_certificate(
     number: Annotated[str, Field(min_length=1, description="확인서 번호 / certificate number")],
@@ -118,6 +121,7 @@ async def change_certificate(
 
 
 @flow(name="cancel_certificates", persist_result=False)
+@ends_refused
 @described
 async def cancel_certificates(
     receipt_no: Annotated[str, Field(min_length=1, description="접수번호 / receipt number")],

@@ -10,6 +10,7 @@ from prefect import flow
 from pydantic import Field
 
 from flows.models import Actor, Now, SupportOutcome, described, run_clock
+from flows.refusals import ends_refused
 from flows.support_import import applied
 from sangsaeng.domain.claims import MAX_CLAIM_KRW
 from sangsaeng.io.after_selection import ClaimInput, SupportFiles
@@ -17,6 +18,7 @@ from tasks.support_import import record_support
 
 
 @flow(name="submit_cost_claim", persist_result=False)
+@ends_refused
 @described
 async def submit_cost_claim(
     claim_id: Annotated[str, Field(min_length=1, max_length=40, description=(

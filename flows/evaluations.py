@@ -24,6 +24,7 @@ from flows.models import (
     described,
 )
 from flows.owed import deliver, run_mode, wait_for_input
+from flows.refusals import ends_refused
 from flows.support_import import applied
 from sangsaeng.domain.clock import format_day
 from sangsaeng.domain.evaluations import KIND_NAMES, EvaluationKind, EvaluationResult
@@ -87,6 +88,7 @@ async def review_cancellation(
 
 
 @flow(name="record_evaluation", persist_result=False)
+@ends_refused
 @described
 async def record_evaluation(
     receipt_no: Annotated[str, Field(min_length=1, description="접수번호 / receipt number")],

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from prefect import flow, get_run_logger
+from prefect import flow
 from prefect.artifacts import acreate_table_artifact
 from pydantic import Field
 
@@ -25,6 +25,7 @@ from flows.models import (
     run_clock,
 )
 from flows.owed import RunMode, run_mode, when_served
+from flows.refusals import ends_refused
 from sangsaeng.dashboard import artifact_key
 from sangsaeng.domain.clock import format_kst
 from sangsaeng.errors import InputRefused, StepError
@@ -40,14 +41,12 @@ async def _table(round_id: str, what: str, rows: list[dict[str, Any]], descripti
 
 
 def _refuse(what: str, refused: list[str], recorded: int) -> None:
-    """The run fails with every refused item listed (what the office sees in the UI)."""
-    logger = get_run_logger()
-    for line in refused:
-        logger.error("refused: %s", line)
+    """The run ends "일부 거부" with every refused item listed (flows/refusals.py)."""
     raise InputRefused(what, refused, recorded)
 
 
 @flow(name="accept_supplements", persist_result=False)
+@ends_refused
 @described
 async def accept_supplements(
     round_id: RoundId,
@@ -74,7 +73,7 @@ async def accept_supplements(
         f"{round_id} 보완서류 접수 / supplements: {len(result.recorded)} accepted, "
         f"{len(result.unchanged)} unchanged, {len(refused)} refused"))
     if refused:
-        _refuse("supplement item(s)", refused, len(result.recorded))
+        _refuse("보완서류 항목", refused, len(result.recorded))
     return SupplementsOutcome(
         round_id=round_id, detail=f"accepted {len(result.recorded)}, "
         f"unchanged {len(result.unchanged)}",
@@ -85,6 +84,7 @@ async def accept_supplements(
 
 
 @flow(name="upload_scores", persist_result=False)
+@ends_refused
 @described
 async def upload_scores(
     round_id: RoundId,
@@ -119,7 +119,7 @@ async def upload_scores(
         f"{result.corrected} corrected, {result.unchanged} unchanged, "
         f"{len(result.errors)} rejected")
     if result.errors:
-        _refuse("score row(s)", [str(e) for e in result.errors],
+        _refuse("평가표 행", [str(e) for e in result.errors],
                 result.added + result.corrected)
     return await _after_upload(round_id, result, chain, mode)
 

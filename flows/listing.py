@@ -23,6 +23,7 @@ from flows.models import (
     run_clock,
 )
 from flows.owed import begin, finish
+from flows.refusals import ends_refused
 from flows.support_import import applied
 from sangsaeng.domain.listing import MallStep
 from sangsaeng.io.after_selection import ListingInput, SupportFiles
@@ -49,6 +50,7 @@ async def mall_listing_support(round_id: RoundId, now: Now = None, actor: Actor 
 
 
 @flow(name="record_listing_step", persist_result=False)
+@ends_refused
 @described
 async def record_listing_step(
     receipt_no: Annotated[str, Field(min_length=1, description="접수번호 / receipt number")],

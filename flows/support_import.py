@@ -7,6 +7,7 @@ report — or fail with the refused rows.
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import PurePath
 from typing import Annotated
 
 from prefect import flow, get_run_logger
@@ -15,6 +16,7 @@ from pydantic import Field
 from flows import round_runs
 from flows.models import Actor, Now, SupportOutcome, described, run_clock
 from flows.owed import deliver, publish, run_mode, when_served
+from flows.refusals import ends_refused, refused_table
 from sangsaeng.errors import InputRefused
 from tasks import certificates
 from tasks.results import SupportApplied
@@ -38,12 +40,12 @@ async def applied(done: SupportApplied, chain: bool, now: datetime, actor: str
     for round_id in rounds:
         publish(round_id)
     if done.refused:
-        logger = get_run_logger()
-        for line in done.refused:
-            logger.error("refused: %s", line)
-        more = f" (all {done.refused_count} in {done.rejected_file})" if done.rejected_file \
-            else ""
-        raise InputRefused(f"row(s){more}", list(done.refused), sum(done.recorded.values()))
+        await refused_table("after-selection-refused", "선정 후 입력", done.refused)
+        lines = [str(e) for e in done.refused]
+        if done.rejected_file:
+            lines.append(f"… 외 {done.refused_count - len(lines)}건: 거부 목록 파일 "
+                         f"{PurePath(done.rejected_file).name}")
+        raise InputRefused("행", lines, sum(done.recorded.values()), done.refused_rows)
     detail = ", ".join(f"{kind} {n} recorded" for kind, n in done.recorded.items()) \
         or "nothing new"
     return SupportOutcome(
@@ -67,6 +69,7 @@ async def _propose(receipts: tuple[str, ...]) -> dict[str, str]:
 
 
 @flow(name="support_import", persist_result=False)
+@ends_refused
 @described
 async def support_import(
     path: Annotated[str, Field(min_length=1, description=(

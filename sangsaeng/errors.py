@@ -59,13 +59,19 @@ class InputRefused(SangsaengError):
 
     exit_code = 2
 
-    def __init__(self, what: str, refused: Sequence[str], recorded: int) -> None:
-        super().__init__(what, list(refused), recorded)  # picklable across Prefect
+    def __init__(self, what: str, refused: Sequence[str], recorded: int,
+                 total: int | None = None) -> None:
+        super().__init__(what, list(refused), recorded, total)  # picklable across Prefect
         self.what, self.refused, self.recorded = what, list(refused), recorded
+        self.total = len(self.refused) if total is None else total  # past a sample listed
+
+    def summary(self) -> str:
+        """One Korean line: how many were refused and recorded, and what to do."""
+        return (f"{self.what} {self.total}건 거부, {self.recorded}건 기록 — 거부된 "
+                "항목을 고쳐서 다시 주십시오")
 
     def __str__(self) -> str:
-        return (f"{len(self.refused)} {self.what} refused, {self.recorded} recorded — "
-                "correct them and give them again:\n" + "\n".join(self.refused))
+        return self.summary() + ":\n" + "\n".join(self.refused)
 
 
 class DocumentError(SangsaengError):

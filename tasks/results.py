@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sangsaeng.domain.states import RoundState
+from sangsaeng.io.sources import RowError
 
 SAMPLE = 20  # items of a list kept in a result; the rest is counted (and kept on disk)
 
@@ -128,8 +129,9 @@ class SupportApplied:
 
     recorded: dict[str, int]
     unchanged: dict[str, int]
-    refused: tuple[str, ...]
-    refused_count: int
+    refused: tuple[RowError, ...]  # the first SAMPLE
+    refused_count: int  # problems (a row may have several)
+    refused_rows: int
     rejected_file: str | None = None
     rounds_to_issue: tuple[str, ...] = ()
     not_read: tuple[str, ...] = ()

@@ -11,7 +11,7 @@ import io
 import re
 import zipfile
 import zlib
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -47,6 +47,12 @@ class RowError:
         if self.value is not None:
             where += f", value {self.value!r}"
         return f"{where}: {self.message}" if where else self.message  # a form: no file
+
+
+def rows_refused(errors: Iterable[RowError]) -> int:
+    """How many rows `errors` refuse: a row may be refused for several cells (a form's item,
+    with no row, counts once per error)."""
+    return len({(e.file, e.row) if e.row is not None else id(e) for e in errors})
 
 
 class PackageError(SangsaengError):

@@ -32,7 +32,8 @@ from sangsaeng.io.after_selection import SUPPORT_COLUMNS, read_support
 from sangsaeng.io.package import CriterionSpec, PackageError, RowError, read_package
 from sangsaeng.io.rows import COLUMNS
 from sangsaeng.models import Round
-from sangsaeng.services.intake import read_round_package
+from sangsaeng.services import after_selection
+from sangsaeng.services.intake import import_package, read_round_package
 
 ROUND_ID = re.compile(r"\d{4}-\d{1,3}")
 ZIP_MAGIC = b"PK\x03\x04"
@@ -268,18 +269,26 @@ def _publish(temporary: Path, parent: Path, name: str) -> Path:
 
 
 def check(session: Session, kind: Kind, round_id: str, folder: Path,
-          config_path: Path | None, config_dir: Path) -> Checked:
-    """Read the stored files as the import run will (PackageError: not readable at all)."""
+          config_path: Path | None, config_dir: Path, now: datetime) -> Checked:
+    """Read the stored files and try them as the import run will, rolled back: the rows
+    refused here are the rows the run refuses (PackageError: not readable at all)."""
     workbooks = sorted(folder.glob("*.xlsx"))
     data_path = workbooks[0] if workbooks else folder
     files = sorted(p.name for p in folder.iterdir())
     if kind is Kind.SUPPORT:
         support = read_support(data_path)
         rows = sum(len(getattr(support, stem)) for stem in SUPPORT_COLUMNS)
-        return Checked(folder, data_path, files, rows, list(support.errors))
+        return Checked(folder, data_path, files, rows, after_selection.trial(session, support,
+                                                                             now))
     rnd = session.get(Round, round_id)
     if rnd is not None:
         package = read_round_package(session, rnd, data_path)
+        try:  # against what the round holds now (a closed stage refuses new rows)
+            errors = import_package(session, rnd, package, now=now, actor="upload-check").errors
+        finally:
+            session.rollback()
+        return Checked(folder, data_path, files,
+                       sum(len(getattr(package, stem)) for stem in COLUMNS), errors)
     elif config_path is not None:
         program = load_program(config_dir)
         config = load_round(config_path, program)

@@ -43,6 +43,7 @@ from sangsaeng.errors import SangsaengError
 from sangsaeng.io.after_selection import SUPPORT_COLUMNS
 from sangsaeng.io.package import RowError
 from sangsaeng.io.rows import COLUMNS
+from sangsaeng.io.sources import rows_refused
 from sangsaeng.settings import Settings
 from sangsaeng.web.pages import Pages
 
@@ -125,8 +126,8 @@ class Refusal(SangsaengError):
 def refused(message: str) -> dict[str, Any]:
     """The page's result box for a refused request (every key the template reads)."""
     return {"status": "refused", "message": message, "files": [], "rows": 0, "folder": None,
-            "errors": [], "error_count": 0, "run_url": None, "run_name": None,
-            "run_note": None, "form_url": None}
+            "errors": [], "error_count": 0, "refused_rows": 0, "run_url": None,
+            "run_name": None, "run_note": None, "form_url": None}
 
 
 class UploadDesk:
@@ -271,14 +272,15 @@ class Page:
             kind = uploads.Kind(kind_value)
             limits = uploads.Limits(int(self.settings.upload_max_mb * 2**20),
                                     int(self.settings.upload_unpacked_max_mb * 2**20))
+            now = datetime.now(KST)
             try:
                 folder = uploads.store(self.settings.inbox_dir, round_id, kind, form.files,
-                                       limits, datetime.now(KST))
+                                       limits, now)
             except uploads.UploadRefused as exc:
                 raise Refusal(exc.status, str(exc)) from None
             try:
                 checked = uploads.check(session, kind, round_id, folder,
-                                        rounds[round_id].path, self.settings.config_dir)
+                                        rounds[round_id].path, self.settings.config_dir, now)
             except SangsaengError as exc:
                 shutil.rmtree(folder, ignore_errors=True)
                 raise Refusal(HTTPStatus.UNPROCESSABLE_ENTITY,
@@ -289,9 +291,11 @@ class Page:
     def _accepted(self, checked: Any, kind: Any, round_id: str, in_database: bool
                   ) -> dict[str, Any]:
         errors: list[RowError] = checked.errors
+        refused_rows = rows_refused(errors)  # rows, as the run counts them
         result = {**refused(f"{round_id} {kind.label}를 보관했습니다"
-                            + (f" — 거부된 행 {len(errors)}건" if errors
-                               else " — 모든 행이 올바릅니다")),
+                            + (f" — 거부된 행 {refused_rows}건은 가져오지 않고, 나머지 행은 "
+                               "기록합니다" if errors else " — 모든 행이 올바릅니다")),
+                  "refused_rows": refused_rows,
                   "status": "accepted", "files": checked.files, "rows": checked.rows,
                   # the upload's name in the round's inbox, not the server's path to it
                   "folder": f"{round_id}/{checked.folder.name}", "errors": errors[:SHOWN_ERRORS],

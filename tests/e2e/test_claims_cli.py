@@ -99,7 +99,7 @@ def test_events_dated_after_the_clock_are_refused_rows_in_every_kind(
                   "cancellations.csv row 2, column decided_on, value '2023-03-06'",
                   "changes.csv row 2, column changed_on, value '2023-12-01'"):
         assert f"{where}: is after today (2023-03-05)" in refused, where
-    assert "4 row(s) refused, 1 recorded" in refused  # C-2 is kept
+    assert "행 4건 거부, 1건 기록" in refused  # C-2 is kept
     code, stdout, _ = cli("export", "claims", "--round", "2022-2")
     assert code == 0 and [row.split(",")[0] for row in
                           stdout.lstrip("\ufeff").splitlines()[1:]] == ["C-2"]

@@ -180,7 +180,7 @@ def test_each_refused_item_says_why_and_leaves_nothing_behind(without_supplement
         "item 7 (2022-2-024 agreement): received 2022년 6월 9일(목) 18:00, not before the "
         "supplement deadline 2022년 6월 7일(화) 18:00 (S1): it cannot count",
     ]
-    assert caught.value.recorded == 1 and "7 supplement item(s) refused" in str(caught.value)
+    assert caught.value.recorded == 1 and "보완서류 항목 7건 거부, 1건 기록" in str(caught.value)
     assert _count(Document) == documents + 1  # only the good item
     assert [e.entity_id for e in _events("supplement.received")] == ["2022-2-028"]
     table = asyncio.run(_artifact("round-2022-2-supplements"))
