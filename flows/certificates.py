@@ -28,6 +28,7 @@ from flows.models import (
 )
 from flows.owed import begin, finish
 from flows.refusals import ends_refused
+from flows.run_names import named_run
 from flows.support_import import applied
 from sangsaeng.domain.certificates import Ground, ReissueField
 from sangsaeng.domain.states import RoundState
@@ -41,7 +42,7 @@ from tasks import certificates
 from tasks.support_import import record_support
 
 
-@flow(name="certificate_issuance", persist_result=False)
+@flow(name="certificate_issuance", flow_run_name=named_run, persist_result=False)
 @described
 async def certificate_issuance(round_id: RoundId, now: Now = None, actor: Actor = "prefect",
                                chain: Chain = False) -> IssuanceOutcome:
@@ -75,7 +76,7 @@ async def certificate_issuance(round_id: RoundId, now: Now = None, actor: Actor 
         skipped_file=done.skipped_file))
 
 
-@flow(name="confirm_production", persist_result=False)
+@flow(name="confirm_production", flow_run_name=named_run, persist_result=False)
 @ends_refused
 @described
 async def confirm_production(
@@ -99,7 +100,7 @@ async def confirm_production(
     return await applied(done, chain, clock, actor)
 
 
-@flow(name="change_certificate", persist_result=False)
+@flow(name="change_certificate", flow_run_name=named_run, persist_result=False)
 @ends_refused
 @described
 async def change_certificate(
@@ -120,7 +121,7 @@ async def change_certificate(
     return await applied(done, False, clock, actor)
 
 
-@flow(name="cancel_certificates", persist_result=False)
+@flow(name="cancel_certificates", flow_run_name=named_run, persist_result=False)
 @ends_refused
 @described
 async def cancel_certificates(

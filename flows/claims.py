@@ -11,13 +11,14 @@ from pydantic import Field
 
 from flows.models import Actor, Now, SupportOutcome, described, run_clock
 from flows.refusals import ends_refused
+from flows.run_names import named_run
 from flows.support_import import applied
 from sangsaeng.domain.claims import MAX_CLAIM_KRW
 from sangsaeng.io.after_selection import ClaimInput, SupportFiles
 from tasks.support_import import record_support
 
 
-@flow(name="submit_cost_claim", persist_result=False)
+@flow(name="submit_cost_claim", flow_run_name=named_run, persist_result=False)
 @ends_refused
 @described
 async def submit_cost_claim(

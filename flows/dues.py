@@ -7,10 +7,11 @@ from prefect import flow
 
 from flows.models import Now, described, run_clock
 from flows.owed import deliver
+from flows.run_names import named_run
 from tasks import dues
 
 
-@flow(name="support_dues", persist_result=False)
+@flow(name="support_dues", flow_run_name=named_run, persist_result=False)
 @described
 async def support_dues(now: Now = None) -> dict[str, int]:
     """The daily dues run (09:00 KST): certificate expiry reminders 90 and 30 days ahead (K6a),

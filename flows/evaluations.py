@@ -25,6 +25,7 @@ from flows.models import (
 )
 from flows.owed import deliver, run_mode, wait_for_input
 from flows.refusals import ends_refused
+from flows.run_names import named_run
 from flows.support_import import applied
 from sangsaeng.domain.clock import format_day
 from sangsaeng.domain.evaluations import KIND_NAMES, EvaluationKind, EvaluationResult
@@ -63,7 +64,7 @@ async def _wait_for_office(pending: Pending) -> CancellationDecision:
     return decision
 
 
-@flow(name="review_cancellation", persist_result=False)
+@flow(name="review_cancellation", flow_run_name=named_run, persist_result=False)
 @described
 async def review_cancellation(
     receipt_no: Annotated[str, Field(min_length=1, description="접수번호 / receipt number")],
@@ -87,7 +88,7 @@ async def review_cancellation(
                                      state=state, banned=len(banned))
 
 
-@flow(name="record_evaluation", persist_result=False)
+@flow(name="record_evaluation", flow_run_name=named_run, persist_result=False)
 @ends_refused
 @described
 async def record_evaluation(

@@ -26,6 +26,7 @@ from flows.models import (
 )
 from flows.owed import RunMode, run_mode, when_served
 from flows.refusals import ends_refused
+from flows.run_names import named_run
 from sangsaeng.dashboard import artifact_key
 from sangsaeng.domain.clock import format_kst
 from sangsaeng.errors import InputRefused, StepError
@@ -45,7 +46,7 @@ def _refuse(what: str, refused: list[str], recorded: int) -> None:
     raise InputRefused(what, refused, recorded)
 
 
-@flow(name="accept_supplements", persist_result=False)
+@flow(name="accept_supplements", flow_run_name=named_run, persist_result=False)
 @ends_refused
 @described
 async def accept_supplements(
@@ -83,7 +84,7 @@ async def accept_supplements(
         still_missing=result.still_missing)
 
 
-@flow(name="upload_scores", persist_result=False)
+@flow(name="upload_scores", flow_run_name=named_run, persist_result=False)
 @ends_refused
 @described
 async def upload_scores(

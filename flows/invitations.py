@@ -11,12 +11,13 @@ from pydantic import Field
 
 from flows.models import Actor, InvitationOutcome, Now, described
 from flows.owed import deliver
+from flows.run_names import named_run
 from sangsaeng.domain.events import EventKind
 from sangsaeng.services.invitations import EventInput
 from tasks import invitations
 
 
-@flow(name="invite_to_event", persist_result=False)
+@flow(name="invite_to_event", flow_run_name=named_run, persist_result=False)
 @described
 async def invite_to_event(
     kind: Annotated[EventKind, Field(description=(

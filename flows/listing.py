@@ -24,6 +24,7 @@ from flows.models import (
 )
 from flows.owed import begin, finish
 from flows.refusals import ends_refused
+from flows.run_names import named_run
 from flows.support_import import applied
 from sangsaeng.domain.listing import MallStep
 from sangsaeng.io.after_selection import ListingInput, SupportFiles
@@ -31,7 +32,7 @@ from tasks import listing
 from tasks.support_import import record_support
 
 
-@flow(name="mall_listing_support", persist_result=False)
+@flow(name="mall_listing_support", flow_run_name=named_run, persist_result=False)
 @described
 async def mall_listing_support(round_id: RoundId, now: Now = None, actor: Actor = "prefect",
                                chain: Chain = False) -> ListingSupportOutcome:
@@ -49,7 +50,7 @@ async def mall_listing_support(round_id: RoundId, now: Now = None, actor: Actor 
         step=run.entry.name, round_id=round_id, detail=detail, round_state=state, steps=steps))
 
 
-@flow(name="record_listing_step", persist_result=False)
+@flow(name="record_listing_step", flow_run_name=named_run, persist_result=False)
 @ends_refused
 @described
 async def record_listing_step(

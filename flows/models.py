@@ -45,6 +45,25 @@ Step.__doc__ = "The round's steps in order (flows/registry.py)."
 # Fields whose choices come from files and the database, filled in by flows/round_choice.py when
 # a deployment is registered and again when a round is created (the value names the kind).
 CHOICE = "x-sangsaeng-choice"
+OFF_FORM = "x-sangsaeng-off-form"  # a parameter the office never needs: not on the run form
+# The run forms' field labels, by parameter name (Prefect labels a field by its name: issue 23
+# item 7). A test checks that every field of every form has one.
+LABELS: dict[str, str] = {
+    "config": "회차", "round_id": "회차", "data": "접수 자료", "now": "기준 시각 (재현용)",
+    "approve": "위원장 승인 함께 제출", "wait_for_chair": "위원장 승인 기다리기",
+    "actor": "실행자 (감사 기록)", "chain": "다음 단계 자동 시작", "title": "제목",
+    "opens_at": "접수 시작", "closes_at": "접수 마감", "tracks": "모집 분야",
+    "quota": "분야별 선정 규모", "support_years": "지원 기간 (년)",
+    "after_hours": "업무시간 밖 마감 확인", "items": "항목", "path": "파일 (서버)",
+    "csv_text": "평가표 붙여넣기", "number": "확인서 번호", "field": "바꿀 항목",
+    "new_value": "새 값", "changed_on": "변경일", "reason": "사유", "receipt_no": "접수번호",
+    "ground": "취소 사유", "decided_on": "결정일", "claim_id": "신청 번호",
+    "submitted_on": "신청일", "amount_krw": "금액 (원)", "item": "비용 항목",
+    "evidence": "증빙", "brn": "사업자등록번호", "step": "단계", "done_on": "완료일",
+    "kind": "종류", "held_on": "실시일", "result": "결과", "note": "메모", "place": "장소",
+    "link": "링크", "decision": "결정", "decided_by": "결정하는 담당자", "doc_type": "서류",
+    "received_at": "접수 일시", "confirmed_at": "생산 확인 일시",
+}
 
 RoundId = Annotated[str, Field(min_length=1, description=(
     "회차: 목록에서 선택 (번호 — 제목) / the round: choose it from the list (id — title)"),

@@ -19,6 +19,7 @@ from pydantic import Field
 from flows.models import CHOICE, KstDateTime, NewRoundOutcome, described
 from flows.owed import run_mode, when_served
 from flows.round_choice import refresh_forms
+from flows.run_names import named_run
 from sangsaeng.domain.clock import as_kst, format_kst, in_office_hours
 from sangsaeng.errors import ConfigError
 from sangsaeng.services.round_files import ROUND_ID, NewRound
@@ -45,7 +46,7 @@ SupportYears = Annotated[int | None, Field(ge=1, description=(
     "지원 기간 (년, 비우면 program.toml) / support period in years (empty = the program's)"))]
 
 
-@flow(name="create_round", persist_result=False)
+@flow(name="create_round", flow_run_name=named_run, persist_result=False)
 @described
 async def create_round(
     round_id: NewRoundId, title: Title, opens_at: OpensAt, closes_at: ClosesAt, tracks: Tracks,
@@ -73,9 +74,9 @@ async def create_round(
     get_run_logger().info("%s 회차를 만들었습니다: 접수 %s KST부터, 마감 %s", new.id,
                           format_kst(new.opens_at), closes)
     outcome = NewRoundOutcome(
-        round_id=new.id, detail=f"created {path.name}: {new.title}, "
+        round_id=new.id, detail=f"{new.id} 회차를 만들었습니다: {new.title}, "
         f"{format_kst(new.opens_at)} – {format_kst(new.closes_at)} KST",
-        waiting_for="open_call (공고 게시): choose the round there to publish the call",
+        waiting_for="공고 게시 (open_call)에서 회차를 골라 공고를 게시하십시오",
         path=str(path), tracks=list(new.tracks), quota=new.quota)
     # served: the next form offers the round (no restart of `serve`)
     outcome.forms_updated = await when_served(mode, refresh_forms, [])

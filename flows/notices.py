@@ -7,10 +7,11 @@ from dataclasses import asdict
 from prefect import flow, get_run_logger
 
 from flows.models import DeliveryOutcome, RoundId, described
+from flows.run_names import named_run
 from tasks.notices import deliver_notices as deliver
 
 
-@flow(name="deliver_notices", persist_result=False)
+@flow(name="deliver_notices", flow_run_name=named_run, persist_result=False)
 @described
 async def deliver_notices(round_id: RoundId) -> DeliveryOutcome:
     """Send the round's due notices (retries whose backoff has passed, rows of a crashed run)."""

@@ -10,12 +10,13 @@ from prefect.settings import PREFECT_UI_URL
 
 from flows import round_runs
 from flows.models import DeliveryOutcome
+from flows.run_names import named_run
 from tasks.artifacts import publish_office_digest, publish_round, publish_statistics
 from tasks.notices import deliver_notices
 from tasks.rounds import active_rounds
 
 
-@flow(name="deliver_due_notices", persist_result=False)
+@flow(name="deliver_due_notices", flow_run_name=named_run, persist_result=False)
 async def deliver_due_notices() -> DeliveryOutcome:
     """Send whatever notices are due in every round (the outbox keeps what cannot go now)."""
     result = await deliver_notices(None)
@@ -24,7 +25,7 @@ async def deliver_due_notices() -> DeliveryOutcome:
     return DeliveryOutcome(round_id="*", **asdict(result))
 
 
-@flow(name="office_digest", persist_result=False)
+@flow(name="office_digest", flow_run_name=named_run, persist_result=False)
 async def office_digest() -> list[str]:
     """Refresh the status dashboard of every round in progress and of every round holding
     certificates, publish the office digest (certificates issued / cancelled / expiring) and

@@ -21,6 +21,7 @@ from pydantic import Field
 
 from flows import registry, round_runs
 from flows.models import (
+    OFF_FORM,
     Actor,
     CancelOutcome,
     Chain,
@@ -53,6 +54,7 @@ from flows.owed import (
     when_served,
 )
 from flows.registry import ROUND_STEPS, Entry
+from flows.run_names import named_run
 from sangsaeng.domain.clock import format_kst
 from sangsaeng.domain.states import RoundState
 from sangsaeng.errors import ImportRejected, StepError
@@ -71,7 +73,7 @@ def _counts(data: dict[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in data.items() if v) or "nothing new"
 
 
-@flow(name="open_call", persist_result=False)
+@flow(name="open_call", flow_run_name=named_run, persist_result=False)
 @described
 async def open_call(config: RoundFile, now: Now = None, actor: Actor = "prefect"
                     ) -> StepOutcome:
@@ -101,7 +103,7 @@ def _rejected(result: Imported) -> ImportRejected:
     return ImportRejected(result.rejected, sum(result.added.values()), lines)
 
 
-@flow(name="intake", persist_result=False)
+@flow(name="intake", flow_run_name=named_run, persist_result=False)
 @described
 async def intake(round_id: RoundId, data: DataPath = "", now: Now = None,
                  actor: Actor = "prefect") -> StepOutcome:
@@ -131,7 +133,7 @@ async def _until_deadline(round_id: str) -> None:
         await asyncio.sleep(early.total_seconds())
 
 
-@flow(name="close_intake", persist_result=False)
+@flow(name="close_intake", flow_run_name=named_run, persist_result=False)
 @described
 async def close_intake(round_id: RoundId, now: Now = None, actor: Actor = "prefect",
                        chain: Chain = False) -> StepOutcome:
@@ -151,7 +153,7 @@ async def close_intake(round_id: RoundId, now: Now = None, actor: Actor = "prefe
         chain=closed.closed)
 
 
-@flow(name="screening", persist_result=False)
+@flow(name="screening", flow_run_name=named_run, persist_result=False)
 @described
 async def screening(round_id: RoundId, now: Now = None, actor: Actor = "prefect",
                     chain: Chain = False) -> StepOutcome:
@@ -174,11 +176,13 @@ async def screening(round_id: RoundId, now: Now = None, actor: Actor = "prefect"
         round_state=result.state), chain=not waiting)
 
 
+# Given by the CLI and the `round` run; on the forms the chair approves in the run's dialog.
 ChairInput = Annotated[ChairApproval | None, Field(description=(
-    "위원장 승인 (비우면 UI에서 입력) / the chair's approval; empty = asked in the UI"))]
+    "위원장 승인 (비우면 UI에서 입력) / the chair's approval; empty = asked in the UI"),
+    json_schema_extra={OFF_FORM: True})]
 
 
-@flow(name="committee_review", persist_result=False)
+@flow(name="committee_review", flow_run_name=named_run, persist_result=False)
 @described
 async def committee_review(
     round_id: RoundId, now: Now = None, approval: ChairInput = None,
@@ -243,7 +247,7 @@ async def _wait_for_chair(run: StepRun) -> ChairApproval:
     return approval
 
 
-@flow(name="selection_notice", persist_result=False)
+@flow(name="selection_notice", flow_run_name=named_run, persist_result=False)
 @described
 async def selection_notice(round_id: RoundId, now: Now = None, actor: Actor = "prefect",
                            chain: Chain = False) -> StepOutcome:
@@ -259,7 +263,7 @@ async def selection_notice(round_id: RoundId, now: Now = None, actor: Actor = "p
         released=released.released, round_state=released.state))
 
 
-@flow(name="cancel_round", persist_result=False)
+@flow(name="cancel_round", flow_run_name=named_run, persist_result=False)
 @described
 async def cancel_round(
     round_id: RoundId,
@@ -289,14 +293,14 @@ async def cancel_round(
     return outcome
 
 
-@flow(name="round", persist_result=False)
+@flow(name="round", flow_run_name=named_run, persist_result=False)
 @described
 async def round_flow(
     config: RoundFile, data: DataPath = "", now: Now = None,
     approve: Annotated[bool, Field(description=(
         "위원장 승인을 함께 제출 / give the chair's approval (V10) with the run"))] = False,
-    until: Annotated[Step | None, Field(description="이 단계 후 멈춤 / stop after this step")
-                     ] = None,
+    until: Annotated[Step | None, Field(description="이 단계 후 멈춤 / stop after this step",
+                                        json_schema_extra={OFF_FORM: True})] = None,
     wait_for_chair: WaitForChair = False, actor: Actor = "prefect", approval: ChairInput = None,
 ) -> RoundReport:
     """Run one round end to end; stops at `until`, or where the round must wait.

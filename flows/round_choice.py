@@ -13,6 +13,7 @@ checks the round itself and fails the run with one line.
 from __future__ import annotations
 
 import copy
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +24,7 @@ from prefect.client.schemas.actions import DeploymentUpdate
 from prefect.deployments.runner import RunnerDeployment
 from sqlalchemy.exc import SQLAlchemyError
 
-from flows.models import CHOICE
+from flows.models import CHOICE, LABELS, OFF_FORM
 from sangsaeng.config import load_program
 from sangsaeng.db import session_scope
 from sangsaeng.errors import ConfigError
@@ -85,9 +86,53 @@ def _offer(prop: dict[str, Any], kind: str, choices: Choices) -> None:
             for code, name in choices.tracks.items()})
 
 
-def offer_choices(schema: dict[str, Any], choices: Choices) -> tuple[dict[str, Any], bool]:
-    """A copy of a parameter schema with its marked fields' choices; True if it has any."""
+def _not_null(prop: dict[str, Any]) -> None:
+    """An optional field as a plain one (in place): Prefect shows `X | None` as a toggle and a
+    null default as "None"; an empty field is left out of the run's parameters instead."""
+    branches = [b for b in prop.get("anyOf", ()) if b.get("type") != "null"]
+    if "anyOf" in prop and len(branches) == 1:
+        del prop["anyOf"]
+        prop.update(branches[0])
+    if "default" in prop and prop["default"] is None:
+        del prop["default"]
+
+
+def for_the_office(schema: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a parameter schema as the office's form (issue 23 item 7): Korean labels, no
+    `None` toggles, without the fields the office never needs (OFF_FORM)."""
     out = copy.deepcopy(schema)
+    props: dict[str, Any] = out.get("properties", {})
+    for name in [n for n, prop in props.items() if prop.get(OFF_FORM)]:
+        del props[name]
+        if name in out.get("required", ()):
+            out["required"].remove(name)
+    models = out.get("definitions", {})
+    for fields in (props, *(m.get("properties", {}) for m in models.values())):
+        for name, prop in fields.items():
+            if prop.get("title") in (None, name, name.replace("_", " ").title()):
+                prop["title"] = LABELS.get(name, name)  # not a title a model gave in Korean
+            _not_null(prop)
+    for name in set(models) - _referenced(props, models):
+        del models[name]  # a model only a field left off used
+    return out
+
+
+def _referenced(props: dict[str, Any], models: dict[str, Any]) -> set[str]:
+    """The models (`definitions`) the fields use, directly or through another model."""
+    found: set[str] = set()
+    text = json.dumps(props)
+    while True:
+        more = {n for n in models if f'"#/definitions/{n}"' in text} - found
+        if not more:
+            return found
+        found |= more
+        text = json.dumps([models[n] for n in more])
+
+
+def offer_choices(schema: dict[str, Any], choices: Choices) -> tuple[dict[str, Any], bool]:
+    """A copy of a parameter schema as the office's form with its marked fields' choices;
+    True if it has any."""
+    out = for_the_office(schema)
     marked = False
     for prop in out.get("properties", {}).values():
         kind = prop.get(CHOICE)
@@ -98,28 +143,32 @@ def offer_choices(schema: dict[str, Any], choices: Choices) -> tuple[dict[str, A
 
 
 def with_choices(deployment: RunnerDeployment, choices: Choices) -> RunnerDeployment:
-    """The hook `deployments()` calls: the deployment's form offers the current choices."""
+    """The hook `deployments()` calls: the deployment's form is the office's, offering the
+    current choices."""
     schema, marked = offer_choices(deployment._parameter_openapi_schema.model_dump(), choices)
+    deployment._parameter_openapi_schema = type(
+        deployment._parameter_openapi_schema).model_validate(schema)
     if marked:
-        deployment._parameter_openapi_schema = type(
-            deployment._parameter_openapi_schema).model_validate(schema)
         deployment.enforce_parameter_schema = False  # the flow checks (module docstring)
     return deployment
 
 
 async def refresh_forms() -> list[str]:
     """Write the current choices into every registered deployment whose form has a marked
-    field (served or deployed to a work pool: both carry the markers); returns them as
-    `flow/deployment`."""
+    field (served or deployed to a work pool: both carry the markers), and make every form
+    the office's (a work pool's deployments are registered by `prefect deploy`); returns
+    those updated as `flow/deployment`."""
     choices = current_choices()
     updated: list[str] = []
     async with get_client() as client:
         for found in await client.read_deployments(limit=200):
             schema, marked = offer_choices(found.parameter_openapi_schema or {}, choices)
-            if not marked:
-                continue
+            if not marked and schema == (found.parameter_openapi_schema or {}):
+                continue  # a form with no choices, already the office's
             await client.update_deployment(found.id, DeploymentUpdate(
-                parameter_openapi_schema=schema, enforce_parameter_schema=False))
+                parameter_openapi_schema=schema,
+                enforce_parameter_schema=False if marked else found.enforce_parameter_schema))
             updated.append(f"{(await client.read_flow(found.flow_id)).name}/{found.name}")
-    get_run_logger().info("forms offering %d round(s): %s", len(choices.rounds), updated)
+    get_run_logger().info("실행 양식 %d개를 고쳤습니다: 회차 목록 %d개", len(updated),
+                          len(choices.rounds))
     return sorted(updated)

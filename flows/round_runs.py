@@ -30,6 +30,7 @@ from prefect.states import Cancelled, Scheduled
 
 from flows import registry
 from flows.registry import DEPLOYMENT_NAMES, LEGACY_DEPLOYMENT, NEXT_STEP
+from flows.run_names import run_name
 from sangsaeng.dashboard import WaitingInput
 from sangsaeng.domain.clock import KST
 from sangsaeng.domain.states import RoundState
@@ -198,10 +199,15 @@ async def ensure_deadline_runs(round_id: str, closes_at: datetime, supplement_de
                 deployment.id, parameters={"round_id": round_id, "chain": True},
                 state=Scheduled(scheduled_time=spec.at), idempotency_key=spec.idempotency_key,
                 tags=[round_tag(round_id), spec.tag],
-                name=f"{round_id}-{spec.what}-{spec.at.astimezone(KST):%Y%m%d-%H%M}KST")
+                name=run_name(spec.flow_name, round_id, spec.at))
             out[spec.what] = str(run.id)
     get_run_logger().info("deadline runs of %s: %s", round_id, out)
     return out
+
+
+def _now() -> datetime:
+    """When a run is started (its name's time), in KST."""
+    return datetime.now(KST)
 
 
 async def start_next_step(round_id: str, state: RoundState, *, after: registry.Entry,
@@ -223,7 +229,7 @@ async def start_step(round_id: str, step: str, *, once_per: str = "chained",
         run = await client.create_flow_run_from_deployment(
             deployment.id, parameters={"round_id": round_id, "chain": True, **parameters},
             idempotency_key=f"sangsaeng-round-{round_id}-{step}-{once_per}",
-            tags=[round_tag(round_id), "chained"], name=f"{round_id}-{step}")
+            tags=[round_tag(round_id), "chained"], name=run_name(step, round_id, _now()))
     get_run_logger().info("next step of %s: %s (run %s)", round_id, step, run.id)
     return str(run.id)
 
@@ -244,7 +250,8 @@ async def start_delivery(round_id: str) -> str:
             idempotency_key=f"sangsaeng-deliver-{round_id}-{own}",
             # not `round:<id>`: a delivery is no step of the round (cancel_round withholds the
             # round's notices in the outbox; the run then finds nothing to send)
-            tags=["notices", f"notices:{round_id}"], name=f"{round_id}-notices")
+            tags=["notices", f"notices:{round_id}"],
+            name=run_name(registry.DELIVER_NOTICES.name, round_id, _now()))
     get_run_logger().info("notices of %s: delivered by run %s", round_id, run.id)
     return str(run.id)
 
@@ -260,6 +267,7 @@ async def start_review(receipt_no: str) -> str:
         run = await client.create_flow_run_from_deployment(
             deployment.id, parameters={"receipt_no": receipt_no},
             idempotency_key=f"sangsaeng-review-cancellation-{receipt_no}-{own}",
-            tags=["human", "input"], name=f"{receipt_no}-review-cancellation")
+            tags=["human", "input"],
+            name=run_name(registry.REVIEW_CANCELLATION.name, receipt_no, _now()))
     get_run_logger().info("pending cancellation of %s: decided in run %s", receipt_no, run.id)
     return str(run.id)

@@ -17,6 +17,7 @@ from flows import round_runs
 from flows.models import Actor, Now, SupportOutcome, described, run_clock
 from flows.owed import deliver, publish, run_mode, when_served
 from flows.refusals import ends_refused, refused_table
+from flows.run_names import named_run
 from sangsaeng.errors import InputRefused
 from tasks import certificates
 from tasks.results import SupportApplied
@@ -68,7 +69,7 @@ async def _propose(receipts: tuple[str, ...]) -> dict[str, str]:
     return reviews or {}
 
 
-@flow(name="support_import", persist_result=False)
+@flow(name="support_import", flow_run_name=named_run, persist_result=False)
 @ends_refused
 @described
 async def support_import(

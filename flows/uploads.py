@@ -4,16 +4,20 @@ deployments (always addressed through `round_runs.deployment_name`)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from prefect.client.orchestration import get_client
 
 from flows import registry
 from flows.round_runs import deployment_name, round_tag
+from flows.run_names import run_name
+from sangsaeng.domain.clock import KST
 
 UPLOAD_ACTOR = "upload"  # the audit trail's actor: the shared password names no person
 
 
-def start_import(kind: str, round_id: str, data_path: str, key: str) -> str:
-    """Create the import run of an upload (once per upload `key`); returns its id."""
+def start_import(kind: str, round_id: str, data_path: str, key: str) -> tuple[str, str]:
+    """Create the import run of an upload (once per upload `key`); returns its id and name."""
     if kind == "package":
         flow_name, tags = registry.INTAKE.name, [round_tag(round_id), "upload"]
         parameters: dict[str, object] = {"round_id": round_id, "data": data_path,
@@ -24,9 +28,10 @@ def start_import(kind: str, round_id: str, data_path: str, key: str) -> str:
     with get_client(sync_client=True) as client:
         deployment = client.read_deployment_by_name(deployment_name(flow_name))
         run = client.create_flow_run_from_deployment(
-            deployment.id, parameters=parameters, tags=tags, name=f"{key}",
+            deployment.id, parameters=parameters, tags=tags,
+            name=run_name(flow_name, round_id, datetime.now(KST)),
             idempotency_key=f"sangsaeng-upload-{key}")
-    return str(run.id)
+    return str(run.id), run.name
 
 
 def round_deployment_id() -> str:

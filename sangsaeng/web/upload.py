@@ -374,8 +374,9 @@ def _import_run(ui: str, kind: str, round_id: str, checked: Any) -> dict[str, An
 
     key = f"upload-{round_id}-{checked.folder.name}"
     try:
-        run_id = start_import(kind, round_id, str(checked.data_path), key)
+        run_id, name = start_import(kind, round_id, str(checked.data_path), key)
     except Exception as exc:  # the files are kept: the run can be started by hand
         return {"run_note": (f"가져오기 실행을 시작하지 못했습니다 ({type(exc).__name__}:"
-                             f" {exc}); UI에서 data={checked.data_path}로 시작하십시오")}
-    return {"run_url": run_url(ui, run_id), "run_name": key}
+                             f" {exc}). 파일은 {round_id}/{checked.folder.name}(으)로 "
+                             "보관했습니다: 관리자에게 알려 주십시오")}
+    return {"run_url": run_url(ui, run_id), "run_name": name}

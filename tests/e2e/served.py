@@ -248,13 +248,16 @@ class Api:
             tags=FlowRunFilterTags(all_=[f"round:{round_id}"])))))
 
     def runs(self, round_id: str) -> dict[str, Any]:
-        """The round's flow runs by name (`<round>-<step>…`)."""
+        """The round's flow runs by name (`<round> <step's title> — <when>`)."""
         return {r.name: r for r in self.round_runs(round_id)}
 
-    def run_named(self, round_id: str, prefix: str, state: str) -> Any:
-        """The round's run whose name starts with `prefix`, if it is in `state`."""
+    def run_named(self, round_id: str, flow_name: str, state: str) -> Any:
+        """The round's run of `flow_name`, named for it (flows/run_names.py), if in `state`."""
+        from flows.registry import BY_NAME
+
         for name, run in self.runs(round_id).items():
-            if name.startswith(f"{round_id}-{prefix}") and run.state and run.state.name == state:
+            if (name.startswith(f"{round_id} {BY_NAME[flow_name].title} — ") and run.state
+                    and run.state.name == state):
                 return run
         return None
 

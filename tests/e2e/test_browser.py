@@ -65,8 +65,8 @@ def test_the_office_finds_the_round_form_and_the_selection_in_the_ui(
             lambda c: c.read_flow_run(evaluations.id)).state.is_final() or None,
             timeout=240, every=1)
         review = poll("the review run to wait for the office", lambda: next(
-            (r for r in api.call(lambda c: c.read_flow_runs()) if r.name ==
-             "2022-2-018-review-cancellation" and r.state and r.state.name == "Suspended"),
+            (r for r in api.call(lambda c: c.read_flow_runs()) if r.name.startswith(
+             "2022-2-018 성과평가 취소 검토 — ") and r.state and r.state.name == "Suspended"),
             None), timeout=240, every=1)
         office_sees_the_ui(page_url=served_server.ui_url, round_deployment=round_deployment.id,
                            selection=selection.latest_id, status=status.latest_id,

@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, select
 
 from flows.registry import DEPLOYMENT_NAMES, ENTRIES, LEGACY_DEPLOYMENT
 from flows.round_runs import deployment_name
+from sangsaeng.domain.clock import KST
 from sangsaeng.models import AuditEvent, Round
 from tests.conftest import REPO
 from tests.e2e.served import (
@@ -101,6 +102,11 @@ def test_a_served_round_closes_on_time_waits_for_the_chair_and_decides_like_the_
         state, _, supplement = _program_db(database_url)
         assert state == "open"
         waiting = {r.name: r for r in api.round_runs(round_id) if r.state.is_scheduled()}
+        assert sorted(waiting) == sorted(  # named for what they do, in KST (issue 23 item 7)
+            f"{round_id} {title} — {at.astimezone(KST):%Y-%m-%d %H:%M}" for title, at in (
+                ("접수 마감", closes_at), ("요건 검토", datetime.fromisoformat(supplement))))
+        assert api.call(lambda c: c.read_flow_run(run.id)).name.startswith(
+            f"{round_id} 회차 실행 — ")
         assert sorted(r.expected_start_time for r in api.round_runs(round_id)
                       if r.state.is_scheduled()) == [
             closes_at, datetime.fromisoformat(supplement)]  # T2 and S1, in KST on the server

@@ -258,3 +258,26 @@ def test_an_id_that_is_no_round_id_names_no_file(config_dir: Path) -> None:
             create_round_file(session, config_dir, new, now=datetime.now(UTC), actor="x")
     assert sorted(p.name for p in config_dir.rglob("*")) == sorted(
         p.name for p in (REPO / "config").rglob("*"))
+
+
+def test_every_form_field_has_a_korean_label_and_no_none_toggle() -> None:
+    """Issue 23 item 7: Prefect labels a field by its parameter name, shows `X | None` as a
+    toggle and a null default as "None"; the office's forms have Korean labels, no null, and
+    not the fields only the CLI gives (the round's `until` and `approval`)."""
+    import json
+    import re
+
+    hangul = re.compile("[가-힣]")
+    for deployment in deployments():
+        schema = deployment._parameter_openapi_schema.model_dump()
+        fields = [(name, prop) for props in (schema["properties"], *(
+            model.get("properties", {}) for model in schema.get("definitions", {}).values()))
+            for name, prop in props.items()]
+        for name, prop in fields:
+            assert hangul.search(prop.get("title", "")), (deployment.name, name, prop)
+        text = json.dumps(schema)
+        assert '"null"' not in text and '"default": null' not in text, deployment.name
+    forms = {d.flow_name: d._parameter_openapi_schema.properties for d in deployments()}
+    assert "until" not in forms["round"] and "approval" not in forms["round"]
+    assert "approval" not in forms["committee_review"]
+    assert forms["round"]["config"]["title"] == "회차"

@@ -52,6 +52,11 @@ async def _refused_table() -> list[dict[str, object]]:
     return json.loads(str(found[0].data)) if found else []
 
 
+async def _name_of(run_id: object) -> str:
+    async with get_client() as client:
+        return (await client.read_flow_run(run_id)).name  # type: ignore[arg-type]
+
+
 @pytest.mark.usefixtures("replayed")
 def test_the_upload_check_refuses_exactly_the_rows_the_run_refuses_and_keeps_nothing(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
@@ -95,6 +100,8 @@ def test_a_step_stopped_by_the_programs_own_error_logs_one_line_and_no_traceback
     state = asyncio.run(upload_scores("2022-2", "사무국", "scores.csv", "receipt_no\n",
                                       return_state=True))
     assert state.is_failed()
+    assert asyncio.run(_name_of(state.state_details.flow_run_id)).startswith(
+        "2022-2 평가표 올리기 — ")  # named for what it does (item 7), not `metal-chipmunk`
     assert not [r for r in caplog.records if r.exc_info or "Traceback" in r.getMessage()]
     stopped = [r.getMessage() for r in caplog.records if r.getMessage().startswith("멈춤: ")]
     assert stopped and "give the score sheet either" in stopped[0]

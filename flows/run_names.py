@@ -1,0 +1,45 @@
+"""What a run is called in the UI (issue 23 item 7): what it does, for which round or
+application, and when, in KST — `2022-2 회차 실행 — 2026-12-07 10:00` — not Prefect's random
+`alpha6-lissepia-reach`.
+
+Runs this program creates (a deadline's closure, a chained step, a delivery) are named so when
+created; every other run (the UI's Run button, a schedule, the CLI) is renamed so when it
+starts, by `named_run`, each flow's `flow_run_name`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import PurePath
+from typing import Any
+
+from flows.registry import BY_NAME
+from sangsaeng.domain.clock import KST
+
+SEPARATOR = " — "  # a name of ours: `<subject> <title> — <when>`
+
+
+def run_name(flow_name: str, subject: str, at: datetime) -> str:
+    """`<subject> <the step's Korean title> — <date time KST>` (subject may be empty)."""
+    title = BY_NAME[flow_name].title
+    return f"{subject} {title}{SEPARATOR}{at.astimezone(KST):%Y-%m-%d %H:%M}".lstrip()
+
+
+def subject_of(parameters: dict[str, Any]) -> str:
+    """The round, application or certificate a run is for, from its parameters."""
+    for key in ("round_id", "receipt_no", "number"):
+        if parameters.get(key):
+            return str(parameters[key])
+    config = str(parameters.get("config") or "")
+    return PurePath(config).stem if config.endswith(".toml") else config
+
+
+def named_run() -> str:
+    """A flow's `flow_run_name`: keeps a name this program gave, else names the run."""
+    from prefect.runtime import flow_run
+
+    current = str(flow_run.name or "")
+    if SEPARATOR in current:
+        return current
+    return run_name(str(flow_run.flow_name), subject_of(dict(flow_run.parameters or {})),
+                    datetime.now(KST))
