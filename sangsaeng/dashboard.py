@@ -50,21 +50,10 @@ SELECTION_HEADERS = {"receipt_no": "접수번호 receipt", "track": "분야 trac
                      "reasons": "사유 reasons"}
 
 
-def track_names(rnd: Round) -> dict[str, str]:
-    """The round's tracks by code, in Korean (`혁신성장`), from its frozen settings."""
-    return {t: str(v.get("name", t)) for t, v in rnd.settings.get("tracks", {}).items()}
-
-
-def criterion_names(rnd: Round) -> dict[str, str]:
-    """The round's scoring items by key, in Korean (a BELOW_ITEM_FLOOR reason names one)."""
-    return {c["key"]: c["name"] for items in rnd.settings.get("criteria", {}).values()
-            for c in items}
-
-
 def decision_words(rnd: Round, rows: Iterable[Sequence[str]]) -> list[list[str]]:
     """`reports.decision_rows` rows as a person reads them: track, status and reasons in Korean
     (decisions.csv keeps the codes)."""
-    tracks, criteria = track_names(rnd), criterion_names(rnd)
+    tracks, criteria = rnd.track_names(), rnd.criterion_names()
     return [[receipt, named(tracks, track), named(APPLICATION_STATES, status), score, rank,
              "; ".join(reason_ko(r, criteria) for r in reasons.split(";") if r)]
             for receipt, track, status, score, rank, reasons in rows]
@@ -127,7 +116,7 @@ def dashboard_markdown(session: Session, rnd: Round, exports: Sequence[str] = ()
             select(a.track, a.state, func.count()).where(a.round_id == rnd.id)
             .group_by(a.track, a.state)).all()}
     states = sorted({s for _, s in counts})
-    tracks = track_names(rnd)
+    tracks = rnd.track_names()
     app_rows = [[named(tracks, t), *(str(counts.get((t, s), 0)) for s in states),
                  str(sum(counts.get((t, s), 0) for s in states))] for t in rnd.tracks]
     notices = notice_status(session, rnd.id).counts
@@ -364,9 +353,12 @@ def round_artifacts(session: Session, rnd: Round, written: Written | None,
 
 @dataclass(frozen=True)
 class ChairProposal:
-    """V10: what the chair's form shows, and the receipts it offers to exclude or include."""
+    """V10: what the chair's form shows — its description (`brief`: the counts, what to do)
+    and the proposal's rows (`listing`, under the approval switch) — and the receipts it
+    offers to exclude or include."""
 
     brief: str
+    listing: str
     proposed: list[str]
     reserves: list[str]
 
@@ -391,21 +383,23 @@ def chair_brief(session: Session, rnd: Round, limit: int = 300) -> ChairProposal
         counts[row[status_at]] = counts.get(row[status_at], 0) + 1
     shown = [r for r in rows if r[status_at] in ("selected", "reserve")]
     companies = lead_names(session, rnd)
-    # A list, not a table: the Resume dialog shows a markdown table in a box a few rows high.
+    # A list under the approval switch, not in the form's description: the Resume dialog shows
+    # the description in a box two rows high (a field's description is shown whole).
     items = [f"- **{escape(receipt)}** {escape(companies.get(receipt, ''))} · {escape(track)} · "
              f"{status} · {score}점" + (f" · {rank}위" if rank else "")
              for receipt, track, status, score, rank, _ in
              decision_words(rnd, shown[:limit])]
-    lines = [
+    # each item a paragraph: the form's markdown joins the lines of a tight list into one item
+    listing = ["접수번호 주관기업 · 분야 · 상태 · 점수 · 순위", *items]
+    if len(shown) > limit:
+        key = artifact_key(rnd.id, "selection")
+        listing += [f"… 외 {len(shown) - limit}건: 선정안 표 `{key}`"]
+    brief = [
         f"## {rnd.id} 선정안 (위원회 제안)", "",
         " · ".join(f"{named(APPLICATION_STATES, status)} {n}건"
                    for status, n in sorted(counts.items())), "",
-        "접수번호 주관기업 · 분야 · 상태 · 점수 · 순위", "", *items]
-    if len(shown) > limit:
-        key = artifact_key(rnd.id, "selection")
-        lines += ["", f"… 외 {len(shown) - limit}건: 선정안 표 `{key}`"]
-    lines += ["", "승인하려면 '선정안 승인'을 켜고 위원장 이름을 적어 제출하세요. 제외·포함은 "
-              "목록에서 고르고 사유를 적습니다(감사 기록)."]
-    return ChairProposal("\n".join(lines),
+        "제안된 과제는 '선정안 승인' 아래에 있습니다. 승인하려면 그것을 켜고 위원장 이름을 적어 "
+        "제출하세요. 제외·포함은 목록에서 고르고 사유를 적습니다(감사 기록)."]
+    return ChairProposal("\n".join(brief), "\n\n".join(listing),
                          [r[0] for r in shown if r[status_at] == "selected"],
                          [r[0] for r in shown if r[status_at] == "reserve"])

@@ -39,6 +39,15 @@ class Round(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
+    def track_names(self) -> dict[str, str]:
+        """The round's tracks by code, in Korean (`혁신성장`), from its frozen settings."""
+        return {t: str(v.get("name", t)) for t, v in self.settings.get("tracks", {}).items()}
+
+    def criterion_names(self) -> dict[str, str]:
+        """The round's scoring items by key, in Korean (a BELOW_ITEM_FLOOR reason names one)."""
+        return {c["key"]: c["name"] for items in self.settings.get("criteria", {}).values()
+                for c in items}
+
 
 class Company(SQLModel, table=True):
     """C1/C2: a company, identified by its BRN; the latest name seen, verbatim."""

@@ -23,10 +23,10 @@ def normalize_brn(value: str) -> str:
     """Return the BRN as `XXX-XX-XXXXX`, or raise InvalidBRN saying why."""
     text = value.strip()
     if not _SHAPE.match(text):
-        raise InvalidBRN(f"not a BRN (expected XXX-XX-XXXXX): {text!r}")
+        raise InvalidBRN(f"사업자등록번호가 아닙니다 (XXX-XX-XXXXX 형식): {text!r}")
     digits = text.replace("-", "")
     if int(digits[9]) != check_digit(digits[:9]):
-        raise InvalidBRN(f"BRN check digit fails: {text!r}")
+        raise InvalidBRN(f"사업자등록번호의 검증 숫자가 맞지 않습니다: {text!r}")
     return f"{digits[:3]}-{digits[3:5]}-{digits[5:]}"
 
 

@@ -48,7 +48,7 @@ def evidence_problem(step: MallStep, evidence: str) -> str | None:
     """M1: why the evidence cannot stand for the step (`catalog_number`: the 8-digit
     물품식별번호), or None when it can."""
     if step is MallStep.CATALOG_NUMBER and not CATALOG_NUMBER.fullmatch(evidence.strip()):
-        return "catalog_number needs the 8-digit 물품식별번호 as evidence"
+        return "catalog_number 단계의 증빙은 8자리 물품식별번호여야 합니다"
     return None
 
 

@@ -87,22 +87,23 @@ def _mean_half_up(values: Sequence[Decimal], places: int = 2) -> Decimal:
 
 
 def parse_score(text: str, maximum: Decimal) -> Decimal:
-    """V2: parse one score in [0, maximum] with at most one decimal, or raise ValueError."""
+    """V2: parse one score in [0, maximum] with at most one decimal, or raise ValueError (its
+    message, in Korean, is the refused row's reason)."""
     raw = text.strip()
     if not raw:
-        raise ValueError("score is empty")
+        raise ValueError("점수가 비어 있습니다")
     if not _NUMBER.match(raw):
-        raise ValueError(f"score {raw!r} is not a number")
+        raise ValueError(f"점수가 숫자가 아닙니다 ({raw!r})")
     try:
         value = Decimal(raw)
     except InvalidOperation as exc:  # pragma: no cover - the pattern admits only numbers
-        raise ValueError(f"score {raw!r} is not a number") from exc
+        raise ValueError(f"점수가 숫자가 아닙니다 ({raw!r})") from exc
     if value < 0:
-        raise ValueError(f"score {raw!r} is negative; scores run from 0 to {maximum}")
+        raise ValueError(f"점수가 음수입니다 ({raw!r}): 점수는 0점부터 {maximum}점까지입니다")
     if value > maximum:
-        raise ValueError(f"score {raw!r} is above the maximum {maximum}")
+        raise ValueError(f"점수가 최고점 {maximum}점을 넘습니다 ({raw!r})")
     if value != value.quantize(_ONE_DECIMAL):
-        raise ValueError(f"score {raw!r} has more than one decimal")
+        raise ValueError(f"점수는 소수 첫째 자리까지만 쓸 수 있습니다 ({raw!r})")
     return value.copy_abs().quantize(_ONE_DECIMAL)  # copy_abs: "-0" is 0.0
 
 

@@ -138,7 +138,7 @@ def _choice(kind: type[E]) -> Callable[[str], E]:
         try:
             return kind(values.required(text).strip().lower())
         except ValueError:
-            raise ValueError(f"expected one of {', '.join(m.value for m in kind)}") from None
+            raise ValueError(f"{', '.join(m.value for m in kind)} 중 하나여야 합니다") from None
     return parse
 
 
@@ -223,7 +223,7 @@ def _item(stem: str, c: Cells) -> object:
 def _claim_id(text: str) -> str:
     """M2: a claim's id, one line of at most 40 characters (the stored key)."""
     if len(values.name(text)) > CLAIM_ID_MAX:
-        raise ValueError(f"longer than {CLAIM_ID_MAX} characters")
+        raise ValueError(f"{CLAIM_ID_MAX}자를 넘습니다")
     return text
 
 
@@ -260,14 +260,15 @@ def read_support(path: Path) -> SupportFiles:
     return found
 
 
-# The date of an event that has happened, per kind: a row dated after the clock is refused.
-# (Listing steps are checked where they are recorded, against the certificate: M1.)
+# The date of an event that has happened, per kind, and its name as the refusal says it (a
+# topic: "…은/는"): a row dated after the clock is refused. (Listing steps are checked where
+# they are recorded, against the certificate: M1.)
 HAPPENED_ON = MappingProxyType({
-    "production": ("confirmed_at", "a production confirmation"),
-    "changes": ("changed_on", "a change"),
-    "cancellations": ("decided_on", "a cancellation decision"),
-    "cost_claims": ("submitted_on", "a claim's submission"),
-    "evaluations": ("held_on", "an evaluation")})
+    "production": ("confirmed_at", "생산 확인 시각은"),  # K1
+    "changes": ("changed_on", "변경일은"),  # K4
+    "cancellations": ("decided_on", "취소 결정일은"),  # K5
+    "cost_claims": ("submitted_on", "비용 청구 제출일은"),  # M2
+    "evaluations": ("held_on", "평가일은")})  # M3
 
 
 def happened_by(found: SupportFiles, now: datetime) -> SupportFiles:
@@ -285,6 +286,6 @@ def happened_by(found: SupportFiles, now: datetime) -> SupportFiles:
             shown = when.isoformat()
             found.errors.append(RowError(
                 item.file, item.row if item.file else None, column, shown,
-                f"is after today ({today.isoformat()}): {what} cannot be dated in the future"))
+                f"오늘({today.isoformat()}) 이후입니다: {what} 미래일 수 없습니다"))
         setattr(found, kind, kept)
     return found

@@ -82,18 +82,19 @@ def unreadable(cell: str, encoding: str | None = None) -> str | None:
     """Why a cell cannot be read — a NUL, text in the other encoding than its file's
     (`encoding`), or bytes that are neither UTF-8 nor CP949 — or None."""
     if NUL in cell:
-        return "holds a NUL character (byte 0x00): no text has one; save the file as UTF-8 CSV"
+        return ("NUL 문자(바이트 0x00)가 들어 있습니다: 텍스트에는 없는 문자입니다. 파일을 "
+                "UTF-8 CSV로 저장해 주십시오")
     bad = _BAD_BYTE.findall(cell)
     if not bad:
         return None
     other = _other_encoding(cell, encoding)
     if other is not None:
-        return (f"is {other[0]} text in a {other[1]} file (pasted from a file saved another "
-                "way?): save the whole file in one encoding, UTF-8 CSV")
+        return (f"{other[1]} 파일 안의 {other[0]} 텍스트입니다 (다른 방식으로 저장된 파일에서 "
+                "붙여 넣었습니까?): 파일 전체를 한 가지 인코딩, UTF-8 CSV로 저장해 주십시오")
     listed = " ".join(f"0x{ord(char) - 0xDC00:02x}" for char in bad[:8])
-    what = f"bytes {listed}{' …' if len(bad) > 8 else ''} are" if len(bad) > 1 else \
-        f"byte {listed} is"
-    return f"{what} neither UTF-8 nor CP949: retype the cell or save the file as UTF-8 CSV"
+    more = " …" if len(bad) > 8 else ""
+    return (f"UTF-8도 CP949도 아닌 바이트가 있습니다 ({listed}{more}): 칸을 다시 입력하거나 "
+            "파일을 UTF-8 CSV로 저장해 주십시오")
 
 
 def _other_encoding(cell: str, encoding: str | None) -> tuple[str, str] | None:

@@ -59,10 +59,20 @@ class Cells:
         """Reject a row whose natural key an earlier accepted row already has."""
         first = seen.get(key) if None not in key else None
         if first is not None:
-            self.fail(columns.split(", ")[-1], f"duplicate of row {first} (same {columns})")
+            self.fail(columns.split(", ")[-1], duplicate(first, columns))
 
 
 Seen = dict[tuple[object, ...], int]
+
+
+def duplicate(first: int, columns: str) -> str:
+    """The reason of a row repeating row `first`'s natural key (`columns`, header codes)."""
+    return f"{first}행과 중복됩니다 ({columns} 값이 같습니다)"
+
+
+def rejected_application(receipt_no: str) -> str:
+    """The reason of a row depending on an application whose own row was rejected."""
+    return f"접수번호 {receipt_no}의 신청이 거부되었습니다"
 
 
 def production_row(c: Cells, receipt: Callable[[str], str] = values.required) -> ProductionRow:
@@ -130,23 +140,21 @@ class Reader:
 
     def _track(self, text: str) -> str:
         if values.required(text) not in self.tracks:
-            raise ValueError(
-                f"not a track of this round (expected one of {', '.join(self.tracks)})"
-            )
+            raise ValueError(f"이 회차의 분야가 아닙니다 ({', '.join(self.tracks)} 중 하나)")
         return text
 
     def _receipt(self, text: str) -> str:
         if values.required(text) in self.rejected_apps:
-            raise ValueError(f"application {text} was rejected")
+            raise ValueError(rejected_application(text))
         if text not in self.app_tracks:
-            raise ValueError("unknown receipt number")
+            raise ValueError("알 수 없는 접수번호입니다")
         return text
 
     def _reviewer(self, text: str) -> str:
         if values.required(text) in self.rejected_reviewers:
-            raise ValueError(f"reviewer {text} was rejected")
+            raise ValueError(f"평가위원 {text}의 행이 거부되었습니다")
         if text not in self.reviewer_ids:
-            raise ValueError("unknown reviewer id")
+            raise ValueError("알 수 없는 평가위원 ID입니다")
         return text
 
     def _member(self, cells: Cells, receipt_no: str | None, brn: str | None) -> None:
@@ -155,7 +163,7 @@ class Reader:
             and brn is not None
             and brn not in self.members.get(receipt_no, ())
         ):
-            cells.fail("brn", f"not a participant of application {receipt_no}")
+            cells.fail("brn", f"접수번호 {receipt_no} 신청의 참여기업이 아닙니다")
 
     def reviewers(self) -> list[ReviewerRow]:
         kept: list[ReviewerRow] = []
@@ -243,15 +251,15 @@ class Reader:
         kept: list[ApplicationRow] = []
         for application in applications:
             receipt_no = application.receipt_no
-            missing = [] if receipt_no in leads else ["no lead"]
+            missing = [] if receipt_no in leads else ["주관기업"]
             if receipt_no in leads and receipt_no not in first_leads:
-                missing.append("no lead with seq 1")
+                missing.append("seq가 1인 주관기업")
             if receipt_no not in partners:
-                missing.append("no partner")
+                missing.append("협력기업")
             if not missing:
                 kept.append(application)
                 continue
-            message = f"application has {' and '.join(missing)} in {where}"
+            message = f"{where}에 이 신청의 {'과 '.join(missing)}이 없습니다"
             self.errors.append(
                 RowError(application.file, application.row, "receipt_no", receipt_no, message)
             )
@@ -263,7 +271,7 @@ class Reader:
         kept: list[ParticipantRow] = []
         for p in participants:
             if p.receipt_no in self.rejected_apps:
-                message = f"application {p.receipt_no} was rejected"
+                message = rejected_application(p.receipt_no)
                 self.errors.append(RowError(p.file, p.row, "receipt_no", p.receipt_no, message))
             else:
                 kept.append(p)
@@ -313,7 +321,7 @@ class Reader:
             reviewer_id = c.take("reviewer_id", self._reviewer)
             track = self.app_tracks.get(receipt_no) if receipt_no is not None else None
             if track is not None and track not in self.criteria:
-                c.fail("receipt_no", f"track {track} has no review criteria configured")
+                c.fail("receipt_no", f"분야 {track}의 평가 항목이 설정되어 있지 않습니다")
             # V2: the criteria of the application's track, each in [0, max]. A blank cell is a
             # criterion not scored: the sheet is kept but incomplete, so not valid (V4).
             parsers = self.criteria.get(track, ()) if track is not None else ()
@@ -353,7 +361,7 @@ class Reader:
                 row=c.row,
             )
             if None not in (row.valid_from, row.valid_to) and row.valid_to < row.valid_from:
-                c.fail("valid_to", "valid_to is before valid_from")
+                c.fail("valid_to", "valid_to가 valid_from보다 이릅니다")
             c.unique(seen, (row.number,), "number")
             if self._keep(c):
                 kept.append(row)
@@ -368,7 +376,7 @@ class Reader:
             self._member(c, receipt_no, brn)
             first = kept.get((receipt_no, brn))
             if first is not None and first != row:
-                c.fail("brn", f"duplicate of row {first.row} (same receipt_no, brn)")
+                c.fail("brn", duplicate(first.row, "receipt_no, brn"))
             if self._keep(c) and first is None:  # the same confirmation twice: keep it once
                 kept[(receipt_no, brn)] = row
         return list(kept.values())

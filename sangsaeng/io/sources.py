@@ -25,12 +25,14 @@ from sangsaeng.io.encoding import decode, has_unreadable, not_text, shown, unrea
 DATE = "date"
 DECIMAL = "decimal"
 
-TRUNCATED = "file ends in the middle of a character: truncated?"
+TRUNCATED = "파일이 글자 중간에서 끝납니다: 파일이 잘렸을 수 있습니다"
 
 
 @dataclass(frozen=True, slots=True)
 class RowError:
-    """One rejected row (or cell) of a package file, as the user should see it."""
+    """One rejected row (or cell) of a package file, as the user (the office, in Korean)
+    should see it: `listing.csv 3행, brn 열, 값 '559-81-39064': 사업자등록번호의 …` — column
+    names stay the file's header codes; a form's error (no file) is its message alone."""
 
     file: str
     row: int | None
@@ -41,11 +43,11 @@ class RowError:
     def __str__(self) -> str:
         where = self.file
         if self.row is not None:
-            where += f" row {self.row}"
+            where += f" {self.row}행"
         if self.column is not None:
-            where += f", column {self.column}"
+            where += f", {self.column} 열"
         if self.value is not None:
-            where += f", value {self.value!r}"
+            where += f", 값 {self.value!r}"
         return f"{where}: {self.message}" if where else self.message  # a form: no file
 
 
@@ -107,7 +109,7 @@ def read_text(name: str, text: str) -> Table:
     table = _text_table(name, "text", text, delimiter)[0]
     problem = next(filter(None, map(unreadable, table.header)), None)
     if problem is not None:
-        raise PackageError(f"{name}: its header row {problem}")
+        raise PackageError(f"{name} 머리글 행: {problem}")
     return table
 
 
@@ -163,7 +165,7 @@ def _csv_records(
             number += 1
             at = _long_field("".join(lines.pending), delimiter, csv.field_size_limit())
             lines.pending.clear()
-            errors.append((number, at, f"cannot be read as CSV: {exc}"))
+            errors.append((number, at, f"CSV로 읽을 수 없습니다: {exc}"))
 
 
 def _long_field(record: str, delimiter: str, limit: int) -> int | None:
@@ -223,7 +225,7 @@ def build_table(
         elif pad_short and len(values) < width:
             values += [""] * (width - len(values))
         if len(values) != width:
-            message = f"row has {len(values)} fields, header has {width} columns"
+            message = f"이 행의 칸은 {len(values)}개이고 머리글 행의 열은 {width}개입니다"
             table.errors.append(RowError(name, number, None, ",".join(cells), message))
             continue
         table.rows.append((number, values))

@@ -1,7 +1,8 @@
 """Round-package values — INTERFACES §2: one parser per kind of cell.
 
 Each parser takes a cell's stripped text and returns the value, or raises ValueError whose
-message is what the user sees in the RowError.
+message is what the user (the office) sees in the RowError, in Korean; the rule it applies is
+named in the parser's docstring, not in the message.
 """
 
 from __future__ import annotations
@@ -31,17 +32,19 @@ _BOOLEANS = {"true": True, "false": False, "y": True, "n": False, "1": True, "0"
 # reversed) and zero-width characters (U+200B–U+200D, U+2060, U+FEFF: two names alike, not equal).
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
                       "\u200b-\u200d\u2060\ufeff]")
-_CONTROL_NAMES = {"\n": "a line break", "\r": "a line break", "\t": "a tab",
-                  "\u2028": "a line break", "\u2029": "a paragraph break",
+_LINE_BREAK, _TAB, _PARAGRAPH = "줄바꿈 문자", "탭 문자", "문단 바꿈 문자"
+_OTHER_CONTROL = "제어 문자"
+_CONTROL_NAMES = {"\n": _LINE_BREAK, "\r": _LINE_BREAK, "\t": _TAB,
+                  "\u2028": _LINE_BREAK, "\u2029": _PARAGRAPH,
                   **dict.fromkeys("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069",
-                                  "a bidirectional control"),
-                  **dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff", "a zero-width character")}
+                                  "양방향 제어 문자"),
+                  **dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff", "폭 없는 문자")}
 
 
 def required(text: str) -> str:
     """A non-empty cell, as is."""
     if not text:
-        raise ValueError("value is missing")
+        raise ValueError("값이 없습니다")
     return text
 
 
@@ -51,11 +54,10 @@ def single_line(text: str) -> str:
     found = _CONTROL.search(text)
     if found is not None:
         char = found.group()
-        what = _CONTROL_NAMES.get(char, "a control character")
-        rule = ("it must be one line" if what in ("a line break", "a tab", "a paragraph break",
-                                                  "a control character")
-                else "it could make the name look like another")
-        raise ValueError(f"holds {what} (U+{ord(char):04X}): {rule}")
+        what = _CONTROL_NAMES.get(char, _OTHER_CONTROL)
+        rule = ("한 줄로 써야 합니다" if what in (_LINE_BREAK, _TAB, _PARAGRAPH, _OTHER_CONTROL)
+                else "이름이 다른 이름처럼 보일 수 있습니다")
+        raise ValueError(f"{what}(U+{ord(char):04X})가 들어 있습니다: {rule}")
     return text
 
 
@@ -67,11 +69,11 @@ def name(text: str) -> str:
 def brn(text: str) -> str:
     """C1: a BRN, normalised to XXX-XX-XXXXX."""
     if not _BRN.fullmatch(required(text)):
-        raise ValueError("not a BRN (expected 10 digits as XXX-XX-XXXXX)")
+        raise ValueError("사업자등록번호가 아닙니다 (XXX-XX-XXXXX 형식의 숫자 10자리)")
     try:
         return normalize_brn(text)
     except InvalidBRN:
-        raise ValueError("BRN check digit fails") from None
+        raise ValueError("사업자등록번호의 검증 숫자가 맞지 않습니다") from None
 
 
 def optional_brn(text: str) -> str | None:
@@ -86,7 +88,7 @@ def date(text: str) -> dt.date:
             return dt.date.fromisoformat(text)
         except ValueError:
             pass
-    raise ValueError("not a valid date (expected YYYY-MM-DD)")
+    raise ValueError("올바른 날짜가 아닙니다 (YYYY-MM-DD 형식)")
 
 
 def optional_date(text: str) -> dt.date | None:
@@ -101,7 +103,7 @@ def instant(text: str) -> dt.datetime:
             return parse_instant(text)
         except ValueError:
             pass
-    raise ValueError("not a valid date and time (expected ISO 8601, e.g. 2022-05-14T17:39:00)")
+    raise ValueError("올바른 날짜와 시각이 아닙니다 (ISO 8601 형식, 예: 2022-05-14T17:39:00)")
 
 
 def boolean(text: str) -> bool:
@@ -109,13 +111,13 @@ def boolean(text: str) -> bool:
     try:
         return _BOOLEANS[required(text).lower()]
     except KeyError:
-        raise ValueError("not a yes/no value (expected true/false, Y/N or 1/0)") from None
+        raise ValueError("예/아니요 값이 아닙니다 (true/false, Y/N 또는 1/0)") from None
 
 
 def seq(text: str) -> int:
     """A sequence number: a whole number from 1."""
     if not _WHOLE.fullmatch(required(text)) or int(text) < 1:
-        raise ValueError("not a positive whole number")
+        raise ValueError("양의 정수가 아닙니다")
     return int(text)
 
 
@@ -127,38 +129,38 @@ def krw(text: str) -> int:
         text = text.replace(",", "")
     digits = text.lstrip("0")
     if not text.isascii() or not _WHOLE.fullmatch(text) or not digits:
-        raise ValueError("not a whole KRW amount (expected digits, e.g. 6000000 or 6,000,000)")
+        raise ValueError("원 단위의 정수 금액이 아닙니다 (숫자만, 예: 6000000 또는 6,000,000)")
     if len(digits) > len(str(MAX_CLAIM_KRW)) or int(digits) > MAX_CLAIM_KRW:  # length first:
         # no int() of a thousand digits
-        raise ValueError(f"over the largest amount a claim may state ({MAX_CLAIM_KRW:,} KRW)")
+        raise ValueError(f"청구할 수 있는 최대 금액({MAX_CLAIM_KRW:,}원)을 넘습니다")
     return int(digits)
 
 
 def role(text: str) -> str:
     """C5: a participant role, one of ROLES."""
     if required(text) not in ROLES:
-        raise ValueError(f"not a role (expected {' or '.join(ROLES)})")
+        raise ValueError(f"참여 역할이 아닙니다 ({' 또는 '.join(ROLES)})")
     return text
 
 
 def size(text: str) -> str:
     """C3: a company size class, one of SIZES."""
     if required(text) not in SIZES:
-        raise ValueError(f"not a size class (expected one of {', '.join(SIZES)})")
+        raise ValueError(f"기업 규모가 아닙니다 ({', '.join(SIZES)} 중 하나)")
     return text
 
 
 def product_code(text: str) -> str:
     """A product code: exactly 10 digits."""
     if not _PRODUCT_CODE.fullmatch(required(text)):
-        raise ValueError("not a product code (expected 10 digits)")
+        raise ValueError("물품분류번호가 아닙니다 (숫자 10자리)")
     return text
 
 
 def email(text: str) -> str:
     """One plain e-mail address (no display name, no list)."""
     if not is_valid_address(required(text)):  # the same strict rule as at enqueue (mail.headers)
-        raise ValueError("not a single plain e-mail address")
+        raise ValueError("이메일 주소 하나가 아닙니다 (표시 이름 없이 주소 하나만)")
     return text
 
 

@@ -20,6 +20,7 @@ from sqlmodel import Session
 from sangsaeng.domain.certificates import GROUND_NAMES, CertificateStatus, ban_until
 from sangsaeng.domain.clock import format_day
 from sangsaeng.domain.companies import Role
+from sangsaeng.domain.names import APPLICATION_STATES, named
 from sangsaeng.domain.states import ApplicationState
 from sangsaeng.io.after_selection import CancellationInput
 from sangsaeng.journal import AppChange, Audit, Entry, Notice, cancel_projects, record
@@ -56,9 +57,10 @@ def cancel(session: Session, items: Sequence[CancellationInput], *, now: datetim
         if session.get(Cancellation, app.id) is not None:
             out.unchanged.append(item.receipt_no)
             continue
-        if app.state is not ApplicationState.SELECTED:
-            out.refuse(item, f"{item.receipt_no} is {app.state}, not selected: only a "
-                             "selected project can be cancelled (K5)")
+        if app.state is not ApplicationState.SELECTED:  # K5: only a selected project
+            out.refuse(item, f"접수번호 {item.receipt_no}의 신청은 "
+                             f"{named(APPLICATION_STATES, app.state)} 상태입니다: 선정된 "
+                             "과제만 취소할 수 있습니다")
             continue
         out.banned.extend(_cancel_one(session, item, (app.id, app.round_id, app.product_name),
                                       now, actor))

@@ -244,11 +244,6 @@ def _number(due: Sequence[Due], rnd: Round, session: Session, today: date, suppo
     return certs
 
 
-def track_names(rnd: Round) -> dict[str, str]:
-    """Track code → Korean name, from the round's frozen settings."""
-    return {t["code"]: t["name"] for t in rnd.settings.get("tracks", {}).values()}
-
-
 def issued_notice(rnd: Round, cert: Certificate, email: str, attachment: Attachment,
                   verify_url: str) -> Notice:
     """`certificate.issued` to the lead, with the PDF and the address where buyers verify it."""
@@ -278,7 +273,7 @@ def issue(session: Session, rnd: Round, printer: Printer, *, now: datetime, acto
     emails = {(d.application_id, d.brn): d.email for d in due}
     notices, versions, printed = [], [], []
     try:
-        for cert, sha in printer.print_all(certs, track_names(rnd), "certificate_issuance"):
+        for cert, sha in printer.print_all(certs, rnd.track_names(), "certificate_issuance"):
             printed.append(printer.path(cert))
             cert.pdf_sha256 = sha
             versions.append({"number": cert.number, "version": 1, "issued_on": today,
@@ -337,11 +332,11 @@ def reissue(session: Session, changes: Sequence[ChangeInput], printer: Printer, 
     for change in changes:
         cert = session.get(Certificate, change.number)
         if cert is None:
-            out.refuse(change, f"unknown certificate number {change.number!r}")
+            out.refuse(change, f"알 수 없는 확인서 번호입니다: {change.number!r}")
             continue
         column = _FIELD_COLUMN[change.field_name]
         if cert.status == CertificateStatus.CANCELLED:
-            out.refuse(change, f"{cert.number} is cancelled: it is not reissued")
+            out.refuse(change, f"{cert.number} 확인서는 취소되었습니다: 재발급하지 않습니다")
             continue
         if _applied(session, change) or getattr(cert, column) == change.new_value:
             out.unchanged.append(f"{cert.number} {change.field_name}")
@@ -358,7 +353,7 @@ def _reissue_one(session: Session, cert: Certificate, change: ChangeInput, colum
     setattr(cert, column, change.new_value)
     cert.version += 1
     cert.issued_on = kst_date(now)
-    [(cert, sha)] = list(printer.print_all([cert], track_names(rnd), "reissue"))
+    [(cert, sha)] = list(printer.print_all([cert], rnd.track_names(), "reissue"))
     cert.pdf_sha256, cert.updated_at = sha, utcnow()
     session.execute(update(CERTIFICATES).where(C.number == cert.number).values(
         {column: change.new_value, "version": cert.version, "issued_on": cert.issued_on,

@@ -68,9 +68,10 @@ def decide(session: Session, items: Sequence[ClaimInput], *, cap_krw: int, now: 
         if earlier is not None:
             differs = _differences(earlier, item)
             if differs:
-                out.refuse(item, f"claim {item.claim_id} was already given with "
-                                 f"{differs}: a claim is decided once (M2); give a new "
-                                 "claim_id")
+                # M2: a claim is decided once
+                out.refuse(item, f"{item.claim_id} 청구는 이미 다른 내용으로 접수되었습니다: "
+                                 f"{differs}. 청구는 한 번만 결정되므로 새 claim_id로 "
+                                 "주십시오")
             else:
                 out.unchanged.append(item.claim_id)
             continue
@@ -94,8 +95,8 @@ def _stored(session: Session, item: ClaimInput) -> ClaimInput | None:
 
 
 def _differences(before: ClaimInput, now: ClaimInput) -> str:
-    """What a repeated claim changes: `amount_krw 6000000 (this row: 7000000)`, joined."""
-    return ", ".join(f"{n} {getattr(before, n)!s} (this row: {getattr(now, n)!s})"
+    """What a repeated claim changes: `amount_krw 6000000 (이 행: 7000000)`, joined."""
+    return ", ".join(f"{n} {getattr(before, n)!s} (이 행: {getattr(now, n)!s})"
                      for n in _CONTENT if getattr(before, n) != getattr(now, n))
 
 

@@ -62,7 +62,7 @@ def read_registry(path: Path) -> tuple[dict[str, dict[str, Any]], list[RowError]
             continue
         if row["brn"] in first:
             errors.append(RowError(path.name, number, "brn", row["brn"],
-                                   f"duplicate of row {first[row['brn']]}"))
+                                   f"{first[row['brn']]}행과 중복됩니다"))
             continue
         first[row["brn"]] = number
         rows[row["brn"]] = row

@@ -35,6 +35,7 @@ from sangsaeng.domain.evaluations import (
     ProposalState,
     reminders_due,
 )
+from sangsaeng.domain.names import APPLICATION_STATES, named
 from sangsaeng.domain.states import ApplicationState, RoundState
 from sangsaeng.io.after_selection import CancellationInput, EvaluationInput
 from sangsaeng.journal import Audit, Entry, Notice, owe_notices, record
@@ -70,10 +71,12 @@ def _refusal(session: Session, item: EvaluationInput) -> tuple[int, str] | str:
     app = project_by_receipt(session, item.receipt_no)
     if isinstance(app, NoProject):
         return str(app)
-    if app.state is not ApplicationState.SELECTED:
-        return f"{item.receipt_no} is {app.state}: only a selected project is evaluated (M3)"
-    if session.scalar(select(func.count()).where(C.application_id == app.id)) == 0:
-        return f"{item.receipt_no} has no certificate: no evaluation before one is issued (M3)"
+    if app.state is not ApplicationState.SELECTED:  # M3: only a selected project
+        return (f"접수번호 {item.receipt_no}의 신청은 {named(APPLICATION_STATES, app.state)} "
+                "상태입니다: 선정된 과제만 성과평가를 받습니다")
+    if session.scalar(select(func.count()).where(C.application_id == app.id)) == 0:  # M3
+        return (f"접수번호 {item.receipt_no}의 확인서가 없습니다: 확인서가 발급되기 전에는 "
+                "성과평가를 하지 않습니다")
     return app.id, app.round_id
 
 
@@ -93,8 +96,9 @@ def record_evaluations(session: Session, items: Sequence[EvaluationInput], *, no
             if known.result == item.result:
                 out.unchanged.append(item.receipt_no)
             else:
-                out.refuse(item, f"{item.receipt_no} {item.kind} of {item.held_on} is "
-                                 f"already recorded as {known.result} (the first stands)")
+                out.refuse(item, f"접수번호 {item.receipt_no}의 {item.held_on} {item.kind} "
+                                 f"평가는 이미 {known.result}로 기록되어 있습니다 (처음 기록이 "
+                                 "유지됩니다)")
             continue
         _record_one(session, item, app, now, actor, out)
     return out

@@ -16,6 +16,7 @@ from sqlalchemy import insert, select
 from sqlmodel import Session
 
 from sangsaeng.domain.clock import as_kst, format_kst
+from sangsaeng.domain.names import APPLICATION_STATES, named
 from sangsaeng.domain.ordering import natural_key
 from sangsaeng.domain.screening import ApplicationFacts, ScreeningRules, missing_documents
 from sangsaeng.domain.screening import Document as DocumentFacts
@@ -27,6 +28,7 @@ from sangsaeng.journal import Audit, Entry, record
 from sangsaeng.models import APPLICATIONS, SCORES, Document, Round
 from sangsaeng.services import intake
 from sangsaeng.services.outcome import Outcome
+from sangsaeng.services.production import not_a_lead
 from sangsaeng.services.round_data import application_facts
 from sangsaeng.services.screening import rules_of, waiting_applications
 
@@ -64,14 +66,16 @@ def _check(item: Supplement, state: ApplicationState | None, app: ApplicationFac
            rules: ScreeningRules, now: datetime) -> DocKey:
     """§4.6/S1: the required document an item supplies; ValueError says why it is refused."""
     if app is None or state is None:
-        raise ValueError("unknown receipt number")
+        raise ValueError("알 수 없는 접수번호입니다")
     if state is not ApplicationState.SUPPLEMENT_REQUESTED:
-        raise ValueError(f"not waiting for a supplement (state {state})")
+        raise ValueError(f"보완서류를 기다리는 신청이 아닙니다 ({named(APPLICATION_STATES, state)} "
+                         "상태)")
     if as_kst(item.received_at) >= as_kst(rules.supplement_deadline):  # S1: strictly before
-        raise ValueError(f"received {format_kst(item.received_at)}, not before the supplement "
-                         f"deadline {format_kst(rules.supplement_deadline)} (S1): it cannot count")
+        raise ValueError(f"{format_kst(item.received_at)}에 접수되어 보완 기한"
+                         f"({format_kst(rules.supplement_deadline)}) 전이 아니므로 인정할 수 "
+                         "없습니다")
     if item.received_at > now:
-        raise ValueError(f"received_at {format_kst(item.received_at)} is in the future")
+        raise ValueError(f"접수 시각(received_at {format_kst(item.received_at)})이 미래입니다")
     return _document_key(item, app, rules)
 
 
@@ -79,27 +83,29 @@ def _document_key(item: Supplement, app: ApplicationFacts, rules: ScreeningRules
     per_lead = item.doc_type in rules.required_lead_documents
     if not per_lead and item.doc_type not in rules.required_application_documents:
         known = (*rules.required_application_documents, *rules.required_lead_documents)
-        raise ValueError(f"not a document the round requires ({', '.join(known)})")
+        raise ValueError(f"이 회차에서 요구하는 서류가 아닙니다 ({', '.join(known)})")
     brn = values.optional_brn(item.brn.strip())  # C1: the importer's BRN rule and message
     requested = missing_documents(app, rules, as_of=rules.closes_at)  # §4.6: what was asked
     key: DocKey
     if not per_lead:
         if brn is not None:
-            raise ValueError(f"{item.doc_type} is the application's own: leave the BRN empty")
+            raise ValueError(f"{item.doc_type} 서류는 신청 단위의 서류이므로 "
+                             "사업자등록번호(brn)는 비워 두십시오")
         key = (item.doc_type, None)
     elif brn is not None:
         if brn not in {lead.brn for lead in app.leads}:
-            raise ValueError(f"{brn} is not a lead company of {item.receipt_no}")
+            raise ValueError(not_a_lead(brn, item.receipt_no))
         key = (item.doc_type, brn)
     else:
         lacking = [b for d, b in requested if d == item.doc_type]
         if len(lacking) > 1:
-            raise ValueError(f"missing for {len(lacking)} leads ({', '.join(map(str, lacking))})"
-                             ": give the lead's BRN")
+            raise ValueError(f"주관기업 {len(lacking)}곳의 서류가 빠져 있습니다 "
+                             f"({', '.join(map(str, lacking))}): 주관기업의 사업자등록번호를 "
+                             "주십시오")
         key = (item.doc_type, lacking[0] if lacking else app.representative_lead.brn)
     if key not in requested:
-        asked = ", ".join(_label(k) for k in requested) or "nothing"
-        raise ValueError(f"{_label(key)} was not requested (missing at the close: {asked})")
+        asked = ", ".join(_label(k) for k in requested) or "없음"
+        raise ValueError(f"{_label(key)} 서류는 요청하지 않았습니다 (마감 때 빠진 서류: {asked})")
     return key
 
 
@@ -137,7 +143,7 @@ def accept_supplements(session: Session, rnd: Round, items: list[Supplement], *,
     rows: list[dict[str, object]] = []
     events: list[Entry] = []
     for number, item in enumerate(items, start=1):
-        label = f"item {number} ({item.receipt_no} {item.doc_type})"
+        label = f"항목 {number} ({item.receipt_no} {item.doc_type})"
         entry = facts.get(item.receipt_no)
         try:
             key = _check(item, states.get(item.receipt_no),
@@ -148,7 +154,7 @@ def accept_supplements(session: Session, rnd: Round, items: list[Supplement], *,
         assert entry is not None
         app_id, app = entry
         if _on_file(app, key, rules.supplement_deadline):
-            out.unchanged.append(f"{label}: already on file")
+            out.unchanged.append(f"{label}: 이미 제출되어 있습니다")
             continue
         document = DocumentFacts(key[1], key[0], item.received_at)
         facts[item.receipt_no] = (app_id, replace(app, documents=(*app.documents, document)))
@@ -159,7 +165,7 @@ def accept_supplements(session: Session, rnd: Round, items: list[Supplement], *,
             item.note or f"{_label(key)} 보완서류 접수",
             data={"doc_type": key[0], "brn": key[1],
                   "received_at": item.received_at.isoformat()}))
-        out.recorded.append(f"{label}: received {format_kst(item.received_at)}")
+        out.recorded.append(f"{label}: {format_kst(item.received_at)} 접수")
     if rows:
         session.execute(insert(Document), rows)
         record(session, Audit(now, actor, rnd.id), events)

@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from sangsaeng import crashpoints
 from sangsaeng.domain.clock import format_kst, is_on_time
+from sangsaeng.domain.names import PACKAGE_TABLES, ROUND_STATES, named
 from sangsaeng.domain.states import ApplicationState, RoundState, round_reached
 from sangsaeng.io.package import (
     CriterionSpec,
@@ -83,6 +84,11 @@ def _stage_open(kind: str, state: RoundState) -> bool:
     return True  # sanctions, prior certificates, production: facts that keep coming
 
 
+def _stage(state: RoundState) -> str:
+    """The round's state as a refusal names it (Korean, `domain.names`)."""
+    return named(ROUND_STATES, state)
+
+
 class _Merger:
     """Splits a file's rows into new, corrected and unchanged against what the DB holds.
 
@@ -111,14 +117,16 @@ class _Merger:
                 else:
                     self.summary.errors.append(RowError(
                         row.file, row.row, None, str(k),
-                        f"differs from the row imported earlier, and the round is "
-                        f"{self.state.value}: {kind} can no longer be corrected",
+                        f"먼저 가져온 행과 다르지만 회차가 이미 {_stage(self.state)} "
+                        f"단계입니다: {named(PACKAGE_TABLES, kind)} 행은 더 이상 고칠 수 "
+                        "없습니다",
                     ))
                 continue
             if not _stage_open(kind, self.state):
                 self.summary.errors.append(RowError(
                     row.file, row.row, None, str(k),
-                    f"round is {self.state.value}: new {kind} are no longer accepted",
+                    f"회차가 이미 {_stage(self.state)} 단계입니다: 새 "
+                    f"{named(PACKAGE_TABLES, kind)} 행은 더 이상 받지 않습니다",
                 ))
                 continue
             existing[k] = value(row)
@@ -333,8 +341,8 @@ def _merge_affiliations(session: Session, rnd: Round, package: RoundPackage, mer
             continue
         if not _stage_open("affiliations", merge.state):
             merge.summary.errors += [RowError(
-                r.file, r.row, None, r.reviewer_id, f"round is {merge.state.value}: "
-                "a reviewer's affiliations can no longer be changed") for r in rows]
+                r.file, r.row, None, r.reviewer_id, f"회차가 이미 {_stage(merge.state)} "
+                "단계입니다: 평가위원의 소속은 더 이상 바꿀 수 없습니다") for r in rows]
             continue
         session.execute(delete(AFFILIATIONS).where(af.round_id == rnd.id,
                                                    af.reviewer_id == reviewer))

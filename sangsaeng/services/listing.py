@@ -34,6 +34,7 @@ from sangsaeng.domain.listing import (
     reminder_due,
     stall_of,
 )
+from sangsaeng.domain.names import CERTIFICATE_STATUSES, named
 from sangsaeng.domain.states import RoundState
 from sangsaeng.io.after_selection import ListingInput
 from sangsaeng.journal import Audit, Entry, Notice, move_round, owe_notices, record
@@ -72,17 +73,19 @@ def _refusal(session: Session, item: ListingInput, today: date) -> tuple[Any, st
     cert = None if isinstance(project, NoProject) else session.execute(
         select(C.number, C.round_id, C.valid_to, C.cancelled_on)
         .where(C.application_id == project.id, C.brn == item.brn)).first()
-    if cert is None:
-        return None, (f"no certificate for this lead of {item.receipt_no} (receipt_no, brn): "
-                      "listing support follows a certificate (M1)")
+    if cert is None:  # M1: listing support follows a certificate
+        return None, (f"접수번호 {item.receipt_no}의 이 주관기업(receipt_no, brn)에 발급된 "
+                      "확인서가 없습니다: 종합쇼핑몰 등록 지원은 확인서가 있어야 받을 수 있습니다")
     status = status_on(today, cert.valid_to, cert.cancelled_on)
-    if status is not CertificateStatus.VALID:
-        return cert, f"{cert.number} is {status}: listing support is for valid certificates (M1)"
+    if status is not CertificateStatus.VALID:  # M1: for valid certificates
+        return cert, (f"{cert.number} 확인서는 {named(CERTIFICATE_STATUSES, status)} 상태입니다: "
+                      "종합쇼핑몰 등록 지원은 유효한 확인서만 받을 수 있습니다")
     problem = evidence_problem(item.step, item.evidence)
     if problem is not None:
-        return cert, f"column evidence, value {item.evidence!r}: {problem}"
+        return cert, f"evidence 열, 값 {item.evidence!r}: {problem}"
     if item.done_on > today:
-        return cert, f"{cert.number} {item.step} done_on {item.done_on} is after today ({today})"
+        return cert, (f"{cert.number} 확인서의 {item.step} 단계 완료일(done_on {item.done_on})이 "
+                      f"오늘({today}) 이후입니다")
     return cert, None
 
 
@@ -103,8 +106,9 @@ def record_steps(session: Session, items: Sequence[ListingInput], *, now: dateti
             out.unchanged.append(f"{cert.number} {item.step}")
             continue
         if known is not None:
-            out.refuse(item, f"{cert.number} {item.step} is recorded as done on "
-                             f"{known}, not {item.done_on}: the first record stands")
+            out.refuse(item, f"{cert.number} 확인서의 {item.step} 단계는 이미 {known}에 완료된 "
+                             f"것으로 기록되어 있습니다 (이 행: {item.done_on}): 처음 기록이 "
+                             "유지됩니다")
             continue
         added = session.execute(_insert(session)(LISTING_STEPS).on_conflict_do_nothing().values(
             number=cert.number, step=item.step.value, done_on=item.done_on,

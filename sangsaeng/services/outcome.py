@@ -3,7 +3,7 @@ one result every after-selection input returns (K1 production, K4 changes, K5 ca
 M1 listing, M2 cost claims, M3 evaluations).
 
 A refusal is the row error `io/` reports for a package (file, row, column, value, reason), so
-an import and a form list their refused rows the same way: `production.csv row 3: …` for a
+an import and a form list their refused rows the same way: `production.csv 3행: …` for a
 file, the reason alone for a form (no file).
 """
 

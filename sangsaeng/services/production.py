@@ -17,6 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from sangsaeng.domain.companies import Role
+from sangsaeng.domain.names import APPLICATION_STATES, named
 from sangsaeng.domain.states import TERMINAL_APPLICATION_STATES, ApplicationState
 from sangsaeng.io.rows import ProductionRow
 from sangsaeng.journal import Audit, Entry, record
@@ -41,11 +42,17 @@ def refusal(item: ProductionRow, state: ApplicationState, leads: Collection[str]
     project across rounds). Intake may come before the selection, so "selected" is not asked
     here: an application that can no longer be selected is refused, and issuance certifies
     only the confirmed leads of selected applications (`certificates._due`)."""
-    if state in TERMINAL_APPLICATION_STATES:
-        return f"{item.receipt_no} is {state}, not selected: no certificate can follow (K1)"
+    if state in TERMINAL_APPLICATION_STATES:  # K1: no certificate can follow
+        return (f"접수번호 {item.receipt_no}의 신청은 {named(APPLICATION_STATES, state)} "
+                "상태입니다: 선정된 신청이 아니므로 확인서를 발급할 수 없습니다")
     if item.brn not in leads:
-        return f"{item.brn} is not a lead company of {item.receipt_no}"
+        return not_a_lead(item.brn, item.receipt_no)
     return None
+
+
+def not_a_lead(brn: str, receipt_no: str) -> str:
+    """The reason of a row naming a company (the row's own BRN) that is no lead of it."""
+    return f"{brn} 기업은 {receipt_no} 신청의 주관기업이 아닙니다"
 
 
 def leads_of(session: Session, where: ColumnElement[bool]) -> defaultdict[int, set[str]]:

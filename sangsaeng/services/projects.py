@@ -41,8 +41,8 @@ class NoProject:
 
     def __str__(self) -> str:
         if not self.rounds:
-            return f"unknown receipt number {self.receipt_no!r}"
-        return (f"receipt number {self.receipt_no!r} is in several rounds "
+            return f"알 수 없는 접수번호입니다: {self.receipt_no!r}"
+        return (f"접수번호 {self.receipt_no!r}의 신청이 여러 회차에 있습니다 "
                 f"({', '.join(self.rounds)})")
 
 

@@ -112,15 +112,15 @@ def test_V2_parse_score_accepts(text: str, expected: str) -> None:
 @pytest.mark.parametrize(
     ("text", "maximum", "message"),
     [
-        pytest.param("", D(30), "empty", id="empty"),
-        pytest.param("abc", D(30), "not a number", id="abc"),
-        pytest.param("NaN", D(30), "not a number", id="NaN"),
-        pytest.param("inf", D(30), "not a number", id="inf"),
-        pytest.param("16,5", D(30), "not a number", id="comma"),
-        pytest.param("30.01", D(30), "above the maximum 30", id="30.01"),
-        pytest.param("30.1", D(30), "above the maximum 30", id="over-max"),
-        pytest.param("-1", D(30), "negative", id="negative"),
-        pytest.param("16.55", D(30), "more than one decimal", id="two-decimals"),
+        pytest.param("", D(30), "점수가 비어 있습니다", id="empty"),
+        pytest.param("abc", D(30), "숫자가 아닙니다", id="abc"),
+        pytest.param("NaN", D(30), "숫자가 아닙니다", id="NaN"),
+        pytest.param("inf", D(30), "숫자가 아닙니다", id="inf"),
+        pytest.param("16,5", D(30), "숫자가 아닙니다", id="comma"),
+        pytest.param("30.01", D(30), "최고점 30점을 넘습니다", id="30.01"),
+        pytest.param("30.1", D(30), "최고점 30점을 넘습니다", id="over-max"),
+        pytest.param("-1", D(30), "음수입니다", id="negative"),
+        pytest.param("16.55", D(30), "소수 첫째 자리까지만", id="two-decimals"),
     ],
 )
 def test_V2_parse_score_rejects_with_message(text: str, maximum: Decimal, message: str) -> None:

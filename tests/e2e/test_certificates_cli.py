@@ -74,8 +74,8 @@ def test_support_import_keeps_good_rows_and_names_each_bad_one(
                                         encoding="utf-8")
     code, stdout, stderr = cli("support", "import", str(folder), "--now", "2022-09-02")
     assert code == 2
-    assert "unknown certificate number '22-XX0001'" in stderr
-    assert "changes.csv row 4, column field, value 'colour'" in stderr
+    assert "알 수 없는 확인서 번호입니다: '22-XX0001'" in stderr
+    assert "changes.csv 4행, field 열, 값 'colour'" in stderr
     code, stdout, _ = cli("certificates", "verify", "22-TC0001", "--now", "2022-09-02")
     assert code == 0
     code, stdout, _ = cli("export", "certificates", "--round", "2022-2")

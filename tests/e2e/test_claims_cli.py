@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -46,10 +47,10 @@ def test_M2_refused_claim_rows_exit_2_with_one_line_each(replayed: Path, tmp_pat
     code, _, stderr = cli("support", "import", str(path), "--now", "2022-08-02")
     assert code == 2
     refused = [line for line in stderr.splitlines()
-               if "cost_claims.csv row" in line or "unknown receipt" in line]
+               if re.search(r"cost_claims\.csv \d+행", line) or "알 수 없는 접수번호" in line]
     assert len(refused) == 2
-    assert "row 2, column amount_krw, value '6000000.5'" in refused[0]
-    assert "unknown receipt number '2022-2-999'" in refused[1]
+    assert "2행, amount_krw 열, 값 '6000000.5'" in refused[0]
+    assert "알 수 없는 접수번호입니다: '2022-2-999'" in refused[1]
     code, stdout, _ = cli("export", "claims", "--round", "2022-2")
     assert code == 0 and stdout.lstrip("\ufeff").splitlines()[1:] == [
         "C-3,2022-2-025,1000000,1000000,14000000,"]  # the good row was kept
@@ -64,9 +65,10 @@ def test_M2_a_huge_amount_is_one_refused_row_and_the_good_rows_are_kept(
                     "C-2,2022-2-025,2022-08-01,1000000,시험비,\n", encoding="utf-8")
     code, _, stderr = cli("support", "import", str(path), "--now", "2022-08-02")
     assert code == 2 and "Traceback" not in stderr
-    [refused] = [line for line in stderr.splitlines() if "cost_claims.csv row" in line]
-    assert ("row 2, column amount_krw, value '1000000000000000000000000000000': over the "
-            "largest amount a claim may state (1,000,000,000,000 KRW)") in refused
+    [refused] = [line for line in stderr.splitlines()
+                 if re.search(r"cost_claims\.csv \d+행", line)]
+    assert ("2행, amount_krw 열, 값 '1000000000000000000000000000000': 청구할 수 있는 "
+            "최대 금액(1,000,000,000,000원)을 넘습니다") in refused
     code, stdout, _ = cli("export", "claims", "--round", "2022-2")
     assert code == 0 and stdout.lstrip("\ufeff").splitlines()[1:] == [
         "C-2,2022-2-025,1000000,1000000,14000000,"]
@@ -94,11 +96,11 @@ def test_events_dated_after_the_clock_are_refused_rows_in_every_kind(
     code, _, stderr = cli("support", "import", str(folder), "--now", "2023-03-05")
     assert code == 2 and "Traceback" not in stderr
     refused = " ".join(stderr.split())
-    for where in ("cost_claims.csv row 2, column submitted_on, value '2099-01-06'",
-                  "evaluations.csv row 2, column held_on, value '2099-07-01'",
-                  "cancellations.csv row 2, column decided_on, value '2023-03-06'",
-                  "changes.csv row 2, column changed_on, value '2023-12-01'"):
-        assert f"{where}: is after today (2023-03-05)" in refused, where
+    for where in ("cost_claims.csv 2행, submitted_on 열, 값 '2099-01-06'",
+                  "evaluations.csv 2행, held_on 열, 값 '2099-07-01'",
+                  "cancellations.csv 2행, decided_on 열, 값 '2023-03-06'",
+                  "changes.csv 2행, changed_on 열, 값 '2023-12-01'"):
+        assert f"{where}: 오늘(2023-03-05) 이후입니다" in refused, where
     assert "행 4건 거부, 1건 기록" in refused  # C-2 is kept
     code, stdout, _ = cli("export", "claims", "--round", "2022-2")
     assert code == 0 and [row.split(",")[0] for row in

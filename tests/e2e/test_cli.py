@@ -66,47 +66,48 @@ def stored_applications() -> int:
 ROW_CASES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
     "bad-brn-checksum": (
         lambda p: edit(p / "participants.csv", "785-87-46035,", "785-87-46036,"),
-        ["participants.csv row 2, column brn, value '785-87-46036'"]),
+        ["participants.csv 2행, brn 열, 값 '785-87-46036'"]),
     "malformed-brn": (
         lambda p: edit(p / "participants.csv", "494-86-63941", "49486639"),
-        ["participants.csv row 3, column brn, value '49486639'"]),
+        ["participants.csv 3행, brn 열, 값 '49486639'"]),
     "unknown-receipt": (
         lambda p: append(p / "scores.csv", "2022-2-999,R01,10,10,10\n"),
-        ["scores.csv row 141, column receipt_no, value '2022-2-999': unknown receipt number"]),
+        ["scores.csv 141행, receipt_no 열, 값 '2022-2-999': 알 수 없는 접수번호입니다"]),
     "score-out-of-range": (
         lambda p: edit(p / "scores.csv", "2022-2-004,R01,15.5,18.7,25.4",
                        "2022-2-004,R01,15.5,18.7,45"),
-        ["scores.csv row 12, column cooperation, value '45'"]),
+        ["scores.csv 12행, cooperation 열, 값 '45'"]),
     "score-not-numeric": (
         lambda p: edit(p / "scores.csv", "2022-2-004,R02,14.4,18.8,18.1",
                        "2022-2-004,R02,abc,18.8,18.1"),
-        ["scores.csv row 13, column growth, value 'abc'"]),
+        ["scores.csv 13행, growth 열, 값 'abc'"]),
     "broken-date": (
         lambda p: edit(p / "participants.csv", "2021-11-13", "2021-13-45"),
-        ["participants.csv row 2, column founded_on, value '2021-13-45'"]),
+        ["participants.csv 2행, founded_on 열, 값 '2021-13-45'"]),
     "broken-datetime": (
         lambda p: edit(p / "applications.csv", "2022-05-14T08:48:00", "2022-05-32T08:48"),
-        ["applications.csv row 5, column submitted_at, value '2022-05-32T08:48'"]),
+        ["applications.csv 5행, submitted_at 열, 값 '2022-05-32T08:48'"]),
     "cell-in-the-other-encoding": (  # a cell pasted from a CP949 file into a UTF-8 one
         lambda p: edit_bytes(p / "applications.csv", "퍼걸러".encode(), "퍼걸러".encode("cp949")),
         # c6 db b0 c9 b7 af: "db b0" and "c9 b7" happen to be UTF-8 characters too; the whole
         # cell is CP949 (issue 22 item 9: it was called "neither UTF-8 nor CP949")
-        ["applications.csv row 6, column product_name, value '\ufffd۰ɷ\ufffd': is CP949 text "
-         "in a UTF-8 file"]),
+        ["applications.csv 6행, product_name 열, 값 '\ufffd۰ɷ\ufffd': UTF-8 파일 "
+         "안의 CP949 텍스트입니다"]),
     "byte-of-neither-encoding": (  # "퍼" in CP949, then a byte no CP949 character starts with
         lambda p: edit_bytes(p / "applications.csv", "퍼걸러".encode(),
                              "퍼".encode("cp949") + b"\xff"),
-        ["applications.csv row 6, column product_name, value '\ufffd\ufffd\ufffd': bytes 0xc6 "
-         "0xdb 0xff are neither UTF-8 nor CP949"]),
+        ["applications.csv 6행, product_name 열, 값 '\ufffd\ufffd\ufffd': UTF-8도 "
+         "CP949도 아닌 바이트가 있습니다 (0xc6 0xdb 0xff)"]),
     "nul-in-a-cell": (
         lambda p: edit_bytes(p / "participants.csv", "강지훈".encode(), "강\x00지훈".encode()),
-        ["participants.csv row 4, column representative, value '강␀지훈': holds a NUL character"]),
+        ["participants.csv 4행, representative 열, 값 '강␀지훈': NUL 문자(바이트 0x00)가 "
+         "들어 있습니다"]),
     "field-over-the-csv-limit": (
         lambda p: edit(p / "applications.csv", "태양광조명등", "태양광" * 50_000),
-        ["applications.csv row 4, column product_name: cannot be read as CSV: field larger"]),
+        ["applications.csv 4행, product_name 열: CSV로 읽을 수 없습니다: field larger"]),
     "truncated-csv": (
         lambda p: (p / "documents.csv").write_bytes((p / "documents.csv").read_bytes()[:-25]),
-        ["documents.csv row 160"]),
+        ["documents.csv 160행"]),
 }
 
 
@@ -301,8 +302,8 @@ def test_a_line_break_in_a_name_is_rejected_and_reaches_no_mail(env: Path, packa
          '2022-2-001,innovation,"스마트가로등\r\nBcc: x@x.example",')
     code, _, stderr = run_round(package)
     assert code == 2
-    assert ("applications.csv row 2, column product_name, value '스마트가로등\\r\\nBcc: "
-            "x@x.example': holds a line break (U+000D): it must be one line") in stderr
+    assert ("applications.csv 2행, product_name 열, 값 '스마트가로등\\r\\nBcc: "
+            "x@x.example': 줄바꿈 문자(U+000D)가 들어 있습니다: 한 줄로 써야 합니다") in stderr
     assert stored_applications() == 35
     mails = list((env / "mail").rglob("*.eml"))
     assert mails  # the other applicants' receipts went out

@@ -61,8 +61,8 @@ def test_a_refused_listing_row_exits_2_and_says_why(replayed: Path, tmp_path: Pa
                     encoding="utf-8")
     code, stdout, stderr = cli("support", "import", str(path), "--now", "2022-08-02")
     assert code == 2
-    assert "listing.csv row 3, column evidence, value '물품식별번호 미기재'" in stderr
-    assert "8-digit 물품식별번호" in stderr
+    assert "listing.csv 3행, evidence 열, 값 '물품식별번호 미기재'" in stderr
+    assert "8자리 물품식별번호" in stderr
     code, stdout, _ = cli("export", "listing", "--round", "2022-2", "--now", "2022-08-02")
     row = next(r for r in csv.reader(io.StringIO(stdout)) if r[0] == "2022-2-034")
     assert row[4:7] == ["catalog_number", "2022-07-22", "11"]  # the good row kept

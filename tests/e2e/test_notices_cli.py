@@ -132,7 +132,7 @@ def test_companies_import_keeps_good_rows_and_names_the_bad_ones(env: Path, tmp_
                     "220-81-62517,나래,not an address,Y\n", encoding="utf-8")
     code, out, err = cli("companies", "import", str(path))
     assert code == 2
-    assert "companies.csv row 3, column email, value 'not an address'" in err
+    assert "companies.csv 3행, email 열, 값 'not an address'" in err
     assert "1 added" in out
 
 

@@ -17,7 +17,7 @@ from sangsaeng.domain.certificates import ReissueField
 from sangsaeng.errors import StepError
 from sangsaeng.io.after_selection import ChangeInput
 from sangsaeng.models import Certificate, Round
-from sangsaeng.services.certificates import Printer, reissue, track_names
+from sangsaeng.services.certificates import Printer, reissue
 from sangsaeng.settings import get_settings
 from tests.documents.test_certificate_pdf import run
 from tests.documents.test_certificate_signature import pdfsig
@@ -100,7 +100,7 @@ def _reprint(number: str) -> Path:
         rnd = session.get(Round, "2022-2")
         assert cert is not None and rnd is not None
         printer = Printer(settings, load_program(settings.config_dir))
-        [(_, _)] = list(printer.print_all([cert], track_names(rnd), "reissue"))
+        [(_, _)] = list(printer.print_all([cert], rnd.track_names(), "reissue"))
         return printer.path(cert)
 
 

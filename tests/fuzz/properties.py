@@ -35,9 +35,9 @@ from sangsaeng.io.sources import DATE, DECIMAL, TRUNCATED, cell_text
 from sangsaeng.spreadsheet import is_formula_like
 
 # RowErrors about a whole row (no single cell is at fault): their column may be None.
-WHOLE_ROW = ("row has ", "cannot be read as CSV: ", TRUNCATED)
+WHOLE_ROW = ("이 행의 칸은 ", "CSV로 읽을 수 없습니다: ", TRUNCATED)
 # An unreadable cell (`encoding.unreadable`) names its column, unless it lies past the header's.
-UNREADABLE = ("holds a NUL character", "byte 0x", "bytes 0x")
+UNREADABLE = ("NUL 문자(바이트 0x00)", "UTF-8도 CP949도 아닌 바이트가 있습니다 (0x")
 
 
 @dataclass
@@ -247,7 +247,7 @@ def check_errors(errors: Sequence[RowError], files: Mapping[str, Rows | None]) -
         shown = str(error)
         shown.encode("utf-8")
         assert error.file in files, (error, list(files))
-        assert shown.startswith(f"{error.file} row {error.row}"), shown
+        assert shown.startswith(f"{error.file} {error.row}행"), shown
         assert isinstance(error.row, int) and error.row >= 1, shown
         known = files[error.file]
         if error.column is None and error.message.startswith(UNREADABLE):
@@ -257,7 +257,7 @@ def check_errors(errors: Sequence[RowError], files: Mapping[str, Rows | None]) -
         elif error.column is None:
             assert error.message.startswith(WHOLE_ROW), shown
         else:
-            assert f", column {error.column}" in shown, shown
+            assert f", {error.column} 열" in shown, shown
             if known is not None and not error.message.startswith(TRUNCATED):
                 header = _header(known)
                 assert header is not None and error.column in header[1], shown

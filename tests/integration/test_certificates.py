@@ -220,14 +220,15 @@ def test_bad_support_rows_are_refused_one_by_one_and_good_rows_kept(
                  "2022-2-005,theft,2023-01-02,사유 코드 오류\n"
                  "2022-2-034,abandonment,2023-01-02,포기\n", "2023-01-02T10:00:00+09:00")
     lines = refused.value.refused
-    assert any("unknown receipt number '2022-2-999'" in line for line in lines)
-    assert any("2022-2-001" in line and "not selected" in line for line in lines)
-    assert any("row 4, column ground, value 'theft'" in line for line in lines)
+    assert any("알 수 없는 접수번호입니다: '2022-2-999'" in line for line in lines)
+    assert any("2022-2-001" in line and "미선정 상태입니다" in line for line in lines)
+    assert any("4행, ground 열, 값 'theft'" in line for line in lines)
     assert refused.value.recorded == 1  # 2022-2-034 is cancelled all the same
-    with pytest.raises(InputRefused, match=r"216-88-14989 is not a lead company of 2022-2-002"):
+    with pytest.raises(InputRefused,
+                       match=r"216-88-14989 기업은 2022-2-002 신청의 주관기업이 아닙니다"):
         _support(tmp_path, "production", "receipt_no,brn,confirmed_at\n"
                  "2022-2-002,216-88-14989,2022-08-01T10:00:00\n", "2022-08-01T10:00:00+09:00")
-    with pytest.raises(InputRefused, match="unknown certificate number"):
+    with pytest.raises(InputRefused, match="알 수 없는 확인서 번호입니다"):
         _support(tmp_path, "changes", "number,field,new_value,changed_on,reason\n"
                  "22-IG0999,name,새이름,2022-09-01,상호 변경\n", "2022-09-01T10:00:00+09:00")
 
@@ -397,7 +398,7 @@ def test_the_office_forms_confirm_production_then_issue_and_cancel(
     # K2: numbered in receipt order within the run; issued on the clock's KST date
     assert [(c.number, c.issued_on) for c in _certificates()] == [
         ("22-IG0001", date(2022, 8, 2)), ("22-TC0001", date(2022, 8, 2))]
-    with pytest.raises(InputRefused, match="2022-2-001 is not_selected"):
+    with pytest.raises(InputRefused, match="접수번호 2022-2-001의 신청은 미선정 상태입니다"):
         asyncio.run(confirm([ProductionItem(receipt_no="2022-2-001", brn="559-81-39063")],
                             "담당자", True, parse_instant("2022-08-02T11:00:00+09:00")))
     cancel = _flow("cancel_certificates")

@@ -101,11 +101,11 @@ def test_M2_bad_claim_rows_are_refused_one_by_one_and_good_rows_decided(
         _import(path, "2022-09-10T10:00:00+09:00")
     lines = refused.value.refused
     assert len(lines) == 4 and refused.value.recorded == 1  # C-104 (2022-2-031) is decided
-    assert any("claim C-002 was already given with amount_krw 7000000 (this row: 7500000)"
-               in line for line in lines)
-    assert any("unknown receipt number '2022-2-999'" in line for line in lines)
-    assert any("row 5, column amount_krw, value '6,0000'" in line for line in lines)
-    assert any("row 6, column submitted_on, value '2022-09-31'" in line for line in lines)
+    assert any("C-002 청구는 이미 다른 내용으로 접수되었습니다: amount_krw 7000000 "
+               "(이 행: 7500000)" in line for line in lines)
+    assert any("알 수 없는 접수번호입니다: '2022-2-999'" in line for line in lines)
+    assert any("5행, amount_krw 열, 값 '6,0000'" in line for line in lines)
+    assert any("6행, submitted_on 열, 값 '2022-09-31'" in line for line in lines)
     rows = read_csv(_export())
     assert rows[-1] == ["C-104", "2022-2-031", "4000000", "4000000", "11000000", ""]
     assert rows[2] == ["C-002", "2022-2-025", "7000000", "7000000", "2000000", ""]
@@ -125,7 +125,8 @@ def test_M2_a_late_claim_is_decided_against_the_cap_left_then_by_the_form(
     assert [r[0] for r in rows[1:]] == [f"C-00{n}" for n in range(1, 7)] + ["C-000", "C-200"]
     assert rows[-2] == ["C-000", "2022-2-025", "1000000", "0", "0", "CAP_EXCEEDED"]
     assert rows[-1] == ["C-200", "2022-2-031", "16000000", "15000000", "0", "CAP_EXCEEDED"]
-    with pytest.raises(InputRefused, match="claim C-200 was already given with amount_krw"):
+    with pytest.raises(InputRefused,
+                       match="C-200 청구는 이미 다른 내용으로 접수되었습니다: amount_krw"):
         asyncio.run(submit("C-200", "2022-2-031", date(2022, 9, 19), 1_000, "KS 인증 심사비",
                            "", "담당자", clock))
     with session_scope(get_engine()) as session:

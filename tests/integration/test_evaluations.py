@@ -137,7 +137,8 @@ def test_M3_a_fail_proposes_a_cancellation_and_cancels_nothing(env: Path) -> Non
     with pytest.raises(InputRefused) as refused:
         asyncio.run(record_evaluation(str(other), "interim", date(2023, 7, 1), "pass",
                                       actor="test", now=parse_instant("2023-07-12T10:00:00")))
-    assert f"{other} is not_selected: only a selected project is evaluated" in str(refused.value)
+    assert (f"접수번호 {other}의 신청은 미선정 상태입니다: 선정된 과제만 성과평가를 받습니다"
+            in str(refused.value))
 
 
 @pytest.mark.usefixtures("replayed")
@@ -152,9 +153,9 @@ def test_M3_evaluations_csv_refuses_rows_with_why_and_keeps_the_good_ones(
     with pytest.raises(InputRefused) as refused:
         _import(path, "2023-07-13T10:00:00+09:00")
     rows = str(refused.value)
-    assert "unknown receipt number '2022-2-999'" in rows
-    assert "evaluations.csv row 4" in rows and "kind" in rows and "midterm" in rows
-    assert "evaluations.csv row 5" in rows and "held_on" in rows
+    assert "알 수 없는 접수번호입니다: '2022-2-999'" in rows
+    assert "evaluations.csv 4행" in rows and "kind" in rows and "midterm" in rows
+    assert "evaluations.csv 5행" in rows and "held_on" in rows
     with session_scope(get_engine()) as session:
         assert session.scalar(select(func.count()).select_from(Evaluation)) == 1
 
@@ -243,7 +244,7 @@ def test_M3_a_selected_project_without_a_certificate_is_not_evaluated(env: Path)
     run(CONFIG, PACKAGE, REPLAY_NOW, approve=True, until="selection_notice")  # none issued
     with pytest.raises(InputRefused) as refused:
         _import(EVALUATIONS, "2023-07-12T10:00:00+09:00")
-    assert "evaluations.csv row 2: 2022-2-018 has no certificate" in str(refused.value)
+    assert "evaluations.csv 2행: 접수번호 2022-2-018의 확인서가 없습니다" in str(refused.value)
     with session_scope(get_engine()) as session:
         assert session.scalar(select(func.count()).select_from(Evaluation)) == 0
         assert session.scalar(select(func.count()).select_from(PendingCancellation)) == 0

@@ -192,14 +192,14 @@ def test_M1_bad_listing_rows_are_refused_with_why_and_good_rows_kept(
         _import(_listing(rows, tmp_path), "2022-09-30T10:00:00+09:00")
     lines = refused.value.refused
     assert len(lines) == 5 and refused.value.recorded == 1
-    assert any("listing.csv row 2" in x and "no certificate for this lead of 2022-2-999" in x
+    assert any("listing.csv 2행" in x and "접수번호 2022-2-999의 이 주관기업(receipt_no, brn)에 "
+               "발급된 확인서가 없습니다" in x for x in lines)
+    assert any("3행" in x and "확인서는 취소 상태입니다" in x for x in lines)
+    assert any("4행, step 열, 값 'shipping'" in x for x in lines)
+    assert any("5행, evidence 열, 값 '2412345'" in x and "8자리" in x
                for x in lines)
-    assert any("row 3" in x and "is cancelled" in x for x in lines)
-    assert any("row 4, column step, value 'shipping'" in x for x in lines)
-    assert any("row 5, column evidence, value '2412345'" in x and "8-digit" in x
-               for x in lines)
-    assert any("row 6" in x and "recorded as done on 2022-08-10, not 2022-08-11" in x
-               for x in lines)
+    assert any("6행" in x and "이미 2022-08-10에 완료된 것으로 기록되어 있습니다 (이 행: "
+               "2022-08-11)" in x for x in lines)
     assert not any("559-81-39063" in x or "677-81-97153" in x for x in lines)  # logged: no BRN
     with session_scope(get_engine()) as session:
         catalog = session.scalars(select(ListingStep.done_on).where(
@@ -219,7 +219,7 @@ def test_M1_the_typed_form_records_a_step_or_refuses_it(env: Path) -> None:
 
     form = _flow("record_listing_step")
     now = parse_instant("2022-08-11T10:00:00+09:00")
-    with pytest.raises(InputRefused, match="8-digit 물품식별번호"):
+    with pytest.raises(InputRefused, match="8자리 물품식별번호"):
         asyncio.run(form("2022-2-002", "559-81-39063", MallStep.CATALOG_NUMBER,
                          date(2022, 8, 10), "2412-3456", "담당자", now))
     done = asyncio.run(form("2022-2-002", "559-81-39063", MallStep.CATALOG_NUMBER,
@@ -231,7 +231,8 @@ def test_M1_the_typed_form_records_a_step_or_refuses_it(env: Path) -> None:
     assert rows["2022-2-002"] == ["bidder_registration", "2022-08-10", "1"]
     assert rows["2022-2-034"] == ["bidder_registration", "2022-07-20", "22"]
     # K6a: valid to 2025-07-19, expired the day after — no listing support any more
-    with pytest.raises(InputRefused, match=r"is expired: listing support is for valid"):
+    with pytest.raises(InputRefused,
+                       match=r"확인서는 만료 상태입니다: 종합쇼핑몰 등록 지원은 유효한"):
         asyncio.run(form("2022-2-002", "559-81-39063", MallStep.BIDDER_REGISTRATION,
                          date(2025, 7, 1), "", "담당자",
                          parse_instant("2025-07-20T10:00:00+09:00")))

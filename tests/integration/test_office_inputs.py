@@ -9,6 +9,7 @@ gives them through the flows, and the round must end exactly as `expected/` says
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import shutil
 import tomllib
@@ -109,10 +110,11 @@ def _round_state() -> str:
 
 
 async def _artifact(key: str) -> str:
+    """The latest table artifact `key` as JSON text, its Korean shown as is (not escaped)."""
     async with get_client() as client:
         found = await client.read_latest_artifacts(
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
-    return str(found[0].data) if found else ""
+    return json.dumps(json.loads(str(found[0].data)), ensure_ascii=False) if found else ""
 
 
 def _accept(*items: SupplementInput | dict[str, str], now: str = BEFORE_S1) -> Any:
@@ -135,15 +137,15 @@ def test_S1_an_accepted_supplement_counts_at_the_recheck_and_a_late_one_is_refus
     outcome = _accept(_item("2022-2-028", "sme_certificate", "2022-06-02T10:30:00",
                             note="우편 접수"))
     assert outcome.accepted == [
-        "item 1 (2022-2-028 sme_certificate): received 2022년 6월 2일(목) 10:30"]
+        "항목 1 (2022-2-028 sme_certificate): 2022년 6월 2일(목) 10:30 접수"]
     assert outcome.still_missing == {"2022-2-028": []}
     assert "2022년 6월 7일(화) 18:00" in outcome.waiting_for
     assert _state("2022-2-028") == "supplement_requested"  # decided at the deadline, not now
     with pytest.raises(InputRefused) as late:  # arrived at 18:00:00: S1 counts only before
         _accept(_item("2022-2-024", "agreement", "2022-06-07T18:00:00"),
                 now="2022-06-07T18:30:00+09:00")
-    assert "item 1 (2022-2-024 agreement): received 2022년 6월 7일(화) 18:00, not before the " \
-        "supplement deadline 2022년 6월 7일(화) 18:00 (S1)" in str(late.value)
+    assert "항목 1 (2022-2-024 agreement): 2022년 6월 7일(화) 18:00에 접수되어 보완 " \
+        "기한(2022년 6월 7일(화) 18:00) 전이 아니므로" in str(late.value)
     # the S1 re-check: 028 is selected as in the portal's data, 024 stays out with the reason
     assert run(CONFIG, without_supplements, REPLAY_NOW, approve=True).state == "support"
     assert read_csv(decisions_csv("2022-2")) == expected("decisions.csv")
@@ -169,22 +171,24 @@ def test_each_refused_item_says_why_and_leaves_nothing_behind(without_supplement
                 _item("2022-2-024", "agreement", "2022-06-09T09:00:00+00:00"),
                 _item("2022-2-028", "sme_certificate", "2022-06-02T10:30:00"))
     assert caught.value.refused == [
-        "item 1 (2022-2-999 agreement): unknown receipt number",
-        "item 2 (2022-2-001 agreement): not waiting for a supplement (state eligible)",
-        "item 3 (2022-2-028 business_plan): business_plan was not requested (missing at the "
-        "close: sme_certificate 637-81-66991)",
-        "item 4 (2022-2-028 sme_certificate): 124-81-00998 is not a lead company of 2022-2-028",
-        "item 5 (2022-2-024 agreement): received 2022년 6월 8일(수) 09:00, not before the "
-        "supplement deadline 2022년 6월 7일(화) 18:00 (S1): it cannot count",
-        "item 6 (2022-2-024 agreement): agreement is the application's own: leave the BRN empty",
-        "item 7 (2022-2-024 agreement): received 2022년 6월 9일(목) 18:00, not before the "
-        "supplement deadline 2022년 6월 7일(화) 18:00 (S1): it cannot count",
+        "항목 1 (2022-2-999 agreement): 알 수 없는 접수번호입니다",
+        "항목 2 (2022-2-001 agreement): 보완서류를 기다리는 신청이 아닙니다 (적격 상태)",
+        "항목 3 (2022-2-028 business_plan): business_plan 서류는 요청하지 않았습니다 (마감 때 "
+        "빠진 서류: sme_certificate 637-81-66991)",
+        "항목 4 (2022-2-028 sme_certificate): 124-81-00998 기업은 2022-2-028 신청의 주관기업이 "
+        "아닙니다",
+        "항목 5 (2022-2-024 agreement): 2022년 6월 8일(수) 09:00에 접수되어 보완 기한"
+        "(2022년 6월 7일(화) 18:00) 전이 아니므로 인정할 수 없습니다",
+        "항목 6 (2022-2-024 agreement): agreement 서류는 신청 단위의 서류이므로 "
+        "사업자등록번호(brn)는 비워 두십시오",
+        "항목 7 (2022-2-024 agreement): 2022년 6월 9일(목) 18:00에 접수되어 보완 기한"
+        "(2022년 6월 7일(화) 18:00) 전이 아니므로 인정할 수 없습니다",
     ]
     assert caught.value.recorded == 1 and "보완서류 항목 7건 거부, 1건 기록" in str(caught.value)
     assert _count(Document) == documents + 1  # only the good item
     assert [e.entity_id for e in _events("supplement.received")] == ["2022-2-028"]
     table = asyncio.run(_artifact("round-2022-2-supplements"))
-    assert "unknown receipt number" in table and "accepted" in table
+    assert "알 수 없는 접수번호입니다" in table and "accepted" in table
 
 
 def test_accepting_the_same_supplement_again_changes_nothing(without_supplements: Path) -> None:
@@ -194,7 +198,7 @@ def test_accepting_the_same_supplement_again_changes_nothing(without_supplements
     again = _accept(_item("2022-2-028", "sme_certificate"), now="2022-06-04T11:00:00+09:00")
     assert again.accepted == []
     assert again.unchanged == [
-        "item 1 (2022-2-028 sme_certificate): already on file"]
+        "항목 1 (2022-2-028 sme_certificate): 이미 제출되어 있습니다"]
     assert counts() == before and _count(Document) == documents
 
 
@@ -285,14 +289,14 @@ def test_V2_every_rejected_row_is_named_and_the_good_rows_are_kept(
     with pytest.raises(InputRefused) as caught:
         _upload(csv_text=text)
     assert caught.value.refused == [
-        "scores.csv (pasted) row 3, column growth, value '31': score '31' is above the maximum 30",
-        "scores.csv (pasted) row 4, column growth, value 'abc': score 'abc' is not a number",
-        "scores.csv (pasted) row 5, column receipt_no, value '2022-2-777': unknown receipt number",
-        "scores.csv (pasted) row 6, column reviewer_id, value 'R99': unknown reviewer id",
+        "scores.csv (pasted) 3행, growth 열, 값 '31': 점수가 최고점 30점을 넘습니다 ('31')",
+        "scores.csv (pasted) 4행, growth 열, 값 'abc': 점수가 숫자가 아닙니다 ('abc')",
+        "scores.csv (pasted) 5행, receipt_no 열, 값 '2022-2-777': 알 수 없는 접수번호입니다",
+        "scores.csv (pasted) 6행, reviewer_id 열, 값 'R99': 알 수 없는 평가위원 ID입니다",
     ]
     assert caught.value.recorded == 1 and _count(Score) == sheets + 1  # the good row is kept
     table = asyncio.run(_artifact("round-2022-2-score-upload"))
-    assert "above the maximum 30" in table and "R99" in table
+    assert "최고점 30점을 넘습니다" in table and "R99" in table
     assert _round_state() == "screening"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -199,7 +200,7 @@ def test_a_corrected_row_replaces_the_import_while_open_and_is_audited(env: Path
                     encoding="utf-8")
     with pytest.raises(ImportRejected) as caught:
         run(CONFIG, package, REPLAY_NOW, approve=True)
-    assert any("applications can no longer be corrected" in e for e in caught.value.errors)
+    assert any("신청 행은 더 이상 고칠 수 없습니다" in e for e in caught.value.errors)
 
 
 def test_many_rejected_rows_are_shown_in_part_and_kept_whole_in_a_file(env: Path,
@@ -216,7 +217,7 @@ def test_many_rejected_rows_are_shown_in_part_and_kept_whole_in_a_file(env: Path
         run(CONFIG, package, REPLAY_NOW, approve=True)
     assert caught.value.rejected == 25
     *shown, more = caught.value.errors
-    assert len(shown) == 20 and all(line.startswith("scores.csv row") for line in shown)
+    assert len(shown) == 20 and all(re.match(r"scores\.csv \d+행", line) for line in shown)
     assert more.startswith("… 5 more rejected row(s), every one listed in ")
     listed = Path(more.rsplit(" ", 1)[1])
     assert listed.parent == env / "rejected"

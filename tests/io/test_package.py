@@ -291,22 +291,22 @@ def test_workbook_errors_name_the_sheet_and_its_row(tmp_path: Path) -> None:
     book.save(workbook)
     result = read(workbook)
     assert [str(e) for e in result.errors] == [
-        "package.xlsx[scores] row 6, column cooperation, value '40.5': "
-        "score '40.5' is above the maximum 40"
+        "package.xlsx[scores] 6행, cooperation 열, 값 '40.5': "
+        "점수가 최고점 40점을 넘습니다 ('40.5')"
     ]
     assert len(result.scores) == COUNTS["scores"] - 1
 
 
 ONE_LINE = {  # file, row, column, value with a control character, what it holds
     "crlf-in-product": ("applications", 2, "product_name", "스마트가로등\r\nBcc: x@x.example",
-                        "a line break (U+000D)"),
-    "lf-in-company": ("participants", 3, "name", "(주)테동한\n이앤씨", "a line break (U+000A)"),
+                        "줄바꿈 문자(U+000D)"),
+    "lf-in-company": ("participants", 3, "name", "(주)테동한\n이앤씨", "줄바꿈 문자(U+000A)"),
     "tab-in-representative": ("participants", 3, "representative", "박\t서연",
-                              "a tab (U+0009)"),
+                              "탭 문자(U+0009)"),
     "vertical-tab-in-address": ("participants", 3, "address", "서울특별시\x0b금천구",
-                                "a control character (U+000B)"),
+                                "제어 문자(U+000B)"),
     "line-separator-in-reviewer": ("reviewers", 2, "name", "박평가1\u2028R",
-                                   "a line break (U+2028)"),
+                                   "줄바꿈 문자(U+2028)"),
 }
 
 
@@ -314,20 +314,20 @@ ONE_LINE = {  # file, row, column, value with a control character, what it holds
 SPOOFING = {  # file, row, column, a value that looks like another, what it holds
     "right-to-left-override-in-product": ("applications", 2, "product_name",
                                           "스마트가로등\u202egpj.exe",
-                                          "a bidirectional control (U+202E)"),
+                                          "양방향 제어 문자(U+202E)"),
     "isolate-in-company": ("participants", 3, "name", "(주)테동한\u2067이앤씨",
-                           "a bidirectional control (U+2067)"),
+                           "양방향 제어 문자(U+2067)"),
     "zero-width-space-in-company": ("participants", 3, "name", "(주)테동\u200b한이앤씨",
-                                    "a zero-width character (U+200B)"),
+                                    "폭 없는 문자(U+200B)"),
     "word-joiner-in-reviewer": ("reviewers", 2, "name", "박평\u2060가1",
-                                "a zero-width character (U+2060)"),
+                                "폭 없는 문자(U+2060)"),
     "bom-inside-a-cell": ("participants", 3, "representative", "박\ufeff서연",
-                          "a zero-width character (U+FEFF)"),
+                          "폭 없는 문자(U+FEFF)"),
 }
 
 
-WHY = {**dict.fromkeys(ONE_LINE, "it must be one line"),
-       **dict.fromkeys(SPOOFING, "it could make the name look like another")}
+WHY = {**dict.fromkeys(ONE_LINE, "한 줄로 써야 합니다"),
+       **dict.fromkeys(SPOOFING, "이름이 다른 이름처럼 보일 수 있습니다")}
 
 
 @pytest.mark.parametrize("case", list(WHY), ids=list(WHY))
@@ -337,7 +337,7 @@ def test_a_name_with_a_line_break_control_or_spoofing_character_is_rejected_with
     file, row, column, value, what = {**ONE_LINE, **SPOOFING}[case]
     set_cell(package, file, row, column, value)
     result = read(package)
-    error = RowError(f"{file}.csv", row, column, value, f"holds {what}: {WHY[case]}")
+    error = RowError(f"{file}.csv", row, column, value, f"{what}가 들어 있습니다: {WHY[case]}")
     assert error in result.errors
     assert "\n" not in str(error) and "\r" not in str(error)  # the message is one line
     assert value not in {getattr(r, column) for r in getattr(result, file)}  # not stored
@@ -351,8 +351,8 @@ def test_an_alt_enter_line_break_in_a_workbook_name_is_rejected(tmp_path: Path) 
     book.save(workbook)
     result = read(workbook)
     assert [str(e) for e in result.errors if e.file == "package.xlsx[reviewers]"] == [
-        "package.xlsx[reviewers] row 3, column name, value '정평가2\\n(위원장)': "
-        "holds a line break (U+000A): it must be one line"]
+        "package.xlsx[reviewers] 3행, name 열, 값 '정평가2\\n(위원장)': "
+        "줄바꿈 문자(U+000A)가 들어 있습니다: 한 줄로 써야 합니다"]
     assert len(result.reviewers) == COUNTS["reviewers"] - 1
 
 
@@ -444,20 +444,22 @@ def test_a_good_new_application_is_accepted(package: Path) -> None:
     assert len(result.applications) == COUNTS["applications"] + 1
 
 
-NOT_A_BRN = "not a BRN (expected 10 digits as XXX-XX-XXXXX)"
-NOT_A_DATE = "not a valid date (expected YYYY-MM-DD)"
-NOT_A_DATETIME = "not a valid date and time (expected ISO 8601, e.g. 2022-05-14T17:39:00)"
-NOT_AN_EMAIL = "not a single plain e-mail address"
+NOT_A_BRN = "사업자등록번호가 아닙니다 (XXX-XX-XXXXX 형식의 숫자 10자리)"
+NOT_A_DATE = "올바른 날짜가 아닙니다 (YYYY-MM-DD 형식)"
+NOT_A_DATETIME = "올바른 날짜와 시각이 아닙니다 (ISO 8601 형식, 예: 2022-05-14T17:39:00)"
+NOT_AN_EMAIL = "이메일 주소 하나가 아닙니다 (표시 이름 없이 주소 하나만)"
+CHECK_DIGIT = "사업자등록번호의 검증 숫자가 맞지 않습니다"
+UNKNOWN_RECEIPT = "알 수 없는 접수번호입니다"
 BAD_VALUES = [
     # C1: BRN
-    ("participants", "brn", "124-81-00997", "BRN check digit fails", "brn-check-digit"),
-    ("participants", "brn", "1248100997", "BRN check digit fails", "brn-digits-only-bad"),
+    ("participants", "brn", "124-81-00997", CHECK_DIGIT, "brn-check-digit"),
+    ("participants", "brn", "1248100997", CHECK_DIGIT, "brn-digits-only-bad"),
     ("participants", "brn", "12-481-00998", NOT_A_BRN, "brn-hyphens-misplaced"),
     ("participants", "brn", "124-81-0099", NOT_A_BRN, "brn-nine-digits"),
     ("participants", "brn", "１２４-８１-００９９８", NOT_A_BRN, "brn-full-width-digits"),
-    ("participants", "brn", "", "value is missing", "brn-empty"),
-    ("sanctions", "brn", "124-81-00997", "BRN check digit fails", "sanction-brn"),
-    ("affiliations", "brn", "", "value is missing", "affiliation-brn-empty"),
+    ("participants", "brn", "", "값이 없습니다", "brn-empty"),
+    ("sanctions", "brn", "124-81-00997", CHECK_DIGIT, "sanction-brn"),
+    ("affiliations", "brn", "", "값이 없습니다", "affiliation-brn-empty"),
     ("certificates", "brn", "abc", NOT_A_BRN, "certificate-brn"),
     # dates and datetimes
     ("participants", "founded_on", "2021-02-30", NOT_A_DATE, "date-feb-30"),
@@ -465,8 +467,9 @@ BAD_VALUES = [
     ("participants", "founded_on", "13.11.2021", NOT_A_DATE, "date-day-first"),
     ("participants", "founded_on", "2021-11-13T00:00:00", NOT_A_DATE, "date-with-time"),
     ("affiliations", "until", "2020-12", NOT_A_DATE, "date-month-only"),
-    ("sanctions", "banned_until", "", "value is missing", "date-empty"),
-    ("certificates", "valid_to", "2020-12-31", "valid_to is before valid_from", "dates-reversed"),
+    ("sanctions", "banned_until", "", "값이 없습니다", "date-empty"),
+    ("certificates", "valid_to", "2020-12-31", "valid_to가 valid_from보다 이릅니다",
+     "dates-reversed"),
     ("applications", "submitted_at", "2022-05-32T10:00:00", NOT_A_DATETIME, "datetime-day-32"),
     ("applications", "submitted_at", "2022-05-20", NOT_A_DATETIME, "datetime-date-only"),
     ("documents", "submitted_at", "2022/05/20 10:00", NOT_A_DATETIME, "datetime-slashes"),
@@ -477,36 +480,36 @@ BAD_VALUES = [
         "applications",
         "track",
         "capability",
-        "not a track of this round (expected one of innovation, materials, convergence, value)",
+        "이 회차의 분야가 아닙니다 (innovation, materials, convergence, value 중 하나)",
         "track-not-offered",
     ),
     (
         "applications",
         "product_code",
         "391211090",
-        "not a product code (expected 10 digits)",
+        "물품분류번호가 아닙니다 (숫자 10자리)",
         "product-code-nine-digits",
     ),
-    ("applications", "receipt_no", "", "value is missing", "receipt-no-empty"),
-    ("applications", "product_name", "", "value is missing", "product-name-empty"),
-    ("participants", "seq", "0", "not a positive whole number", "seq-zero"),
-    ("participants", "seq", "1.5", "not a positive whole number", "seq-fraction"),
-    ("participants", "role", "member", "not a role (expected lead or partner)", "role"),
+    ("applications", "receipt_no", "", "값이 없습니다", "receipt-no-empty"),
+    ("applications", "product_name", "", "값이 없습니다", "product-name-empty"),
+    ("participants", "seq", "0", "양의 정수가 아닙니다", "seq-zero"),
+    ("participants", "seq", "1.5", "양의 정수가 아닙니다", "seq-fraction"),
+    ("participants", "role", "member", "참여 역할이 아닙니다 (lead 또는 partner)", "role"),
     (
         "participants",
         "size",
         "중소기업",
-        "not a size class (expected one of micro, small, medium, midsize, large)",
+        "기업 규모가 아닙니다 (micro, small, medium, midsize, large 중 하나)",
         "size-in-korean",
     ),
     (
         "participants",
         "direct_production",
         "maybe",
-        "not a yes/no value (expected true/false, Y/N or 1/0)",
+        "예/아니요 값이 아닙니다 (true/false, Y/N 또는 1/0)",
         "boolean",
     ),
-    ("participants", "name", "", "value is missing", "name-empty"),
+    ("participants", "name", "", "값이 없습니다", "name-empty"),
     ("participants", "email", "a@x.example, b@x.example", NOT_AN_EMAIL, "email-two"),
     ("participants", "email", "홍길동 <a@x.example>", NOT_AN_EMAIL, "email-display-name"),
     (
@@ -519,39 +522,40 @@ BAD_VALUES = [
     ("participants", "email", "김@x.example", NOT_AN_EMAIL, "email-korean-local-part"),
     ("participants", "email", "a b@x.example", NOT_AN_EMAIL, "email-space"),
     ("reviewers", "email", "r10-review.example", NOT_AN_EMAIL, "email-no-at"),
-    ("reviewers", "name", "", "value is missing", "reviewer-name-empty"),
+    ("reviewers", "name", "", "값이 없습니다", "reviewer-name-empty"),
     # V2: scores
-    ("scores", "cooperation", "45", "score '45' is above the maximum 40", "score-above-40"),
-    ("scores", "growth", "30.5", "score '30.5' is above the maximum 30", "score-above-30"),
-    ("scores", "growth", "-1", "score '-1' is negative; scores run from 0 to 30",
+    ("scores", "cooperation", "45", "점수가 최고점 40점을 넘습니다 ('45')", "score-above-40"),
+    ("scores", "growth", "30.5", "점수가 최고점 30점을 넘습니다 ('30.5')", "score-above-30"),
+    ("scores", "growth", "-1", "점수가 음수입니다 ('-1'): 점수는 0점부터 30점까지입니다",
      "score-negative"),
-    ("scores", "plan", "30.01", "score '30.01' is above the maximum 30", "score-30.01"),
-    ("scores", "plan", "12.25", "score '12.25' has more than one decimal", "score-two-decimals"),
-    ("scores", "plan", "abc", "score 'abc' is not a number", "score-abc"),
-    ("scores", "plan", "NaN", "score 'NaN' is not a number", "score-nan"),
-    ("scores", "plan", "inf", "score 'inf' is not a number", "score-inf"),
-    ("scores", "plan", "1e1", "score '1e1' is not a number", "score-exponent"),
-    ("scores", "plan", "12,5", "score '12,5' is not a number", "score-decimal-comma"),
-    ("scores", "plan", "1_0", "score '1_0' is not a number", "score-underscore"),
+    ("scores", "plan", "30.01", "점수가 최고점 30점을 넘습니다 ('30.01')", "score-30.01"),
+    ("scores", "plan", "12.25", "점수는 소수 첫째 자리까지만 쓸 수 있습니다 ('12.25')",
+     "score-two-decimals"),
+    ("scores", "plan", "abc", "점수가 숫자가 아닙니다 ('abc')", "score-abc"),
+    ("scores", "plan", "NaN", "점수가 숫자가 아닙니다 ('NaN')", "score-nan"),
+    ("scores", "plan", "inf", "점수가 숫자가 아닙니다 ('inf')", "score-inf"),
+    ("scores", "plan", "1e1", "점수가 숫자가 아닙니다 ('1e1')", "score-exponent"),
+    ("scores", "plan", "12,5", "점수가 숫자가 아닙니다 ('12,5')", "score-decimal-comma"),
+    ("scores", "plan", "1_0", "점수가 숫자가 아닙니다 ('1_0')", "score-underscore"),
     # cross-file
-    ("participants", "receipt_no", "2022-2-999", "unknown receipt number", "participant-receipt"),
-    ("documents", "receipt_no", "2022-2-999", "unknown receipt number", "document-receipt"),
-    ("scores", "receipt_no", "2022-2-999", "unknown receipt number", "score-receipt"),
-    ("production", "receipt_no", "2022-2-999", "unknown receipt number", "production-receipt"),
-    ("scores", "reviewer_id", "R99", "unknown reviewer id", "score-reviewer"),
-    ("affiliations", "reviewer_id", "R99", "unknown reviewer id", "affiliation-reviewer"),
+    ("participants", "receipt_no", "2022-2-999", UNKNOWN_RECEIPT, "participant-receipt"),
+    ("documents", "receipt_no", "2022-2-999", UNKNOWN_RECEIPT, "document-receipt"),
+    ("scores", "receipt_no", "2022-2-999", UNKNOWN_RECEIPT, "score-receipt"),
+    ("production", "receipt_no", "2022-2-999", UNKNOWN_RECEIPT, "production-receipt"),
+    ("scores", "reviewer_id", "R99", "알 수 없는 평가위원 ID입니다", "score-reviewer"),
+    ("affiliations", "reviewer_id", "R99", "알 수 없는 평가위원 ID입니다", "affiliation-reviewer"),
     (
         "documents",
         "brn",
         "559-81-39063",
-        "not a participant of application 2022-2-001",
+        "접수번호 2022-2-001 신청의 참여기업이 아닙니다",
         "document-brn-of-another-application",
     ),
     (
         "production",
         "brn",
         "559-81-39063",
-        "not a participant of application 2022-2-001",
+        "접수번호 2022-2-001 신청의 참여기업이 아닙니다",
         "production-brn-of-another-application",
     ),
     # duplicates
@@ -559,38 +563,38 @@ BAD_VALUES = [
         "applications",
         "receipt_no",
         "2022-2-001",
-        "duplicate of row 2 (same receipt_no)",
+        "2행과 중복됩니다 (receipt_no 값이 같습니다)",
         "duplicate-application",
     ),
     (
         "reviewers",
         "reviewer_id",
         "R01",
-        "duplicate of row 2 (same reviewer_id)",
+        "2행과 중복됩니다 (reviewer_id 값이 같습니다)",
         "duplicate-reviewer",
     ),
     (
         "scores",
         "reviewer_id",
         "R01",
-        "duplicate of row 2 (same receipt_no, reviewer_id)",
+        "2행과 중복됩니다 (receipt_no, reviewer_id 값이 같습니다)",
         "duplicate-score",
     ),
     (
         "participants",
         "seq",
         "1",
-        "duplicate of row 3 (same receipt_no, role, seq)",
+        "3행과 중복됩니다 (receipt_no, role, seq 값이 같습니다)",
         "duplicate-participant-seq",
     ),
     (
         "participants",
         "brn",
         "494-86-63941",
-        "duplicate of row 3 (same receipt_no, brn)",
+        "3행과 중복됩니다 (receipt_no, brn 값이 같습니다)",
         "duplicate-participant-brn",
     ),
-    ("certificates", "number", "", "value is missing", "certificate-number-empty"),
+    ("certificates", "number", "", "값이 없습니다", "certificate-number-empty"),
 ]
 
 
@@ -606,16 +610,18 @@ def test_a_bad_value_is_reported_and_the_good_rows_are_kept(
     assert result.errors == [RowError(f"{name}.csv", row, column, value, message)]
     assert (
         str(result.errors[0])
-        == f"{name}.csv row {row}, column {column}, value {value!r}: {message}"
+        == f"{name}.csv {row}행, {column} 열, 값 {value!r}: {message}"
     )
     assert counts(result) == COUNTS
     assert result.rejected == 1
 
 
 def test_row_error_reads_as_the_user_sees_it() -> None:
-    error = RowError("participants.csv", 5, "brn", "124-81-00997", "BRN check digit fails")
+    error = RowError("participants.csv", 5, "brn", "124-81-00997",
+                     "사업자등록번호의 검증 숫자가 맞지 않습니다")
     assert str(error) == (
-        "participants.csv row 5, column brn, value '124-81-00997': BRN check digit fails"
+        "participants.csv 5행, brn 열, 값 '124-81-00997': "
+        "사업자등록번호의 검증 숫자가 맞지 않습니다"
     )
     assert str(RowError("scores.csv", None, None, None, "unreadable")) == "scores.csv: unreadable"
 
@@ -667,8 +673,8 @@ def test_production_confirmed_twice_differently_is_a_duplicate(package: Path) ->
     again = {**dict(zip(header, first, strict=True)), "confirmed_at": "2022-07-16T10:00:00"}
     row = append_row(package, "production", again)
     assert [str(e) for e in read(package).errors] == [
-        f"production.csv row {row}, column brn, value '559-81-39063': "
-        "duplicate of row 2 (same receipt_no, brn)"
+        f"production.csv {row}행, brn 열, 값 '559-81-39063': "
+        "2행과 중복됩니다 (receipt_no, brn 값이 같습니다)"
     ]
 
 
@@ -677,12 +683,12 @@ def test_a_bad_partner_rejects_its_application_and_everything_that_depends_on_it
 ) -> None:
     set_cell(package, "participants", 5, "brn", "124-81-00997")  # 2022-2-002's only partner
     result = read(package)
-    dependent = "application 2022-2-002 was rejected"
+    dependent = "접수번호 2022-2-002의 신청이 거부되었습니다"
     messages = [(e.file, e.row, e.message) for e in result.errors]
     assert messages[:3] == [
-        ("applications.csv", 3, "application has no partner in participants.csv"),
+        ("applications.csv", 3, "participants.csv에 이 신청의 협력기업이 없습니다"),
         ("participants.csv", 4, dependent),
-        ("participants.csv", 5, "BRN check digit fails"),
+        ("participants.csv", 5, "사업자등록번호의 검증 숫자가 맞지 않습니다"),
     ]
     assert {file for file, _, message in messages[3:] if message == dependent} == {
         "documents.csv",
@@ -690,7 +696,8 @@ def test_a_bad_partner_rejects_its_application_and_everything_that_depends_on_it
         "production.csv",
     }
     assert str(result.errors[2]) == (
-        "participants.csv row 5, column brn, value '124-81-00997': BRN check digit fails"
+        "participants.csv 5행, brn 열, 값 '124-81-00997': "
+        "사업자등록번호의 검증 숫자가 맞지 않습니다"
     )
     kept = [a.receipt_no for a in result.applications]
     assert "2022-2-002" not in kept and len(kept) == COUNTS["applications"] - 1
@@ -701,9 +708,9 @@ def test_a_bad_partner_rejects_its_application_and_everything_that_depends_on_it
 @pytest.mark.parametrize(
     ("keep", "message"),
     [
-        (lambda r: r["role"] != "partner", "application has no partner in participants.csv"),
-        (lambda r: r["role"] != "lead", "application has no lead in participants.csv"),
-        (lambda r: False, "application has no lead and no partner in participants.csv"),
+        (lambda r: r["role"] != "partner", "participants.csv에 이 신청의 협력기업이 없습니다"),
+        (lambda r: r["role"] != "lead", "participants.csv에 이 신청의 주관기업이 없습니다"),
+        (lambda r: False, "participants.csv에 이 신청의 주관기업과 협력기업이 없습니다"),
     ],
     ids=["no-partner", "no-lead", "no-participants"],
 )
@@ -714,13 +721,13 @@ def test_c5_an_application_needs_a_lead_and_a_partner(
     result = read(package)
     assert result.errors[0] == RowError("applications.csv", 2, "receipt_no", "2022-2-001", message)
     assert result.applications[0].receipt_no == "2022-2-002"
-    assert {e.message for e in result.errors[1:]} == {"application 2022-2-001 was rejected"}
+    assert {e.message for e in result.errors[1:]} == {"접수번호 2022-2-001의 신청이 거부되었습니다"}
 
 
 def test_c5_the_representative_lead_has_seq_1(package: Path) -> None:
     set_cell(package, "participants", 2, "seq", "2")
     result = read(package)
-    assert result.errors[0].message == "application has no lead with seq 1 in participants.csv"
+    assert result.errors[0].message == "participants.csv에 이 신청의 seq가 1인 주관기업이 없습니다"
     assert result.errors[0].row == 2
 
 
@@ -729,7 +736,7 @@ def test_a_rejected_reviewer_drops_their_scores_with_a_reason(package: Path) -> 
     result = read(package)
     assert result.errors[0].file == "reviewers.csv"
     rest = {(e.file, e.message) for e in result.errors[1:]}
-    assert rest == {("scores.csv", "reviewer R09 was rejected")}
+    assert rest == {("scores.csv", "평가위원 R09의 행이 거부되었습니다")}
     assert len(result.scores) == COUNTS["scores"] - len(result.errors[1:])
     assert len(result.errors[1:]) > 0
 
@@ -764,7 +771,7 @@ def test_without_them_every_score_is_an_unknown_receipt(package: Path) -> None:
     result = read(package)
     assert result.scores == []
     assert {e.message for e in result.errors if e.column == "receipt_no"} == {
-        "unknown receipt number"
+        "알 수 없는 접수번호입니다"
     }
     assert result.rejected == COUNTS["scores"] + COUNTS["affiliations"]
 
@@ -788,8 +795,8 @@ def test_a_row_with_a_stray_comma_is_rejected(package: Path) -> None:
         f.write("2022-2-001,R09,20,1,5,30\r\n")
     result = read(package)
     assert [str(e) for e in result.errors] == [
-        "scores.csv row 141, value '2022-2-001,R09,20,1,5,30': "
-        "row has 6 fields, header has 5 columns"
+        "scores.csv 141행, 값 '2022-2-001,R09,20,1,5,30': "
+        "이 행의 칸은 6개이고 머리글 행의 열은 5개입니다"
     ]
     assert counts(result) == COUNTS
 
@@ -799,12 +806,13 @@ def test_a_csv_cut_mid_row_loses_only_that_row(package: Path) -> None:
     (package / "scores.csv").write_bytes(data[:-12])
     result = read(package)
     assert [str(e) for e in result.errors] == [
-        "scores.csv row 140, value '2022-2-036,R07,13.5': row has 3 fields, header has 5 columns"
+        "scores.csv 140행, 값 '2022-2-036,R07,13.5': "
+        "이 행의 칸은 3개이고 머리글 행의 열은 5개입니다"
     ]
     assert counts(result) == {**COUNTS, "scores": COUNTS["scores"] - 1}
 
 
-TRUNCATED = "file ends in the middle of a character: truncated?"
+TRUNCATED = "파일이 글자 중간에서 끝납니다: 파일이 잘렸을 수 있습니다"
 
 
 @pytest.mark.parametrize(
@@ -841,8 +849,8 @@ def test_a_cp949_file_with_a_bad_value_shows_it_in_korean(package: Path) -> None
     _as_cp949(package)
     result = read(package)
     assert str(result.errors[0]) == (
-        f"participants.csv row {row}, column size, value '소기업': "
-        "not a size class (expected one of micro, small, medium, midsize, large)"
+        f"participants.csv {row}행, size 열, 값 '소기업': "
+        "기업 규모가 아닙니다 (micro, small, medium, midsize, large 중 하나)"
     )
 
 
@@ -887,9 +895,10 @@ def test_a_file_in_another_encoding_is_refused(
     assert str(caught.value).endswith("); save it as UTF-8 CSV")
 
 
-BAD_BYTES = "bytes 0xbd 0xba are neither UTF-8 nor CP949: retype the cell or save the file as " \
-    "UTF-8 CSV"
-NUL_IN_CELL = "holds a NUL character (byte 0x00): no text has one; save the file as UTF-8 CSV"
+BAD_BYTES = "UTF-8도 CP949도 아닌 바이트가 있습니다 (0xbd 0xba): 칸을 다시 입력하거나 파일을 " \
+    "UTF-8 CSV로 저장해 주십시오"
+NUL_IN_CELL = "NUL 문자(바이트 0x00)가 들어 있습니다: 텍스트에는 없는 문자입니다. 파일을 UTF-8 " \
+    "CSV로 저장해 주십시오"
 
 
 def _spoil_cell(path: Path, old: bytes, new: bytes) -> None:
@@ -908,7 +917,8 @@ def test_a_byte_of_neither_encoding_rejects_only_its_row_naming_row_and_column(
     assert result.errors[0] == RowError("applications.csv", 2, "product_name", "\ufffd\ufffd\ufffd",
                                         BAD_BYTES.replace("0xbd 0xba", "0xbd 0xba 0xba"))
     assert str(result.errors[0]).startswith(
-        "applications.csv row 2, column product_name, value '\ufffd\ufffd\ufffd': bytes 0xbd")
+        "applications.csv 2행, product_name 열, 값 '\ufffd\ufffd\ufffd': "
+        "UTF-8도 CP949도 아닌 바이트가 있습니다 (0xbd")
     assert result.encodings["applications.csv"] == "utf-8"
     assert len(result.applications) == COUNTS["applications"] - 1  # the others are kept
     assert {e.file for e in result.errors} >= {"participants.csv", "scores.csv"}  # its rows
@@ -919,8 +929,9 @@ def test_a_bad_byte_in_a_cp949_file_rejects_only_its_row(package: Path) -> None:
     _spoil_cell(package / "reviewers.csv", "박평가1".encode("cp949"),
                 "박".encode("cp949") + b"\x80")  # no CP949 character starts with 0x80
     result = read(package)
-    assert RowError("reviewers.csv", 2, "name", "박\ufffd", "byte 0x80 is neither UTF-8 nor "
-                    "CP949: retype the cell or save the file as UTF-8 CSV") in result.errors
+    assert RowError("reviewers.csv", 2, "name", "박\ufffd",
+                    "UTF-8도 CP949도 아닌 바이트가 있습니다 (0x80): 칸을 다시 입력하거나 "
+                    "파일을 UTF-8 CSV로 저장해 주십시오") in result.errors
     assert result.encodings["reviewers.csv"] == "cp949"
     assert len(result.reviewers) == COUNTS["reviewers"] - 1
 
@@ -932,8 +943,9 @@ def test_a_utf8_row_in_a_cp949_file_is_called_utf8_not_a_bad_byte(package: Path)
     result = read(package)
     [error] = [e for e in result.errors if e.file == "reviewers.csv"]
     assert (error.row, error.column) == (2, "name")
-    assert error.message == ("is UTF-8 text in a CP949 file (pasted from a file saved another "
-                             "way?): save the whole file in one encoding, UTF-8 CSV")
+    assert error.message == ("CP949 파일 안의 UTF-8 텍스트입니다 (다른 방식으로 저장된 파일에서 "
+                             "붙여 넣었습니까?): 파일 전체를 한 가지 인코딩, UTF-8 CSV로 저장해 "
+                             "주십시오")
     assert result.encodings["reviewers.csv"] == "cp949"
     assert len(result.reviewers) == COUNTS["reviewers"] - 1
 
@@ -945,7 +957,7 @@ def test_a_nul_in_a_cell_is_called_a_nul_and_rejects_only_its_row(package: Path)
     nul_errors = [e for e in result.errors if e.message == NUL_IN_CELL]
     assert nul_errors == [RowError("participants.csv", 2, "name", "㈜래\u2400이정밀", NUL_IN_CELL),
                           RowError("documents.csv", 8, "doc_type", "agr\u2400", NUL_IN_CELL)]
-    assert "column name, value '㈜래␀이정밀': holds a NUL character" in str(nul_errors[0])
+    assert "name 열, 값 '㈜래␀이정밀': NUL 문자(바이트 0x00)" in str(nul_errors[0])
     assert len(result.participants) == COUNTS["participants"] - 2  # and the partner of 2022-2-001
     assert len(result.documents) == COUNTS["documents"] - 5  # and those of 2022-2-001
 
@@ -959,7 +971,7 @@ def test_a_field_over_the_csv_size_limit_names_its_row_and_column(package: Path,
                                                f"2022-2-002,,{field},".encode()))
     result = read(package)
     assert result.errors[0] == RowError("documents.csv", 8, "doc_type", None,
-                                        "cannot be read as CSV: field larger than field limit "
+                                        "CSV로 읽을 수 없습니다: field larger than field limit "
                                         "(131072)")
 
 

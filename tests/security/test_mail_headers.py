@@ -114,15 +114,15 @@ def test_line_breaks_and_crafted_addresses_are_refused_at_import_and_never_sent(
 
     lines = all_errors(refused.value.errors)
     expected = {
-        ("participants.csv", "name", "a line break (U+000D)"),
-        ("participants.csv", "name", "a line break (U+2028)"),
-        ("participants.csv", "representative", "a line break"),
-        ("applications.csv", "product_name", "a line break"),
-        ("participants.csv", "email", "not a single plain e-mail address"),
-        ("reviewers.csv", "email", "not a single plain e-mail address"),
+        ("participants.csv", "name", "줄바꿈 문자(U+000D)"),
+        ("participants.csv", "name", "줄바꿈 문자(U+2028)"),
+        ("participants.csv", "representative", "줄바꿈 문자"),
+        ("applications.csv", "product_name", "줄바꿈 문자"),
+        ("participants.csv", "email", "이메일 주소 하나가 아닙니다 (표시 이름 없이 주소 하나만)"),
+        ("reviewers.csv", "email", "이메일 주소 하나가 아닙니다 (표시 이름 없이 주소 하나만)"),
     }
     for file, column, reason in expected:
-        assert any(line.startswith(file) and f"column {column}," in line and reason in line
+        assert any(line.startswith(file) and f", {column} 열," in line and reason in line
                    for line in lines), (file, column, lines)
     bad_emails = [v["email"] for v in [*REFUSED.values(), *REFUSED_REVIEWERS.values()]
                   if "email" in v]

@@ -21,14 +21,17 @@ def test_K1_a_lead_of_an_application_that_may_still_be_selected_is_accepted(
     assert refusal(ROW, state, LEADS) is None  # issuance asks "selected" (certificates._due)
 
 
-@pytest.mark.parametrize("state", [ApplicationState.INELIGIBLE, ApplicationState.NOT_SELECTED,
-                                   ApplicationState.CANCELLED])
+@pytest.mark.parametrize(("state", "named"), [(ApplicationState.INELIGIBLE, "부적격"),
+                                              (ApplicationState.NOT_SELECTED, "미선정"),
+                                              (ApplicationState.CANCELLED, "선정 취소")],
+                         ids=["ineligible", "not_selected", "cancelled"])
 def test_K1_an_application_that_can_no_longer_be_selected_is_refused(
-        state: ApplicationState) -> None:
+        state: ApplicationState, named: str) -> None:
     assert refusal(ROW, state, LEADS) == (
-        f"2030-1-001 is {state}, not selected: no certificate can follow (K1)")
+        f"접수번호 2030-1-001의 신청은 {named} 상태입니다: 선정된 신청이 아니므로 확인서를 "
+        "발급할 수 없습니다")
 
 
 def test_K1_a_company_that_is_not_a_lead_is_refused() -> None:
     assert refusal(ROW, ApplicationState.SELECTED, {"111-11-11119"}) == (
-        "123-45-67890 is not a lead company of 2030-1-001")
+        "123-45-67890 기업은 2030-1-001 신청의 주관기업이 아닙니다")

@@ -34,7 +34,7 @@ from sangsaeng.services.projects import NoProject, Project, project_by_receipt
 RECEIPT = "2030-1-001"
 BRN = "123-45-67890"
 NOW = parse_instant("2030-09-01T10:00:00+09:00")
-SEVERAL = f"receipt number {RECEIPT!r} is in several rounds (2030-1, 2030-2)"
+SEVERAL = f"접수번호 {RECEIPT!r}의 신청이 여러 회차에 있습니다 (2030-1, 2030-2)"
 
 
 @pytest.fixture
@@ -65,7 +65,8 @@ def test_a_receipt_number_in_two_rounds_names_no_project_but_both_rounds(
     found = project_by_receipt(session, RECEIPT)
     assert found == NoProject(RECEIPT, ("2030-1", "2030-2"))
     assert str(found) == SEVERAL
-    assert str(project_by_receipt(session, "2099-1-001")) == "unknown receipt number '2099-1-001'"
+    assert str(project_by_receipt(session, "2099-1-001")) == (
+        "알 수 없는 접수번호입니다: '2099-1-001'")
 
 
 def test_one_round_finds_its_project(session: Session) -> None:
@@ -84,7 +85,7 @@ def test_K1_production_of_a_receipt_in_two_rounds_is_refused_not_taken_from_the_
     done = production.confirm_production(session, [ProductionRow(
         RECEIPT, BRN, NOW, file="production.csv", row=2)], now=NOW, actor="test")
     assert done.refused == [RowError("production.csv", 2, None, None, SEVERAL)]
-    assert [str(r) for r in done.refused] == [f"production.csv row 2: {SEVERAL}"]
+    assert [str(r) for r in done.refused] == [f"production.csv 2행: {SEVERAL}"]
     assert (done.recorded, done.rounds) == ([], [])
     assert session.scalar(select(func.count()).select_from(PRODUCTION)) == 0
 
