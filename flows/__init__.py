@@ -13,9 +13,15 @@ class _ForTheOffice(logging.Filter):
     - a step stopped by one of the program's own errors (a refused form, a round in the wrong
       state: `SangsaengError`, worded for the office) is logged with a Python traceback. It is
       said in one line, its message; an unexpected error keeps its traceback.
+    - every task run logs `Finished in state Completed()`: a round's log was mostly that. A
+      task that completed is not said (each step says what it did, in Korean); one that failed
+      or was cancelled still is.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "prefect.task_runs" and record.levelno == logging.INFO and str(
+                record.msg).startswith("Finished in state Completed("):
+            return False
         if record.levelno == logging.ERROR and str(record.msg).startswith(
                 ("Finished in state Suspended", "Finished in state Paused")):
             record.levelno, record.levelname = logging.INFO, "INFO"

@@ -19,7 +19,7 @@ from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron
 
 from flows.registry import DEPLOYMENT_NAMES, ENTRIES, KST, LEGACY_DEPLOYMENT, Entry
-from flows.round_choice import current_choices, with_choices
+from flows.round_choice import current_choices, with_choices, without_rule_ids
 from flows.round_runs import remove_legacy_deployments
 
 
@@ -52,7 +52,7 @@ def deployments() -> list[RunnerDeployment]:
     choices = current_choices()  # the rounds and tracks the forms offer (flows/round_choice.py)
     for spec in specs():
         deployment = spec.flow.to_deployment(
-            name=DEPLOYMENT_NAMES[spec.flow.name], description=spec.description,
+            name=DEPLOYMENT_NAMES[spec.flow.name], description=without_rule_ids(spec.description),
             tags=["sangsaeng", *spec.tags],
             schedules=list(spec.schedules) or None)
         assert isinstance(deployment, RunnerDeployment)  # sync call: not a coroutine

@@ -49,7 +49,7 @@ def decision_brief(pending: Pending) -> str:
         f"- 비고 / note: {pending.note or '-'}",
         f"- 제안일 / proposed on: {format_day(pending.proposed_on)}",
         "",
-        "확정하면 확인서가 모두 취소되고 주관기업은 5년간 참여가 제한됩니다 (K5a). / Confirming "
+        "확정하면 확인서가 모두 취소되고 주관기업은 5년간 참여가 제한됩니다. / Confirming "
         "cancels every certificate of the project and bans its leads for five years (K5a); "
         "dismissing cancels nothing.",
     ])
@@ -59,8 +59,10 @@ async def _wait_for_office(pending: Pending) -> CancellationDecision:
     form = CancellationDecision.with_initial_data(description=decision_brief(pending),
                                                   confirm=False)
     key = f"review-cancellation-{pending.id}"
-    decision: CancellationDecision = await wait_for_input(run_mode(), form, key,
-                                                          DECISION_TIMEOUT_S)
+    decision: CancellationDecision = await wait_for_input(
+        run_mode(), form, key, DECISION_TIMEOUT_S, waiting=(
+            f"{pending.receipt_no} 선정 취소 여부의 결정을 기다립니다: Prefect UI의 이 실행에서 "
+            "Resume을 눌러 확정하거나 기각하세요"))
     return decision
 
 

@@ -11,6 +11,7 @@ import typing
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal, TypeVar
 
 from prefect.context import FlowRunContext
@@ -120,13 +121,14 @@ Chain = Annotated[bool, Field(description=(
     "다음 단계 자동 시작 / start the next step's deployment when this one is done"))]
 # The UI offers the rounds of config/rounds/<id>.toml by id; the CLI passes a file's path.
 RoundFile = Annotated[str, Field(min_length=1, description=(
-    "회차 설정 파일 (config/rounds/회차번호.toml): 목록에서 선택 / the round configuration "
-    "(config/rounds/ROUND-ID.toml): choose the round from the list"),
+    "회차: 목록에서 선택 (설정 파일이 있는 회차) / the round: choose it from the list (the "
+    "rounds with a configuration file)"),
     json_schema_extra={CHOICE: "round-file"})]
+# Empty on the forms: the round's latest upload (var/inbox/<id>/), else the repository's sample
+# data/rounds/<id>/package; the CLI and the API may give a path on the server.
 DataPath = Annotated[str, Field(description=(
-    "접수 자료 (CSV 폴더 또는 .xlsx): 비우면 최근 올린 자료 (var/inbox/회차번호/), 없으면 "
-    "data/rounds/회차번호/package / round package (CSV folder or one .xlsx); empty = the round's "
-    "latest upload, else data/rounds/ROUND-ID/package"))]
+    "접수 자료: 비워 두면 자료 올리기 페이지에서 최근 올린 자료, 없으면 예시 자료 / the round "
+    "package: empty = the latest upload on the upload page, else the sample"))]
 WaitForChair = Annotated[bool, Field(description=(
     "승인 입력을 UI에서 기다림 / wait in the UI for the chair's input"))]
 
@@ -184,10 +186,11 @@ class ChairApproval(RunInput):
         return value.strip()
 
     @classmethod
-    def for_proposal(cls, proposed: Sequence[str], reserves: Sequence[str]
+    def for_proposal(cls, proposed: Sequence[str], reserves: Sequence[str], listing: str = ""
                      ) -> type[ChairApproval]:
-        """This form for one proposal: exclusions are chosen from the proposed receipts,
-        inclusions from the reserves (lists in the UI, nothing to type)."""
+        """This form for one proposal: its rows (`listing`, markdown) under the approval
+        switch; exclusions are chosen from the proposed receipts, inclusions from the reserves
+        (lists in the UI, nothing to type)."""
         def action(name: str, receipts: Sequence[str]) -> Any:
             if not receipts:
                 return ChairActionInput
@@ -196,12 +199,14 @@ class ChairApproval(RunInput):
                 title="접수번호", description="목록에서 선택 / choose one",
                 json_schema_extra={"enum": list(receipts)}))
             return create_model(name, __base__=ChairActionInput, receipt_no=receipt)
-        def kept(name: str, annotation: Any, **default: Any) -> tuple[Any, Any]:
+        def kept(name: str, annotation: Any, more: str = "", **default: Any
+                 ) -> tuple[Any, Any]:
             base = cls.model_fields[name]  # its title and description, as the base states them
-            return annotation, Field(title=base.title, description=base.description, **default)
+            return annotation, Field(title=base.title, description=(
+                f"{base.description}\n\n{more}" if more else base.description), **default)
 
         fields: dict[str, Any] = {  # approve too: with_initial_data would drop its title
-            "approve": kept("approve", bool, default=False),
+            "approve": kept("approve", bool, listing, default=False),
             "exclude": kept("exclude", list[action("ExcludeProposed", proposed)],  # type: ignore[misc]
                             default_factory=list),
             "include": kept("include", list[action("IncludeReserve", reserves)],  # type: ignore[misc]
@@ -348,6 +353,10 @@ class StepOutcome(BaseModel):
         """The step's line in the run's log, in Korean, with its counts (issue 23 item 2)."""
         return ""
 
+    def changed(self) -> bool:
+        """The step changed something (a step run again over a finished one does not)."""
+        return True
+
     def story(self) -> str:
         """`what_it_did`, the notices it sent and the round's state: one line for the office."""
         sent = self.notices.get("sent", 0)
@@ -365,6 +374,9 @@ class OpenCallOutcome(StepOutcome):
     def what_it_did(self) -> str:
         return "공고를 게시했습니다" if self.detail == "opened" else "공고는 이미 게시되어 있습니다"
 
+    def changed(self) -> bool:
+        return self.detail == "opened"
+
 
 class IntakeOutcome(StepOutcome):
     """intake: rows added and corrected by table, and how many were rejected."""
@@ -372,12 +384,28 @@ class IntakeOutcome(StepOutcome):
     added: dict[str, int]
     corrected: dict[str, int]
     rejected: int
+    source: str = ""  # the package read, as tasks/steps.py `shown_path` gives it
+
+    def source_ko(self) -> str:
+        """The package read, as the office knows it: an upload by its name on the upload page
+        (`2022-2/20261207-…-package`), the repository's sample, else the file's name — never
+        the server's path."""
+        path = PurePosixPath(self.source.replace("\\", "/"))
+        if path.parts[:1] == ("inbox",) and len(path.parts) >= 3:
+            return f"올린 자료 {'/'.join(path.parts[1:3])}"
+        if path.parts[:2] == ("data", "rounds"):
+            return "저장소의 예시 자료"
+        return path.name or "접수 자료"
 
     def what_it_did(self) -> str:
         fixed = counts_ko(PACKAGE_TABLES, self.corrected)
-        return (f"접수 자료를 읽었습니다: {counts_ko(PACKAGE_TABLES, self.added)} 추가"
+        return (f"접수 자료({self.source_ko()})를 읽었습니다: "
+                f"{counts_ko(PACKAGE_TABLES, self.added)} 추가"
                 + (f", {fixed} 수정" if any(self.corrected.values()) else "")
                 + (f", 거부된 행 {self.rejected:,}건" if self.rejected else ""))
+
+    def changed(self) -> bool:
+        return any(self.added.values()) or any(self.corrected.values()) or self.rejected > 0
 
 
 class ScreeningOutcome(StepOutcome):
@@ -389,6 +417,9 @@ class ScreeningOutcome(StepOutcome):
     def what_it_did(self) -> str:
         return (f"서류 검토를 마쳤습니다: {counts_ko(APPLICATION_STATES, self.moved)}"
                 + (f" (보완 서류를 기다리는 신청 {self.waiting:,}건)" if self.waiting else ""))
+
+    def changed(self) -> bool:
+        return any(self.moved.values())
 
 
 class ReviewOutcome(StepOutcome):
@@ -415,6 +446,9 @@ class ReleaseOutcome(StepOutcome):
     def what_it_did(self) -> str:
         return f"선정 결과를 확정해 알렸습니다: {counts_ko(APPLICATION_STATES, self.released)}"
 
+    def changed(self) -> bool:
+        return any(self.released.values())
+
 
 class IssuanceOutcome(StepOutcome):
     """certificate_issuance: certificates issued, their numbers, confirmations giving none."""
@@ -428,6 +462,9 @@ class IssuanceOutcome(StepOutcome):
         waiting = sum(self.skipped.values())
         return (f"확인서 {self.issued:,}건 발급" + (f" (발급하지 않은 생산 확인 {waiting:,}건)"
                                                     if waiting else ""))
+
+    def changed(self) -> bool:
+        return self.issued > 0
 
 
 class ListingSupportOutcome(StepOutcome):

@@ -17,6 +17,9 @@ from typing import Any, TypeVar
 from prefect import get_run_logger
 from prefect.context import FlowRunContext
 from prefect.flow_runs import apause_flow_run, asuspend_flow_run
+from prefect.input.actions import aread_flow_run_input
+from prefect.input.run_input import keyset_from_paused_state
+from prefect.states import Suspended
 
 from flows import registry, round_runs
 from flows.models import StepOutcome
@@ -85,12 +88,31 @@ async def finish(run: StepRun, outcome: Outcome, *, done: bool = True,
     if owes and not run.delivered and not run.mode.in_round:
         await _deliver_owed(run, outcome)
     if done and isinstance(outcome, StepOutcome) and outcome.what_it_did():
-        get_run_logger().info(outcome.story())  # what the step did, for the office
+        tell(run, outcome)
     if done and not run.mode.in_round:
         artifacts.publish_round(run.round_id)
     if done and chain and run.chain and run.mode.served:
         await round_runs.start_next_step(run.round_id, outcome.round_state, after=run.entry)
     return outcome
+
+
+_UNCHANGED: dict[str, list[str]] = {}  # per `round` run: its steps that changed nothing, unsaid
+
+
+def tell(run: StepRun, outcome: StepOutcome) -> None:
+    """What the step did, for the office, in the run's log. Inside a `round` run, a step that
+    changed nothing (the round run again, or started again on the chair's Resume) is not told
+    as if new: such steps are named in one line before the next step that changed something."""
+    context = FlowRunContext.get()
+    key = str(context.flow_run.id) if context and context.flow_run else ""
+    if run.mode.in_round and not outcome.changed():
+        _UNCHANGED.setdefault(key, []).append(run.entry.title)
+        return
+    logger = get_run_logger()
+    if _UNCHANGED.get(key):
+        logger.info("%s 이미 끝난 단계 (바뀐 것 없음): %s", run.round_id,
+                    " · ".join(_UNCHANGED.pop(key)))
+    logger.info(outcome.story())
 
 
 async def _deliver_owed(run: StepRun, outcome: StepOutcome) -> None:
@@ -109,12 +131,22 @@ async def when_served(mode: RunMode, action: Callable[[], Awaitable[T]], otherwi
 
 
 async def wait_for_input(mode: RunMode, form: Any, key: str, timeout_s: int,
-                         round_id: str | None = None) -> Any:
+                         round_id: str | None = None, waiting: str = "") -> Any:
     """A person's typed input (`form`, a RunInput with its initial data): suspended under a
     deployment (it may take days: the worker is freed; the run starts again on resume),
-    paused in-process — inside a `round` run after what the round owes so far went out."""
+    paused in-process — inside a `round` run after what the round owes so far went out.
+
+    `waiting` is said in the run's log when it waits; a run started again on resume finds
+    the input given and goes on without saying it again (issue 23 item 2)."""
     if mode.served:
+        keyset = keyset_from_paused_state(Suspended(pause_key=key))
+        if await aread_flow_run_input(keyset["response"]) is not None:
+            return await form.aload(keyset)  # resumed: the input was given
+        if waiting:
+            get_run_logger().info(waiting)
         return await asuspend_flow_run(wait_for_input=form, key=key)
+    if waiting:
+        get_run_logger().info(waiting)
     if mode.in_round:
         await deliver(round_id, mode)
     return await apause_flow_run(wait_for_input=form, timeout=timeout_s, poll_interval=2,

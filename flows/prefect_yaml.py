@@ -18,6 +18,7 @@ from prefect.utilities.callables import parameter_schema
 from flows.deployments import flow_of
 from flows.models import CHOICE
 from flows.registry import ENTRIES, KST, Entry
+from flows.round_choice import without_rule_ids
 
 HEADER = """\
 # The same deployments as `sangsaeng serve` (flows/deployments.py), for a work pool:
@@ -53,7 +54,7 @@ def deployment_yaml(entry: Entry) -> str:
     """One entry of `deployments:`."""
     lines = [f"  - name: {_quoted(entry.deployment)}",
              f"    entrypoint: {entry.entrypoint}",
-             f"    description: {_quoted(entry.description)}"]
+             f"    description: {_quoted(without_rule_ids(entry.description))}"]
     if offers_choices(flow_of(entry)):
         lines.append("    enforce_parameter_schema: false")
     lines += [f"    tags: [{', '.join(('sangsaeng', *entry.tags))}]",

@@ -70,7 +70,7 @@ ROUND = Entry(
     "flows/round.py:round_flow")
 CREATE_ROUND = Entry(
     "create_round", "회차 만들기", "새 회차 만들기: 번호·제목·접수 기간 (KST)·분야·선정 규모로 "
-    "config/rounds/회차번호.toml 작성 (검증, 덮어쓰지 않음). / Create a round: write and "
+    "회차 설정을 만듭니다 (검증, 덮어쓰지 않음). / Create a round: write and "
     "validate its configuration file (R1); every round form offers it next.", ("회차", "입력"),
     "flows/new_round.py:create_round")
 OPEN_CALL = Entry(

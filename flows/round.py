@@ -114,11 +114,10 @@ async def intake(round_id: RoundId, data: DataPath = "", now: Now = None,
     report(run.entry.name, 1, 1)
     corrected = sum(result.corrected.values())
     detail = _counts(result.added) + (f"; corrected {corrected}" if corrected else "")
-    get_run_logger().info("intake of %s read %s: %s", round_id, result.source, detail or
-                          "nothing new")
     outcome = IntakeOutcome(step=run.entry.name, round_id=round_id, detail=detail,
                             round_state=result.state, added=result.added,
-                            corrected=result.corrected, rejected=result.rejected)
+                            corrected=result.corrected, rejected=result.rejected,
+                            source=result.source)
     # the good rows' receipts go out; the step fails for the rest
     await finish(run, outcome, done=not result.rejected)
     if result.rejected:
@@ -235,15 +234,15 @@ async def _wait_for_chair(run: StepRun) -> ChairApproval:
     round_id = run.round_id
     artifacts.publish_round(round_id)  # the whole proposal, as the selection artifact
     proposal = artifacts.proposed_selection_brief(round_id)
-    form = ChairApproval.for_proposal(proposal.proposed, proposal.reserves).with_initial_data(
+    form = ChairApproval.for_proposal(proposal.proposed, proposal.reserves,
+                                      proposal.listing).with_initial_data(
         description=proposal.brief)
     key = f"chair-approval-{round_id}"
-    get_run_logger().info(
-        "%s 위원장 승인을 기다립니다: 선정 %d건 · 예비 %d건 제안. Prefect UI의 이 실행에서 "
-        "Resume을 눌러 선정안을 승인(또는 거부)하세요", round_id, len(proposal.proposed),
-        len(proposal.reserves))
-    approval: ChairApproval = await wait_for_input(run.mode, form, key, APPROVAL_TIMEOUT_S,
-                                                   round_id)
+    approval: ChairApproval = await wait_for_input(
+        run.mode, form, key, APPROVAL_TIMEOUT_S, round_id, waiting=(
+            f"{round_id} 위원장 승인을 기다립니다: 선정 {len(proposal.proposed)}건 · 예비 "
+            f"{len(proposal.reserves)}건 제안. Prefect UI의 이 실행에서 Resume을 눌러 선정안을 "
+            "승인(또는 거부)하세요"))
     return approval
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +59,17 @@ def current_choices() -> Choices:
     return Choices(tuple(rounds), tracks)
 
 
+def track_choice(code: str, name: str) -> str:
+    """A track as the create form lists it: `혁신성장 (innovation)`."""
+    return f"{name} ({code})"
+
+
+def track_code(value: str) -> str:
+    """The code of a track chosen from the list, or given as a code (the CLI, the API)."""
+    found = re.fullmatch(r".*\(([a-z0-9_]+)\)\s*", value)
+    return found.group(1) if found else value.strip()
+
+
 def _base(description: str) -> str:
     return description.partition("\n")[0]  # the field's own text, before a listing of ours
 
@@ -74,11 +86,11 @@ def _offer(prop: dict[str, Any], kind: str, choices: Choices) -> None:
         prop["enum"] = [r.id for r in rounds]
         prop["enumNames"] = [r.label for r in rounds]  # for clients that label options
         prop["description"] = description + _listing(rounds)
-    elif kind == "track":
-        prop["items"] = {"type": "string", "enum": list(choices.tracks)}
+    elif kind == "track":  # the list shows the track's name; the flow takes its code
+        prop["items"] = {"type": "string", "enum": [
+            track_choice(code, name) for code, name in choices.tracks.items()]}
         prop["uniqueItems"] = True
-        prop["description"] = description + "\n" + ", ".join(
-            f"{code} {name}" for code, name in choices.tracks.items())
+        prop["description"] = description
     elif kind == "quota":
         prop.pop("anyOf", None)
         prop.update(type="object", additionalProperties=False, default={}, properties={
@@ -97,6 +109,21 @@ def _not_null(prop: dict[str, Any]) -> None:
         del prop["default"]
 
 
+_RULE = r"[A-Z]\d{1,2}[a-z]?"
+_RULE_IDS = (  # the rule ids code and docs cite (K1, V10, M1b …), not for the office's forms
+    (re.compile(rf"\s*\((?:§\s?[\d.]+,\s*)?{_RULE}(?:[–-]{_RULE})?(?:,\s*{_RULE})*\)"), ""),
+    (re.compile(rf",\s*{_RULE}(?=\))"), ""),
+    (re.compile(rf"\bthe {_RULE} "), "the "),
+)
+
+
+def without_rule_ids(text: str) -> str:
+    """A description as the office reads it: without the rule ids written for developers."""
+    for pattern, replacement in _RULE_IDS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 def for_the_office(schema: dict[str, Any]) -> dict[str, Any]:
     """A copy of a parameter schema as the office's form (issue 23 item 7): Korean labels, no
     `None` toggles, without the fields the office never needs (OFF_FORM)."""
@@ -111,6 +138,8 @@ def for_the_office(schema: dict[str, Any]) -> dict[str, Any]:
         for name, prop in fields.items():
             if prop.get("title") in (None, name, name.replace("_", " ").title()):
                 prop["title"] = LABELS.get(name, name)  # not a title a model gave in Korean
+            if "description" in prop:
+                prop["description"] = without_rule_ids(prop["description"])
             _not_null(prop)
     for name in set(models) - _referenced(props, models):
         del models[name]  # a model only a field left off used

@@ -32,7 +32,7 @@ from flows import registry
 from flows.registry import DEPLOYMENT_NAMES, LEGACY_DEPLOYMENT, NEXT_STEP
 from flows.run_names import run_name
 from sangsaeng.dashboard import WaitingInput
-from sangsaeng.domain.clock import KST
+from sangsaeng.domain.clock import KST, format_kst
 from sangsaeng.domain.states import RoundState
 
 # Runs that have not started their work yet: scheduled (also Late, AwaitingRetry), pending
@@ -181,6 +181,7 @@ async def ensure_deadline_runs(round_id: str, closes_at: datetime, supplement_de
     (the round flow runs those steps in-process).
     """
     out: dict[str, str] = {}
+    planned: list[str] = []  # what the log says: each deadline run and its time, in Korean
     async with get_client() as client:
         for spec in deadline_runs(round_id, closes_at, supplement_deadline):
             deployment = await client.read_deployment_by_name(deployment_name(spec.flow_name))
@@ -201,7 +202,9 @@ async def ensure_deadline_runs(round_id: str, closes_at: datetime, supplement_de
                 tags=[round_tag(round_id), spec.tag],
                 name=run_name(spec.flow_name, round_id, spec.at))
             out[spec.what] = str(run.id)
-    get_run_logger().info("deadline runs of %s: %s", round_id, out)
+            planned.append(f"{registry.BY_NAME[spec.flow_name].title} {format_kst(spec.at)} KST")
+    get_run_logger().info("%s 마감 실행을 예약했습니다: %s", round_id, " · ".join(planned)
+                          or "없음 (마감이 지났습니다)")
     return out
 
 
@@ -230,7 +233,8 @@ async def start_step(round_id: str, step: str, *, once_per: str = "chained",
             deployment.id, parameters={"round_id": round_id, "chain": True, **parameters},
             idempotency_key=f"sangsaeng-round-{round_id}-{step}-{once_per}",
             tags=[round_tag(round_id), "chained"], name=run_name(step, round_id, _now()))
-    get_run_logger().info("next step of %s: %s (run %s)", round_id, step, run.id)
+    get_run_logger().info("%s 다음 단계 '%s' 실행을 시작했습니다", round_id,
+                          registry.BY_NAME[step].title)
     return str(run.id)
 
 
@@ -252,7 +256,8 @@ async def start_delivery(round_id: str) -> str:
             # round's notices in the outbox; the run then finds nothing to send)
             tags=["notices", f"notices:{round_id}"],
             name=run_name(registry.DELIVER_NOTICES.name, round_id, _now()))
-    get_run_logger().info("notices of %s: delivered by run %s", round_id, run.id)
+    get_run_logger().info("%s 안내 메일은 '%s' 실행이 보냅니다", round_id,
+                          registry.DELIVER_NOTICES.title)
     return str(run.id)
 
 
@@ -269,5 +274,6 @@ async def start_review(receipt_no: str) -> str:
             idempotency_key=f"sangsaeng-review-cancellation-{receipt_no}-{own}",
             tags=["human", "input"],
             name=run_name(registry.REVIEW_CANCELLATION.name, receipt_no, _now()))
-    get_run_logger().info("pending cancellation of %s: decided in run %s", receipt_no, run.id)
+    get_run_logger().info("%s 선정 취소 여부를 '%s' 실행에서 결정하십시오", receipt_no,
+                          registry.REVIEW_CANCELLATION.title)
     return str(run.id)

@@ -149,6 +149,7 @@ def report_statistics(
     from sangsaeng.services.statistics import (
         NUMBER_COLUMNS,
         STATISTICS_COLUMNS,
+        program_track_names,
         statistics_rows,
         statistics_table,
     )
@@ -156,8 +157,9 @@ def report_statistics(
     if fmt is SelectionFormat.xlsx and out_path is None:
         fail(UsageError("--format xlsx needs --out FILE"))
     today = kst_date(parse_now(now))
-    with session_scope(get_engine()) as session:
-        table = statistics_table(statistics_rows(session, today))
+    with session_scope(get_engine()) as session:  # tracks named for people, coded in the CSV
+        names = None if fmt is SelectionFormat.csv else program_track_names(session)
+        table = statistics_table(statistics_rows(session, today), names)
     if fmt is SelectionFormat.xlsx:
         assert out_path is not None
         out_path.parent.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ from sqlmodel import Session, select
 
 from sangsaeng.config import ProgramConfig, load_program, load_round
 from sangsaeng.domain.clock import as_kst
+from sangsaeng.domain.names import ROUND_STATES, named
 from sangsaeng.domain.ordering import natural_key
 from sangsaeng.domain.states import RoundState
 from sangsaeng.errors import ConfigError
@@ -43,8 +44,8 @@ class KnownRound:
 
     @property
     def label(self) -> str:
-        """How a form names it: `2022-2 — title (state)`."""
-        state = self.state or "파일만 / file only"
+        """How a form names it: `2022-2 — title (its state in Korean)`."""
+        state = named(ROUND_STATES, self.state) if self.state else "공고 전: 설정 파일만"
         return f"{self.id} — {self.title} ({state})"
 
 

@@ -23,7 +23,7 @@ writes the chart under `<var>/exports/statistics/` (the exports' atomic writes).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import groupby
@@ -37,6 +37,7 @@ from sangsaeng.certificate_register import counts_by_track
 from sangsaeng.documents.chart import grouped_bars_png, korean_font
 from sangsaeng.domain.clock import format_day
 from sangsaeng.domain.listing import MallStep
+from sangsaeng.domain.names import named
 from sangsaeng.domain.ordering import natural_key
 from sangsaeng.domain.states import RoundState, round_reached
 from sangsaeng.exports import write_bytes_atomically
@@ -69,9 +70,11 @@ class StatisticsRow:
     track: str
     figures: tuple[int, ...]  # in METRICS order
 
-    def cells(self) -> list[str]:
-        """The row as text cells (STATISTICS_COLUMNS)."""
-        return [self.year, self.round_id, self.track, *map(str, self.figures)]
+    def cells(self, track_names: Mapping[str, str] | None = None) -> list[str]:
+        """The row as text cells (STATISTICS_COLUMNS): the track's code, or its Korean name
+        where a person reads it (`track_names`)."""
+        track = named(track_names, self.track) if track_names is not None else self.track
+        return [self.year, self.round_id, track, *map(str, self.figures)]
 
     def get(self, metric: str) -> int:
         """One figure by its METRICS name."""
@@ -150,9 +153,17 @@ def statistics_rows(session: Session, today: date) -> list[StatisticsRow]:
     return [*rows, _row(ALL, "", "", overall)]
 
 
-def statistics_table(rows: Sequence[StatisticsRow]) -> list[list[str]]:
-    """The rows as text cells (for `reports.to_csv`, `to_markdown`, `write_xlsx`)."""
-    return [row.cells() for row in rows]
+def statistics_table(rows: Sequence[StatisticsRow],
+                     track_names: Mapping[str, str] | None = None) -> list[list[str]]:
+    """The rows as text cells: with track codes for the CSV (`reports.to_csv`), with the
+    tracks' Korean names (`program_track_names`) for the Markdown and the XLSX."""
+    return [row.cells(track_names) for row in rows]
+
+
+def program_track_names(session: Session) -> dict[str, str]:
+    """Every round's tracks by code, in Korean (a later round's name wins)."""
+    rounds = sorted(session.scalars(select(Round)).all(), key=lambda r: natural_key(r.id))
+    return {code: name for rnd in rounds for code, name in rnd.track_names().items()}
 
 
 def per_round(rows: Sequence[StatisticsRow]) -> dict[str, tuple[int, int]]:
@@ -195,11 +206,12 @@ def statistics_artifact(session: Session, exports_dir: Path, base_url: str, toda
     """M5 for the UI: write the chart (PNG) and the CSV under `<exports>/statistics/` (only
     when their bytes change) and compose the markdown that shows the chart over the table."""
     rows = statistics_rows(session, today)
-    table = statistics_table(rows)
     folder = exports_dir / STATISTICS_DIR
     folder.mkdir(parents=True, exist_ok=True)
     write_bytes_atomically(folder / CHART_FILE, chart_png(rows))
-    write_bytes_atomically(folder / CSV_FILE, to_csv(STATISTICS_COLUMNS, table).encode())
+    write_bytes_atomically(folder / CSV_FILE,
+                           to_csv(STATISTICS_COLUMNS, statistics_table(rows)).encode())
+    table = statistics_table(rows, program_track_names(session))
     link = f"{base_url}/{STATISTICS_DIR}"
     markdown = "\n".join([
         f"# 사업 통계 / program statistics — {format_day(today)} 기준 / as of", "",

@@ -39,6 +39,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from sangsaeng.domain.clock import KST
+from sangsaeng.domain.names import ROUND_STATES, named
 from sangsaeng.errors import SangsaengError
 from sangsaeng.io.after_selection import SUPPORT_COLUMNS
 from sangsaeng.io.package import RowError
@@ -323,7 +324,7 @@ class Page:
         rounds: list[tuple[str, str]] = []
         if form:
             with session_scope(get_engine()) as session:
-                rounds = [(r.id, f"{r.title} ({r.state or '미등록: 설정 파일만'})")
+                rounds = [(r.id, f"{r.title} ({_state_of(r.state)})")
                           for r in known_rounds(session, self.settings.config_dir)]
         headers = ({"WWW-Authenticate": 'Basic realm="sangsaeng", charset="UTF-8"'}
                    if status == HTTPStatus.UNAUTHORIZED else {})
@@ -336,6 +337,11 @@ class Page:
             package_files=[f"{s}.csv" for s in COLUMNS],
             support_files=[f"{s}.csv" for s in SUPPORT_COLUMNS],
             protected=self.expected is not None, ui_url=ui_url(os.environ))
+
+
+def _state_of(state: str | None) -> str:
+    """A round's state as the page's list shows it, in Korean."""
+    return named(ROUND_STATES, state) if state else "미등록: 설정 파일만"
 
 
 async def collect(items: list[tuple[str, str | UploadFile]]) -> Form:

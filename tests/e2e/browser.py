@@ -3,12 +3,13 @@ downloads no browser here). Screenshots go to var/screenshots/ (docs/operations.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Locator, Page, expect, sync_playwright
 
 from tests.conftest import REPO
 
@@ -46,3 +47,11 @@ def chromium(credentials: tuple[str, str] | None = None, width: int = 1400,
             yield page
         finally:
             browser.close()
+
+
+def form_field(scope: Page | Locator, label: str) -> Locator:
+    """A run form's field by its Korean label (flows/models.py LABELS): the form property whose
+    label (`.p-label__label`, "(Optional)" after it when not required) is `label`."""
+    exactly = re.compile(rf"^\s*{re.escape(label)}(\s*\(Optional\))?\s*$")
+    return scope.locator(".schema-form-property").filter(
+        has=scope.locator(".p-label__label", has_text=exactly)).first

@@ -14,7 +14,7 @@ from playwright.sync_api import Dialog, Page, expect
 
 from flows.round_runs import DEPLOYMENT_NAMES, deployment_name
 from tests.conftest import REPO, ROUND_2022_2
-from tests.e2e.browser import SHOTS, chromium
+from tests.e2e.browser import SHOTS, chromium, form_field
 from tests.e2e.served import Api, Server, poll, start_serve, stop
 from tests.integration.test_exports import MARKUP, rename
 
@@ -116,8 +116,11 @@ def office_sees_the_ui(page_url: str, round_deployment: object, selection: objec
         search.fill("")
 
         page.goto(f"{page_url}/deployments/deployment/{round_deployment}/run")
-        expect(page.get_by_text("회차 설정 파일", exact=False).first).to_be_visible(timeout=60_000)
-        expect(page.get_by_text("wait_for_chair", exact=False).first).to_be_visible(timeout=60_000)
+        # issue 23 item 7: Korean labels, no "None" toggles, no fields only the CLI gives
+        expect(form_field(page, "회차")).to_be_visible(timeout=60_000)
+        expect(form_field(page, "위원장 승인 기다리기")).to_be_visible(timeout=60_000)
+        for leftover in ("None", "until", "approval"):
+            expect(page.get_by_text(leftover, exact=True)).to_have_count(0)
         page.screenshot(path=str(SHOTS / "round-run-form.png"), full_page=True)
 
         page.goto(f"{page_url}/artifacts/artifact/{selection}")
@@ -131,6 +134,8 @@ def office_sees_the_ui(page_url: str, round_deployment: object, selection: objec
         page.goto(f"{page_url}/artifacts/artifact/{status}")
         expect(page.get_by_text("사후 지원", exact=False).first).to_be_visible(timeout=60_000)
         expect(page.get_by_text("혁신성장", exact=True).first).to_be_visible(timeout=60_000)
+        for code in ("innovation", "not_selected", "support"):  # issue 23: names, not codes
+            expect(page.get_by_text(code, exact=True)).to_have_count(0)
         for name in ("decisions.csv", "selection.xlsx", "announcement.md"):  # the exports, linked
             link = page.get_by_role("link", name=name, exact=True).first
             expect(link).to_be_visible(timeout=60_000)

@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 
 from flows.round_runs import deployment_name
 from tests.conftest import ROUND_2022_2
-from tests.e2e.browser import SHOTS, chromium
+from tests.e2e.browser import SHOTS, chromium, form_field
 from tests.e2e.served import Api, Server, free_port, poll, start_serve, stop
 from tests.e2e.test_upload import PACKAGE, PASSWORD, USER, upload
 
@@ -84,8 +84,8 @@ def test_the_office_runs_the_2022_2_round_in_the_browser_without_typing_a_path(
             listing = next(d for d in api.deployments()
                            if d.name == deployment_name("record_listing_step").split("/")[1])
             page.goto(f"{served_server.ui_url}/deployments/deployment/{listing.id}/run")
-            for field in ("receipt_no", "step", "done_on", "evidence"):
-                expect(page.get_by_text(field, exact=False).first).to_be_visible()
+            for label in ("접수번호", "사업자등록번호", "단계", "완료일", "증빙"):
+                expect(form_field(page, label)).to_be_visible()
             page.screenshot(path=str(SHOTS / "listing-form.png"), full_page=True)
     finally:
         stop(serve)
@@ -98,15 +98,16 @@ def start_the_round(page: Page) -> None:
     """On the `round` run form: the round from the list, the clock, the chair asked in the UI;
     the package left empty (the latest upload)."""
     expect(page.get_by_text("회차 실행 (round)", exact=False).first).to_be_visible()
-    config = page.locator(".schema-form-property", has_text="config").first
+    # issue 23 item 7: fields labelled in Korean, none of Prefect's "None" toggles
+    config = form_field(page, "회차")
     expect(config.locator(".p-select-button__value")).to_have_text("2022-2")  # from the link
     config.locator(".p-select-button__icon").click(force=True)  # the list offers the round
     page.locator(".p-select-option", has_text="2022-2").first.click()
-    expect(page.locator(".schema-form-property", has_text="wait_for_chair").first
-           .get_by_role("switch")).to_have_attribute("aria-checked", "true")
+    expect(form_field(page, "위원장 승인 기다리기").get_by_role("switch")).to_have_attribute(
+        "aria-checked", "true")
+    expect(page.get_by_text("None", exact=True)).to_have_count(0)
     # the clock is typed as text in KST (issue 23: no date-time picker with a zone to set)
-    page.locator(".schema-form-property", has_text="now (Optional)").first.locator(
-        "textarea").first.fill("2022-07-20 10:00")
+    form_field(page, "기준 시각 (재현용)").locator("textarea").first.fill("2022-07-20 10:00")
     expect(page.locator(".p-select-option")).to_have_count(0)  # the lists closed, or a click
     # on Submit lands on a closing list
     page.screenshot(path=str(SHOTS / "round-start-form.png"), full_page=True)
@@ -136,6 +137,11 @@ def approve(page: Page, run_page: str) -> None:
     form.locator(".p-label", has_text="선정안 승인").first.get_by_role("switch").click()
     form.locator(".p-label", has_text="결정하는 위원장").first.locator("textarea, input").first \
         .fill("위원장")
+    # every row shown whole under the switch (not in the description's box of two rows): with
+    # a screen tall enough, the 12th row is on it, not scrolled away
+    page.set_viewport_size({"width": 1400, "height": 2000})
+    last = form.locator("li", has_text=" · 선정 · ").nth(11)
+    expect(last).to_be_in_viewport()
     page.screenshot(path=str(SHOTS / "chair-approval-form.png"), full_page=True)
     form.get_by_role("button", name="Submit").click()
     expect(form).to_be_hidden()
@@ -151,10 +157,10 @@ def download(page: Page, name: str) -> bytes:
 
 def imported_the_upload(api: Api, run_id: Any) -> None:
     """The round's intake read the uploaded package (`var/inbox/2022-2/…`), not the copy the
-    repository ships, as its log says."""
+    repository ships, as its log says — by the upload's name, not the server's path."""
     def intake_line() -> str | None:
-        return next((m for m in api.log_of(run_id) if m.startswith("intake of")), None)
+        return next((m for m in api.log_of(run_id) if "접수 자료(" in m), None)
 
     line = poll("the intake's log line", intake_line, timeout=60)
-    assert "read inbox/2022-2/" in line and line.split(": ", 1)[0].endswith("-package"), line
-    assert "applications 36," in line, line
+    assert "접수 자료(올린 자료 2022-2/" in line and "-package)를 읽었습니다" in line, line
+    assert "신청 36건" in line and "/inbox/" not in line, line

@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 
 from flows.round_runs import deployment_name
 from tests.conftest import REPO
-from tests.e2e.browser import SHOTS, chromium
+from tests.e2e.browser import SHOTS, chromium, form_field
 from tests.e2e.served import Api, Server, poll, start_serve, stop
 from tests.e2e.test_office_journey import submit
 
@@ -24,24 +24,22 @@ pytestmark = [pytest.mark.e2e, pytest.mark.served]
 SAID = "접수 2031년 3월 3일(월) 09:00 KST부터, 마감 2031년 3월 31일(월) 18:00 KST"
 
 
-def _field(page: Page, name: str) -> Any:
-    return page.locator(".schema-form-property", has_text=name).first
 
 
 def fill_create_round(page: Page, round_id: str) -> None:
     """The form as a clerk fills it: id, title, the two dates as text, a track, who."""
     expect(page.get_by_text("회차 만들기", exact=False).first).to_be_visible()
-    _field(page, "round_id").locator("textarea").first.fill(round_id)
-    _field(page, "title").locator("textarea").first.fill(
+    form_field(page, "회차").locator("textarea").first.fill(round_id)
+    form_field(page, "제목").locator("textarea").first.fill(
         f"{round_id[:4]}년 {round_id[5:]}차 공공조달 상생협력 지원제도 참여기업 모집")
-    _field(page, "opens_at").locator("textarea").first.fill("2031-03-03 09:00")
-    _field(page, "closes_at").locator("textarea").first.fill("2031-03-31 18:00")
-    tracks = _field(page, "tracks")
+    form_field(page, "접수 시작").locator("textarea").first.fill("2031-03-03 09:00")
+    form_field(page, "접수 마감").locator("textarea").first.fill("2031-03-31 18:00")
+    tracks = form_field(page, "모집 분야")
     tracks.locator(".p-select-button__icon").click(force=True)
-    page.locator(".p-select-option", has_text="innovation").first.click()
+    page.locator(".p-select-option", has_text="혁신성장").first.click()  # named, not a code
     page.keyboard.press("Escape")
-    expect(tracks.locator(".p-select-button__value")).to_contain_text("innovation")
-    _field(page, "actor").locator("textarea").first.fill("담당자")
+    expect(tracks.locator(".p-select-button__value")).to_contain_text("혁신성장 (innovation)")
+    form_field(page, "실행자 (감사 기록)").locator("textarea").first.fill("담당자")
     expect(page.locator(".p-select-option")).to_have_count(0)
 
 
@@ -75,11 +73,11 @@ def published_with_the_clock_left_empty(api: Api, ui_url: str, round_id: str) ->
                 if d.name == deployment_name("open_call").split("/")[1])
     with chromium() as page:
         page.goto(f"{ui_url}/deployments/deployment/{call.id}/run")
-        config = _field(page, "config")
+        config = form_field(page, "회차")
         config.locator(".p-select-button__icon").click(force=True)
         page.locator(".p-select-option", has_text=round_id).first.click()
         expect(config.locator(".p-select-button__value")).to_have_text(round_id)
-        expect(_field(page, "now (Optional)").locator("textarea").first).to_have_value("")
+        expect(form_field(page, "기준 시각 (재현용)").locator("textarea").first).to_have_value("")
         submit(page)
     run = poll("the open_call run", lambda: next(
         (r for r in api.call(lambda c: c.read_flow_runs())

@@ -57,16 +57,19 @@ def _in_review() -> None:
         assert session.get(Round, "2022-2").state == "review"  # type: ignore[union-attr]
 
 
-def _form_description(name: str) -> str:
-    """The text the Prefect UI shows above the chair's form (the paused run's input)."""
-    async def read() -> str:
+def _form_texts(name: str) -> tuple[str, str]:
+    """What the Prefect UI shows of the chair's form (the paused run's input): the text above
+    it, and the approval switch's description."""
+    async def read() -> tuple[str, str]:
         async with get_client() as client:
             [paused] = await client.read_flow_runs(flow_run_filter=FlowRunFilter(
                 name=FlowRunFilterName(any_=[name])))
             assert paused.state is not None
             keyset = keyset_from_paused_state(paused.state)
             value = await client.read_flow_run_input(paused.id, keyset["description"])
-            return str(json.loads(value) if value.startswith('"') else value)
+            schema = json.loads(await client.read_flow_run_input(paused.id, keyset["schema"]))
+            return (str(json.loads(value) if value.startswith('"') else value),
+                    schema["properties"]["approve"]["description"])
     return asyncio.run(read())
 
 
@@ -77,7 +80,7 @@ def test_review_pauses_for_the_chair_and_resumes_with_typed_input(env: Path) -> 
 
     def while_paused() -> None:
         _in_review()
-        shown.append(_form_description("chair-pause-test"))
+        shown.extend(_form_texts("chair-pause-test"))
         waiting.extend(asyncio.run(round_runs.waiting_for_input("http://ui.example")))
 
     asyncio.run(_review_resumed_with("chair-pause-test", {
@@ -85,10 +88,11 @@ def test_review_pauses_for_the_chair_and_resumes_with_typed_input(env: Path) -> 
         "exclude": [{"receipt_no": "2022-2-028", "reason": "협력기업 참여 철회"}],
         "include": []}, while_paused=while_paused))
     # issue 9: the form itself shows the proposal the chair decides on
-    [form] = shown
+    [form, rows] = shown
     assert "2022-2 선정안 (위원회 제안)" in form
     assert "미선정 15건 · 선정 12건" in form and "not_selected" not in form  # issue 23
-    assert form.count(" · 선정 · ") == 12 and "2022-2-028" in form and " · 혁신성장 · " in form
+    # every proposed row under the approval switch, whose description the dialog shows whole
+    assert rows.count(" · 선정 · ") == 12 and "2022-2-028" in rows and " · 혁신성장 · " in rows
     # issue 23 item 8: the office digest lists the run waiting for the chair, with its link
     [chair] = [w for w in waiting if w.run_name == "chair-pause-test"]
     assert chair.what == "위원장 승인" and chair.since is not None

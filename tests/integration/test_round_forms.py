@@ -69,11 +69,11 @@ def test_every_form_that_takes_a_round_offers_the_known_rounds_with_their_titles
         field = forms[flow]["round_id"]
         assert field["enum"] == ["2022-2", "2021-1"], flow  # newest first
         assert f"2022-2 — {TITLE_2022_2}" in field["description"], flow
-        assert "2021-1 — 2021년 1차 모집 (draft)" in field["description"], flow
+        assert "2021-1 — 2021년 1차 모집 (공고 전)" in field["description"], flow
     for flow in ("round", "open_call"):  # a round with its file, chosen by id: no path to type
         field = forms[flow]["config"]
         assert field["enum"] == ["2022-2"] and field["enumNames"] == [
-            f"2022-2 — {TITLE_2022_2} (파일만 / file only)"], flow
+            f"2022-2 — {TITLE_2022_2} (공고 전: 설정 파일만)"], flow
     # no field that takes a round is left as free text
     for flow, fields in forms.items():
         for name, field in fields.items():
@@ -93,7 +93,8 @@ def _form(**changes: Any) -> dict[str, Any]:
         "round_id": "2031-5", "title": "2031년 5차 공공조달 상생협력 지원제도 참여기업 모집",
         "opens_at": opens.strftime("%Y-%m-%d %H:%M"),  # as typed in the form: KST, no zone
         "closes_at": closes.strftime("%Y-%m-%d %H:%M"),
-        "tracks": ["innovation", "value"], "quota": {"innovation": 3, "value": 2},
+        # as the form's list gives them (named), and as the CLI or the API may (a code)
+        "tracks": ["혁신성장 (innovation)", "value"], "quota": {"innovation": 3, "value": 2},
         "support_years": 2, "actor": "담당자"}
     return {**values, **changes}
 
@@ -263,7 +264,8 @@ def test_an_id_that_is_no_round_id_names_no_file(config_dir: Path) -> None:
 def test_every_form_field_has_a_korean_label_and_no_none_toggle() -> None:
     """Issue 23 item 7: Prefect labels a field by its parameter name, shows `X | None` as a
     toggle and a null default as "None"; the office's forms have Korean labels, no null, and
-    not the fields only the CLI gives (the round's `until` and `approval`)."""
+    not the fields only the CLI gives (the round's `until` and `approval`); no rule ids in
+    what they say (item 4)."""
     import json
     import re
 
@@ -277,6 +279,9 @@ def test_every_form_field_has_a_korean_label_and_no_none_toggle() -> None:
             assert hangul.search(prop.get("title", "")), (deployment.name, name, prop)
         text = json.dumps(schema)
         assert '"null"' not in text and '"default": null' not in text, deployment.name
+        said = " ".join([deployment.description or "", *(
+            str(prop.get("description", "")) for _, prop in fields)])
+        assert not re.search(r"\b[A-Z]\d{1,2}[a-z]?\b", said), (deployment.name, said)
     forms = {d.flow_name: d._parameter_openapi_schema.properties for d in deployments()}
     assert "until" not in forms["round"] and "approval" not in forms["round"]
     assert "approval" not in forms["committee_review"]

@@ -59,6 +59,8 @@ def test_M5_statistics_of_the_2022_2_replay_in_csv_markdown_and_xlsx(
 
     md = report("--format", "md", "--now", REPLAY_NOW)
     assert "| 2022 | 합계 total |  | 36 | 12 | 29 | 29 | 29 | 0 | 0 | 0 | 0 |" in md
+    # issue 23 item 4: people read the tracks' names, the CSV keeps their codes
+    assert "| 2022 | 2022-2 | 혁신성장 | " in md and "innovation" not in md
 
     out = tmp_path / "statistics.xlsx"
     CliRunner().invoke(app, ["report", "statistics", "--format", "xlsx", "--out", str(out),
@@ -68,6 +70,7 @@ def test_M5_statistics_of_the_2022_2_replay_in_csv_markdown_and_xlsx(
     values = [list(r) for r in sheet.iter_rows(values_only=True)]
     assert values[0] == list(STATISTICS_COLUMNS)
     assert values[5] == [2022, "합계 total", None, 36, 12, 29, 29, 29, 0, 0, 0, 0]  # numbers
+    assert {r[2] for r in values[1:5]} == {"혁신성장", "소재·부품", "기술융합", "가치창출"}
 
 
 @pytest.mark.usefixtures("replayed")
@@ -132,3 +135,4 @@ def test_the_digest_publishes_the_statistics_chart_served_by_the_office_server(
     # the table under the chart (M5): today every 2022-2 certificate has expired (K6a)
     assert markdown.index("per-round.png") < markdown.index("| 연도 year |")
     assert "| 2022 | 합계 total |  | 36 | 12 | 29 | 29 | 0 | 29 | 0 | 0 | 0 |" in markdown
+    assert "| 혁신성장 |" in markdown and "| innovation |" not in markdown  # item 4
