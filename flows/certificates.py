@@ -19,6 +19,7 @@ from flows.models import (
     Actor,
     Chain,
     IssuanceOutcome,
+    NamedChoice,
     Now,
     ProductionItem,
     RoundId,
@@ -30,7 +31,8 @@ from flows.owed import begin, finish
 from flows.refusals import ends_refused
 from flows.run_names import named_run
 from flows.support_import import applied
-from sangsaeng.domain.certificates import Ground, ReissueField
+from sangsaeng.domain.certificates import GROUND_NAMES, Ground, ReissueField
+from sangsaeng.domain.names import FIELDS
 from sangsaeng.domain.states import RoundState
 from sangsaeng.io.after_selection import (
     CancellationInput,
@@ -105,8 +107,8 @@ async def confirm_production(
 @described
 async def change_certificate(
     number: Annotated[str, Field(min_length=1, description="확인서 번호 / certificate number")],
-    field: Annotated[ReissueField, Field(description=(
-        "변경 항목: name 기업명, representative 대표자, address 주소 / what changed"))],
+    field: Annotated[ReissueField, NamedChoice(FIELDS), Field(description=(
+        "변경 항목: 기업명, 대표자 또는 주소 / what changed"))],
     new_value: Annotated[str, Field(min_length=1, description="변경된 값 / the new value")],
     changed_on: Annotated[date, Field(description="변경일 / when it changed")],
     reason: Annotated[str, Field(description="사유 (감사 기록) / why (audited)")],
@@ -126,9 +128,8 @@ async def change_certificate(
 @described
 async def cancel_certificates(
     receipt_no: Annotated[str, Field(min_length=1, description="접수번호 / receipt number")],
-    ground: Annotated[Ground, Field(description=(
-        "취소 사유: fraud 부정 발급, failed_evaluation 성과평가 부적합, abandonment 포기, "
-        "serious_breach 중대한 위반 / the legal ground (K5)"))],
+    ground: Annotated[Ground, NamedChoice(GROUND_NAMES), Field(description=(
+        "취소 사유 (법령상 근거) / the legal ground (K5)"))],
     decided_on: Annotated[date, Field(description="취소 결정일 / the date of the decision")],
     reason: Annotated[str, Field(min_length=1, description="상세 사유 (감사 기록) / why")],
     actor: Actor = "prefect",

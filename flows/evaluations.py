@@ -19,6 +19,7 @@ from flows.models import (
     Actor,
     CancellationDecision,
     CancellationReviewOutcome,
+    NamedChoice,
     Now,
     SupportOutcome,
     described,
@@ -28,7 +29,12 @@ from flows.refusals import ends_refused
 from flows.run_names import named_run
 from flows.support_import import applied
 from sangsaeng.domain.clock import format_day
-from sangsaeng.domain.evaluations import KIND_NAMES, EvaluationKind, EvaluationResult
+from sangsaeng.domain.evaluations import (
+    KIND_NAMES,
+    RESULT_NAMES,
+    EvaluationKind,
+    EvaluationResult,
+)
 from sangsaeng.io.after_selection import EvaluationInput, SupportFiles
 from sangsaeng.services.evaluations import Pending
 from tasks import evaluations
@@ -95,11 +101,11 @@ async def review_cancellation(
 @described
 async def record_evaluation(
     receipt_no: Annotated[str, Field(min_length=1, description="접수번호 / receipt number")],
-    kind: Annotated[EvaluationKind, Field(description=(
-        "평가 종류: interim 중간평가, extension 연장평가, completion 완료평가 / the M3 "
-        "evaluation"))],
+    kind: Annotated[EvaluationKind, NamedChoice(KIND_NAMES), Field(description=(
+        "평가 종류 / the M3 evaluation"))],
     held_on: Annotated[date, Field(description="평가일 / the day it was held")],
-    result: Annotated[EvaluationResult, Field(description="결과: pass 적합, fail 부적합 / result")],
+    result: Annotated[EvaluationResult, NamedChoice(RESULT_NAMES), Field(description=(
+        "결과 / result"))],
     note: Annotated[str, Field(description="비고 (감사 기록) / note (audited)")] = "",
     actor: Actor = "prefect",
     now: Now = None,

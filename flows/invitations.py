@@ -9,10 +9,10 @@ from typing import Annotated
 from prefect import flow
 from pydantic import Field
 
-from flows.models import Actor, InvitationOutcome, Now, described
+from flows.models import Actor, InvitationOutcome, NamedChoice, Now, described
 from flows.owed import deliver
 from flows.run_names import named_run
-from sangsaeng.domain.events import EventKind
+from sangsaeng.domain.events import EVENT_NAMES, EventKind
 from sangsaeng.services.invitations import EventInput
 from tasks import invitations
 
@@ -20,9 +20,8 @@ from tasks import invitations
 @flow(name="invite_to_event", flow_run_name=named_run, persist_result=False)
 @described
 async def invite_to_event(
-    kind: Annotated[EventKind, Field(description=(
-        "행사 종류: online_exhibition 비대면 전시·상담회, naramarket_expo 나라장터 엑스포 "
-        "상생협력제품관, education 공공조달 교육 / the kind of event (M4)"))],
+    kind: Annotated[EventKind, NamedChoice(EVENT_NAMES), Field(description=(
+        "행사 종류 / the kind of event (M4)"))],
     title: Annotated[str, Field(min_length=1, description="행사명 / the event's title")],
     held_on: Annotated[date, Field(description="행사일 / when it is held")],
     place: Annotated[str, Field(min_length=1, description="장소 (온라인이면 '온라인') / where")],

@@ -16,6 +16,7 @@ from flows.models import (
     Actor,
     Chain,
     ListingSupportOutcome,
+    NamedChoice,
     Now,
     RoundId,
     SupportOutcome,
@@ -26,7 +27,7 @@ from flows.owed import begin, finish
 from flows.refusals import ends_refused
 from flows.run_names import named_run
 from flows.support_import import applied
-from sangsaeng.domain.listing import MallStep
+from sangsaeng.domain.listing import STEP_NAMES, MallStep
 from sangsaeng.io.after_selection import ListingInput, SupportFiles
 from tasks import listing
 from tasks.support_import import record_support
@@ -57,10 +58,8 @@ async def record_listing_step(
     receipt_no: Annotated[str, Field(min_length=1, description="접수번호 / receipt number")],
     brn: Annotated[str, Field(min_length=1, description=(
         "주관기업 사업자등록번호 (XXX-XX-XXXXX) / the lead's BRN"))],
-    step: Annotated[MallStep, Field(description=(
-        "완료한 단계: bidder_registration 입찰참가자격등록, catalog_number 목록화(물품식별번호), "
-        "mas_qualification 다수공급자계약 적격성평가, price_negotiation 가격협상, contract 계약, "
-        "listed 종합쇼핑몰 등록 / the M1 step done"))],
+    step: Annotated[MallStep, NamedChoice(STEP_NAMES), Field(description=(
+        "완료한 단계 / the M1 step done"))],
     done_on: Annotated[date, Field(description="완료일 / the day it was done")],
     evidence: Annotated[str, Field(description=(
         "증빙 (catalog_number: 8자리 물품식별번호) / evidence (catalog_number: the 8-digit "

@@ -7,8 +7,10 @@ shows each description (Korean / English) beside its field.
 from __future__ import annotations
 
 import inspect
+import re
 import typing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import PurePosixPath
@@ -20,16 +22,20 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     WithJsonSchema,
     create_model,
     field_validator,
 )
 from pydantic.fields import FieldInfo
+from pydantic_core import core_schema
 
 from flows.registry import STEP_NAMES
 from sangsaeng.domain.clock import as_kst, format_kst, parse_instant
 from sangsaeng.domain.names import (
     APPLICATION_STATES,
+    DOCUMENTS,
     KINDS,
     PACKAGE_TABLES,
     ROUND_STATES,
@@ -116,6 +122,36 @@ def run_clock(now: datetime | None) -> datetime:
 
         get_run_logger().info("기준 시각을 %s KST로 고정했습니다 (재현)", format_kst(now))
     return now
+def choice_code(value: object) -> object:
+    """The code of a choice picked from a form's list (`기업명 (name)`), or a code as given
+    (the CLI, the API, code)."""
+    if isinstance(value, str):
+        found = re.fullmatch(r".*\(([a-z0-9_]+)\)\s*", value)
+        return found.group(1) if found else value.strip()
+    return value
+
+
+def choice_label(code: str, names: Mapping[str, str]) -> str:
+    """A choice as a form's list shows it: its Korean name, its code beside (`기업명 (name)`)."""
+    return f"{names.get(code, code)} ({code})"
+
+
+@dataclass(frozen=True)
+class NamedChoice:
+    """`Annotated` metadata of a choice field whose list shows each code's Korean name (issue 23
+    item 4: Prefect's select labels an option by its value); the flow gets the code."""
+
+    names: Mapping[str, str]  # every code the field takes → its Korean name
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler
+                                     ) -> core_schema.CoreSchema:
+        return core_schema.no_info_before_validator_function(choice_code, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema,
+                                     handler: GetJsonSchemaHandler) -> dict[str, Any]:
+        return {"type": "string", "enum": [choice_label(c, self.names) for c in self.names]}
+
+
 Actor = Annotated[str, Field(description="감사 기록에 남을 실행자 / who runs it (audit trail)")]
 Chain = Annotated[bool, Field(description=(
     "다음 단계 자동 시작 / start the next step's deployment when this one is done"))]
@@ -230,9 +266,8 @@ class SupplementInput(BaseModel):
     """§4.6/S1: one supplement document the program office received."""
 
     receipt_no: str = Field(min_length=1, description="접수번호 / receipt number")
-    doc_type: DocumentType = Field(description=(
-        "서류: application_form 신청서, business_plan 사업계획서, agreement 협약서, "
-        "sme_certificate 중소기업확인서 (주관기업별) / the document (§4.6)"))
+    doc_type: Annotated[DocumentType, NamedChoice(DOCUMENTS)] = Field(description=(
+        "서류 (중소기업 확인서는 주관기업별) / the document (§4.6)"))
     received_at: KstDateTimeOrNone = Field(default=None, description=(
         "접수 일시 (KST, 예: 2022-06-02 10:30; 비우면 지금) / when it was received (KST; empty "
         "= now)"))

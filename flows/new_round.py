@@ -16,9 +16,9 @@ from typing import Annotated
 from prefect import flow, get_run_logger
 from pydantic import BeforeValidator, Field
 
-from flows.models import CHOICE, KstDateTime, NewRoundOutcome, described
+from flows.models import CHOICE, KstDateTime, NewRoundOutcome, choice_code, described
 from flows.owed import run_mode, when_served
-from flows.round_choice import refresh_forms, track_code
+from flows.round_choice import refresh_forms
 from flows.run_names import named_run
 from sangsaeng.domain.clock import as_kst, format_kst, in_office_hours
 from sangsaeng.errors import ConfigError
@@ -36,7 +36,7 @@ ClosesAt = Annotated[KstDateTime, Field(description=(
 AfterHours = Annotated[bool, Field(description=(
     "업무시간(평일 09:00–18:00) 밖의 마감이 맞습니다 / the deadline is outside office hours on "
     "purpose"))]
-Tracks = Annotated[list[Annotated[str, BeforeValidator(track_code)]], Field(
+Tracks = Annotated[list[Annotated[str, BeforeValidator(choice_code)]], Field(
     min_length=1, description="모집 분야 (여럿 선택) / the tracks offered (choose one or more)",
     json_schema_extra={CHOICE: "track"})]
 Quota = Annotated[dict[str, int | None] | None, Field(description=(

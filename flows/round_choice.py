@@ -25,7 +25,7 @@ from prefect.client.schemas.actions import DeploymentUpdate
 from prefect.deployments.runner import RunnerDeployment
 from sqlalchemy.exc import SQLAlchemyError
 
-from flows.models import CHOICE, LABELS, OFF_FORM
+from flows.models import CHOICE, LABELS, OFF_FORM, choice_label
 from sangsaeng.config import load_program
 from sangsaeng.db import session_scope
 from sangsaeng.errors import ConfigError
@@ -59,17 +59,6 @@ def current_choices() -> Choices:
     return Choices(tuple(rounds), tracks)
 
 
-def track_choice(code: str, name: str) -> str:
-    """A track as the create form lists it: `혁신성장 (innovation)`."""
-    return f"{name} ({code})"
-
-
-def track_code(value: str) -> str:
-    """The code of a track chosen from the list, or given as a code (the CLI, the API)."""
-    found = re.fullmatch(r".*\(([a-z0-9_]+)\)\s*", value)
-    return found.group(1) if found else value.strip()
-
-
 def _base(description: str) -> str:
     return description.partition("\n")[0]  # the field's own text, before a listing of ours
 
@@ -88,7 +77,7 @@ def _offer(prop: dict[str, Any], kind: str, choices: Choices) -> None:
         prop["description"] = description + _listing(rounds)
     elif kind == "track":  # the list shows the track's name; the flow takes its code
         prop["items"] = {"type": "string", "enum": [
-            track_choice(code, name) for code, name in choices.tracks.items()]}
+            choice_label(code, choices.tracks) for code in choices.tracks]}
         prop["uniqueItems"] = True
         prop["description"] = description
     elif kind == "quota":

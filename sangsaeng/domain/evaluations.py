@@ -39,6 +39,7 @@ class ProposalState(StrEnum):
     DISMISSED = "dismissed"  # the office kept it
 
 
+RESULT_NAMES = {EvaluationResult.PASS: "적합", EvaluationResult.FAIL: "부적합"}
 KIND_NAMES = {EvaluationKind.INTERIM: "중간평가", EvaluationKind.EXTENSION: "연장평가",
               EvaluationKind.COMPLETION: "완료평가"}
 # M3: a fail of these proposes a K5 cancellation (ground failed_evaluation)

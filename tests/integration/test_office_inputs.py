@@ -31,7 +31,7 @@ from sqlalchemy import func, select
 from flows import round_runs
 from flows.deployments import deployments
 from flows.inputs import accept_supplements, upload_scores
-from flows.models import DocumentType, SupplementInput
+from flows.models import DocumentType, SupplementInput, choice_code
 from flows.round import committee_review
 from sangsaeng.db import get_engine, session_scope
 from sangsaeng.errors import InputRefused, ReviewIncomplete, StepError
@@ -377,5 +377,8 @@ def test_the_input_forms_describe_their_fields_in_korean_and_english() -> None:
     # a plain string: the UI gives it a text box that grows with pasted lines
     assert upload["csv_text"]["type"] == "string" and "format" not in upload["csv_text"]
     assert "actor" in forms["upload_scores"].required  # every input names who gave it
-    assert forms["accept_supplements"].definitions["DocumentType"]["enum"] == [
-        d.value for d in DocumentType]
+    # the documents' list: every document, by its Korean name (issue 23 item 4)
+    offered = forms["accept_supplements"].definitions["SupplementInput"]["properties"][
+        "doc_type"]["enum"]
+    assert [choice_code(label) for label in offered] == [d.value for d in DocumentType]
+    assert offered[0] == "참여 신청서 (application_form)"

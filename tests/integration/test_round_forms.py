@@ -283,6 +283,18 @@ def test_every_form_field_has_a_korean_label_and_no_none_toggle() -> None:
             str(prop.get("description", "")) for _, prop in fields)])
         assert not re.search(r"\b[A-Z]\d{1,2}[a-z]?\b", said), (deployment.name, said)
     forms = {d.flow_name: d._parameter_openapi_schema.properties for d in deployments()}
+    # a list shows each choice's Korean name, and the flow takes the choice as the list gives it
+    assert forms["change_certificate"]["field"]["enum"] == [
+        "기업명 (name)", "대표자 (representative)", "주소 (address)"]
+    assert "성과평가 결과 부적합 (failed_evaluation)" in forms["cancel_certificates"]["ground"][
+        "enum"]
+    from flows.certificates import change_certificate
+    from sangsaeng.domain.certificates import ReissueField
+
+    given = change_certificate.validate_parameters({
+        "number": "22-IG0001", "field": "대표자 (representative)", "new_value": "김대표",
+        "changed_on": "2022-08-01", "reason": "대표자 변경"})
+    assert given["field"] is ReissueField.REPRESENTATIVE
     assert "until" not in forms["round"] and "approval" not in forms["round"]
     assert "approval" not in forms["committee_review"]
     assert forms["round"]["config"]["title"] == "회차"
