@@ -9,6 +9,7 @@ the notices it owes (flows/support_import.py `applied`), like the round's steps.
 from __future__ import annotations
 
 from datetime import date
+from pathlib import PurePath
 from typing import Annotated
 
 from prefect import flow, get_run_logger
@@ -69,8 +70,9 @@ async def certificate_issuance(round_id: RoundId, now: Now = None, actor: Actor 
     if done.skipped:
         counted = ", ".join(f"{why} {n}" for why, n in done.skipped.items())
         detail += f"; confirmations giving none: {counted} (listed in {done.skipped_file})"
-        get_run_logger().warning("production confirmed without a certificate: %s, listed "
-                                 "in %s", counted, done.skipped_file)
+        get_run_logger().warning("생산 확인이 있으나 확인서를 발급하지 않은 과제 %d건 (목록: %s)",
+                                 sum(done.skipped.values()),
+                                 PurePath(done.skipped_file or "").name or "-")
     # chained (served): listing support follows once the round is certifying
     return await finish(run, IssuanceOutcome(
         step=run.entry.name, round_id=round_id, detail=detail, round_state=done.state,

@@ -34,6 +34,7 @@ from sangsaeng.domain.evaluations import (
     RESULT_NAMES,
     EvaluationKind,
     EvaluationResult,
+    ProposalState,
 )
 from sangsaeng.io.after_selection import EvaluationInput, SupportFiles
 from sangsaeng.services.evaluations import Pending
@@ -89,8 +90,9 @@ async def review_cancellation(
     clock = now if now is not None else datetime.now(UTC)
     state, banned = evaluations.decide_cancellation(
         pending.id, decision.confirm, decision.reason, decision.decided_by, clock)
-    get_run_logger().info("cancellation of %s %s (%d lead(s) banned)", pending.receipt_no,
-                          state, len(banned))
+    get_run_logger().info("%s 선정 취소를 %s했습니다%s", pending.receipt_no,
+                          "확정" if state == ProposalState.CONFIRMED else "기각",
+                          f" (참여 제한 주관기업 {len(banned)}곳)" if banned else "")
     await deliver(None)
     return CancellationReviewOutcome(round_id=pending.round_id, detail=f"cancellation {state}",
                                      state=state, banned=len(banned))

@@ -121,7 +121,8 @@ async def _deliver_owed(run: StepRun, outcome: StepOutcome) -> None:
     if delivered is not None:
         attribute(delivered, [outcome])
         if delivered.stopped:
-            get_run_logger().warning("notices wait in the outbox: %s", delivered.stopped)
+            get_run_logger().warning("안내 메일이 발송함에서 기다립니다: %s",
+                                     delivered.stopped)
 
 
 async def when_served(mode: RunMode, action: Callable[[], Awaitable[T]], otherwise: T) -> T:

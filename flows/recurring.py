@@ -21,7 +21,7 @@ async def deliver_due_notices() -> DeliveryOutcome:
     """Send whatever notices are due in every round (the outbox keeps what cannot go now)."""
     result = await deliver_notices(None)
     if result.stopped:
-        get_run_logger().warning("notices wait in the outbox: %s", result.stopped)
+        get_run_logger().warning("안내 메일이 발송함에서 기다립니다: %s", result.stopped)
     return DeliveryOutcome(round_id="*", **asdict(result))
 
 

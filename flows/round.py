@@ -287,7 +287,8 @@ async def cancel_round(
     if runs is not None:
         outcome.runs_cancelled, outcome.runs_refused = runs["cancelled"], runs["refused"]
         if runs["refused"]:
-            get_run_logger().warning("runs of %s not cancelled: %s", round_id, runs["refused"])
+            get_run_logger().warning("%s 취소하지 못한 실행 %d개: %s", round_id,
+                                     len(runs["refused"]), ", ".join(runs["refused"]))
     artifacts.publish_round(round_id)  # the status shows the round as cancelled
     return outcome
 

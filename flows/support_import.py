@@ -13,7 +13,7 @@ from typing import Annotated
 from prefect import flow, get_run_logger
 from pydantic import Field
 
-from flows import round_runs
+from flows import registry, round_runs
 from flows.models import Actor, Now, SupportOutcome, described, run_clock
 from flows.owed import deliver, publish, run_mode, when_served
 from flows.refusals import ends_refused, refused_table
@@ -64,8 +64,8 @@ async def _propose(receipts: tuple[str, ...]) -> dict[str, str]:
     reviews = await when_served(run_mode(), start, None)
     if reviews is None:
         for receipt_no in receipts:
-            get_run_logger().warning("pending cancellation for %s: confirm in the UI "
-                                     "(review_cancellation)", receipt_no)
+            get_run_logger().warning("%s 선정 취소가 제안되었습니다: '%s'에서 확정하거나 "
+                                     "기각하십시오", receipt_no, registry.REVIEW_CANCELLATION.title)
     return reviews or {}
 
 

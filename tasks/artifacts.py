@@ -38,8 +38,7 @@ def publish_round(round_id: str) -> list[str]:
         written, problem = export_round(session, rnd)
         art = round_artifacts(session, rnd, written, problem)
     if art.problem is not None:
-        get_run_logger().warning("round %s: the export files were not written (%s)",
-                                 round_id, art.problem)
+        get_run_logger().warning("%s 내보내기 파일을 쓰지 못했습니다: %s", round_id, art.problem)
     keys = [artifact_key(round_id, "status")]
     create_markdown_artifact(markdown=art.dashboard, key=keys[0],
                              description=f"{round_id} 현황 / status ({art.label})")
