@@ -140,19 +140,30 @@ def write_xlsx(path: Path, title: str, header: Sequence[str], rows: Sequence[Seq
     """An XLSX workbook with one sheet (openpyxl): whole numbers in `number_columns` (1-based;
     by default the first, NO) as numbers, every other cell as a string, never a formula
     (`spreadsheet.neutralise`)."""
+    write_xlsx_sheets(path, [(title, [header, *rows], number_columns)])
+
+
+Sheet = tuple[str, Sequence[Sequence[str]], Collection[int]]  # title, lines, number columns
+
+
+def write_xlsx_sheets(path: Path, sheets: Sequence[Sheet]) -> None:
+    """An XLSX workbook with a sheet per (title, lines, number columns): a line's cells in
+    the number columns (1-based) are numbers when whole (never on a sheet's first line, its
+    header); every other cell a string, never a formula (`spreadsheet.neutralise`)."""
     from openpyxl import Workbook
 
     workbook = Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    sheet.title = title[:31]
-    for number, row in enumerate([header, *rows], start=1):
-        for column, text in enumerate(row, start=1):
-            if column in number_columns and number > 1 and text.isdigit():
-                sheet.cell(number, column, int(text))
-                continue
-            cell = sheet.cell(number, column, neutralise(text))
-            cell.data_type = "s"  # openpyxl makes a formula of any str that starts with "="
+    for index, (title, lines, number_columns) in enumerate(sheets):
+        sheet = workbook.active if index == 0 else workbook.create_sheet()
+        assert sheet is not None
+        sheet.title = title[:31]
+        for number, row in enumerate(lines, start=1):
+            for column, text in enumerate(row, start=1):
+                if column in number_columns and number > 1 and text.isdigit():
+                    sheet.cell(number, column, int(text))
+                    continue
+                cell = sheet.cell(number, column, neutralise(text))
+                cell.data_type = "s"  # openpyxl makes a formula of any str starting with "="
     workbook.save(path)
 
 

@@ -15,7 +15,7 @@ from typer.core import TyperGroup
 
 from sangsaeng.cli.certificates import certificates_app, support_app
 from sangsaeng.cli.common import USER_ERRORS, fail, report
-from sangsaeng.cli.exports import export_app, report_app
+from sangsaeng.cli.exports import export_app, report_app, whatif
 from sangsaeng.cli.mail import companies_app, notices_app
 from sangsaeng.cli.rounds import demo, round_app
 from sangsaeng.cli.serve import serve as serve_command
@@ -47,6 +47,7 @@ app.add_typer(companies_app, name="companies")
 app.command()(demo)
 app.command("serve")(serve_command)  # INTERFACES §3 `sangsaeng serve`
 app.command("verify-site")(verify_site)  # INTERFACES §6: the public verification app alone
+app.command("whatif")(whatif)  # INTERFACES §6: a decided round with changed settings
 
 
 def main() -> None:

@@ -177,3 +177,51 @@ def write_outputs(round_id: str, target: Path) -> None:
         export_selection(round_id, fmt, target / f"selection.{fmt.value}")
     report_announcement(round_id, target / "announcement.md")
     export_certificates(round_id, target / "certificates.csv")
+
+
+def whatif(
+    round_id: RoundOption,
+    cutoff: Annotated[str | None, typer.Option(help="cut-off score (V7), 0–100")] = None,
+    item_floor_ratio: Annotated[str | None, typer.Option(
+        help="item floor as a share of each item's maximum (V7), 0–1")] = None,
+    trim_at: Annotated[str | None, typer.Option(
+        help="trim the highest and lowest sheet from this many valid sheets on (V6)")] = None,
+    min_reviews: Annotated[str | None, typer.Option(
+        help="valid reviews an application needs (V4)")] = None,
+    quota: Annotated[list[str] | None, typer.Option(
+        help="a track's quota, TRACK=N (V9); repeat for several tracks")] = None,
+    scenario: Annotated[list[str] | None, typer.Option(
+        help="NAME:KEY=VALUE,… (quota=TRACK=N); repeat for several scenarios (XLSX: a "
+             "sheet each)")] = None,
+    fmt: Annotated[SelectionFormat, typer.Option("--format")] = SelectionFormat.csv,
+    out_path: OutOption = None,
+) -> None:
+    """What-if (INTERFACES §6): a decided round's review and selection recomputed with changed
+    settings; nothing of the round changes."""
+    from sangsaeng.exports import write_out
+    from sangsaeng.services import whatif as w
+
+    if fmt is SelectionFormat.xlsx and out_path is None:
+        fail(UsageError("--format xlsx needs --out FILE"))
+    given = {key: value for key, value in (
+        ("cutoff", cutoff), ("item-floor-ratio", item_floor_ratio), ("trim-at", trim_at),
+        ("min-reviews", min_reviews)) if value is not None}
+    scenarios = [w.scenario_from_text(text) for text in scenario or []]
+    if given or quota:
+        scenarios.insert(0, w.scenario_of("변경안", given, quota or []))
+    if not scenarios or any(s.is_empty() for s in scenarios):
+        fail(UsageError("give a setting to change: --cutoff, --item-floor-ratio, --trim-at, "
+                        "--min-reviews, --quota TRACK=N or --scenario NAME:KEY=VALUE,…"))
+    with open_round(round_id) as (session, rnd):
+        results = w.run(session, rnd, scenarios)
+        if fmt is SelectionFormat.xlsx:
+            assert out_path is not None
+            write_out(out_path, lambda temporary: w.write_xlsx_results(temporary, rnd, results))
+            err.print(f"wrote {out_path}")
+        else:
+            write(w.as_markdown(rnd, results) if fmt is SelectionFormat.md
+                  else w.as_csv(results), out_path)
+    for result in results:
+        moved = sum(r.changed for r in result.rows)
+        err.print(f"{result.scenario.name}: {moved} application(s) move — " + ", ".join(
+            f"{t.track} {t.selected_before}→{t.selected_after}" for t in result.totals))

@@ -92,14 +92,17 @@ def _affiliations(session: Session, round_id: str) -> dict[str, list[Affiliation
     return out
 
 
-def _propose(session: Session, rnd: Round) -> _Proposal:
-    """Compute the whole proposal in memory; raise ReviewIncomplete before anything is written."""
+def _propose(session: Session, rnd: Round, *, reviewed: bool = False) -> _Proposal:
+    """Compute the whole proposal in memory; raise ReviewIncomplete before anything is written.
+
+    `reviewed`: of the applications the committee reviewed (those with a decision, whatever
+    their state since), under `rnd.settings` — a what-if over a decided round."""
     rules, criteria = review_rules(rnd), criteria_of(rnd)
     horizon = int(rnd.settings["review"]["conflict_years"])
     startup_years = int(rnd.settings["screening"]["startup_years"])
-    apps = {a.id: a for a in session.execute(select(Application).where(
-        A.round_id == rnd.id,
-        A.state == ApplicationState.ELIGIBLE)).scalars()}
+    which = (select(Application).join(DECISIONS, DC.application_id == A.id) if reviewed
+             else select(Application).where(A.state == ApplicationState.ELIGIBLE))
+    apps = {a.id: a for a in session.execute(which.where(A.round_id == rnd.id)).scalars()}
     people = people_by_application(session, rnd.id)
     sheets: dict[int, list[ReviewSheet]] = defaultdict(list)
     for app_id, reviewer, scores in session.execute(select(
@@ -137,6 +140,15 @@ def _propose(session: Session, rnd: Round) -> _Proposal:
     placements = place_candidates(candidates, quotas=rnd.settings["quota"],
                                   tie_break_criteria=rules.tie_break_criteria)  # V8, V9
     return _Proposal(placements, rows, excluded, assignments)
+
+
+def recompute(session: Session, rnd: Round) -> dict[str, tuple[Placement, Decimal]]:
+    """The committee's proposal for a decided round's reviewed applications under the rules in
+    `rnd.settings` (a what-if: nothing is written): receipt → (placement, score)."""
+    proposal = _propose(session, rnd, reviewed=True)
+    receipts = dict(session.execute(select(A.receipt_no, A.id).where(A.round_id == rnd.id)).all())
+    return {r: (p, Decimal(str(proposal.rows[receipts[r]]["score"])))
+            for r, p in proposal.placements.items()}
 
 
 def _ready_for_review(session: Session, rnd: Round) -> bool:

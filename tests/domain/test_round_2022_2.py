@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
@@ -110,8 +111,10 @@ def _facts(rows: Rows) -> list[ApplicationFacts]:
     ]
 
 
-def _decide(rows: Rows) -> dict[str, tuple[str, str, str, str]]:
-    """Screen, score and rank the round: receipt → (status, score, rank, reasons)."""
+def _decide(rows: Rows, review: ReviewRules = REVIEW, quotas: Mapping[str, int] | None = None
+            ) -> dict[str, tuple[str, str, str, str]]:
+    """Screen, score and rank the round: receipt → (status, score, rank, reasons); `review`
+    and `quotas` other than the round's for a what-if (tests/integration/test_whatif.py)."""
     apps = _facts(rows)
     deadline = supplement_deadline(CLOSES_AT, 5, (), time(18, 0))
     rules = ScreeningRules(
@@ -156,7 +159,7 @@ def _decide(rows: Rows) -> dict[str, tuple[str, str, str, str]]:
         conflicted = conflicted_reviewers(affiliations, brns, CLOSES_AT, CONFLICT_YEARS)
         valid, _excluded = split_valid(sheets[app.receipt_no], CRITERIA, conflicted)
         counts[app.receipt_no] = len(valid)
-        agg = aggregate(valid, CRITERIA, REVIEW.trim_at)
+        agg = aggregate(valid, CRITERIA, review.trim_at)
         lead = app.representative_lead
         candidates.append(
             Candidate(
@@ -167,12 +170,12 @@ def _decide(rows: Rows) -> dict[str, tuple[str, str, str, str]]:
                 policy_priority=is_policy_priority(
                     lead.size, lead.founded_on, CLOSES_AT, STARTUP_YEARS
                 ),
-                fail_reasons=fail_reasons(agg, CRITERIA, REVIEW),
+                fail_reasons=fail_reasons(agg, CRITERIA, review),
             )
         )
-    assert insufficient_reviews(counts, REVIEW.min_reviews) == ()
+    assert insufficient_reviews(counts, review.min_reviews) == ()
     placements = place_candidates(
-        candidates, quotas={}, tie_break_criteria=REVIEW.tie_break_criteria
+        candidates, quotas=quotas or {}, tie_break_criteria=review.tie_break_criteria
     )
     for cand in candidates:
         p = placements[cand.receipt_no]
