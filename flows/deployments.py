@@ -42,7 +42,7 @@ def flow_of(entry: Entry) -> Flow[Any, Any]:
 
 def specs() -> list[Spec]:
     """The round flow, every step flow and the recurring flows (flows/registry.py)."""
-    return [Spec(flow_of(e), e.description, e.tags,
+    return [Spec(flow_of(e), without_rule_ids(e.description), e.tags,
                  (Cron(e.cron, timezone=KST),) if e.cron else ()) for e in ENTRIES]
 
 
@@ -52,7 +52,7 @@ def deployments() -> list[RunnerDeployment]:
     choices = current_choices()  # the rounds and tracks the forms offer (flows/round_choice.py)
     for spec in specs():
         deployment = spec.flow.to_deployment(
-            name=DEPLOYMENT_NAMES[spec.flow.name], description=without_rule_ids(spec.description),
+            name=DEPLOYMENT_NAMES[spec.flow.name], description=spec.description,
             tags=["sangsaeng", *spec.tags],
             schedules=list(spec.schedules) or None)
         assert isinstance(deployment, RunnerDeployment)  # sync call: not a coroutine

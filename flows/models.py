@@ -69,7 +69,8 @@ LABELS: dict[str, str] = {
     "evidence": "증빙", "brn": "사업자등록번호", "step": "단계", "done_on": "완료일",
     "kind": "종류", "held_on": "실시일", "result": "결과", "note": "메모", "place": "장소",
     "link": "링크", "decision": "결정", "decided_by": "결정하는 담당자", "doc_type": "서류",
-    "received_at": "접수 일시", "confirmed_at": "생산 확인 일시",
+    "received_at": "접수 일시", "confirmed_at": "생산 확인 일시", "cutoff": "기준 점수",
+    "item_floor_ratio": "항목 최저 비율", "trim_at": "절사 기준", "min_reviews": "최소 평가 수",
 }
 
 RoundId = Annotated[str, Field(min_length=1, description=(
@@ -314,6 +315,16 @@ class NewRoundOutcome(InputOutcome):
     tracks: list[str]
     quota: dict[str, int]
     forms_updated: list[str] = Field(default_factory=list)
+
+
+class WhatIfOutcome(BaseModel):
+    """what_if: the changes tried, how many applications move, selected per track (by name)
+    before and after."""
+
+    round_id: str
+    detail: str
+    moved: int
+    selected: dict[str, tuple[int, int]]
 
 
 class SupplementsOutcome(InputOutcome):

@@ -166,6 +166,11 @@ SUPPORT_DUES = Entry(
     "M1c), evaluation reminders (M3).", ("사후관리", "예약"),
     "flows/dues.py:support_dues",
     cron="0 9 * * *")  # K6a/§8: the daily dues run, 09:00 KST every day
+WHAT_IF = Entry(
+    "what_if", "선정 시뮬레이션", "선정 시뮬레이션: 확정된 회차의 평가·선정을 바꾼 설정(기준 점수, "
+    "항목 최저 비율, 절사, 최소 평가 수, 분야별 선정 규모)으로 다시 계산합니다. 회차는 바뀌지 "
+    "않습니다. / What-if: a decided round's review and selection with changed settings; nothing "
+    "of the round changes.", ("회차",), "flows/whatif.py:what_if")
 CANCEL_ROUND = Entry(
     "cancel_round", "회차 취소", "회차 취소 (선정 통보 전, 사유 필수): 대기 중인 실행도 취소. / "
     "Cancel a round before its release (reason required) and its waiting runs.", ("회차",),
@@ -190,7 +195,7 @@ ENTRIES: tuple[Entry, ...] = (
     ACCEPT_SUPPLEMENTS, UPLOAD_SCORES, SELECTION_NOTICE, CERTIFICATE_ISSUANCE,
     MALL_LISTING_SUPPORT, CONFIRM_PRODUCTION, CHANGE_CERTIFICATE, CANCEL_CERTIFICATES,
     SUBMIT_COST_CLAIM, RECORD_LISTING_STEP, RECORD_EVALUATION, REVIEW_CANCELLATION,
-    SUPPORT_IMPORT, INVITE_TO_EVENT, SUPPORT_DUES, CANCEL_ROUND, DELIVER_NOTICES,
+    SUPPORT_IMPORT, INVITE_TO_EVENT, SUPPORT_DUES, WHAT_IF, CANCEL_ROUND, DELIVER_NOTICES,
     DELIVER_DUE_NOTICES, OFFICE_DIGEST)
 BY_NAME: Mapping[str, Entry] = MappingProxyType({e.name: e for e in ENTRIES})
 

@@ -16,7 +16,7 @@ import copy
 import json
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from prefect import get_run_logger
@@ -41,6 +41,7 @@ class Choices:
 
     rounds: tuple[KnownRound, ...]
     tracks: dict[str, str]  # code → Korean name, in program.toml's order
+    review: dict[str, float] = field(default_factory=dict)  # today's review settings
 
 
 def current_choices() -> Choices:
@@ -53,10 +54,13 @@ def current_choices() -> Choices:
         logging.getLogger(__name__).warning("rounds of the database not offered: %s", exc)
         rounds = known_rounds(None, config_dir)
     try:
-        tracks = {key: t.name for key, t in load_program(config_dir).tracks.items()}
+        program = load_program(config_dir)
     except ConfigError:
-        tracks = {}
-    return Choices(tuple(rounds), tracks)
+        return Choices(tuple(rounds), {})
+    review = program.review
+    return Choices(tuple(rounds), {key: t.name for key, t in program.tracks.items()}, {
+        "cutoff": float(review.cutoff), "item_floor_ratio": float(review.item_floor_ratio),
+        "trim_at": review.trim_at, "min_reviews": review.min_reviews})
 
 
 def _base(description: str) -> str:
@@ -67,8 +71,12 @@ def _listing(rounds: list[KnownRound]) -> str:
     return "\n" + "\n".join(f"· {r.label}" for r in rounds) if rounds else f"\n{NO_ROUND}"
 
 
-def _offer(prop: dict[str, Any], kind: str, choices: Choices) -> None:
+def _offer(name: str, prop: dict[str, Any], kind: str, choices: Choices) -> None:
     """Fill one marked property with its choices (in place; again and again alike)."""
+    if kind == "review-setting":  # today's value filled in (what_if)
+        if name in choices.review:
+            prop["default"] = choices.review[name]
+        return
     description = _base(str(prop.get("description", "")))
     if kind in ("round", "round-file"):
         rounds = [r for r in choices.rounds if kind == "round" or r.path is not None]
@@ -152,10 +160,10 @@ def offer_choices(schema: dict[str, Any], choices: Choices) -> tuple[dict[str, A
     True if it has any."""
     out = for_the_office(schema)
     marked = False
-    for prop in out.get("properties", {}).values():
+    for name, prop in out.get("properties", {}).items():
         kind = prop.get(CHOICE)
         if kind:
-            _offer(prop, str(kind), choices)
+            _offer(name, prop, str(kind), choices)
             marked = True
     return out, marked
 

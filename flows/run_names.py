@@ -9,6 +9,7 @@ starts, by `named_run`, each flow's `flow_run_name`.
 
 from __future__ import annotations
 
+import tomllib
 from datetime import datetime
 from pathlib import PurePath
 from typing import Any
@@ -31,7 +32,13 @@ def subject_of(parameters: dict[str, Any]) -> str:
         if parameters.get(key):
             return str(parameters[key])
     config = str(parameters.get("config") or "")
-    return PurePath(config).stem if config.endswith(".toml") else config
+    if not config.endswith(".toml"):
+        return config  # a round id (the forms' list)
+    try:  # a configuration file's path (the CLI, the API): its round's id
+        with open(config, "rb") as file:
+            return str(tomllib.load(file).get("id") or PurePath(config).stem)
+    except (OSError, tomllib.TOMLDecodeError):
+        return PurePath(config).stem
 
 
 def named_run() -> str:

@@ -121,8 +121,8 @@ def check(rnd: Round, scenario: Scenario) -> None:
     ratio = scenario.item_floor_ratio
     if ratio is not None and not Decimal(0) <= ratio <= Decimal(1):
         raise SettingRefused(f"항목 최저 비율(item-floor-ratio)은 0에서 1 사이입니다: {ratio}")
-    if scenario.trim_at is not None and scenario.trim_at < 0:
-        raise SettingRefused(f"절사 기준(trim-at)은 0 이상입니다: {scenario.trim_at}")
+    if scenario.trim_at is not None and scenario.trim_at < 3:  # as config/program.toml's
+        raise SettingRefused(f"절사 기준(trim-at)은 3 이상입니다: {scenario.trim_at}")
     if scenario.min_reviews is not None and scenario.min_reviews < 1:
         raise SettingRefused(f"최소 평가 수(min-reviews)는 1 이상입니다: {scenario.min_reviews}")
     for track, n in scenario.quota.items():
@@ -252,13 +252,14 @@ def run(session: Session, rnd: Round, scenarios: Sequence[Scenario]) -> list[Res
     return results
 
 
-def describe(scenario: Scenario) -> str:
-    """The scenario's changes in one line (the Markdown's and the artifact's)."""
+def describe(scenario: Scenario, tracks: Mapping[str, str] | None = None) -> str:
+    """The scenario's changes in one line (the Markdown's and the artifact's); `tracks`: the
+    round's track names."""
     parts = [f"{label} {value}" for label, value in (
         ("기준 점수", scenario.cutoff), ("항목 최저 비율", scenario.item_floor_ratio),
         ("절사 기준", scenario.trim_at), ("최소 평가 수", scenario.min_reviews))
         if value is not None]
-    parts += [f"{track} 선정 {n}건" for track, n in scenario.quota.items()]
+    parts += [f"{named(tracks or {}, track)} 선정 {n}건" for track, n in scenario.quota.items()]
     return ", ".join(parts) or "변경 없음"
 
 
@@ -271,14 +272,20 @@ def as_csv(results: Sequence[Result]) -> str:
             + to_csv(SUMMARY_COLUMNS, [t.cells() for t in result.totals]).lstrip("\ufeff"))
 
 
+def summary_markdown(rnd: Round, result: Result) -> str:
+    """One scenario's heading (its changes) and its summary per track, in Korean."""
+    return "\n".join([
+        f"## {escape(result.scenario.name)}: "
+        f"{escape(describe(result.scenario, rnd.track_names()))}", "",
+        to_markdown(SUMMARY_COLUMNS_KO, korean_summary(rnd, result.totals))])
+
+
 def as_markdown(rnd: Round, results: Sequence[Result]) -> str:
     """A section per scenario: its changes, the summary, then the rows that moved."""
     out = [f"# {rnd.id} 선정 시뮬레이션", ""]
     for result in results:
         moved = [r for r in result.rows if r.changed]
-        out += [f"## {escape(result.scenario.name)}: {escape(describe(result.scenario))}", "",
-                to_markdown(SUMMARY_COLUMNS_KO, korean_summary(rnd, result.totals)), "",
-                f"바뀐 과제 {len(moved)}건", "",
+        out += [summary_markdown(rnd, result), f"바뀐 과제 {len(moved)}건", "",
                 to_markdown(COLUMNS_KO, korean_rows(rnd, moved)) if moved else "(없음)", ""]
     return "\n".join(out)
 

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from flows.round_runs import deployment_name
 from tests.e2e.browser import SHOTS, chromium
-from tests.e2e.served import Api, Server, poll, start_serve, stop
+from tests.e2e.served import Api, Server, free_port, poll, start_serve, stop
 
 pytestmark = [pytest.mark.e2e, pytest.mark.served]
 
@@ -28,7 +28,8 @@ def test_the_round_run_tells_its_story_in_korean_and_waits_for_the_chair_at_info
     api = Api(served_server)
     started = datetime.now(UTC) - timedelta(seconds=1)
     serve = start_serve(served_server, f"sqlite:///{tmp_path / 'round-log.db'}",
-                        tmp_path / "var", tmp_path / "serve.log")
+                        tmp_path / "var", tmp_path / "serve.log",
+                        extra={"SANGSAENG_EXPORTS_PORT": str(free_port())})  # the chart's link
     try:
         poll("this serve's round deployment", lambda: next(
             (d for d in api.deployments() if d.name == deployment_name("round").split("/")[1]
@@ -52,10 +53,24 @@ def test_the_round_run_tells_its_story_in_korean_and_waits_for_the_chair_at_info
         lines = poll("the round's last lines", lambda: (lambda found: found if any(
             "메일" in line and "발송" in line for line in found) else None)(
             api.log_of(run.id)), timeout=60)
-        with chromium(width=1400, height=1400) as page:  # docs/operations.md shows it
+        # issue 26: the what-if of the decided round, from its deployment, as artifacts
+        simulated = api.start(deployment_name("what_if"), {
+            "round_id": "2022-2", "quota": {"innovation": 5}})
+        poll("the what-if run", lambda: api.call(lambda c: c.read_flow_run(simulated.id))
+             .state.is_final() or None, timeout=120, every=1)
+        assert api.call(lambda c: c.read_flow_run(simulated.id)).state.is_completed()
+        summary = api.latest_artifact("round-2022-2-whatif")
+        assert "| 혁신성장 | 7 | 5 | 0 | 2 |" in summary.data, summary.data
+        with chromium(width=1400, height=1400) as page:  # docs/operations.md shows them
             page.goto(f"{served_server.ui_url}/runs/flow-run/{run.id}")
             expect(page.get_by_text("이미 끝난 단계", exact=False).first).to_be_visible()
             page.screenshot(path=str(SHOTS / "round-run-log.png"), full_page=True)
+            page.goto(f"{served_server.ui_url}/artifacts/artifact/{summary.latest_id}")
+            chart = page.get_by_role("img", name="분야별 선정 (현행 / 변경안)")
+            expect(chart).to_be_visible()
+            page.wait_for_function("(img) => img.complete && img.naturalWidth > 0",
+                                   arg=chart.element_handle())
+            page.screenshot(path=str(SHOTS / "whatif.png"), full_page=True)
     finally:
         stop(serve)
     story = "\n".join(lines)

@@ -11,7 +11,7 @@ import yaml
 from prefect.utilities.callables import parameter_schema
 
 from flows.deployments import deployments, specs
-from flows.models import CHOICE, Step
+from flows.models import CHOICE, Step, choice_code
 from flows.prefect_yaml import prefect_yaml
 from flows.registry import DEPLOYMENT_NAMES, ENTRIES, NEXT_STEP, NOTICE_STEPS, STEP_NAMES
 from flows.round_runs import deadline_runs, is_served
@@ -73,6 +73,7 @@ BEFORE_DEPLOYMENT_NAMES = {
     "support_import": "선정 후 자료 가져오기 (support_import)",
     "invite_to_event": "행사 초대 (invite_to_event)",
     "support_dues": "매일 사후관리 (support_dues)",
+    "what_if": "선정 시뮬레이션 (what_if)",  # issue 26: the one deployment added since
     "cancel_round": "회차 취소 (cancel_round)",
     "deliver_notices": "안내 메일 발송 (deliver_notices)",
     "deliver_due_notices": "전체 안내 메일 발송 (deliver_due_notices)",
@@ -113,8 +114,9 @@ def offers_choices(flow: Any) -> bool:
 def test_the_round_form_describes_its_fields_in_korean_and_english(env: Path) -> None:
     round_form = next(d for d in deployments() if d.flow_name == "round")
     fields = round_form._parameter_openapi_schema.properties
-    assert "회차 설정 파일" in fields["config"]["description"]
-    assert "round configuration" in fields["config"]["description"]
+    assert "회차: 목록에서 선택" in fields["config"]["description"]
+    assert "choose it from the list" in fields["config"]["description"]
+    assert "config/rounds" not in fields["config"]["description"]  # no path (issue 23 item 5)
     assert "required" not in fields["data"] and fields["data"]["default"] == ""
     for step in deployments():
         if "단계" in (step.tags or []) or step.flow_name == "round":
@@ -151,10 +153,11 @@ def test_the_listing_form_offers_m1s_steps_and_describes_its_fields_in_ko_and_en
     assert form.tags == ["sangsaeng", "입력", "사후관리"]
     schema = form._parameter_openapi_schema
     fields = schema.properties
-    # M1: the step is a choice of the checklist's ids, in order
-    step = schema.definitions[fields["step"]["$ref"].rpartition("/")[2]]
-    assert step["enum"] == ["bidder_registration", "catalog_number", "mas_qualification",
-                            "price_negotiation", "contract", "listed"]
+    # M1: the step is a choice of the checklist's ids, in order, each by its Korean name
+    assert [choice_code(c) for c in fields["step"]["enum"]] == [
+        "bidder_registration", "catalog_number", "mas_qualification", "price_negotiation",
+        "contract", "listed"]
+    assert fields["step"]["enum"][1] == "목록화(물품식별번호) (catalog_number)"
     for name in ("receipt_no", "brn", "step", "done_on", "evidence"):
         description = fields[name]["description"]
         assert " / " in description and description.isascii() is False, name

@@ -117,3 +117,36 @@ def test_an_invalid_setting_is_refused_in_one_line(args: list[str], says: str) -
     assert code == 2 and out == "" and says in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1, err
     assert counts() == before
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_the_what_if_run_publishes_the_summary_its_chart_and_the_moved_projects(env: Path) -> None:
+    """The `what_if` deployment's run (선정 시뮬레이션) as the office starts it from its form."""
+    import asyncio
+    import json
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    from flows.whatif import what_if
+
+    async def latest(key: str) -> str:
+        async with get_client() as client:
+            [found] = await client.read_latest_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
+        return str(found.data)
+
+    before = counts()
+    done = asyncio.run(what_if("2022-2", quota={"innovation": 5, "value": None}))
+    assert done.moved == 2 and done.selected["혁신성장"] == (7, 5)
+    summary = asyncio.run(latest("round-2022-2-whatif"))
+    assert "## 변경안: 혁신성장 선정 5건" in summary and "| 혁신성장 | 7 | 5 | 0 | 2 |" in summary
+    chart = summary.split("](", 1)[1].split(")", 1)[0]
+    assert chart.endswith(".png") and "/whatif/2022-2-" in chart
+    assert (env / "exports" / "whatif" / chart.rsplit("/", 1)[1]).read_bytes()[:4] == b"\x89PNG"
+    moved = json.loads(asyncio.run(latest("round-2022-2-whatif-moved")))
+    assert [(r["접수번호"], r["상태(현행)"], r["상태(변경안)"]) for r in moved] == [
+        (r, "선정", "예비 선정") for r in sorted(r["접수번호"] for r in moved)]
+    assert counts() == before  # the round is untouched
+    state = asyncio.run(what_if("2022-2", cutoff=101, return_state=True))
+    assert state.is_failed() and "기준 점수(cutoff)는 0에서 100 사이입니다" in str(state.message)
