@@ -10,11 +10,11 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -22,11 +22,11 @@ from sqlmodel import Session
 from sangsaeng.certificate_register import CERTIFICATE_COLUMNS, csv_row, of_round
 from sangsaeng.config import load_program
 from sangsaeng.domain.claims import CLAIM_COLUMNS
-from sangsaeng.domain.clock import kst_date
+from sangsaeng.domain.clock import KST, kst_date
 from sangsaeng.domain.selection import SELECTION_COLUMNS
 from sangsaeng.domain.states import RoundState
 from sangsaeng.errors import StepError
-from sangsaeng.models import APPLICATIONS, COST_CLAIMS, Round
+from sangsaeng.models import APPLICATIONS, AUDIT, COST_CLAIMS, Round
 from sangsaeng.reports import (
     DECISION_COLUMNS,
     announcement,
@@ -45,6 +45,7 @@ SELECTION_XLSX = "selection.xlsx"
 SELECTION_MD = "selection.md"
 ANNOUNCEMENT_MD = "announcement.md"
 CERTIFICATES_CSV = "certificates.csv"
+AUDIT_CSV = "audit.csv"
 # In the order the status artifact lists them; what each is (Korean / English).
 FILES: dict[str, str] = {
     DECISIONS_CSV: "과제별 결과 / outcome per application",
@@ -53,9 +54,40 @@ FILES: dict[str, str] = {
     SELECTION_MD: "선정 목록 (표) / selection list (A1), Markdown",
     ANNOUNCEMENT_MD: "보도자료 / announcement (A2)",
     CERTIFICATES_CSV: "확인서 대장 / certificates issued (K4)",
+    AUDIT_CSV: "감사 기록 (해시 사슬) / every recorded change, hash-chained",
 }
 # Rounds that may hold certificates (K1: issued once the selection is released).
 CERTIFIED_STATES = frozenset({RoundState.CERTIFYING, RoundState.SUPPORT, RoundState.ARCHIVED})
+
+
+AUDIT_COLUMNS = ("at", "actor", "action", "subject", "rule", "before", "after", "hash")
+# the XLSX, for people: the written reason too, before the hash
+AUDIT_COLUMNS_KO = ("시각(KST)", "실행자", "행위", "대상", "규칙", "이전", "이후", "사유", "해시")
+
+
+def audit_rows(session: Session, round_id: str | None) -> Iterator[dict[str, Any]]:
+    """The round's audit rows (every round's, by round, when None) in the order written."""
+    au = AUDIT.c
+    query = select(AUDIT).order_by(au.round_id, au.id) if round_id is None else (
+        select(AUDIT).where(au.round_id == round_id).order_by(au.id))
+    for row in session.execute(query).mappings():
+        yield dict(row)
+
+
+def audit_table(session: Session, round_id: str, reasons: bool = False) -> list[list[str]]:
+    """Every recorded change of the round in order (INTERFACES §6 `export audit`): time (KST,
+    ISO), actor, action, subject (`application:2022-2-001`), rule id, before, after,
+    (`reasons`: the reason,) hash."""
+    return [[row["at"].astimezone(KST).isoformat(), str(row["actor"]), str(row["action"]),
+             f"{row['entity']}:{row['entity_id']}", str(row["rule"] or ""),
+             str(row["from_state"] or ""), str(row["to_state"] or ""),
+             *([str(row["reason"])] if reasons else []), str(row["hash"] or "")]
+            for row in audit_rows(session, round_id)]
+
+
+def audit_csv(session: Session, round_id: str) -> str:
+    """`sangsaeng export audit --round <id>` (codes, as INTERFACES §6 lists the columns)."""
+    return to_csv(AUDIT_COLUMNS, audit_table(session, round_id))
 
 
 def decisions_csv(rows: Sequence[Sequence[str]]) -> str:
@@ -97,7 +129,7 @@ def available(rnd: Round) -> tuple[str, ...]:
     none before the committee's proposal or once cancelled, the announcement once decided."""
     names: list[str] = []
     for wanted, files in ((RoundState.REVIEW, (DECISIONS_CSV, SELECTION_CSV, SELECTION_XLSX,
-                                               SELECTION_MD)),
+                                               SELECTION_MD, AUDIT_CSV)),
                           (RoundState.DECIDED, (ANNOUNCEMENT_MD,))):
         try:
             require_decisions(rnd, wanted)
@@ -190,6 +222,7 @@ def write_round_exports(session: Session, rnd: Round, exports_dir: Path, program
         texts[SELECTION_MD] = selection_text(rows, "md")
         if ANNOUNCEMENT_MD in names:
             texts[ANNOUNCEMENT_MD] = announcement(session, rnd, program_name, ministry)
+        texts[AUDIT_CSV] = audit_csv(session, rnd.id)
         if CERTIFICATES_CSV in names:
             texts[CERTIFICATES_CSV] = certificates_csv(
                 session, rnd.id, today or kst_date(datetime.now(UTC)))

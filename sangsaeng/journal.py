@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result, bindparam, insert, update
+from sqlalchemy import CursorResult, Result, bindparam, insert, select, text, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
+from sangsaeng.domain import audit
 from sangsaeng.domain.states import (
     ApplicationState,
     InvalidTransition,
@@ -27,12 +28,15 @@ from sangsaeng.mail.outbox import Notice as Notice  # re-exported: services owe 
 from sangsaeng.mail.outbox import enqueue
 from sangsaeng.models import (
     APPLICATIONS,
+    AUDIT,
     ROUNDS,
     Application,
     AuditEvent,
     Round,
     utcnow,
 )
+
+AU = AUDIT.c
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +63,8 @@ class Entry:
 
 
 def record(session: Session, by: Audit, entries: Iterable[Entry]) -> int:
-    """Append audit rows, in bulk: the one way anything is written to the audit trail."""
+    """Append audit rows, in bulk: the one way anything is written to the audit trail. Each
+    row's hash extends its round's chain (domain/audit.py), in this transaction."""
     now = utcnow()
     rows = [{
         "at": by.at, "recorded_at": now, "actor": by.actor, "round_id": by.round_id,
@@ -69,8 +74,24 @@ def record(session: Session, by: Audit, entries: Iterable[Entry]) -> int:
         "to_state": None if e.to_state is None else str(e.to_state),
     } for e in entries]
     if rows:
+        previous = chain_head(session, by.round_id)
+        for row in rows:
+            previous = row["hash"] = audit.link(previous, row)
         session.execute(insert(AuditEvent), rows)
     return len(rows)
+
+
+def chain_head(session: Session, round_id: str | None) -> str:
+    """The last hash of the round's audit chain, the chain held until this transaction ends:
+    on PostgreSQL an advisory lock, so that concurrent writers extend it one after the other
+    (SQLite has one writer at a time)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                        {"key": audit.lock_key(round_id)})
+    last = session.scalar(select(AU.hash).where(
+        AU.round_id.is_(None) if round_id is None else AU.round_id == round_id)
+        .order_by(AU.id.desc()).limit(1))
+    return last or audit.GENESIS
 
 
 @dataclass(frozen=True, slots=True)

@@ -369,6 +369,9 @@ class AuditEvent(SQLModel, table=True):
     reason: str = ""
     rule: str | None = Field(default=None, max_length=40)
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    # sha256 over the previous row's hash in the round's chain and this row's content
+    # (domain/audit.py): a row edited, removed or inserted afterwards breaks the chain
+    hash: str | None = Field(default=None, max_length=64)
 
 
 class MailBody(SQLModel, table=True):

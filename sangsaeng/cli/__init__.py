@@ -15,7 +15,7 @@ from typer.core import TyperGroup
 
 from sangsaeng.cli.certificates import certificates_app, support_app
 from sangsaeng.cli.common import USER_ERRORS, fail, report
-from sangsaeng.cli.exports import export_app, report_app, whatif
+from sangsaeng.cli.exports import audit_app, export_app, report_app, whatif
 from sangsaeng.cli.mail import companies_app, notices_app
 from sangsaeng.cli.rounds import demo, round_app
 from sangsaeng.cli.serve import serve as serve_command
@@ -44,6 +44,7 @@ app.add_typer(export_app, name="export")
 app.add_typer(report_app, name="report")
 app.add_typer(notices_app, name="notices")
 app.add_typer(companies_app, name="companies")
+app.add_typer(audit_app, name="audit")
 app.command()(demo)
 app.command("serve")(serve_command)  # INTERFACES §3 `sangsaeng serve`
 app.command("verify-site")(verify_site)  # INTERFACES §6: the public verification app alone

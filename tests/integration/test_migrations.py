@@ -189,3 +189,37 @@ def test_two_processes_migrating_a_new_postgresql_database_at_once_both_succeed(
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_0009_gives_the_audit_rows_already_written_their_chain(tmp_path: object) -> None:
+    """Issue 26 item 3: rows written before the chain existed get it in the migration, per
+    round in the order written; `audit verify` then holds, and an edit still shows."""
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from alembic import command
+    from sqlalchemy import text
+    from sqlmodel import Session
+
+    from sangsaeng.db import alembic_config
+    from sangsaeng.services.audit import ChainBroken, verify
+
+    engine = make_engine(f"sqlite:///{Path(str(tmp_path)) / 'before.db'}")
+    command.upgrade(alembic_config(engine), "0008")
+    with engine.begin() as conn:
+        for n, round_id in enumerate(["2022-1", "2022-2", "2022-1", None, "2022-2"]):
+            conn.execute(text(
+                "INSERT INTO auditevent (at, recorded_at, actor, round_id, entity, entity_id, "
+                "action, from_state, to_state, reason, rule, data) VALUES (:at, :at, 'office', "
+                ":round, 'round', :entity, 'transition', 'open', 'closed', :reason, 'T2', "
+                "'{\"n\": 1}')"), {"at": datetime(2022, 5, 27, 9, n, tzinfo=UTC).replace(
+                    tzinfo=None), "round": round_id, "entity": round_id or "-",
+                    "reason": f"row {n}"})
+    migrate(engine)
+    with Session(engine) as session:
+        checked = verify(session)
+        assert (checked.rows, checked.chains) == (5, 3)
+        session.execute(text("UPDATE auditevent SET reason = 'edited' WHERE id = 3"))
+        with pytest.raises(ChainBroken, match="감사 기록 #3 "):
+            verify(session, "2022-1")
+    engine.dispose()

@@ -21,7 +21,7 @@ from tests.conftest import ROUND_2022_2
 from tests.domain.test_round_2022_2 import REVIEW, _decide, _read
 from tests.integration.helpers import counts
 
-pytestmark = pytest.mark.usefixtures("replayed")
+pytestmark = [pytest.mark.usefixtures("replayed"), pytest.mark.db]  # also on PostgreSQL
 
 EXPECTED = ROUND_2022_2 / "expected" / "decisions.csv"
 
