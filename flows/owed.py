@@ -99,20 +99,28 @@ async def finish(run: StepRun, outcome: Outcome, *, done: bool = True,
 _UNCHANGED: dict[str, list[str]] = {}  # per `round` run: its steps that changed nothing, unsaid
 
 
+def _run_key() -> str:
+    context = FlowRunContext.get()
+    return str(context.flow_run.id) if context and context.flow_run else ""
+
+
 def tell(run: StepRun, outcome: StepOutcome) -> None:
     """What the step did, for the office, in the run's log. Inside a `round` run, a step that
     changed nothing (the round run again, or started again on the chair's Resume) is not told
-    as if new: such steps are named in one line before the next step that changed something."""
-    context = FlowRunContext.get()
-    key = str(context.flow_run.id) if context and context.flow_run else ""
+    as if new: such steps are named in one line (`tell_unchanged`) before what comes next."""
     if run.mode.in_round and not outcome.changed():
-        _UNCHANGED.setdefault(key, []).append(run.entry.title)
+        _UNCHANGED.setdefault(_run_key(), []).append(run.entry.title)
         return
-    logger = get_run_logger()
-    if _UNCHANGED.get(key):
-        logger.info("%s 이미 끝난 단계 (바뀐 것 없음): %s", run.round_id,
-                    " · ".join(_UNCHANGED.pop(key)))
-    logger.info(outcome.story())
+    tell_unchanged(run.round_id)
+    get_run_logger().info(outcome.story())
+
+
+def tell_unchanged(round_id: str | None) -> None:
+    """The steps of this `round` run that changed nothing so far, in one line (once)."""
+    unchanged = _UNCHANGED.pop(_run_key(), None)
+    if unchanged:
+        get_run_logger().info("%s 이미 끝난 단계 (바뀐 것 없음): %s", round_id,
+                              " · ".join(unchanged))
 
 
 async def _deliver_owed(run: StepRun, outcome: StepOutcome) -> None:
@@ -143,15 +151,19 @@ async def wait_for_input(mode: RunMode, form: Any, key: str, timeout_s: int,
         keyset = keyset_from_paused_state(Suspended(pause_key=key))
         if await aread_flow_run_input(keyset["response"]) is not None:
             return await form.aload(keyset)  # resumed: the input was given
-        if waiting:
-            get_run_logger().info(waiting)
+        _say_waiting(round_id, waiting)
         return await asuspend_flow_run(wait_for_input=form, key=key)
-    if waiting:
-        get_run_logger().info(waiting)
+    _say_waiting(round_id, waiting)
     if mode.in_round:
         await deliver(round_id, mode)
     return await apause_flow_run(wait_for_input=form, timeout=timeout_s, poll_interval=2,
                                  key=key)
+
+
+def _say_waiting(round_id: str | None, waiting: str) -> None:
+    tell_unchanged(round_id)
+    if waiting:
+        get_run_logger().info(waiting)
 
 
 def publish(round_id: str) -> None:

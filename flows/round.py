@@ -50,6 +50,7 @@ from flows.owed import (
     deliver,
     finish,
     run_mode,
+    tell_unchanged,
     wait_for_input,
     when_served,
 )
@@ -320,6 +321,7 @@ async def round_flow(
     result = RoundReport(round_id=first.round_id, state=first.round_state, steps=[first])
     try:
         await _run_steps(result, given, until)
+        tell_unchanged(first.round_id)  # a round run again over finished steps says so
     finally:  # a final delivery phase: what the steps owe, also when one of them failed
         delivered, result.delivery_run = await deliver(first.round_id, run_mode())
     if delivered is not None:

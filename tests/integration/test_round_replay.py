@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -32,10 +35,37 @@ def test_replay_reproduces_expected_outputs_and_rerun_changes_nothing(env: Path)
     assert read_csv(decisions_csv("2022-2")) == expected("decisions.csv")
     assert read_csv(selection_csv("2022-2")) == expected("selection.csv")
     before = counts()
-    again = run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
+    with _told() as said:  # what the run's log says
+        again = run(CONFIG, PACKAGE, REPLAY_NOW, approve=True)
     assert again.state == "support"
     assert counts() == before
     assert read_csv(decisions_csv("2022-2")) == expected("decisions.csv")
+    # issue 23 item 2: the run again over finished steps says so once, not each step as new
+    assert [m for m in said if "이미 끝난 단계" in m] == [
+        "2022-2 이미 끝난 단계 (바뀐 것 없음): 공고 게시 · 접수 자료 가져오기 · 요건 검토 · "
+        "선정 통보 · 확인서 발급"], said
+    assert not [m for m in said if "없음 추가" in m or "이미 게시되어" in m], said
+
+
+@contextmanager
+def _told() -> Iterator[list[str]]:
+    """The flow runs' log lines while the block runs (a handler on Prefect's own logger:
+    Prefect configures logging on its first run, which drops pytest's capture)."""
+    said: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            said.append(record.getMessage())
+
+    logger, handler = logging.getLogger("prefect.flow_runs"), Keep(logging.INFO)
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield said
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def test_replay_owes_each_outcome_notice_to_every_participant(env: Path) -> None:
