@@ -29,7 +29,6 @@ from pydantic import (
     field_validator,
 )
 from pydantic.fields import FieldInfo
-from pydantic_core import core_schema
 
 from flows.registry import STEP_NAMES
 from sangsaeng.domain.clock import as_kst, format_kst, parse_instant
@@ -144,12 +143,11 @@ class NamedChoice:
 
     names: Mapping[str, str]  # every code the field takes → its Korean name
 
-    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler
-                                     ) -> core_schema.CoreSchema:
-        return core_schema.no_info_before_validator_function(choice_code, handler(source))
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> Any:
+        return BeforeValidator(choice_code).__get_pydantic_core_schema__(source, handler)
 
-    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema,
-                                     handler: GetJsonSchemaHandler) -> dict[str, Any]:
+    def __get_pydantic_json_schema__(self, schema: Any, handler: GetJsonSchemaHandler
+                                     ) -> dict[str, Any]:
         return {"type": "string", "enum": [choice_label(c, self.names) for c in self.names]}
 
 
