@@ -3,12 +3,14 @@ application, and when, in KST — `2022-2 회차 실행 — 2026-12-07 10:00` �
 `alpha6-lissepia-reach`.
 
 Runs this program creates (a deadline's closure, a chained step, a delivery) are named so when
-created; every other run (the UI's Run button, a schedule, the CLI) is renamed so when it
-starts, by `named_run`, each flow's `flow_run_name`.
+created; every other run Prefect named at random (the UI's Run button, a schedule, the CLI) is
+renamed so when it starts, by `named_run`, each flow's `flow_run_name`; a name a person typed
+stays.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from datetime import datetime
 from pathlib import PurePath
@@ -41,12 +43,23 @@ def subject_of(parameters: dict[str, Any]) -> str:
         return PurePath(config).stem
 
 
+# The names Prefect and its UI make up (`upsilon132-mazar`, `alpha6-lissepia-reach`): lower-case
+# words joined by hyphens. A name a person typed (a space, Korean, capitals) is kept.
+_MADE_UP = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)+")
+
+
+def made_up(name: str) -> bool:
+    """A name Prefect or its UI made up at random, not one a person or this program gave."""
+    return _MADE_UP.fullmatch(name) is not None
+
+
 def named_run() -> str:
-    """A flow's `flow_run_name`: keeps a name this program gave, else names the run."""
+    """A flow's `flow_run_name`: keeps a name this program gave or a person typed, and names
+    a run Prefect named at random."""
     from prefect.runtime import flow_run
 
     current = str(flow_run.name or "")
-    if SEPARATOR in current:
+    if current and not made_up(current):
         return current
     return run_name(str(flow_run.flow_name), subject_of(dict(flow_run.parameters or {})),
                     datetime.now(KST))
