@@ -40,7 +40,10 @@ def test_the_round_run_tells_its_story_in_korean_and_waits_for_the_chair_at_info
         poll("the round to wait for the chair", lambda: api.call(
             lambda c: c.read_flow_run(run.id)).state.name == "Suspended" or None,
             timeout=300, every=1)
-        before = api.log_of(run.id)
+        # the run's lines reach the server in batches: wait for its last one before reading
+        before = poll("the suspended run's log", lambda: (lambda found: found if any(
+            line.startswith("Finished in state Suspended") for line in found) else None)(
+            api.log_of(run.id)), timeout=60)
         told = "\n".join(before)
         assert api.log_levels(run.id).get("ERROR", 0) == 0, told
         assert "위원장 승인을 기다립니다" in told, told
@@ -51,7 +54,7 @@ def test_the_round_run_tells_its_story_in_korean_and_waits_for_the_chair_at_info
             lambda c: c.read_flow_run(run.id)).state.is_final() or None, timeout=300, every=1)
         assert api.call(lambda c: c.read_flow_run(run.id)).state.is_completed()
         lines = poll("the round's last lines", lambda: (lambda found: found if any(
-            "메일" in line and "발송" in line for line in found) else None)(
+            line.startswith("Finished in state Completed") for line in found) else None)(
             api.log_of(run.id)), timeout=60)
         # issue 26: the what-if of the decided round, from its deployment, as artifacts
         simulated = api.start(deployment_name("what_if"), {
