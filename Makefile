@@ -72,10 +72,12 @@ CHECK_TESTS := tests/domain tests/io tests/services tests/documents tests/mail \
 check: lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(CHECK_TESTS)
 
-# The database tests again, against PostgreSQL (a fresh database per test, dropped afterwards).
+# The database tests again, against PostgreSQL (a fresh database per test, dropped afterwards),
+# on two workers as `make test` (a file at a time each): most of their time is PostgreSQL's
+# and the subprocesses' they wait on, so two at once beside `make test` still pays (.ci/run).
 test-postgres: install
 	SANGSAENG_TEST_DATABASE_URL=$${SANGSAENG_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
-		$(BIN)/python -m pytest -m db
+		$(BIN)/python -m pytest -m db -n 2 --dist loadfile
 
 # The round through a Prefect server on PostgreSQL and a work pool with two workers
 # (docs/deploy.md). PostgreSQL must answer on 127.0.0.1:5432 (--pg says another).

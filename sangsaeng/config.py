@@ -88,6 +88,19 @@ class SupportConfig(_Model):
         "M2 [N]: certification-cost support per value-track project, whole KRW"))
 
 
+class PrivacyConfig(_Model):
+    """개인정보 (issue 27, docs/privacy.md): how long the access log is kept and what its monthly
+    inspection flags."""
+
+    access_log_years: int = Field(default=2, ge=1, description=(
+        "[A] years the access log is kept (안전성 확보조치 기준: 1 year, 2 for 50,000 or more "
+        "data subjects)"))
+    large_download: int = Field(default=1000, ge=1, description=(
+        "[A] data subjects in one download from which the inspection flags it"))
+    many_rounds: int = Field(default=3, ge=2, description=(
+        "[A] rounds whose data one operator downloads in a month from which it is flagged"))
+
+
 class ProgramConfig(_Model):
     program: ProgramInfo
     calendar: CalendarConfig
@@ -98,6 +111,7 @@ class ProgramConfig(_Model):
     tracks: dict[str, TrackConfig]
     certificates: CertificatesConfig = CertificatesConfig()
     support: SupportConfig = SupportConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
 
     def criteria_for(self, track: str) -> tuple[CriterionConfig, ...]:
         """V1: the criteria of a track, in order."""

@@ -9,6 +9,7 @@ from typing import Any, cast
 from sqlalchemy import JSON, BigInteger, Index, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from sangsaeng.domain.access import AccessAction
 from sangsaeng.domain.certificates import CertificateStatus, Ground
 from sangsaeng.domain.companies import Role
 from sangsaeng.domain.evaluations import EvaluationKind, EvaluationResult, ProposalState
@@ -372,6 +373,26 @@ class AuditEvent(SQLModel, table=True):
     # sha256 over the previous row's hash in the round's chain and this row's content
     # (domain/audit.py): a row edited, removed or inserted afterwards breaks the chain
     hash: str | None = Field(default=None, max_length=64)
+
+
+class AccessEntry(SQLModel, table=True):
+    """접속기록 (issue 27): one view, download, output or destruction of personal data — who,
+    when, from where, what, whose, why — chained by hash per KST month (domain/access.py)."""
+
+    __tablename__ = "accesslog"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_type=UTCDateTime)
+    month: str = Field(max_length=7, index=True, description="KST YYYY-MM: the row's chain")
+    operator: str
+    client: str = Field(max_length=64, description="the client's address, `local` for the CLI")
+    action: AccessAction = Field(sa_type=StrEnumType(AccessAction, 10))
+    what: str = Field(description="the file or the export, e.g. `2022-2/certificates.csv`")
+    round_id: str | None = Field(default=None, max_length=20)
+    subjects: str = Field(default="", description="receipt numbers (up to domain.access.LISTED)")
+    subject_count: int = 0
+    reason: str = ""
+    hash: str = Field(max_length=64)
 
 
 class MailBody(SQLModel, table=True):

@@ -17,6 +17,7 @@ from sangsaeng.cli.certificates import certificates_app, support_app
 from sangsaeng.cli.common import USER_ERRORS, fail, report
 from sangsaeng.cli.exports import audit_app, export_app, report_app, whatif
 from sangsaeng.cli.mail import companies_app, notices_app
+from sangsaeng.cli.privacy import privacy_app
 from sangsaeng.cli.rounds import demo, round_app
 from sangsaeng.cli.serve import serve as serve_command
 from sangsaeng.cli.serve import verify_site
@@ -45,6 +46,7 @@ app.add_typer(report_app, name="report")
 app.add_typer(notices_app, name="notices")
 app.add_typer(companies_app, name="companies")
 app.add_typer(audit_app, name="audit")
+app.add_typer(privacy_app, name="privacy")
 app.command()(demo)
 app.command("serve")(serve_command)  # INTERFACES §3 `sangsaeng serve`
 app.command("verify-site")(verify_site)  # INTERFACES §6: the public verification app alone

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sangsaeng.cli.common import actor, err, out, parse_now
+from sangsaeng.cli.common import ReasonOption, actor, err, out, parse_now, personal_data
 from sangsaeng.cli.rounds import prepare_prefect, progress_bars
 from sangsaeng.domain.clock import kst_date
 from sangsaeng.settings import get_settings
@@ -110,13 +110,22 @@ def certificates_pdf(
     number: Annotated[str, typer.Argument(help="certificate number, e.g. 22-IG0001")],
     out_path: Annotated[Path | None, typer.Option("--out", help="file (default: stdout)")
                         ] = None,
+    reason: ReasonOption = None,
 ) -> None:
-    """The current version's PDF: the same bytes that were attached to its notice."""
+    """The current version's PDF: the same bytes that were attached to its notice. It names the
+    lead's representative and address: a reason is asked and the access logged."""
     from sangsaeng.certificate_register import pdf_file
     from sangsaeng.db import get_engine, session_scope
+    from sangsaeng.models import Certificate
+    from sangsaeng.services.access import PERSONAL_FILES, certificate_receipts
 
     with session_scope(get_engine()) as session:
         data = pdf_file(session, get_settings(), number).read_bytes()
+        found = session.get(Certificate, number)
+        round_id = found.round_id if found is not None else None
+        personal_data(session, what=f"{number}.pdf", holds=PERSONAL_FILES["certificates.csv"],
+                      round_id=round_id, reason=reason, receipts=certificate_receipts(
+                          session, round_id, number) if round_id else [])
     if out_path is None:
         sys.stdout.buffer.write(data)
         return

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import getpass
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -19,6 +20,8 @@ from sangsaeng.errors import ImportRejected, SangsaengError
 from sangsaeng.settings import MISPARSED_URL, get_settings
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from sqlmodel import Session
 
     from sangsaeng.models import Round
@@ -111,3 +114,36 @@ def open_round(round_id: str) -> Iterator[tuple[Session, Round]]:
 
     with session_scope(get_engine()) as session:
         yield session, get_round(session, round_id)
+
+
+# Issue 27 item 2: every download of personal data gives its reason (docs/privacy.md).
+ReasonOption = Annotated[str | None, typer.Option(
+    "--reason", help="why the personal data is taken, for the access log (개인정보 내려받기 "
+                     "사유); default SANGSAENG_ACCESS_REASON")]
+
+
+def personal_data(session: Session, *, what: str, holds: str, round_id: str | None,
+                  receipts: Sequence[str], reason: str | None) -> None:
+    """Before personal data goes out: its reason (refused without one, in one line) and a row
+    of the access log, committed — an output whose row cannot be written is not given."""
+    from sangsaeng.domain.access import AccessAction
+    from sangsaeng.services import access
+
+    given = access_reason(what, holds, reason)
+    access.record(session, access.Request(
+        actor(), client(), AccessAction.OUTPUT, what, round_id, receipts, given),
+        datetime.now(UTC))
+    session.commit()
+
+
+def access_reason(what: str, holds: str, reason: str | None) -> str:
+    """The reason given for personal data (`--reason`, else SANGSAENG_ACCESS_REASON), or a
+    one-line refusal (exit 2)."""
+    from sangsaeng.services.access import checked_reason
+
+    return checked_reason(reason or os.environ.get("SANGSAENG_ACCESS_REASON"), what, holds)
+
+
+def client() -> str:
+    """Where the CLI is used from: the SSH client's address, else `local`."""
+    return (os.environ.get("SSH_CLIENT") or "").split(" ")[0] or "local"

@@ -11,11 +11,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from sangsaeng.cli.common import (
+    ReasonOption,
     UsageError,
     err,
     fail,
     open_round,
     parse_now,
+    personal_data,
     write,
 )
 from sangsaeng.settings import get_settings
@@ -87,13 +89,19 @@ def export_certificates(
     round_id: RoundOption, out_path: OutOption = None,
     now: Annotated[str | None, typer.Option(
         help="status at this clock (ISO 8601; naive = KST); default now")] = None,
+    reason: ReasonOption = None,
 ) -> None:
-    """Certificates issued for the round (INTERFACES §4 certificates.csv), number order."""
+    """Certificates issued for the round (INTERFACES §4 certificates.csv), number order; it
+    names representatives and addresses: a reason is asked and the access logged."""
     from sangsaeng.domain.clock import kst_date
     from sangsaeng.exports import certificates_csv
+    from sangsaeng.services.access import PERSONAL_FILES, certificate_receipts
 
     today = kst_date(parse_now(now))
     with open_round(round_id) as (session, rnd):
+        personal_data(session, what=f"{rnd.id}/certificates.csv",
+                      holds=PERSONAL_FILES["certificates.csv"], round_id=rnd.id,
+                      receipts=certificate_receipts(session, rnd.id), reason=reason)
         write(certificates_csv(session, rnd.id, today), out_path)
 
 
@@ -170,13 +178,14 @@ def report_statistics(
         write(render(STATISTICS_COLUMNS, table), out_path)
 
 
-def write_outputs(round_id: str, target: Path) -> None:
-    """Every output of a round into `target` (what `demo` leaves under var/demo/<round>)."""
+def write_outputs(round_id: str, target: Path, reason: str) -> None:
+    """Every output of a round into `target` (what `demo` leaves under var/demo/<round>);
+    `reason` is the access log's for certificates.csv (it names representatives)."""
     export_decisions(round_id, target / "decisions.csv")
     for fmt in SelectionFormat:
         export_selection(round_id, fmt, target / f"selection.{fmt.value}")
     report_announcement(round_id, target / "announcement.md")
-    export_certificates(round_id, target / "certificates.csv")
+    export_certificates(round_id, target / "certificates.csv", reason=reason)
 
 
 def whatif(
@@ -239,15 +248,21 @@ def export_audit(
     round_id: RoundOption,
     fmt: Annotated[AuditFormat, typer.Option("--format")] = AuditFormat.csv,
     out_path: OutOption = None,
+    reason: ReasonOption = None,
 ) -> None:
     """Every recorded change of the round in order, with its rule and its hash (INTERFACES §6):
-    codes in the CSV, Korean headers in the XLSX."""
+    codes in the CSV, Korean headers in the XLSX. It names the office's staff and their
+    reasons: a reason is asked and the access logged."""
     from sangsaeng.exports import AUDIT_COLUMNS_KO, audit_csv, audit_table, write_out
     from sangsaeng.reports import write_xlsx
+    from sangsaeng.services.access import PERSONAL_FILES, round_receipts
 
     if fmt is AuditFormat.xlsx and out_path is None:
         fail(UsageError("--format xlsx needs --out FILE"))
     with open_round(round_id) as (session, rnd):
+        personal_data(session, what=f"{rnd.id}/audit.{fmt.value}",
+                      holds=PERSONAL_FILES["audit.csv"], round_id=rnd.id,
+                      receipts=round_receipts(session, rnd.id), reason=reason)
         if fmt is AuditFormat.xlsx:
             assert out_path is not None
             rows = audit_table(session, rnd.id, reasons=True)

@@ -79,6 +79,11 @@ def prepare_prefect() -> None:
     server_auth = os.environ.get("PREFECT_SERVER_API_AUTH_STRING")
     if server_auth and not os.environ.get("PREFECT_API_URL"):
         os.environ.setdefault("PREFECT_API_AUTH_STRING", server_auth)
+    # At exit Prefect flushes the run's events still queued, and its queue services log
+    # "Still processing items: 3 items remaining..." as a WARNING while they do: bookkeeping,
+    # which printed after the command's own last line (its error, its summary).
+    for service in ("EventsWorker", "APILogWorker"):
+        logging.getLogger(service).setLevel(logging.ERROR)
 
 
 class _Bar:
@@ -210,7 +215,7 @@ def demo() -> None:
     result = run_round(config, data, parse_instant(DEMO_NOW), True, None)
     _print_report(result)
     target = settings.var_dir / "demo" / DEMO_ROUND
-    write_outputs(DEMO_ROUND, target)
+    write_outputs(DEMO_ROUND, target, "데모: 예시 회차의 결과 파일 (sangsaeng demo)")
     print_figures(DEMO_ROUND)
     print_certificates(DEMO_ROUND)
     print_notices(DEMO_ROUND)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,22 +16,24 @@ CONTENT = ("at", "actor", "round_id", "entity", "entity_id", "action", "from_sta
            "to_state", "reason", "rule", "data")
 
 
-def content(row: Mapping[str, Any]) -> str:
-    """A row's content as hashed: its fields in a fixed order, the time in UTC to the
-    microsecond, its data as JSON stores it (what is read back hashes alike)."""
+def content(row: Mapping[str, Any], names: Sequence[str] = CONTENT) -> str:
+    """A row's content as hashed: its fields (`names`) in a fixed order, the time in UTC to
+    the microsecond, its data as JSON stores it (what is read back hashes alike)."""
     at: datetime = row["at"]
-    fields = {key: row.get(key) for key in CONTENT}
+    fields = {key: row.get(key) for key in names}
     fields["at"] = at.astimezone(UTC).isoformat(timespec="microseconds")
     fields["data"] = json.loads(json.dumps(row.get("data") or {}))
     return json.dumps(fields, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def link(previous: str, row: Mapping[str, Any]) -> str:
-    """The row's hash: sha256 over the previous row's hash and the row's content."""
-    return hashlib.sha256(f"{previous}\n{content(row)}".encode()).hexdigest()
+def link(previous: str, row: Mapping[str, Any], names: Sequence[str] = CONTENT) -> str:
+    """The row's hash: sha256 over the previous row's hash and the row's content (the access
+    log's rows are chained alike over their own fields, services/access.py)."""
+    return hashlib.sha256(f"{previous}\n{content(row, names)}".encode()).hexdigest()
 
 
-def lock_key(round_id: str | None) -> int:
-    """The chain's key for a lock held while it is extended (a signed 64-bit integer)."""
-    digest = hashlib.sha256(f"sangsaeng-audit:{round_id or ''}".encode()).digest()
+def lock_key(chain: str | None, kind: str = "audit") -> int:
+    """The chain's key for a lock held while it is extended (a signed 64-bit integer): an
+    audit chain is a round's (`kind` audit), an access-log chain a month's (`kind` access)."""
+    digest = hashlib.sha256(f"sangsaeng-{kind}:{chain or ''}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)

@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import quote
 
@@ -21,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sangsaeng.settings import Settings, get_settings
 from sangsaeng.web import server
-from sangsaeng.web.exports import ExportFiles
+from sangsaeng.web.exports import MAX_REASON_FORM, ExportFiles
 from sangsaeng.web.pages import Pages
 from sangsaeng.web.public import CERTIFICATES, METHODS, issuer_of, server_error
 from sangsaeng.web.upload import UPLOAD_PATH, UploadDesk
@@ -70,12 +71,30 @@ def office_app(settings: Settings, exports_dir: Path) -> Starlette:
         if path.startswith(CERTIFICATES) and request.method in ("GET", "HEAD"):
             request.path_params["name"] = path.removeprefix(CERTIFICATES)
             return await run_in_threadpool(verification.answer, request)
+        if request.method == "POST" and files.personal(path):  # the reason form, filled in
+            fields = await reason_form(request)
+            if fields is None:
+                return pages.error(HTTPStatus.BAD_REQUEST, "사유 양식이 올바르지 않습니다")
+            return await run_in_threadpool(files.give, request, fields)
         return await run_in_threadpool(files.answer, request)
 
     app = Starlette(routes=[Route("/{path:path}", dispatch, methods=METHODS)],
                     exception_handlers={Exception: server_error(pages)})
     app.add_middleware(AccessLog)
     return app
+
+
+async def reason_form(request: Request) -> dict[str, str] | None:
+    """The reason form's two text fields (URL-encoded, a few hundred bytes), or None."""
+    try:
+        length = int(request.headers.get("Content-Length", ""))
+    except ValueError:
+        return None
+    if not 0 <= length <= MAX_REASON_FORM or "urlencoded" not in request.headers.get(
+            "Content-Type", ""):
+        return None
+    form = await request.form(max_files=0, max_fields=4)
+    return {key: value for key, value in form.items() if isinstance(value, str)}
 
 
 @contextmanager

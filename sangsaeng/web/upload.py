@@ -98,6 +98,26 @@ def form_url(ui: str, deployment_id: str, parameters: Mapping[str, object]) -> s
             f"/run?{query}")
 
 
+def is_same_origin(headers: Mapping[str, str]) -> bool:
+    """A POST comes from one of our pages: its Origin (or Referer) is our own origin."""
+    own = f"http://{headers.get('Host', '')}"
+    origin = headers.get("Origin")
+    referer = headers.get("Referer", "")
+    if origin is not None:
+        return bool(headers.get("Host")) and origin == own
+    return bool(headers.get("Host")) and (referer == own or referer.startswith(own + "/"))
+
+
+def basic_user(header: str | None) -> str | None:
+    """The user part of HTTP Basic credentials (checked by `is_authorized` first)."""
+    scheme, _, encoded = (header or "").partition(" ")
+    try:
+        given = base64.b64decode(encoded.strip(), validate=True).decode()
+    except (binascii.Error, ValueError):
+        return None
+    return given.partition(":")[0] or None if scheme.lower() == "basic" else None
+
+
 def is_loopback(host: str) -> bool:
     """`host` (an address or name, no port) is this machine only."""
     if host.lower() in LOOPBACK_NAMES:
@@ -172,6 +192,21 @@ class UploadDesk:
             return await run_in_threadpool(page.send, refusal.status, refused(str(refusal)))
 
 
+def admit(request: Request, expected: str | None) -> None:
+    """The shared password (`expected`), or (with none set) loopback only: else Refusal."""
+    headers = request.headers
+    if expected is not None:
+        if not is_authorized(headers.get("Authorization"), expected):
+            raise Refusal(HTTPStatus.UNAUTHORIZED,
+                          "비밀번호가 필요합니다 (Prefect UI와 같은 공유 비밀번호)")
+        return
+    bound = str((request.scope.get("server") or ("",))[0])
+    host = urllib.parse.urlsplit(f"//{headers.get('Host', '')}").hostname or ""
+    if not (is_loopback(bound) and is_loopback(host)):
+        raise Refusal(HTTPStatus.FORBIDDEN, "공유 비밀번호가 설정되지 않아 127.0.0.1에서만 "
+                                            "열립니다 (docs/operations.md §7)")
+
+
 class Page:
     """One request to the upload page."""
 
@@ -182,29 +217,11 @@ class Page:
 
     def admit(self) -> None:
         """The shared password, or (with none set) loopback only."""
-        headers = self.request.headers
-        if self.expected is not None:
-            if not is_authorized(headers.get("Authorization"), self.expected):
-                raise Refusal(HTTPStatus.UNAUTHORIZED,
-                              "비밀번호가 필요합니다 (Prefect UI와 같은 공유 비밀번호)")
-            return
-        bound = str((self.request.scope.get("server") or ("",))[0])
-        host = urllib.parse.urlsplit(f"//{headers.get('Host', '')}").hostname or ""
-        if not (is_loopback(bound) and is_loopback(host)):
-            raise Refusal(HTTPStatus.FORBIDDEN, "공유 비밀번호가 설정되지 않아 127.0.0.1에서만 "
-                                                "열립니다 (docs/operations.md §7)")
+        admit(self.request, self.expected)
 
     def check_origin(self) -> None:
         """A POST comes from this page: its Origin (or Referer) is our own origin."""
-        headers = self.request.headers
-        own = f"http://{headers.get('Host', '')}"
-        origin = headers.get("Origin")
-        referer = headers.get("Referer", "")
-        if origin is not None:
-            same = origin == own
-        else:
-            same = referer == own or referer.startswith(own + "/")
-        if not headers.get("Host") or not same:
+        if not is_same_origin(self.request.headers):
             raise Refusal(HTTPStatus.FORBIDDEN, "다른 사이트에서 보낸 요청은 받지 않습니다 "
                                                 "(cross-site request refused)")
 

@@ -38,7 +38,8 @@ def test_verify_finds_by_number_and_brn_and_exits_4_on_none(replayed: Path) -> N
 
 def test_pdf_gives_the_bytes_attached_to_the_notice(replayed: Path, tmp_path: Path) -> None:
     out = tmp_path / "cert.pdf"
-    code, _, stderr = cli("certificates", "pdf", "22-IG0001", "--out", str(out))
+    code, _, stderr = cli("certificates", "pdf", "22-IG0001", "--out", str(out), "--reason",
+                          "확인서 재발송")
     assert code == 0 and "wrote" in stderr
     issued = replayed / "certificates" / "2022-2" / "22-IG0001-v1.pdf"
     assert out.read_bytes() == issued.read_bytes() and out.read_bytes().startswith(b"%PDF")
@@ -51,7 +52,8 @@ def test_pdf_gives_the_bytes_attached_to_the_notice(replayed: Path, tmp_path: Pa
 
 
 def test_export_certificates_is_interfaces_section_4(replayed: Path) -> None:
-    code, stdout, _ = cli("export", "certificates", "--round", "2022-2", "--now", "2022-08-01")
+    code, stdout, _ = cli("export", "certificates", "--round", "2022-2", "--now", "2022-08-01",
+                          "--reason", "확인서 대장 점검")
     assert code == 0
     lines = stdout.lstrip("\ufeff").splitlines()
     assert lines[0] == ("number,brn,lead_name,representative,address,product_code,"
@@ -78,7 +80,8 @@ def test_support_import_keeps_good_rows_and_names_each_bad_one(
     assert "changes.csv 4행, field 열, 값 'colour'" in stderr
     code, stdout, _ = cli("certificates", "verify", "22-TC0001", "--now", "2022-09-02")
     assert code == 0
-    code, stdout, _ = cli("export", "certificates", "--round", "2022-2")
+    code, stdout, _ = cli("export", "certificates", "--round", "2022-2", "--reason",
+                          "주소 변경 확인")
     assert "서울특별시 중구 세종대로 110" in stdout  # the good row was kept (version 2)
     code, _, stderr = cli("support", "import", str(tmp_path / "nowhere"))
     assert code != 0 and stderr.count("\n") == 1 and "does not exist" in stderr

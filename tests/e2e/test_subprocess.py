@@ -105,6 +105,7 @@ def test_a_shell_set_up_for_serve_still_runs_the_cli(
            "PREFECT_SERVER_API_AUTH_STRING": "office:correct horse"}
     done = sangsaeng("certificates", "issue", "--round", "2099-1", env=env, cwd=tmp_path)
     assert done.returncode == 1 and "401" not in done.stderr
+    assert " | WARNING | " not in done.stderr  # Prefect's queue flushing at exit, once seen
     assert done.stderr.strip().splitlines()[-1] == (
         "error: no round '2099-1' in the database; run `sangsaeng round run` first")
 

@@ -88,7 +88,8 @@ def content(path: Path) -> object:
 EXPORTS = {  # what the office exports, and the free room left when it does
     "decisions.csv": (("export", "decisions"), 0),
     "selection.xlsx": (("export", "selection", "--format", "xlsx"), PAGE),
-    "certificates.csv": (("export", "certificates", "--now", NOW), PAGE),
+    "certificates.csv": (("export", "certificates", "--now", NOW, "--reason", "확인서 대장 점검"),
+                         PAGE),
 }
 
 

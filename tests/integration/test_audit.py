@@ -29,7 +29,7 @@ def cli(*args: str) -> tuple[int, str, str]:
 
 
 def _exported() -> list[dict[str, str]]:
-    code, out, err = cli("export", "audit", "--round", "2022-2")
+    code, out, err = cli("export", "audit", "--round", "2022-2", "--reason", "감사 자료 제출")
     assert code == 0, err
     return list(csv.DictReader(io.StringIO(out.lstrip("\ufeff"))))
 

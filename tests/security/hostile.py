@@ -81,3 +81,9 @@ def hostile_package(folder: Path, *,
 def participant_emails(package: Path) -> set[str]:
     """Every company's e-mail address in a package."""
     return {row["email"] for row in _read(package / "participants.csv")}
+
+
+def participant_people(package: Path) -> set[str]:
+    """Every representative's name and company address in a package (personal data)."""
+    rows = _read(package / "participants.csv")
+    return {row["representative"] for row in rows} | {row["address"] for row in rows}

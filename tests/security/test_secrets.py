@@ -28,7 +28,14 @@ from sangsaeng.db import get_engine, session_scope
 from sangsaeng.domain.clock import parse_instant
 from sangsaeng.models import OUTBOX
 from tests.mail.smtp_server import Login, ScriptedServer
-from tests.security.hostile import CONFIG, NOW, ROUND, hostile_package, participant_emails
+from tests.security.hostile import (
+    CONFIG,
+    NOW,
+    ROUND,
+    hostile_package,
+    participant_emails,
+    participant_people,
+)
 
 pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.prefect]
 
@@ -244,8 +251,13 @@ def test_smtp_password_and_company_emails_stay_out_of_prefect(
             if found := secret.found_in(data):
                 leaks[(secret.password, str(path))] = found
     assert leaks == {}
-    # e-mail addresses of the companies: not in Prefect's logs nor its artifacts
+    # e-mail addresses of the companies, representatives' names and addresses (issue 27 item
+    # 3): not in Prefect's logs nor its artifacts, nor in the program's own log lines
+    people = participant_people(package)
     for where, text in (("flow-run logs", kept.logs), ("artifacts", kept.artifacts),
-                        ("flow runs and parameters", kept.flow_runs)):
-        shown = sorted(e for e in emails if e in text)
+                        ("flow runs and parameters", kept.flow_runs),
+                        ("captured logs", logged.decode())):
+        shown = sorted(e for e in emails if e in text and where != "captured logs")
         assert shown == [], where
+        named = sorted(p for p in people if p in text)
+        assert named == [], where
