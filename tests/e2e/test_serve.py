@@ -119,6 +119,9 @@ def test_a_served_round_closes_on_time_waits_for_the_chair_and_decides_like_the_
         serve = start_serve(served_server, database_url, var, log)
         _wait_served(api, restarted)
         assert datetime.now(UTC) < closes_at, "serve restarted after the deadline (raise LEAD_S)"
+        margin = (closes_at - datetime.now(UTC)).total_seconds()  # what LEAD_S leaves spare
+        record(f"round run and serve's restart done {margin:.0f} s before the deadline "
+               f"(LEAD_S {LEAD_S})")
         assert legacy not in {d.id for d in api.deployments()}
         assert "removed 1 deployments under their old name 'sangsaeng': round" in \
             log.read_text(encoding="utf-8")
