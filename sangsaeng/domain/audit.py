@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +30,22 @@ def link(previous: str, row: Mapping[str, Any], names: Sequence[str] = CONTENT) 
     """The row's hash: sha256 over the previous row's hash and the row's content (the access
     log's rows are chained alike over their own fields, services/access.py)."""
     return hashlib.sha256(f"{previous}\n{content(row, names)}".encode()).hexdigest()
+
+
+def first_break(rows: Iterable[Mapping[str, Any]], chain: str,
+                names: Sequence[str] = CONTENT) -> tuple[Mapping[str, Any] | None, int, int]:
+    """Recompute chained rows (in the order written; `chain` the column naming each row's
+    chain): the first row whose hash does not follow from the one before it in its chain and
+    its own content (None if all hold), the rows and the chains checked."""
+    previous: dict[object, str] = {}
+    count = 0
+    for row in rows:
+        expected = link(previous.get(row[chain], GENESIS), row, names)
+        if row["hash"] != expected:
+            return row, count, len(previous)
+        previous[row[chain]] = expected
+        count += 1
+    return None, count, len(previous)
 
 
 def lock_key(chain: str | None, kind: str = "audit") -> int:

@@ -23,6 +23,7 @@ from sangsaeng.domain.access import ACTION_NAMES, AccessAction, Finding
 from sangsaeng.domain.clock import KST, format_kst
 from sangsaeng.errors import SangsaengError
 from sangsaeng.models import AccessEntry, Application, Certificate
+from sangsaeng.services.audit import ChainBroken
 
 LOG = AccessEntry.__table__.c  # type: ignore[attr-defined]
 MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
@@ -37,12 +38,6 @@ class ReasonMissing(SangsaengError):
     """Personal data asked for without a reason (안전성 확보조치 기준: a download's reason)."""
 
     exit_code = 2
-
-
-class AccessLogBroken(SangsaengError):
-    """The access log's chain does not hold from a row on."""
-
-    exit_code = 5
 
 
 @dataclass(frozen=True)
@@ -102,17 +97,14 @@ def month_rows(session: Session, month: str | None = None) -> list[dict[str, Any
 
 
 def verify(rows: Sequence[dict[str, Any]]) -> int:
-    """Recompute the rows' chains (one per month): their count, or AccessLogBroken naming the
-    first row whose hash does not follow."""
-    previous: dict[str, str] = {}
-    for row in rows:
-        expected = audit.link(previous.get(row["month"], audit.GENESIS), row, access.CONTENT)
-        if row["hash"] != expected:
-            raise AccessLogBroken(
-                f"접속기록 #{row['id']} ({format_kst(row['at'])} KST)에서 사슬이 끊깁니다: 이 행이 "
-                "바뀌었거나, 앞의 행이 지워졌거나, 순서가 바뀌었습니다")
-        previous[row["month"]] = expected
-    return len(rows)
+    """Recompute the rows' chains (one per month, as the audit trail's): their count, or
+    ChainBroken (exit 5) naming the first row whose hash does not follow."""
+    row, count, _ = audit.first_break(rows, "month", access.CONTENT)
+    if row is not None:
+        raise ChainBroken(
+            f"접속기록 #{row['id']} ({format_kst(row['at'])} KST)에서 사슬이 끊깁니다: 이 행이 "
+            "바뀌었거나, 앞의 행이 지워졌거나, 순서가 바뀌었습니다")
+    return count
 
 
 class InvalidMonth(SangsaengError):
@@ -146,7 +138,7 @@ class Inspection:
 
 def inspection(rows: Sequence[dict[str, Any]], month: str, *, large: int, many_rounds: int,
                extra_holidays: Sequence[date] = ()) -> Inspection:
-    """The month's sheet, once its chain is verified (AccessLogBroken otherwise)."""
+    """The month's sheet, once its chain is verified (ChainBroken otherwise)."""
     verify(rows)
     table = [[row["at"].astimezone(KST).isoformat(timespec="seconds"), row["operator"],
               row["client"], ACTION_NAMES[AccessAction(row["action"])], row["what"],

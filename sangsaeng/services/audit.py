@@ -32,17 +32,11 @@ class Checked:
 def verify(session: Session, round_id: str | None = None) -> Checked:
     """Recompute the chain (the round's, or every round's): ChainBroken names the first row
     whose hash does not follow from the one before it and its own content."""
-    previous: dict[object, str] = {}
-    count = 0
-    for row in audit_rows(session, round_id):
-        chain = row["round_id"]
-        expected = audit.link(previous.get(chain, audit.GENESIS), row)
-        if row["hash"] != expected:
-            at = row["at"].astimezone(UTC)
-            raise ChainBroken(
-                f"감사 기록 #{row['id']} ({format_kst(at)} KST, {row['action']} "
-                f"{row['entity']}:{row['entity_id']})에서 사슬이 끊깁니다: 이 행이 바뀌었거나, "
-                f"바로 앞의 행이 지워졌거나, 순서가 바뀌었습니다 (회차 {chain or '-'})")
-        previous[chain] = expected
-        count += 1
-    return Checked(count, len(previous))
+    row, count, chains = audit.first_break(audit_rows(session, round_id), "round_id")
+    if row is not None:
+        raise ChainBroken(
+            f"감사 기록 #{row['id']} ({format_kst(row['at'].astimezone(UTC))} KST, "
+            f"{row['action']} {row['entity']}:{row['entity_id']})에서 사슬이 끊깁니다: 이 행이 "
+            f"바뀌었거나, 바로 앞의 행이 지워졌거나, 순서가 바뀌었습니다 "
+            f"(회차 {row['round_id'] or '-'})")
+    return Checked(count, chains)
