@@ -161,9 +161,10 @@ INVITE_TO_EVENT = Entry(
     ("입력", "사후관리"), "flows/invitations.py:invite_to_event")
 SUPPORT_DUES = Entry(
     "support_dues", "매일 사후관리", "매일 09:00 (KST) 사후관리: 확인서 만료 안내 (90·30일 전), "
-    "종합쇼핑몰 등록 독촉 (14일)·지연 보고 (60일), 성과평가 기한 안내 (30일 전). / The daily "
-    "dues run: certificate expiry reminders (K6a), listing reminders and escalations (M1b, "
-    "M1c), evaluation reminders (M3).", ("사후관리", "예약"),
+    "종합쇼핑몰 등록 독촉 (14일)·지연 보고 (60일), 성과평가 기한 안내 (30일 전), 보관 기간이 "
+    "지난 개인정보 파기. / The daily dues run: certificate expiry reminders (K6a), listing "
+    "reminders and escalations (M1b, M1c), evaluation reminders (M3), personal data past its "
+    "period destroyed.", ("사후관리", "예약"),
     "flows/dues.py:support_dues",
     cron="0 9 * * *")  # K6a/§8: the daily dues run, 09:00 KST every day
 WHAT_IF = Entry(

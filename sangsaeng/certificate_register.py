@@ -193,13 +193,19 @@ def certified_rounds(session: Session) -> list[str]:
 def pdf_file(db: Session | Connection, settings: Settings, number: str) -> Path:
     """`certificates pdf NUMBER`: the current version's file
     (`<var>/certificates/<round>/<number>-v<version>.pdf`), checked against its digest."""
-    row = db.execute(select(C.round_id, C.number, C.version, C.pdf_sha256).where(
-        C.number == number.strip())).first()
+    row = db.execute(select(C.round_id, C.number, C.version, C.pdf_sha256, C.representative,
+                            C.address).where(C.number == number.strip())).first()
     if row is None:
         raise StepError(f"no certificate {number.strip()!r}")
     path = settings.certificates_dir / row.round_id / f"{row.number}-v{row.version}.pdf"
     try:
         data = path.read_bytes()
+    except FileNotFoundError:
+        if row.representative == row.address == "":  # services/privacy.py destroyed it
+            raise StepError(f"{row.number} 확인서 PDF는 보관 기간이 지나 파기되었습니다 "
+                            "(destroyed after its retention period)") from None
+        raise StepError(f"the PDF of {row.number} v{row.version} cannot be read "
+                        f"({path}: not found)") from None
     except OSError as exc:
         raise StepError(f"the PDF of {row.number} v{row.version} cannot be read "
                         f"({path}: {exc.strerror or exc})") from None

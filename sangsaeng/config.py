@@ -89,7 +89,8 @@ class SupportConfig(_Model):
 
 
 class PrivacyConfig(_Model):
-    """개인정보 (issue 27, docs/privacy.md): how long the access log is kept and what its monthly
+    """개인정보 (issue 27, docs/privacy.md): how long each kind of personal data is kept (then
+    destroyed by `privacy purge` and the daily dues run), and what the access log's monthly
     inspection flags."""
 
     access_log_years: int = Field(default=2, ge=1, description=(
@@ -99,6 +100,15 @@ class PrivacyConfig(_Model):
         "[A] data subjects in one download from which the inspection flags it"))
     many_rounds: int = Field(default=3, ge=2, description=(
         "[A] rounds whose data one operator downloads in a month from which it is flagged"))
+    unselected_years: int = Field(default=3, ge=1, description=(
+        "[A] years after a round closes that the personal data of its applications not "
+        "selected (and of its reviewers, and its uploaded package) is kept"))
+    selected_years: int = Field(default=5, ge=1, description=(
+        "[A] years after a selected project's certificates end (expire or are cancelled) that "
+        "its personal data is kept"))
+    mail_months: int = Field(default=6, ge=1, description=(
+        "[A] months after delivery (or its failure) that a notice's recipient, its body and "
+        "its .eml file are kept"))
 
 
 class ProgramConfig(_Model):

@@ -1,13 +1,16 @@
-"""The daily dues run as a task (K6a, M1b, M1c, M3), one transaction."""
+"""The daily dues run as tasks: what is owed (K6a, M1b, M1c, M3) in one transaction, then the
+destruction of personal data past its period (issue 27, services/privacy.py)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from prefect import get_run_logger
+
 from sangsaeng.config import load_program
-from sangsaeng.db import session_scope
+from sangsaeng.db import get_engine, session_scope
 from sangsaeng.domain.clock import kst_date
-from sangsaeng.services import evaluations, expiry, listing
+from sangsaeng.services import evaluations, expiry, listing, privacy
 from sangsaeng.settings import get_settings
 from tasks.results import DuesDone
 from tasks.steps import step_task
@@ -25,3 +28,17 @@ def run_dues(now: datetime) -> DuesDone:
     return DuesDone(day.isoformat(), {"certificate.expiring": expiring,
                                       "listing.reminder": stalled.reminders,
                                       "evaluation.due": evaluating}, stalled.escalated)
+
+
+@step_task
+def purge_personal_data(now: datetime, actor: str) -> int:
+    """파기: personal data past its `[privacy]` period destroyed (services/privacy.purge); each
+    destruction audited and logged. Returns how many kinds of data went."""
+    settings = get_settings()
+    periods = privacy.periods_of(load_program(settings.config_dir).privacy)
+    result = privacy.purge(get_engine(), periods, settings, now=now, actor=actor,
+                           client="local")
+    logger = get_run_logger()
+    for line in result.summary():
+        logger.info("%s", line)
+    return len(result.destroyed.lines) if result.destroyed else 0

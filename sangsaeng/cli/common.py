@@ -123,16 +123,18 @@ ReasonOption = Annotated[str | None, typer.Option(
 
 
 def personal_data(session: Session, *, what: str, holds: str, round_id: str | None,
-                  receipts: Sequence[str], reason: str | None) -> None:
+                  receipts: Sequence[str], reason: str | None, viewed: str | None = None
+                  ) -> None:
     """Before personal data goes out: its reason (refused without one, in one line) and a row
-    of the access log, committed — an output whose row cannot be written is not given."""
+    of the access log, committed — an output whose row cannot be written is not given. Shown
+    on the terminal only (`viewed`: what it is shown for), it is a view: no reason asked."""
     from sangsaeng.domain.access import AccessAction
     from sangsaeng.services import access
 
-    given = access_reason(what, holds, reason)
+    action = AccessAction.OUTPUT if viewed is None else AccessAction.VIEW
+    given = access_reason(what, holds, reason) if viewed is None else (reason or viewed)
     access.record(session, access.Request(
-        actor(), client(), AccessAction.OUTPUT, what, round_id, receipts, given),
-        datetime.now(UTC))
+        actor(), client(), action, what, round_id, receipts, given), datetime.now(UTC))
     session.commit()
 
 

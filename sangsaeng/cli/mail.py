@@ -14,7 +14,16 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from sangsaeng.cli.common import UsageError, actor, err, fail, open_round, out
+from sangsaeng.cli.common import (
+    ReasonOption,
+    UsageError,
+    actor,
+    err,
+    fail,
+    open_round,
+    out,
+    personal_data,
+)
 from sangsaeng.domain.names import OUTBOX_STATES as STATES
 from sangsaeng.errors import ImportRejected, SangsaengError
 
@@ -174,12 +183,21 @@ def notices_preview(
     kind: Annotated[str | None, typer.Option(help="only this notice kind")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="write each message as .eml")
                        ] = None,
+    reason: ReasonOption = None,
 ) -> None:
-    """What the next batch will send: counts, one sample per kind, optionally every message."""
+    """What the next batch will send: counts, one sample per kind, optionally every message.
+    The recipients' addresses are personal data: the samples shown are logged as a view, and
+    `--out` (every message) asks for a reason."""
     from sangsaeng.services import notices
 
     with open_round(round_id) as (session, rnd):
         rows = notices.pending(session, rnd.id, kind=kind)
+        if rows:
+            subjects = notices.pending_subjects(session, rnd.id, kind=kind)
+            personal_data(session, what=f"{rnd.id}/안내 메일 미리보기" + (
+                " (.eml)" if out_dir is not None else ""), holds="받는 사람의 이메일 주소",
+                round_id=rnd.id, receipts=subjects, reason=reason,
+                viewed=None if out_dir is not None else "발송 전 확인")
         bodies = notices.bodies_of(session, rows)
         first: dict[str, Outgoing] = {}
         per_kind: Counter[str] = Counter()

@@ -22,16 +22,18 @@ LISTED = 200  # receipt numbers kept in a row; a bigger download keeps its count
 
 
 class AccessAction(StrEnum):
-    """What was done with personal data (안전성 확보조치 기준: 열람·다운로드·출력·삭제)."""
+    """What was done with personal data (안전성 확보조치 기준: 입력·열람·다운로드·출력·삭제)."""
 
+    INPUT = "input"  # uploaded through the office app
     VIEW = "view"
     DOWNLOAD = "download"
     OUTPUT = "output"  # written by the CLI to a file or the terminal
     DELETE = "delete"
 
 
-ACTION_NAMES = {AccessAction.VIEW: "열람", AccessAction.DOWNLOAD: "내려받기",
-                AccessAction.OUTPUT: "출력", AccessAction.DELETE: "파기"}
+ACTION_NAMES = {AccessAction.INPUT: "입력", AccessAction.VIEW: "열람",
+                AccessAction.DOWNLOAD: "내려받기", AccessAction.OUTPUT: "출력",
+                AccessAction.DELETE: "파기"}
 
 
 def month_of(instant: datetime) -> str:

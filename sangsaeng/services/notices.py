@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Select, func, insert, select
 from sqlmodel import Session
 
 from sangsaeng.domain.clock import as_kst
@@ -76,16 +77,28 @@ def status(session: Session, round_id: str) -> Status:
 def pending(session: Session, round_id: str, *, kind: str | None = None,
             limit: int | None = None) -> list[Outgoing]:
     """Rows not yet sent (pending or sending), oldest first — what the next batch holds."""
-    o = OUTBOX.c
-    query = (select(*(o[c] for c in OUTGOING_COLUMNS))
-             .where(o.round_id == round_id, o.state.in_(OWED_STATES),
-                    o.body_id.is_not(None))
-             .order_by(o.id))
-    if kind:
-        query = query.where(o.kind == kind)
+    query = _pending(select(*(OUTBOX.c[c] for c in OUTGOING_COLUMNS)), round_id, kind
+                     ).order_by(OUTBOX.c.id)
     if limit:
         query = query.limit(limit)
     return [Outgoing(**row._mapping) for row in session.execute(query).all()]
+
+
+def pending_subjects(session: Session, round_id: str, *, kind: str | None = None) -> list[str]:
+    """Whom the rows not yet sent are about (their subjects: receipt or certificate numbers),
+    sorted: the access log's data subjects of a preview."""
+    return sorted(session.scalars(_pending(select(OUTBOX.c.subject_id).distinct(),
+                                           round_id, kind)))
+
+
+Q = TypeVar("Q", bound=Select[Any])
+
+
+def _pending(query: Q, round_id: str, kind: str | None) -> Q:
+    o = OUTBOX.c
+    query = query.where(o.round_id == round_id, o.state.in_(OWED_STATES),
+                        o.body_id.is_not(None))
+    return query.where(o.kind == kind) if kind else query
 
 
 def build(session: Session, rows: list[Outgoing], context: MailContext | None = None,

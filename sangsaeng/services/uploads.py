@@ -17,7 +17,7 @@ import secrets
 import shutil
 import stat
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -85,6 +85,7 @@ class Checked:
     files: list[str]
     rows: int  # good rows read
     errors: list[RowError] = field(default_factory=list)
+    receipts: list[str] = field(default_factory=list)  # whose data it holds (the access log)
 
 
 def stored_name(kind: Kind, client_name: str, inside_zip: bool = False) -> str:
@@ -279,7 +280,8 @@ def check(session: Session, kind: Kind, round_id: str, folder: Path,
         support = read_support(data_path)
         rows = sum(len(getattr(support, stem)) for stem in SUPPORT_COLUMNS)
         return Checked(folder, data_path, files, rows, after_selection.trial(session, support,
-                                                                             now))
+                                                                             now),
+                       _receipts(support, SUPPORT_COLUMNS))
     rnd = session.get(Round, round_id)
     if rnd is not None:
         package = read_round_package(session, rnd, data_path)
@@ -288,7 +290,8 @@ def check(session: Session, kind: Kind, round_id: str, folder: Path,
         finally:
             session.rollback()
         return Checked(folder, data_path, files,
-                       sum(len(getattr(package, stem)) for stem in COLUMNS), errors)
+                       sum(len(getattr(package, stem)) for stem in COLUMNS), errors,
+                       _receipts(package, COLUMNS))
     elif config_path is not None:
         program = load_program(config_dir)
         config = load_round(config_path, program)
@@ -298,4 +301,11 @@ def check(session: Session, kind: Kind, round_id: str, folder: Path,
     else:
         raise PackageError(f"round {round_id} is unknown")
     rows = sum(len(getattr(package, stem)) for stem in COLUMNS)
-    return Checked(folder, data_path, files, rows, list(package.errors))
+    return Checked(folder, data_path, files, rows, list(package.errors),
+                   _receipts(package, COLUMNS))
+
+
+def _receipts(read: object, stems: Iterable[str]) -> list[str]:
+    """The receipt numbers an upload's rows name, sorted (whose data it holds)."""
+    return sorted({str(row.receipt_no) for stem in stems for row in getattr(read, stem)
+                   if getattr(row, "receipt_no", None)})

@@ -7,7 +7,6 @@ each such download is a row of the access log (issue 27, docs/privacy.md)."""
 
 from __future__ import annotations
 
-import getpass
 import mimetypes
 import os
 from datetime import UTC, datetime
@@ -20,7 +19,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 
 from sangsaeng.services.access import PERSONAL_FILES
 from sangsaeng.web.pages import Pages
-from sangsaeng.web.upload import Refusal, admit, auth_string, basic_user, is_same_origin
+from sangsaeng.web.upload import Refusal, account_of, admit, auth_string, is_same_origin
 
 CACHE = "no-cache"  # every step may rewrite a file
 TYPES = {".csv": "text/csv; charset=utf-8",
@@ -132,8 +131,7 @@ class ExportFiles:
                                    problem="담당자 이름과 내려받는 사유(두 글자 이상)를 "
                                            "적어 주세요",
                                    operator=operator, reason=fields.get("reason", ""))
-        account = (basic_user(request.headers.get("Authorization")) if expected
-                   else f"local:{_login()}")
+        account = account_of(request, expected)
         with session_scope(get_engine()) as session:
             receipts = (access.certificate_receipts(session, round_id)
                         if name == "certificates.csv" else access.round_receipts(session, round_id))
@@ -159,11 +157,3 @@ class ExportFiles:
         title = "/" + "".join(p + "/" for p in parts)
         return self.pages.page("web/listing.html.j2", cache=CACHE, title=title,
                                entries=[(quote(n), n) for n in shown])
-
-
-def _login() -> str:
-    """The server process's OS user (the operator when no shared password is set)."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "office"

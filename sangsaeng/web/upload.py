@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import getpass
 import hmac
 import ipaddress
 import json
@@ -116,6 +117,17 @@ def basic_user(header: str | None) -> str | None:
     except (binascii.Error, ValueError):
         return None
     return given.partition(":")[0] or None if scheme.lower() == "basic" else None
+
+
+def account_of(request: Request, expected: str | None) -> str:
+    """Whose account a request comes with (the access log's): the shared password's user,
+    else the server process's OS user (`local:<login>`: no password, loopback only)."""
+    if expected:
+        return basic_user(request.headers.get("Authorization")) or "-"
+    try:
+        return f"local:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "local:office"
 
 
 def is_loopback(host: str) -> bool:
@@ -274,7 +286,8 @@ class Page:
     def take_upload(self, form: Form) -> Response:
         """Check the token, store and check the files, start the import run."""
         from sangsaeng.db import get_engine, session_scope
-        from sangsaeng.services import uploads
+        from sangsaeng.domain.access import AccessAction
+        from sangsaeng.services import access, uploads
         from sangsaeng.services.round_files import known_rounds
 
         if not self.desk.is_valid_token(form.fields.get("csrf", ""), time.time()):
@@ -304,6 +317,12 @@ class Page:
                 raise Refusal(HTTPStatus.UNPROCESSABLE_ENTITY,
                               f"파일을 읽을 수 없어 보관하지 않았습니다: {exc}") from None
             in_database = rounds[round_id].state is not None
+            # 입력: the files are kept, with whose data they hold (the access log's row)
+            access.record(session, access.Request(
+                account_of(self.request, self.expected),
+                (self.request.client or ("-",))[0], AccessAction.INPUT,
+                f"{round_id}/{checked.folder.name}", round_id, checked.receipts,
+                f"{kind.label} 올리기"), now)
         return self.send(HTTPStatus.OK, self._accepted(checked, kind, round_id, in_database))
 
     def _accepted(self, checked: Any, kind: Any, round_id: str, in_database: bool

@@ -10,13 +10,14 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
 from sangsaeng.cli import app
 from sangsaeng.db import get_engine, session_scope
 from sangsaeng.mail.outbox import enqueue
-from sangsaeng.models import AUDIT, OUTBOX
+from sangsaeng.models import AUDIT, OUTBOX, AccessEntry
 from tests.mail.helpers import ROUND, certificate, open_round, owe, rows, sender_env
 from tests.mail.smtp_server import ScriptedServer
 
@@ -45,14 +46,27 @@ def test_status_counts_by_kind_and_state_and_lists_failures_with_replies(
     assert f"{bad}: 550 5.1.1 user unknown" in " ".join(out.split())
 
 
-def test_preview_shows_the_batch_and_writes_it_without_sending(smtp: ScriptedServer,
-                                                                tmp_path: Path) -> None:
+def test_preview_shows_the_batch_and_writes_it_without_sending(
+        smtp: ScriptedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SANGSAENG_ACCESS_REASON", raising=False)
     owe(3)
-    code, out, _ = cli("notices", "preview", "--round", ROUND, "--out", str(tmp_path / "pv"))
+    # every message with its address is personal data going out: a reason first (issue 27)
+    code, out, err = cli("notices", "preview", "--round", ROUND, "--out", str(tmp_path / "pv"))
+    assert (code, out) == (2, "") and "받는 사람의 이메일 주소" in err and "--reason" in err
+    assert not (tmp_path / "pv").exists()
+    code, out, _ = cli("notices", "preview", "--round", ROUND, "--out", str(tmp_path / "pv"),
+                       "--reason", "발송 전 문구 검토")
     assert code == 0
     assert "application.received × 3" in out and "접수" in out
     assert len(list((tmp_path / "pv").glob("*.eml"))) == 3
     assert smtp.received == [] and {r.state for r in rows().values()} == {"pending"}
+    code, out, _ = cli("notices", "preview", "--round", ROUND)  # a sample on the terminal
+    assert code == 0 and "application.received × 3" in out
+    with session_scope(get_engine()) as session:
+        logged = [(r.action, r.what, r.subject_count, r.reason) for r in session.scalars(
+            select(AccessEntry).order_by(AccessEntry.id))]
+    assert logged == [("output", f"{ROUND}/안내 메일 미리보기 (.eml)", 3, "발송 전 문구 검토"),
+                      ("view", f"{ROUND}/안내 메일 미리보기", 3, "발송 전 확인")]
 
 
 def test_dry_run_builds_every_message_and_changes_nothing(smtp: ScriptedServer) -> None:
@@ -75,7 +89,8 @@ def test_preview_names_the_attachments_and_a_dry_run_the_files_that_cannot_go(
     code, out, _ = cli("notices", "send", "--round", ROUND, "--dry-run")
     assert code == 0 and "1 message(s) built" in out
     assert "1 notice(s) would fail" in out and why in " ".join(out.split())
-    code, out, err = cli("notices", "preview", "--round", ROUND, "--out", str(tmp_path / "pv"))
+    code, out, err = cli("notices", "preview", "--round", ROUND, "--out", str(tmp_path / "pv"),
+                         "--reason", "첨부 파일 확인")
     assert code == 0 and "wrote 1 message(s)" in err and why in " ".join(out.split())
     assert len(list((tmp_path / "pv").glob("*.eml"))) == 1
     assert smtp.received == [] and {r.state for r in rows().values()} == {"pending"}

@@ -10,6 +10,7 @@ Prefect API is configured, so the page stores and checks only (the run link: a u
 from __future__ import annotations
 
 import base64
+import csv
 import http.client
 import io
 import json
@@ -25,7 +26,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
+from sangsaeng.db import get_engine, session_scope
+from sangsaeng.models import AccessEntry
 from sangsaeng.services.round_files import default_package
 from sangsaeng.settings import get_settings
 from sangsaeng.web.office import office_server
@@ -106,6 +110,16 @@ def test_the_office_uploads_the_2022_2_package_as_csv_files_and_as_one_zip(
         expect(page.locator("#result h2")).to_have_text("받았습니다")
         second = next(p for p in stored(inbox) if p != first)
         assert sorted(p.name for p in second.iterdir()) == [p.name for p in PACKAGE]
+    # 입력 in the access log (issue 27): who, from where, which upload, whose data
+    with (ROUND_2022_2 / "package" / "applications.csv").open(encoding="utf-8-sig") as f:
+        receipts = sorted({row["receipt_no"] for row in csv.DictReader(f)})
+    with session_scope(get_engine()) as session:
+        rows = list(session.scalars(select(AccessEntry).order_by(AccessEntry.id)))
+    assert [(r.action, r.operator, r.client, r.what, r.round_id) for r in rows] == [
+        ("input", USER, "127.0.0.1", f"2022-2/{folder.name}", "2022-2")
+        for folder in (first, second)]
+    assert rows[0].subjects.split() == receipts and rows[0].subject_count == len(receipts)
+    assert rows[0].reason == "접수 자료 올리기"
 
 
 def test_the_office_uploads_the_portal_export_as_one_xlsx_and_the_round_reads_it(

@@ -107,7 +107,7 @@ def test_M1_dues_remind_every_14_days_escalate_once_and_export_shows_it(env: Pat
     before = counts()
     assert _dues("2022-08-03T15:00:00+09:00") == {
         "certificate.expiring": 0, "listing.reminder": 0, "evaluation.due": 0,
-        "escalated": 0}  # same day: nothing
+        "escalated": 0, "purged": 0}  # same day: nothing
     assert counts() == before
     assert _dues("2022-08-16T09:00:00+09:00")["listing.reminder"] == 0  # 13 days after
     assert _dues("2022-08-17T09:00:00+09:00")["listing.reminder"] == 29  # 14 days after
@@ -118,18 +118,18 @@ def test_M1_dues_remind_every_14_days_escalate_once_and_export_shows_it(env: Pat
     # 2022-2-034 at catalog_number since 07-22, 61 days (M1c); 2022-2-031 listed.
     assert _dues("2022-09-21T09:00:00+09:00") == {
         "certificate.expiring": 0, "listing.reminder": 28, "evaluation.due": 0,
-        "escalated": 27}
+        "escalated": 27, "purged": 0}
     assert _dues("2022-09-21T18:00:00+09:00") == {
         "certificate.expiring": 0, "listing.reminder": 0, "evaluation.due": 0,
-        "escalated": 0}
+        "escalated": 0, "purged": 0}
     # 14 days later: reminded again, escalated no more (once per step)
     assert _dues("2022-10-05T09:00:00+09:00") == {
         "certificate.expiring": 0, "listing.reminder": 28, "evaluation.due": 0,
-        "escalated": 0}
+        "escalated": 0, "purged": 0}
     # 2022-2-002 reaches 60 days at mas_qualification on 2022-10-09 (08-10 + 60)
     assert _dues("2022-10-09T09:00:00+09:00") == {
         "certificate.expiring": 0, "listing.reminder": 0, "evaluation.due": 0,
-        "escalated": 1}
+        "escalated": 1, "purged": 0}
     today = date(2022, 10, 9)
     expected = _expected(today, {"*": 4, "2022-2-002": 2, "2022-2-034": 2},
                          {"*": "2022-09-21", "2022-2-002": "2022-10-09"})
