@@ -37,6 +37,9 @@ def test_every_apt_get_of_the_makefile_waits_for_dpkgs_lock() -> None:
         assert timeout is not None and int(timeout.group(1)) >= 60, call
 
 
+DPKG_HELD_S = 5.0  # how long dpkg's lock is held at most once the lists' lock is let go
+
+
 @contextmanager
 def held(path: Path) -> Iterator[threading.Event]:
     """Hold one of apt's locks (fcntl, as apt and dpkg take them) until the event is set."""
@@ -74,18 +77,26 @@ def test_the_makefiles_apt_commands_wait_while_another_apt_holds_the_locks(tmp_p
     probe = "apt-probe: ; @$(APT_UPDATE) && $(APT_GET) install"  # the recipes' apt commands
     command = ["make", "-s", "-C", str(REPO), f"--eval={probe}", "apt-probe"]
     # Each lock is let go once apt says it waits for it: the other apt finishes meanwhile.
+    # apt does not always say so for dpkg's lock (once seen: it waited silently until its
+    # timeout), so that one also goes DPKG_HELD_S after the lists' lock; an apt that did not
+    # wait fails at once on a lock still held.
     with held(tmp_path / "lists" / "lock") as lists, held(tmp_path / "lock-frontend") as dpkg, \
             subprocess.Popen(command, env={**os.environ, "APT_CONFIG": str(config)},
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              text=True) as make:
         assert make.stdout is not None
         out = []
-        for line in make.stdout:
-            out.append(line)
-            if "another apt holds the package lists: waiting for it" in line:
-                lists.set()
-            if "Waiting for cache lock: Could not get lock" in line:
-                dpkg.set()
-        assert make.wait(timeout=600) == 0, "".join(out)
+        later = threading.Timer(DPKG_HELD_S, dpkg.set)
+        try:
+            for line in make.stdout:
+                out.append(line)
+                if "another apt holds the package lists: waiting for it" in line:
+                    lists.set()
+                    later.start()
+                if "Waiting for cache lock: Could not get lock" in line:
+                    dpkg.set()
+            assert make.wait(timeout=600) == 0, "".join(out)
+        finally:
+            later.cancel()
     assert lists.is_set() and dpkg.is_set(), "".join(out)  # both waited, neither failed
     assert "0 upgraded, 0 newly installed" in out[-1]
