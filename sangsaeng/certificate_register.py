@@ -7,7 +7,6 @@ day after `valid_to`); the register stores no e-mail address, so none can leak f
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, select
 from sqlmodel import Session
 
+from sangsaeng import blobs
 from sangsaeng.domain.brn import normalize_brn
 from sangsaeng.domain.certificates import (
     CertificateStatus,
@@ -192,24 +192,20 @@ def certified_rounds(session: Session) -> list[str]:
 
 def pdf_file(db: Session | Connection, settings: Settings, number: str) -> Path:
     """`certificates pdf NUMBER`: the current version's file
-    (`<var>/certificates/<round>/<number>-v<version>.pdf`), checked against its digest."""
+    (`<var>/certificates/<round>/<number>-v<version>.pdf`), checked against its digest — made
+    from the program database's copy where this var directory lacks it (blobs.py)."""
     row = db.execute(select(C.round_id, C.number, C.version, C.pdf_sha256, C.representative,
                             C.address).where(C.number == number.strip())).first()
     if row is None:
         raise StepError(f"no certificate {number.strip()!r}")
-    path = settings.certificates_dir / row.round_id / f"{row.number}-v{row.version}.pdf"
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        if row.representative == row.address == "":  # services/privacy.py destroyed it
-            raise StepError(f"{row.number} 확인서 PDF는 보관 기간이 지나 파기되었습니다 "
-                            "(destroyed after its retention period)") from None
-        raise StepError(f"the PDF of {row.number} v{row.version} cannot be read "
-                        f"({path}: not found)") from None
-    except OSError as exc:
-        raise StepError(f"the PDF of {row.number} v{row.version} cannot be read "
-                        f"({path}: {exc.strerror or exc})") from None
-    if hashlib.sha256(data).hexdigest() != row.pdf_sha256:
+    path = Path(settings.certificates_dir / row.round_id / f"{row.number}-v{row.version}.pdf")
+    if blobs.cached(db, row.pdf_sha256, path) is not None:
+        return path
+    if path.is_file():
         raise StepError(f"{path} is not the PDF issued for {row.number} v{row.version} "
                         "(its content changed since)")
-    return Path(path)
+    if row.representative == row.address == "":  # services/privacy.py destroyed it
+        raise StepError(f"{row.number} 확인서 PDF는 보관 기간이 지나 파기되었습니다 "
+                        "(destroyed after its retention period)")
+    raise StepError(f"the PDF of {row.number} v{row.version} cannot be read ({path}: not "
+                    "found, nor in the database)")

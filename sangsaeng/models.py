@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import JSON, BigInteger, Index, Table, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Index, LargeBinary, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from sangsaeng.domain.access import AccessAction
@@ -474,6 +474,34 @@ class MailSuppression(SQLModel, table=True):
     outbox_id: int | None = None
 
 
+class StoredFile(SQLModel, table=True):
+    """A file every worker can reach (issue 24 item 4; sangsaeng/blobs.py): its bytes in the
+    program database, named by their sha256. `<var>/` holds copies that a worker may lose."""
+
+    __tablename__ = "storedfile"
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    size: int = Field(sa_type=BigInteger)
+    data: bytes = Field(sa_type=LargeBinary)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class KeptUpload(SQLModel, table=True):
+    """A round's files as received — an upload of the office app, or a package a run read
+    from a path — by name and digest (the bytes are StoredFile's)."""
+
+    __tablename__ = "keptupload"
+    __table_args__ = (UniqueConstraint("round_id", "name", name="uq_keptupload_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: str = Field(max_length=20, index=True)
+    kind: str = Field(max_length=10, description="package | support (services/uploads.Kind)")
+    name: str = Field(description="the inbox folder's name: `<time>-<kind>`")
+    files: dict[str, str] = Field(default_factory=dict, sa_type=JSON,
+                                  description="file name → sha256")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 def table_of(model: type[SQLModel]) -> Table:
     """The Core table of a model: typed column expressions for queries (`t.c.state == …`)."""
     return cast(Table, model.__table__)  # type: ignore[attr-defined]
@@ -505,3 +533,5 @@ OUTBOX = table_of(OutboxMessage)
 MAIL_BODIES = table_of(MailBody)
 REGISTRY = table_of(RegisteredCompany)
 SUPPRESSIONS = table_of(MailSuppression)
+STORED_FILES = table_of(StoredFile)
+KEPT_UPLOADS = table_of(KeptUpload)

@@ -22,7 +22,7 @@ from sangsaeng.config import load_program, load_round
 from sangsaeng.db import session_scope
 from sangsaeng.domain.ranking import ChairAction, ChairDecision
 from sangsaeng.rejections import keep_rejections
-from sangsaeng.services import intake, review, rounds, screening, selection
+from sangsaeng.services import intake, review, rounds, screening, selection, uploads
 from sangsaeng.services.round_data import supplement_deadline_of
 from sangsaeng.services.round_files import config_path, default_package
 from sangsaeng.settings import REPO_ROOT, get_settings
@@ -88,9 +88,12 @@ def import_package(round_id: str, data_path: str, now: datetime, actor: str) -> 
     """
     with session_scope() as session:
         rnd = rounds.get_active_round(session, round_id)
-        path = Path(data_path.strip()) if data_path.strip() else default_package(
-            round_id, get_settings().var_dir / "inbox", REPO_ROOT / "data")
+        inbox = get_settings().inbox_dir
+        path = uploads.local_copy(session, Path(data_path.strip()), inbox) \
+            if data_path.strip() else default_package(round_id, inbox, REPO_ROOT / "data",
+                                                      session)
         package = intake.read_round_package(session, rnd, path)
+        uploads.keep_read(session, round_id, path, inbox)
         summary = intake.import_package(session, rnd, package, now=now, actor=actor)
         state = rnd.state
     errors = [str(e) for e in summary.errors]

@@ -12,7 +12,7 @@ from sangsaeng.db import session_scope
 from sangsaeng.io.after_selection import SupportFiles, read_support
 from sangsaeng.io.sources import rows_refused
 from sangsaeng.rejections import keep_rejections
-from sangsaeng.services import after_selection
+from sangsaeng.services import after_selection, uploads
 from sangsaeng.settings import get_settings
 from tasks.certificates import printer
 from tasks.results import SAMPLE, SupportApplied
@@ -34,8 +34,11 @@ def apply_support(found: SupportFiles, now: datetime, actor: str) -> SupportAppl
 
 @step_task
 def import_support(path: str, now: datetime, actor: str) -> SupportApplied:
-    """INTERFACES §5 `support import`: read the files at `path` and apply their good rows."""
-    return apply_support(read_support(Path(path)), now, actor)
+    """INTERFACES §5 `support import`: read the files at `path` (an upload received by
+    another machine: copied from the program database) and apply their good rows."""
+    with session_scope() as session:
+        found = uploads.local_copy(session, Path(path), get_settings().inbox_dir)
+    return apply_support(read_support(found), now, actor)
 
 
 @step_task

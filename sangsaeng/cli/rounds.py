@@ -29,12 +29,15 @@ from rich.progress import (
 from flows.registry import STEP_NAMES
 from sangsaeng import progress
 from sangsaeng.cli.common import (
+    ReasonOption,
     UsageError,
     actor,
     err,
+    fail,
     open_round,
     out,
     parse_now,
+    personal_data,
 )
 from sangsaeng.cli.exports import write_outputs
 from sangsaeng.domain.clock import parse_instant
@@ -180,6 +183,32 @@ def _print_waiting(round_id: str, why: str) -> None:
     owed = sum(n for (_, state), n in counts.items() if state in OWED_STATES)
     out.print(f"[yellow]{owed} notice(s) wait in the outbox[/yellow], nothing is lost ({why}): "
               f"`sangsaeng notices send --round {round_id}` sends them once the server answers")
+
+
+@round_app.command("package")
+def round_package(
+    round_id: Annotated[str, typer.Option("--round", help="round id, e.g. 2022-2")],
+    out_dir: Annotated[Path, typer.Option("--out", help="folder to write the files into")],
+    reason: ReasonOption = None,
+) -> None:
+    """The round's package as the program database keeps it (the upload the round read, or the
+    package its run read), written into a folder: from any machine that reaches the database,
+    whatever its var directory holds (issue 24 item 4). It names representatives, e-mail
+    addresses and addresses: a reason is asked and the output logged."""
+    from sangsaeng import blobs
+    from sangsaeng.db import get_engine, session_scope
+    from sangsaeng.services.access import round_receipts
+
+    with session_scope(get_engine()) as session:
+        found = blobs.latest(session, round_id, "package")
+        if found is None:
+            fail(UsageError(f"round {round_id}: no package is kept in the database"))
+        assert found is not None
+        personal_data(session, what=f"{round_id}/{found.name}", holds="대표자 이름, 이메일, 주소",
+                      round_id=round_id, receipts=round_receipts(session, round_id),
+                      reason=reason)
+        blobs.write_into(session, found, out_dir)
+    err.print(f"wrote {len(found.files)} file(s) of {round_id}/{found.name} to {out_dir}")
 
 
 @round_app.command("run")

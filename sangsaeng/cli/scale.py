@@ -11,6 +11,7 @@ are off, and everything listens on loopback only.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -183,7 +184,7 @@ def cluster(var: Path, *, pg: str = PG_DEFAULT, program_db: str = "sangsaeng_sca
     engine.dispose()
     port = free_port()
     api_url = f"http://127.0.0.1:{port}/api"
-    env = cluster_env(api_url, home, var, program_url)
+    env = {**cluster_env(api_url, home, var, program_url), **signing_env(var)}
     prefect = str(Path(sys.executable).parent / "prefect")
     with ExitStack() as stack:
         started = time.monotonic()
@@ -209,16 +210,40 @@ def cluster(var: Path, *, pg: str = PG_DEFAULT, program_db: str = "sangsaeng_sca
         stack.callback(lambda: stop(*found.workers, timeout=WORKER_STOP_GRACE_S))
         for i in range(1, workers + 1):
             name = f"{POOL}-worker-{i}"
+            own = worker_var(var, i)  # issue 24 item 4: no disk shared with the others
+            shutil.rmtree(own, ignore_errors=True)
+            own.mkdir(parents=True)
             with (logs / f"worker-{i}.log").open("ab") as handle:
                 worker = subprocess.Popen(
                     [prefect, "worker", "start", "--pool", POOL, "--name", name,
                      *(["--limit", str(limit)] if limit else [])],
-                    env=env, cwd=REPO_ROOT, stdout=handle, stderr=subprocess.STDOUT)
+                    env={**env, "SANGSAENG_VAR_DIR": str(own)}, cwd=REPO_ROOT, stdout=handle,
+                    stderr=subprocess.STDOUT)
             found.workers.append(worker)
         found.worker_names = wait_for_workers(found, workers)
         say(f"workers online: {', '.join(found.worker_names)} "
             f"(cluster up in {time.monotonic() - started:.0f} s)")
         yield found
+
+
+def worker_var(var: Path, i: int) -> Path:
+    """Worker `i`'s own var directory, emptied when the cluster starts: workers share only
+    the databases (issue 24 item 4; docs/deploy.md)."""
+    return var / f"worker-{i}"
+
+
+def signing_env(var: Path) -> dict[str, str]:
+    """The key every worker signs certificate PDFs with, given to each as configuration (as
+    the office gives its own: SANGSAENG_SIGNING_KEY, SANGSAENG_SIGNING_CERT); on embedded
+    defaults the demo pair, made once under `<var>/signing/demo/`."""
+    from sangsaeng.documents.signing import signing_keys
+    from sangsaeng.settings import Settings
+
+    keys = signing_keys(Settings(var_dir=var))
+    given = {"SANGSAENG_SIGNING_KEY": str(keys.key.resolve()),
+             "SANGSAENG_SIGNING_CERT": str(keys.cert.resolve())}
+    secret = os.environ.get("SANGSAENG_SIGNING_KEY_PASSPHRASE")
+    return {**given, "SANGSAENG_SIGNING_KEY_PASSPHRASE": secret} if secret else given
 
 
 def wait_for_workers(found: Cluster, count: int) -> list[str]:
@@ -287,13 +312,60 @@ def scale_demo(
             print_figures(SCALE_DEMO_ROUND)
             print_certificates(SCALE_DEMO_ROUND)
             print_notices(SCALE_DEMO_ROUND)
+            fetch_from_database(found)
             out.print(f"outputs in {found.var} (decisions.csv, selection.*, announcement.md, "
-                      f"certificates.csv); exports and PDFs of the runs in {found.var}/exports "
-                      f"and {found.var}/certificates; logs in {found.logs}")
+                      f"certificates.csv); each worker's exports, PDFs and mail in its own var "
+                      f"({', '.join(str(worker_var(found.var, i)) for i in range(1, workers + 1))}"
+                      f"); logs in {found.logs}")
     except SangsaengError as exc:
         fail(exc)
     out.print("stopped the workers and the server; the databases are kept "
               f"({program_db}, {prefect_db}; --fresh starts them anew)")
+
+
+def fetch_from_database(found: Cluster) -> None:
+    """What issue 24 item 4 asks: a process with a new, empty var directory and the program
+    database fetches a certificate PDF and the round's package (`certificates pdf`, `round
+    package`), whichever worker wrote or read them."""
+    import hashlib
+
+    from sqlalchemy import select
+
+    from sangsaeng.db import make_engine
+    from sangsaeng.models import CERTIFICATES
+
+    fetch = found.var / "fetch"
+    shutil.rmtree(fetch, ignore_errors=True)
+    engine = make_engine(found.program_database)
+    try:
+        with engine.connect() as connection:
+            first = connection.execute(
+                select(CERTIFICATES.c.number, CERTIFICATES.c.pdf_sha256)
+                .where(CERTIFICATES.c.round_id == SCALE_DEMO_ROUND)
+                .order_by(CERTIFICATES.c.number)).first()
+    finally:
+        engine.dispose()
+    if first is None:
+        raise ClusterError(f"round {SCALE_DEMO_ROUND} has no certificate to fetch")
+    number, sha = first
+    env = {**found.env, "SANGSAENG_VAR_DIR": str(fetch / "var")}
+    reason = "규모 시연: 빈 var 폴더에서 DB로 가져오기 (make scale-demo)"
+    sangsaeng = str(Path(sys.executable).parent / "sangsaeng")
+    for args in (["certificates", "pdf", number, "--out", str(fetch / f"{number}.pdf")],
+                 ["round", "package", "--round", SCALE_DEMO_ROUND, "--out",
+                  str(fetch / "package")]):
+        done = subprocess.run([sangsaeng, *args, "--reason", reason], env=env, cwd=REPO_ROOT,
+                              capture_output=True, text=True, timeout=300, check=False)
+        if done.returncode:
+            raise ClusterError(f"`sangsaeng {' '.join(args[:2])}` from an empty var directory "
+                               f"failed: {done.stderr.strip()}")
+    same = hashlib.sha256((fetch / f"{number}.pdf").read_bytes()).hexdigest() == sha
+    files = sorted(p.name for p in (fetch / "package").iterdir())
+    out.print(f"from an empty var directory ({fetch}), through the program database only: "
+              f"{number}.pdf ({'the issued bytes' if same else 'NOT the issued bytes'}), the "
+              f"round's package ({len(files)} files)")
+    if not same:
+        raise ClusterError(f"{number}.pdf fetched from the database is not the PDF issued")
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ class Kind(StrEnum):
     SELECTED = "selected"  # a selected project (its participants, its certificates)
     CERTIFICATE_PDFS = "certificate_pdfs"  # a selected project's certificate PDFs, every version
     REVIEWERS = "reviewers"  # a round's committee members (name, e-mail)
-    PACKAGE = "package"  # a round's uploaded files (`<var>/inbox/<round>/`)
+    PACKAGE = "package"  # a round's uploads and packages read (`<var>/inbox/<round>/`, blobs)
     NOTICES = "notices"  # a notice's recipient and body (the outbox)
     MAIL_FILES = "mail_files"  # the `.eml` files of the embedded delivery
     SUPPRESSIONS = "suppressions"  # addresses refused permanently
@@ -35,7 +35,7 @@ KIND_NAMES: dict[Kind, str] = {
     Kind.SELECTED: "선정 과제",
     Kind.CERTIFICATE_PDFS: "확인서 PDF",
     Kind.REVIEWERS: "평가위원",
-    Kind.PACKAGE: "접수 패키지 파일",
+    Kind.PACKAGE: "올린 파일·접수 패키지",
     Kind.NOTICES: "안내 메일 (받는 사람·본문)",
     Kind.MAIL_FILES: ".eml 파일",
     Kind.SUPPRESSIONS: "발송 거부 주소",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -72,17 +72,28 @@ def _failure(a: Attachment, cause: str) -> AttachmentError:
     return AttachmentError(f"attachment {name} {cause}: nothing was sent")
 
 
-def read(a: Attachment, var_dir: Path) -> bytes:
-    """The file's bytes, checked against the digest recorded when the notice was owed."""
+# The program database's copy of a file by digest, kept at a path (blobs.cached), or None.
+Fetch = Callable[[str, Path], bytes | None]
+
+
+def read(a: Attachment, var_dir: Path, fetch: Fetch | None = None) -> bytes:
+    """The file's bytes, checked against the digest recorded when the notice was owed: the
+    var directory's copy, else the program database's (`fetch`: a worker that did not write
+    the file, issue 24 item 4)."""
     if (why := problem(a)) is not None:
         raise _failure(a, why)
+    path = var_dir / a.path
     try:
-        data = (var_dir / a.path).read_bytes()
+        data = path.read_bytes()
     except (FileNotFoundError, NotADirectoryError):
+        if fetch is not None and (stored := fetch(a.sha256, path)) is not None:
+            return stored
         raise _failure(a, "is missing") from None
     except OSError as exc:
         raise _failure(a, f"cannot be read ({exc.strerror or type(exc).__name__})") from None
     if hashlib.sha256(data).hexdigest() != a.sha256:
+        if fetch is not None and (stored := fetch(a.sha256, path)) is not None:
+            return stored
         raise _failure(a, "has changed since the notice was owed (sha256 differs)")
     return data
 

@@ -28,7 +28,7 @@ from email.utils import format_datetime
 from pathlib import Path
 from urllib.parse import quote
 
-from sangsaeng.mail.attachments import AttachmentError, digest_parts, read
+from sangsaeng.mail.attachments import AttachmentError, Fetch, digest_parts, read
 from sangsaeng.mail.headers import clean_text, mailbox, mailbox_header
 from sangsaeng.mail.outbox import Outgoing
 from sangsaeng.mail.render import Rendered
@@ -124,11 +124,13 @@ class Composer:
     """Builds each outgoing message from its row, caching the shared part per body."""
 
     def __init__(self, sender: Address, *, unsubscribe_url: str | None = None,
-                 cache_size: int = 512, var_dir: Path | None = None) -> None:
+                 cache_size: int = 512, var_dir: Path | None = None,
+                 fetch: Fetch | None = None) -> None:
         self.sender = sender
         self._from = folded("From", sender)
         self.unsubscribe_url = unsubscribe_url.rstrip("/") if unsubscribe_url else None
         self._var_dir = var_dir  # where attachments are; the settings' when not given
+        self._fetch = fetch  # an attachment missing there: the program database's copy
         self._shared: OrderedDict[int, bytes] = OrderedDict()
         self._broken: OrderedDict[int, str] = OrderedDict()  # bodies whose files cannot go
         self._cache_size = cache_size
@@ -147,7 +149,7 @@ class Composer:
         if rendered.attachments:
             var_dir = self._var_dir or get_settings().var_dir
             try:
-                files = [read(a, var_dir) for a in rendered.attachments]
+                files = [read(a, var_dir, self._fetch) for a in rendered.attachments]
             except AttachmentError as exc:
                 self._broken[body_id] = str(exc)
                 if len(self._broken) > self._cache_size:

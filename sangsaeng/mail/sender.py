@@ -37,7 +37,7 @@ from pathlib import Path
 import aiosmtplib
 from sqlalchemy import Engine
 
-from sangsaeng import crashpoints
+from sangsaeng import blobs, crashpoints
 from sangsaeng.db import session_scope
 from sangsaeng.mail import outbox
 from sangsaeng.mail.attachments import AttachmentError
@@ -89,7 +89,8 @@ class Sender:
         self.envelope = Envelope.of(sender.addr_spec)
         self.policy = policy or DeliveryPolicy()
         self.round_id, self.limit, self.progress, self.clock = round_id, limit, progress, clock
-        self.composer = Composer(sender, unsubscribe_url=unsubscribe_url, var_dir=var_dir)
+        self.composer = Composer(sender, unsubscribe_url=unsubscribe_url, var_dir=var_dir,
+                                 fetch=self._stored)
         self.report = DeliveryReport()
         self.holding = Holding(engine, self.policy.lease, clock)  # claimed, no outcome yet
         self._todo: asyncio.Queue[tuple[Outgoing, int] | None] = asyncio.Queue()
@@ -109,6 +110,11 @@ class Sender:
         self._ticked = 0.0
         self._total = 0
         self._stop: str | None = None
+
+    def _stored(self, sha256: str, path: Path) -> bytes | None:
+        """An attachment this worker's var directory lacks: the program database's copy."""
+        with self.engine.connect() as connection:
+            return blobs.cached(connection, sha256, path)
 
     async def run(self) -> DeliveryReport:
         """Claim, send and record until nothing is due (or the breaker opens, or `stop()`)."""

@@ -103,7 +103,7 @@ class _DryPrinter(certificates.Printer):
         return None
 
     def print_all(self, certs: Sequence[Certificate], track_names: dict[str, str],
-                  step: str) -> Iterator[tuple[Certificate, str]]:
+                  step: str, session: Session) -> Iterator[tuple[Certificate, str]]:
         return ((cert, "") for cert in certs)
 
 

@@ -8,7 +8,6 @@ gap, no duplicate. Re-running finds every confirmed lead certified and owes noth
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -19,7 +18,7 @@ from sqlalchemy import and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from sangsaeng import crashpoints
+from sangsaeng import blobs, crashpoints
 from sangsaeng.config import ProgramConfig
 from sangsaeng.documents.certificate import (
     CertificateDocument,
@@ -152,16 +151,18 @@ class Printer:
         return self.path(cert).relative_to(self.settings.var_dir).as_posix()
 
     def print_all(self, certs: Sequence[Certificate], track_names: dict[str, str],
-                  step: str) -> Iterator[tuple[Certificate, str]]:
-        """Render and write each certificate's PDF; yields it with the file's sha256."""
+                  step: str, session: Session) -> Iterator[tuple[Certificate, str]]:
+        """Render and write each certificate's PDF, stored in the database too (every worker
+        reads it there: sangsaeng/blobs.py); yields it with the file's sha256."""
         docs = [self.document(c, track_names.get(c.track_code, c.track_code)) for c in certs]
         for done, (cert, pdf) in enumerate(zip(certs, render_all(
                 self.settings.templates_dir, docs, signing=self.signing), strict=True), start=1):
+            sha = blobs.put(session, pdf)
             write_pdf(self.path(cert), pdf)
             report(step, done, len(certs))
             crashpoints.reach(f"{step}-after-pdf-written",
                               f"{cert.number}: {done} of {len(certs)} PDFs written")
-            yield cert, hashlib.sha256(pdf).hexdigest()
+            yield cert, sha
 
     def attachment(self, cert: Certificate, sha256: str) -> Attachment:
         """The PDF as a notice's attachment."""
@@ -273,7 +274,8 @@ def issue(session: Session, rnd: Round, printer: Printer, *, now: datetime, acto
     emails = {(d.application_id, d.brn): d.email for d in due}
     notices, versions, printed = [], [], []
     try:
-        for cert, sha in printer.print_all(certs, rnd.track_names(), "certificate_issuance"):
+        for cert, sha in printer.print_all(certs, rnd.track_names(), "certificate_issuance",
+                                           session):
             printed.append(printer.path(cert))
             cert.pdf_sha256 = sha
             versions.append({"number": cert.number, "version": 1, "issued_on": today,
@@ -353,7 +355,7 @@ def _reissue_one(session: Session, cert: Certificate, change: ChangeInput, colum
     setattr(cert, column, change.new_value)
     cert.version += 1
     cert.issued_on = kst_date(now)
-    [(cert, sha)] = list(printer.print_all([cert], rnd.track_names(), "reissue"))
+    [(cert, sha)] = list(printer.print_all([cert], rnd.track_names(), "reissue", session))
     cert.pdf_sha256, cert.updated_at = sha, utcnow()
     session.execute(update(CERTIFICATES).where(C.number == cert.number).values(
         {column: change.new_value, "version": cert.version, "issued_on": cert.issued_on,

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, func, insert, select
 from sqlmodel import Session
 
+from sangsaeng import blobs
 from sangsaeng.domain.clock import as_kst
 from sangsaeng.domain.outbox import OWED_STATES, OutboxState
 from sangsaeng.errors import StepError
@@ -111,7 +112,8 @@ def build(session: Session, rows: list[Outgoing], context: MailContext | None = 
     `AttachmentError`, or is listed in `unsendable` with the reason when a list is given.
     """
     ctx = context or mail_context()
-    composer = Composer(ctx.sender, unsubscribe_url=unsubscribe_url)
+    composer = Composer(ctx.sender, unsubscribe_url=unsubscribe_url,
+                        fetch=lambda sha, path: blobs.cached(session, sha, path))
     bodies = load_bodies(session, {r.body_id for r in rows})
     at = now or utcnow()
     for row in rows:  # bodies built as needed: the composer keeps the last 512 only

@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import Engine, String, cast, delete, literal, or_, select, text, update
 from sqlmodel import Session
 
+from sangsaeng import blobs
 from sangsaeng.db import session_scope
 from sangsaeng.domain import retention
 from sangsaeng.domain.access import AccessAction
@@ -49,6 +50,7 @@ from sangsaeng.models import (
     PARTICIPANTS,
     REVIEWERS,
     ROUNDS,
+    STORED_FILES,
     SUPPRESSIONS,
 )
 from sangsaeng.services import access
@@ -57,6 +59,7 @@ from sangsaeng.settings import Settings
 A, P, C, CV = APPLICATIONS.c, PARTICIPANTS.c, CERTIFICATES.c, CERTIFICATE_VERSIONS.c
 R, RV, OB, MB, MS, AL = (ROUNDS.c, REVIEWERS.c, OUTBOX.c, MAIL_BODIES.c, SUPPRESSIONS.c,
                          ACCESS_LOG.c)
+SF = STORED_FILES.c
 CHUNK = 500  # ids per UPDATE (SQLite's bound parameters, PostgreSQL's plan size)
 PURGED_RECIPIENT = "파기#"  # + the outbox row's id: the unique key still holds, no address left
 # A round's applications are decided once its selection is released (or the call withdrawn):
@@ -68,7 +71,7 @@ PERSONAL_CHANGES = {ReissueField.REPRESENTATIVE.value, ReissueField.ADDRESS.valu
 MAIL_FILE_TIME = "%Y%m%dT%H%M%S"  # mail/embedded.MailFolder names each `.eml` by its UTC time
 REASON = "보관 기간이 지난 개인정보 파기"
 TABLES = ("participant", "certificate", "certificateversion", "reviewer", "outboxmessage",
-          "mailbody", "mailsuppression", "accesslog")
+          "mailbody", "mailsuppression", "accesslog", "storedfile", "keptupload")
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,7 @@ class Due:
 
     def line(self) -> str:
         """Korean, one line: `2022-2  선정되지 않은 신청  24건 (2025-05-27부터 보관 기간 경과)`."""
-        unit = {Kind.REVIEWERS: "명", Kind.PACKAGE: "개 폴더", Kind.MAIL_FILES: "개",
+        unit = {Kind.REVIEWERS: "명", Kind.MAIL_FILES: "개",
                 Kind.CERTIFICATE_PDFS: "개", Kind.ACCESS_LOG: "개월"}.get(self.kind, "건")
         since = f" ({self.since.isoformat()}부터 보관 기간 경과)" if self.since else ""
         detail = f": {self.detail}" if self.detail else ""
@@ -108,8 +111,10 @@ class Plan:
     outbox_since: dict[str, date] = field(default_factory=dict)
     suppressions: list[str] = field(default_factory=list)
     access_months: list[str] = field(default_factory=list)
-    packages: dict[str, Path] = field(default_factory=dict)  # round → its inbox folder
-    pdfs: dict[str, list[Path]] = field(default_factory=dict)
+    # round → its uploads (in the inbox here, or kept in the database: blobs.py) by name
+    packages: dict[str, set[str]] = field(default_factory=dict)
+    pdfs: dict[str, list[Path]] = field(default_factory=dict)  # round → files here
+    pdf_blobs: dict[str, dict[str, str]] = field(default_factory=dict)  # round → file → sha
     mail_files: list[Path] = field(default_factory=list)
 
     def receipts(self, round_id: str) -> list[str]:
@@ -121,19 +126,22 @@ class Plan:
         """The plan by round, then what belongs to no round."""
         found: list[Due] = []
         for round_id in sorted({*self.personal, *self.reviewers, *self.outbox,
-                                *self.packages, *self.pdfs}):
+                                *self.packages, *self.pdfs, *self.pdf_blobs}):
             apps = self.applications.get(round_id, {})
             for kind in (Kind.UNSELECTED, Kind.SELECTED):
                 ids = [i for i in self.personal.get(round_id, ()) if apps[i][1] is kind]
                 if ids:
                     found.append(Due(kind, round_id, len(ids), min(apps[i][2] for i in ids)))
-            if round_id in self.pdfs:
-                found.append(Due(Kind.CERTIFICATE_PDFS, round_id, len(self.pdfs[round_id])))
+            if round_id in self.pdfs or round_id in self.pdf_blobs:
+                names = {p.name for p in self.pdfs.get(round_id, [])}
+                found.append(Due(Kind.CERTIFICATE_PDFS, round_id, len(
+                    names | set(self.pdf_blobs.get(round_id, {})))))
             if round_id in self.reviewers:
                 found.append(Due(Kind.REVIEWERS, round_id, self.reviewers[round_id],
                                  self.round_until[round_id]))
             if round_id in self.packages:
-                found.append(Due(Kind.PACKAGE, round_id, 1, self.round_until[round_id]))
+                found.append(Due(Kind.PACKAGE, round_id, len(self.packages[round_id]),
+                                 self.round_until[round_id]))
             if self.outbox.get(round_id):
                 found.append(Due(Kind.NOTICES, round_id, len(self.outbox[round_id]),
                                  self.outbox_since[round_id]))
@@ -166,8 +174,13 @@ def plan(session: Session, periods: Periods, today: date, *, var_dir: Path,
     found.access_months = retention.access_months_due(
         session.scalars(select(AL.month).distinct()), today, periods)
     for round_id, until in found.round_until.items():
-        if retention.is_due(until, today) and (inbox_dir / round_id).is_dir():
-            found.packages[round_id] = inbox_dir / round_id
+        if not retention.is_due(until, today):
+            continue
+        names = {u.name for u in blobs.uploads_of(session, round_id, None)}
+        if (inbox_dir / round_id).is_dir():
+            names |= {p.name for p in (inbox_dir / round_id).iterdir()}
+        if names:
+            found.packages[round_id] = names
     _plan_pdfs(session, found, certificates_dir)
     return found
 
@@ -263,6 +276,11 @@ def _plan_pdfs(session: Session, found: Plan, certificates_dir: Path) -> None:
             paths = sorted((certificates_dir / round_id).glob(f"{number}-v*.pdf"))
             if paths:
                 found.pdfs.setdefault(round_id, []).extend(paths)
+        for number, version, sha, round_id in session.execute(
+                select(CV.number, CV.version, CV.pdf_sha256, C.round_id)
+                .join(CERTIFICATES, C.number == CV.number).where(C.application_id.in_(ids))
+                .where(CV.pdf_sha256.in_(select(SF.sha256)))):
+            found.pdf_blobs.setdefault(round_id, {})[f"{number}-v{version}.pdf"] = sha
 
 
 @dataclass(frozen=True)
@@ -295,6 +313,9 @@ def destroy(session: Session, found: Plan, *, now: datetime, actor: str,
         session.execute(delete(SUPPRESSIONS).where(MS.address.in_(addresses)))
     if found.access_months:
         session.execute(delete(ACCESS_LOG).where(AL.month.in_(found.access_months)))
+    for uploaded in found.packages:
+        blobs.forget_uploads(session, uploaded)
+    blobs.forget(session, [sha for shas in found.pdf_blobs.values() for sha in shas.values()])
     audit_rows = access_rows = 0
     by_round: dict[str | None, list[Due]] = defaultdict(list)
     for due in lines:
@@ -348,16 +369,18 @@ class RemovedFiles:
     exports: list[Path]
 
 
-def remove_files(session: Session, found: Plan, *, copies: Iterable[Path],
+def remove_files(session: Session, found: Plan, *, inbox_dir: Path, copies: Iterable[Path],
                  today: date) -> RemovedFiles:
     """Delete the due files, then rewrite the rounds' `certificates.csv` copies (`copies`: the
     folders that hold a round's exports, `<folder>/<round>/`) from the database as it is now."""
     pdfs = sum(_unlink(path) for paths in found.pdfs.values() for path in paths)
     mail_files = sum(_unlink(path) for path in found.mail_files)
     packages = 0
-    for folder in found.packages.values():
-        shutil.rmtree(folder, ignore_errors=True)
-        packages += not folder.exists()
+    for round_id in found.packages:
+        folder = inbox_dir / round_id
+        if folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)
+            packages += not folder.exists()
     rewritten = []
     for round_id in sorted(r for r, apps in found.applications.items()
                            if any(kind is Kind.SELECTED for _, kind, _ in apps.values())):
@@ -411,7 +434,7 @@ class Purged:
         if self.files is not None:
             files = self.files
             lines.append(f"지운 파일: 확인서 PDF {files.pdfs:,}개, .eml {files.mail_files:,}개, "
-                         f"접수 패키지 {files.packages:,}개 폴더; 다시 쓴 certificates.csv "
+                         f"올린 파일 {files.packages:,}개 폴더; 다시 쓴 certificates.csv "
                          f"{len(files.exports):,}개")
         lines.append(f"감사 기록 {self.destroyed.audit_rows:,}건, 접속기록 "
                      f"{self.destroyed.access_rows:,}건을 남겼습니다")
@@ -443,9 +466,10 @@ def purge(engine: Engine, periods: Periods, settings: Settings, *, now: datetime
             return Purged(None, None, None)
         destroyed = destroy(session, found, now=now, actor=actor, client=client)
     with session_scope(engine) as session:
-        files = remove_files(session, found, copies=export_copies(settings), today=today)
+        files = remove_files(session, found, inbox_dir=settings.inbox_dir,
+                             copies=export_copies(settings), today=today)
     touched = (found.personal or found.reviewers or found.outbox or found.suppressions
-               or found.access_months)
+               or found.access_months or found.packages or found.pdf_blobs)
     return Purged(destroyed, files, compact(engine) if touched else None)
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
+from sangsaeng import blobs
 from sangsaeng.config import ProgramConfig, load_program, load_round
 from sangsaeng.domain.clock import as_kst
 from sangsaeng.domain.names import ROUND_STATES, named
@@ -96,10 +97,18 @@ def known_rounds(session: Session | None, config_dir: Path) -> list[KnownRound]:
     return sorted(rounds.values(), key=lambda r: natural_key(r.id), reverse=True)
 
 
-def default_package(round_id: str, inbox_dir: Path, data_dir: Path) -> Path:
+def default_package(round_id: str, inbox_dir: Path, data_dir: Path,
+                    db: Session | None = None) -> Path:
     """The package a round's import reads when the form names none: the latest uploaded one
     (`<var>/inbox/<round>/<time>-package/`, its workbook if it holds one), else the repository's
-    `data/rounds/<round>/package`."""
+    `data/rounds/<round>/package`. With the program database (`db`), the latest upload kept
+    there is copied into this var directory first: a worker that did not receive the upload
+    reads it all the same (issue 24 item 4)."""
+    if db is not None:
+        kept = [u for u in blobs.uploads_of(db, round_id, PACKAGE_KIND)
+                if u.name.endswith(f"-{PACKAGE_KIND}")]
+        if kept:
+            blobs.restore(db, kept[-1], inbox_dir / round_id)
     uploads = sorted(p for p in (inbox_dir / round_id).glob(f"*-{PACKAGE_KIND}")
                      if p.is_dir() and not p.name.startswith("."))
     if uploads:

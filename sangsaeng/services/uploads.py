@@ -26,6 +26,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
+from sangsaeng import blobs
 from sangsaeng.config import load_program, load_round
 from sangsaeng.errors import SangsaengError
 from sangsaeng.io.after_selection import SUPPORT_COLUMNS, read_support
@@ -309,3 +310,40 @@ def _receipts(read: object, stems: Iterable[str]) -> list[str]:
     """The receipt numbers an upload's rows name, sorted (whose data it holds)."""
     return sorted({str(row.receipt_no) for stem in stems for row in getattr(read, stem)
                    if getattr(row, "receipt_no", None)})
+
+
+def keep(session: Session, round_id: str, kind: Kind, folder: Path) -> None:
+    """An upload kept in the program database as well as in this var directory's inbox: a
+    worker on another machine reads it there (issue 24 item 4, sangsaeng/blobs.py)."""
+    blobs.keep(session, round_id, kind.value, folder.name, folder)
+
+
+def keep_read(session: Session, round_id: str, path: Path, inbox_dir: Path) -> None:
+    """The package a run read, kept in the program database (a later process fetches it with
+    `sangsaeng round package`): an upload under its folder's name, another path (a folder, or
+    one workbook) under `read-` and its content's digest."""
+    folder = path if path.is_dir() else path.parent
+    if folder.parent.resolve() == (inbox_dir / round_id).resolve():
+        blobs.keep(session, round_id, Kind.PACKAGE.value, folder.name, folder)
+        return
+    files = [path] if path.is_file() else sorted(
+        p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+    content = blobs.digest("\n".join(f"{p.name} {blobs.digest(p.read_bytes())}"
+                                     for p in files).encode())
+    blobs.keep(session, round_id, Kind.PACKAGE.value, f"read-{content[:16]}", path)
+
+
+def local_copy(db: Session, path: Path, inbox_dir: Path) -> Path:
+    """`path` as this worker can read it: itself if it exists here, else — a file or folder of
+    an inbox on another machine (`…/inbox/<round>/<upload>[/<file>]`, what the upload page
+    gives the import run) — its upload copied from the program database into this inbox."""
+    if path.exists() or "inbox" not in path.parts:
+        return path
+    at = len(path.parts) - 1 - path.parts[::-1].index("inbox")
+    if len(path.parts) < at + 3:
+        return path
+    round_id, name, *rest = path.parts[at + 1:]
+    upload = blobs.kept(db, round_id, name)
+    if upload is None:
+        return path
+    return blobs.restore(db, upload, inbox_dir / round_id).joinpath(*rest)

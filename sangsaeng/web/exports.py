@@ -7,6 +7,7 @@ each such download is a row of the access log (issue 27, docs/privacy.md)."""
 
 from __future__ import annotations
 
+import contextlib
 import mimetypes
 import os
 from datetime import UTC, datetime
@@ -17,7 +18,9 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
+from sangsaeng.exports import FILES as ROUND_FILES
 from sangsaeng.services.access import PERSONAL_FILES
+from sangsaeng.services.round_files import ROUND_ID
 from sangsaeng.web.pages import Pages
 from sangsaeng.web.upload import Refusal, account_of, admit, auth_string, is_same_origin
 
@@ -66,9 +69,30 @@ class ExportFiles:
         if any(part.startswith(".") or "\\" in part for part in parts):
             return self.pages.error(HTTPStatus.NOT_FOUND, NOT_AN_EXPORT)
         target = os.path.join(self.root, *parts)
+        if self.inside(target) and not os.path.lexists(target) and ROUND_ID.match(parts[0]) \
+                and (len(parts) == 1 or (len(parts) == 2 and parts[1] in ROUND_FILES)):
+            self.render(parts[0])  # a round folder, or one of its exports, not written here
         if not self.inside(target) or not os.path.exists(target):
             return self.pages.error(HTTPStatus.NOT_FOUND, NOT_AN_EXPORT)
         return target, parts
+
+    def render(self, round_id: str) -> None:
+        """A round's exports this machine has not written (a worker elsewhere ran the round:
+        issue 24 item 4) rendered from the program database into this exports folder; a name
+        that is no round of the database renders nothing."""
+        from sangsaeng.config import load_program
+        from sangsaeng.db import get_engine, session_scope
+        from sangsaeng.exports import write_round_exports
+        from sangsaeng.models import Round
+        from sangsaeng.settings import get_settings
+
+        program = load_program(get_settings().config_dir).program
+        with session_scope(get_engine()) as session:
+            rnd = session.get(Round, round_id)
+            if rnd is not None:
+                with contextlib.suppress(OSError):  # not writable here: the 404 says so
+                    write_round_exports(session, rnd, self.root, program.name,
+                                        program.ministry)
 
     def file(self, target: str, **headers: str) -> FileResponse:
         """The file as it is, typed by its suffix."""

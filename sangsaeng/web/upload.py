@@ -317,6 +317,7 @@ class Page:
                 raise Refusal(HTTPStatus.UNPROCESSABLE_ENTITY,
                               f"파일을 읽을 수 없어 보관하지 않았습니다: {exc}") from None
             in_database = rounds[round_id].state is not None
+            uploads.keep(session, round_id, kind, checked.folder)  # every worker reads it
             # 입력: the files are kept, with whose data they hold (the access log's row)
             access.record(session, access.Request(
                 account_of(self.request, self.expected),

@@ -7,7 +7,9 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
+from sangsaeng.db import get_engine, session_scope
 from tests.e2e.test_cli import cli
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -45,7 +47,16 @@ def test_pdf_gives_the_bytes_attached_to_the_notice(replayed: Path, tmp_path: Pa
     assert out.read_bytes() == issued.read_bytes() and out.read_bytes().startswith(b"%PDF")
     code, _, stderr = cli("certificates", "pdf", "22-IG0999")
     assert code != 0 and "no certificate '22-IG0999'" in stderr
-    issued.write_bytes(b"%PDF-1.7 tampered")  # the file changed since it was sent
+    original = issued.read_bytes()
+    issued.write_bytes(b"%PDF-1.7 tampered")  # the copy changed since it was sent
+    code, _, stderr = cli("certificates", "pdf", "22-IG0001", "--out", str(out), "--reason",
+                          "확인서 재발송")
+    # the program database's bytes (issue 24 item 4), never the copy's; the copy made good
+    assert code == 0 and out.read_bytes() == original and issued.read_bytes() == original
+    issued.write_bytes(b"%PDF-1.7 tampered")
+    with session_scope(get_engine()) as session:  # the database's copy gone too: refused
+        session.execute(text("DELETE FROM storedfile WHERE sha256 = :sha"),
+                        {"sha": hashlib.sha256(original).hexdigest()})
     code, _, stderr = cli("certificates", "pdf", "22-IG0001")
     assert code != 0 and "is not the PDF issued for 22-IG0001 v1" in stderr
     assert hashlib.sha256(b"").hexdigest() not in stderr

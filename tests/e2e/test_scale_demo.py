@@ -51,8 +51,18 @@ def test_the_scale_demo_runs_the_round_through_two_workers_and_decides_as_expect
     assert "2022-2: 29 certificates" in done.stdout
     for name in ("decisions.csv", "selection.csv"):
         assert (var / name).read_bytes() == (ROUND_2022_2 / "expected" / name).read_bytes()
-    assert sorted(p.name for p in (var / "certificates" / "2022-2").glob("*.pdf"))[:1] == [
-        "22-IG0001-v1.pdf"]
+    # Issue 24 item 4: each worker had a var directory of its own, empty when it started;
+    # nothing went to a shared one, and a process with a third, empty one and the program
+    # database fetched a certificate PDF (the issued bytes) and the round's package.
+    pdfs = {p.name for i in (1, 2)
+            for p in (var / f"worker-{i}" / "certificates" / "2022-2").glob("*.pdf")}
+    assert len(pdfs) == 29 and "22-IG0001-v1.pdf" in pdfs
+    assert not (var / "certificates").exists() and not (var / "mail").exists()
+    assert ("through the program database only: 22-IG0001.pdf (the issued bytes), the "
+            "round's package (9 files)") in " ".join(done.stdout.split())
+    package = sorted((ROUND_2022_2 / "package").iterdir())
+    assert [p.read_bytes() for p in package] == [
+        (var / "fetch" / "package" / p.name).read_bytes() for p in package]
     # It stopped what it started: no server or worker of its PREFECT_HOME is left.
     home = str(var.resolve() / "prefect-home")
     left = [p.info["cmdline"] for p in psutil.process_iter(["cmdline", "environ"])

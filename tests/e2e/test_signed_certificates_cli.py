@@ -100,7 +100,7 @@ def _reprint(number: str) -> Path:
         rnd = session.get(Round, "2022-2")
         assert cert is not None and rnd is not None
         printer = Printer(settings, load_program(settings.config_dir))
-        [(_, _)] = list(printer.print_all([cert], rnd.track_names(), "reissue"))
+        [(_, _)] = list(printer.print_all([cert], rnd.track_names(), "reissue", session))
         return printer.path(cert)
 
 

@@ -13,6 +13,7 @@ import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import MetaData, select, text
@@ -94,7 +95,13 @@ def tables_with(needle: str) -> set[str]:
     tables.reflect(engine)
     with engine.connect() as connection:
         return {table.name for table in tables.sorted_tables
-                if any(needle in str(tuple(row)) for row in connection.execute(select(table)))}
+                if any(needle in _text(row) for row in connection.execute(select(table)))}
+
+
+def _text(row: Any) -> str:
+    """A row's values as text (stored files' bytes as UTF-8: a CSV's Korean names too)."""
+    return " ".join(bytes(v).decode("utf-8", "replace") if isinstance(v, bytes | memoryview)
+                    else str(v) for v in row)
 
 
 def found_in(needle: str) -> list[str]:
@@ -111,9 +118,18 @@ def statistics_total() -> tuple[str, str, str]:
 
 
 def _upload_package() -> Path:
+    """The package uploaded as the office app keeps it: in the inbox and the database."""
     files = [(path.name, path.read_bytes()) for path in sorted(PACKAGE.glob("*.csv"))]
-    return uploads.store(get_settings().inbox_dir, "2022-2", uploads.Kind.PACKAGE, files,
-                         uploads.Limits(50 << 20, 200 << 20), datetime.now(UTC))
+    folder = uploads.store(get_settings().inbox_dir, "2022-2", uploads.Kind.PACKAGE, files,
+                           uploads.Limits(50 << 20, 200 << 20), datetime.now(UTC))
+    with session_scope(get_engine()) as session:
+        uploads.keep(session, "2022-2", uploads.Kind.PACKAGE, folder)
+    return folder
+
+
+def stored_files() -> int:
+    with session_scope(get_engine()) as session:
+        return int(session.scalar(text("SELECT count(*) FROM storedfile")) or 0)
 
 
 def test_past_every_period_purge_leaves_no_e_mail_or_name_but_statistics_and_audit_hold(
@@ -129,13 +145,15 @@ def test_past_every_period_purge_leaves_no_e_mail_or_name_but_statistics_and_aud
     assert subjects["selected lead"].name in exported.read_text(encoding="utf-8")
     before = statistics_total()
     assert before == ("36", "12", "29")
+    assert stored_files() == 29 + 9  # the PDFs, the package's files (the same bytes once)
 
     code, out, err = cli("privacy", "purge", "--dry-run", "--now", PAST_EVERY_PERIOD)
     assert code == 0, err
     assert "2040-01-01 기준 파기할 것" in out and "바꾼 것 없음" in out
     for line in ("2022-2  선정되지 않은 신청 24건 (2025-05-27부터 보관 기간 경과)",
                  "2022-2  선정 과제 12건", "2022-2  확인서 PDF 29개", "2022-2  평가위원",
-                 "2022-2  접수 패키지 파일 1개 폴더", "2022-2  안내 메일", ".eml 파일"):
+                 # the package the replay read, and the upload (blobs.py keeps both)
+                 "2022-2  올린 파일·접수 패키지 2건", "2022-2  안내 메일", ".eml 파일"):
         assert line in out, line
     assert inbox.is_dir() and all(p.is_file() for p in pdfs)
     assert found_in(subjects["lead not selected"].email)  # nothing changed
@@ -148,6 +166,7 @@ def test_past_every_period_purge_leaves_no_e_mail_or_name_but_statistics_and_aud
         assert found_in(person.email) == [], person
         assert found_in(person.name) == [], person
     assert not (var / "inbox" / "2022-2").exists()
+    assert stored_files() == 0  # the database's copies of the PDFs and of the package too
     assert not list((var / "certificates").rglob("*.pdf"))
     assert not list((var / "mail").glob("*.eml"))
     rows = list(csv.DictReader(io.StringIO(exported.read_text(encoding="utf-8-sig"))))
@@ -199,7 +218,7 @@ def test_the_daily_dues_run_destroys_what_is_past_its_period() -> None:
 
     subjects = people()
     done = asyncio.run(flows.dues.support_dues(parse_instant("2025-05-27T09:00:00+09:00")))
-    assert done["purged"] == 2  # the applications not selected, the reviewers
+    assert done["purged"] == 3  # the applications not selected, the reviewers, the package
     assert tables_with(subjects["lead not selected"].name) <= {"mailbody"}
     assert "participant" in tables_with(subjects["selected lead"].email)
     again = asyncio.run(flows.dues.support_dues(parse_instant("2025-05-28T09:00:00+09:00")))
