@@ -92,7 +92,13 @@ def keep(db: Db, round_id: str, kind: str, name: str, source: Path) -> Kept:
     upload `name`; an upload already kept under that name stays as it was."""
     paths = ([source] if source.is_file() else
              sorted(p for p in source.iterdir() if p.is_file() and not p.name.startswith(".")))
-    files = {p.name: put(db, p.read_bytes()) for p in paths}
+    return keep_files(db, round_id, kind, name, {p.name: p.read_bytes() for p in paths})
+
+
+def keep_files(db: Db, round_id: str, kind: str, name: str, contents: Mapping[str, bytes]
+               ) -> Kept:
+    """Store files given by name and bytes as the round's upload `name` (once, as `keep`)."""
+    files = {file: put(db, data) for file, data in contents.items()}
     db.execute(_insert(db)(KEPT_UPLOADS).values(
         round_id=round_id, kind=kind, name=name, files=files, created_at=utcnow())
         .on_conflict_do_nothing())
@@ -156,9 +162,11 @@ def forget(db: Db, shas: Iterable[str]) -> int:
     return gone
 
 
-def forget_uploads(db: Db, round_id: str) -> int:
-    """Delete the round's kept uploads and the files no other upload names; files gone."""
-    shas = [sha for files in db.execute(select(KU.files).where(KU.round_id == round_id))
-            .scalars() for sha in dict(files).values()]
-    db.execute(delete(KEPT_UPLOADS).where(KU.round_id == round_id))
+def forget_uploads(db: Db, round_id: str, kinds: Iterable[str]) -> int:
+    """Delete the round's kept uploads of `kinds` and the files no other upload names; how
+    many files went."""
+    which = (KU.round_id == round_id) & KU.kind.in_(list(kinds))
+    shas = [sha for files in db.execute(select(KU.files).where(which)).scalars()
+            for sha in dict(files).values()]
+    db.execute(delete(KEPT_UPLOADS).where(which))
     return forget(db, shas)

@@ -24,7 +24,7 @@ from sangsaeng.domain.ranking import ChairAction, ChairDecision
 from sangsaeng.rejections import keep_rejections
 from sangsaeng.services import intake, review, rounds, screening, selection, uploads
 from sangsaeng.services.round_data import supplement_deadline_of
-from sangsaeng.services.round_files import config_path, default_package
+from sangsaeng.services.round_files import config_file, default_package
 from sangsaeng.settings import REPO_ROOT, get_settings
 from tasks.results import (
     SAMPLE,
@@ -71,8 +71,8 @@ def open_round(config_ref: str, now: datetime, actor: str) -> Opened:
     config/rounds/<id>.toml; the CLI gives a path); R2: publish the call."""
     config_dir = get_settings().config_dir
     program = load_program(config_dir)
-    config = load_round(config_path(config_dir, config_ref), program)
     with session_scope() as session:
+        config = load_round(config_file(session, config_dir, config_ref), program)
         rnd = rounds.register_round(session, program, config, now=now, actor=actor)
         opened = rounds.open_round(session, rounds.require_active(session, rnd), now=now,
                                    actor=actor)

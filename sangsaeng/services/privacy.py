@@ -70,6 +70,7 @@ PERSONAL_CERTIFICATE_FIELDS = ("representative", "address")
 PERSONAL_CHANGES = {ReissueField.REPRESENTATIVE.value, ReissueField.ADDRESS.value}
 MAIL_FILE_TIME = "%Y%m%dT%H%M%S"  # mail/embedded.MailFolder names each `.eml` by its UTC time
 REASON = "보관 기간이 지난 개인정보 파기"
+UPLOAD_KINDS = ("package", "support")  # kept uploads that hold personal data (not a round file)
 TABLES = ("participant", "certificate", "certificateversion", "reviewer", "outboxmessage",
           "mailbody", "mailsuppression", "accesslog", "storedfile", "keptupload")
 
@@ -176,7 +177,8 @@ def plan(session: Session, periods: Periods, today: date, *, var_dir: Path,
     for round_id, until in found.round_until.items():
         if not retention.is_due(until, today):
             continue
-        names = {u.name for u in blobs.uploads_of(session, round_id, None)}
+        names = {u.name for u in blobs.uploads_of(session, round_id, None)
+                 if u.kind in UPLOAD_KINDS}
         if (inbox_dir / round_id).is_dir():
             names |= {p.name for p in (inbox_dir / round_id).iterdir()}
         if names:
@@ -314,7 +316,7 @@ def destroy(session: Session, found: Plan, *, now: datetime, actor: str,
     if found.access_months:
         session.execute(delete(ACCESS_LOG).where(AL.month.in_(found.access_months)))
     for uploaded in found.packages:
-        blobs.forget_uploads(session, uploaded)
+        blobs.forget_uploads(session, uploaded, UPLOAD_KINDS)
     blobs.forget(session, [sha for shas in found.pdf_blobs.values() for sha in shas.values()])
     audit_rows = access_rows = 0
     by_round: dict[str | None, list[Due]] = defaultdict(list)

@@ -60,10 +60,24 @@ def round_file(config_dir: Path, round_id: str) -> Path:
     return rounds_dir(config_dir) / f"{round_id}.toml"
 
 
+CONFIG_KIND = "config"  # a round file written by the create form, kept in the database too
+
+
 def config_path(config_dir: Path, ref: str) -> Path:
     """A round id (`2022-2`: the UI's choice) as its file in config/rounds/, or a path (CLI)."""
     ref = ref.strip()
     return round_file(config_dir, ref) if ROUND_ID.fullmatch(ref) else Path(ref)
+
+
+def config_file(db: Session, config_dir: Path, ref: str) -> Path:
+    """`config_path`, the file copied from the program database into this config/rounds/
+    when the create form wrote it on another machine (issue 24 item 4)."""
+    path = config_path(config_dir, ref)
+    if not path.exists() and ROUND_ID.fullmatch(ref.strip()):
+        kept = blobs.kept(db, ref.strip(), path.name)
+        if kept is not None and kept.kind == CONFIG_KIND:
+            blobs.write_into(db, kept, path.parent)
+    return path
 
 
 def files_of(config_dir: Path) -> list[KnownRound]:
@@ -185,6 +199,9 @@ def create_round_file(session: Session, config_dir: Path, new: NewRound, *, now:
             "round", new.id, "round.config_created", "R1",
             f"회차 설정 파일 작성 / configuration written: {target.name}",
             data={"path": str(target), "toml": text})])
+        # every worker reads it there (issue 24 item 4), whichever wrote it
+        blobs.keep_files(session, new.id, CONFIG_KIND, target.name,
+                         {target.name: text.encode("utf-8")})
         session.flush()  # the audit row is accepted before the file takes its name
         try:
             os.link(temporary, target)  # fails if the name exists: never overwrites

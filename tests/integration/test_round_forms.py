@@ -298,3 +298,27 @@ def test_every_form_field_has_a_korean_label_and_no_none_toggle() -> None:
     assert "until" not in forms["round"] and "approval" not in forms["round"]
     assert "approval" not in forms["committee_review"]
     assert forms["round"]["config"]["title"] == "회차"
+
+
+def test_a_round_created_on_one_machine_opens_on_a_worker_that_never_saw_its_file(
+    config_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 24 item 4: the create form's file is kept in the program database too; a worker
+    whose config/rounds/ lacks it opens the round from there."""
+    from sangsaeng.services.round_files import NewRound, create_round_file
+    from tasks.steps import open_round
+
+    new = NewRound("2031-5", "2031년 5차 모집", datetime(2031, 3, 2, 9), datetime(2031, 3, 26, 18),
+                   ("innovation",))
+    with session_scope(get_engine()) as session:
+        written = create_round_file(session, config_dir, new, now=datetime.now(UTC),
+                                    actor="담당자")
+    text = written.read_text(encoding="utf-8")
+    worker = tmp_path / "worker-config"  # another machine's checkout: program.toml, no 2031-5
+    shutil.copytree(REPO / "config", worker)
+    monkeypatch.setenv("SANGSAENG_CONFIG_DIR", str(worker))
+    get_settings.cache_clear()
+    assert not (worker / "rounds" / "2031-5.toml").exists()
+    opened = open_round.fn("2031-5", datetime(2031, 3, 2, 9, tzinfo=KST), "prefect")
+    assert opened.round_id == "2031-5" and opened.opened
+    assert (worker / "rounds" / "2031-5.toml").read_text(encoding="utf-8") == text
