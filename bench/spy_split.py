@@ -8,7 +8,7 @@ py-spy (a dev dependency) samples the stacks of the bench process and of the cei
 without slowing them down per call, as cProfile does (its CPU clock makes the delivery ~4× slower
 and charges every call the same overhead: asyncio's many small calls look far costlier than
 they are). Each sample of the delivery phase (a stack through `deliver`) or of the ceiling's
-sending (through `blast`) is charged to one cause, from the innermost frame out; samples idle in
+sending (its event loop) is charged to one cause, from the innermost frame out; samples idle in
 the event loop's `select` are left out. Prints µs per message for each cause, both sides.
 """
 
@@ -65,19 +65,34 @@ def cause(frames: list[str]) -> str | None:
     return "event loop: scheduling"
 
 
+# Frames that only the sending phases run (a sample taken while the process runs may come back
+# without its outer frames: it is kept when one of these shows which phase it was in).
+_SENDING = ("asyncio/", "aiosmtplib/", "mail/sender.py", "mail/connection.py", "mail/leases.py")
+
+
+def _in_phase(side: str, stack: str) -> bool:
+    """The sample was taken in the delivery (bench process) or in the ceiling's sending (its
+    child: it builds the messages first, without an event loop)."""
+    if side == "delivery" and "deliver (broadcast.py" in stack:
+        return True
+    if "<module> (broadcast.py" in stack and "ceiling_child (broadcast.py" not in stack:
+        return False  # a whole stack of another phase of the bench process
+    return any(part in stack for part in _SENDING)
+
+
 def split(path: Path) -> dict[str, Counter[str]]:
     """Samples per cause for the delivery and the ceiling."""
     out: dict[str, Counter[str]] = {"delivery": Counter(), "ceiling": Counter()}
     with path.open(encoding="utf-8", errors="replace") as lines:
         for line in lines:
             stack, _, count = line.rstrip("\n").rpartition(" ")
-            if "deliver (broadcast.py" in stack:
-                side = "delivery"
-            elif "blast" in stack and "ceiling_child (broadcast.py" in stack:
-                side = "ceiling"
-            else:
+            frames = stack.split(";")
+            processes = [f for f in frames if f.startswith("process ")]
+            frames = frames[len(processes):]
+            side = "ceiling" if len(processes) > 1 else "delivery"
+            if not _in_phase(side, ";".join(frames)):
                 continue
-            what = cause(stack.split(";"))
+            what = cause(frames)
             if what is not None:
                 out[side][what] += int(count)
     return out
