@@ -211,7 +211,9 @@ class Sender:
             missing = {r.body_id for r in rows if not self.composer.has_body(r.body_id)}
             for body_id, rendered in outbox.load_bodies(session, missing).items():
                 self.composer.add_body(body_id, rendered)
-        return len(rows), self.holding.take(rows, until=now + self.policy.lease)
+        taken = self.holding.take(rows, until=now + self.policy.lease)
+        self.composer.prepare(taken)  # their headers but the date, in one go (cheaper)
+        return len(rows), taken
 
     # --- sending --------------------------------------------------------------------------
 
@@ -437,6 +439,7 @@ class Sender:
 
     def _give_back(self, row: Outgoing) -> None:
         """A held row goes back to `pending`, its attempt not counted."""
+        self.composer.forget(row)
         self.report.released += 1
         self._queued += 1
         self._open -= 1
