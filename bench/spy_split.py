@@ -41,6 +41,8 @@ _DRIVER = ("do_executemany", "do_execute", "do_commit", "fetchall")
 
 def cause(frames: list[str]) -> str | None:
     """The cause a sample is charged to (None: idle in `select`)."""
+    if not frames:
+        return None
     leaf = frames[-1]
     if "select (selectors.py" in leaf:
         return None
