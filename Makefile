@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install fonts demo test check lint browser test-postgres bench scale-demo clean prefect-yaml
+.PHONY: install fonts demo test check lint browser test-postgres bench bench-tools scale-demo clean prefect-yaml
 
 # apt waits for another apt (unattended upgrades, a colleague's `make browser`) instead of failing:
 # dpkg's lock through DPkg::Lock::Timeout; the package lists' lock, which `update` does not wait
@@ -84,12 +84,18 @@ test-postgres: install
 scale-demo: install
 	$(BIN)/python -m sangsaeng.cli.scale $(SCALE_DEMO_ARGS)
 
-bench: install
+bench: install bench-tools
 	$(BIN)/python bench/round_scale.py
 	$(BIN)/python bench/certificates.py
-	command -v smtp-sink >/dev/null || test -x /usr/sbin/smtp-sink || \
-		($(APT_UPDATE) && $(APT_GET) install postfix)
 	$(BIN)/python bench/broadcast.py
+
+# bench/broadcast.py sends to Postfix's smtp-sink (/usr/sbin/smtp-sink, Debian's postfix):
+# installed once, when missing (`make bench-tools` alone readies a fresh machine for it).
+bench-tools:
+	@test -x /usr/sbin/smtp-sink || command -v smtp-sink >/dev/null || { \
+		echo "installing Debian's postfix for bench/broadcast.py (smtp-sink)"; \
+		$(APT_UPDATE) && $(APT_GET) install postfix; \
+	}
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -28,6 +28,7 @@ NOT_IMPORTED = {
     "pytest-xdist": "a pytest plugin (`-n 2` in the Makefile's test target), loaded by pytest",
     "python-multipart": "Starlette's form parser (`request.form()` in sangsaeng/web/upload.py)",
     "httpx2": "the HTTP client under `starlette.testclient.TestClient` (tests of the web apps)",
+    "py-spy": "a program, not a module: `py-spy record` samples bench/broadcast.py (spy_split.py)",
 }
 
 

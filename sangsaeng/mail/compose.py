@@ -134,7 +134,9 @@ class Composer:
         self._shared: OrderedDict[int, bytes] = OrderedDict()
         self._broken: OrderedDict[int, str] = OrderedDict()  # bodies whose files cannot go
         self._cache_size = cache_size
-        self._date_second, self._date_text = -1, ""
+        self._date_second, self._date_text, self._date_bytes = -1, "", b""
+        # rows claimed and not yet sent: their header lines but the date (or why they failed)
+        self._prepared: dict[int, tuple[Outgoing, tuple[bytes, bytes] | Exception]] = {}
 
     def has_body(self, body_id: int) -> bool:
         """Whether the shared part of `body_id` is built already (or found unsendable)."""
@@ -169,33 +171,64 @@ class Composer:
         (a non-ASCII name becomes one RFC 2047 word), the Message-ID is a digest, the token
         is URL-quoted. Joining them costs ~40 µs; a compat32 `Message` cost 130–220 µs.
         """
+        head, tail = self._around_date(row)
+        return head + self._date_line(now) + tail
+
+    def _around_date(self, row: Outgoing) -> tuple[bytes, bytes]:
+        """The header block's lines before `Date:` (To, Message-ID) and after it (the
+        unsubscribe links): everything but the date depends on the row alone."""
         to = mailbox_header(mailbox(row.recipient_name, row.recipient))
         if len(to) > 74 and " <" in to:  # fold before the address, as compat32 does
             name, _, address = to.rpartition(" <")
             to = f"{name}\r\n <{address}"
-        lines = [f"To: {to}", f"Message-ID: {row.message_id}", f"Date: {self._date(now)}"]
+        head = f"To: {to}\r\nMessage-ID: {row.message_id}\r\n"
+        lines = []
         if row.unsubscribe:  # RFC 2369 / RFC 8058; the token is ours ([A-Za-z0-9_-])
             token = quote(row.unsubscribe, safe="")
             links = [f"<mailto:{self.sender.addr_spec}?subject=unsubscribe%20{token}>"]
             if self.unsubscribe_url:
                 links.insert(0, f"<{self.unsubscribe_url}/{token}>")
-                lines.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
-            lines.append("List-Unsubscribe:\r\n " + ",\r\n ".join(links))
-        block = "\r\n".join(lines) + "\r\n"
-        if "\n" in block.replace("\r\n ", "").replace("\r\n", ""):  # never a bare line end
+                lines.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n")
+            lines.append("List-Unsubscribe:\r\n " + ",\r\n ".join(links) + "\r\n")
+        tail = "".join(lines)
+        if "\n" in (head + tail).replace("\r\n ", "").replace("\r\n", ""):  # no bare line end
             raise ValueError(f"header block of outbox row {row.id} has a stray line end")
-        return block.encode("ascii")  # anything non-ASCII here is a bug: fail loudly
+        # anything non-ASCII here is a bug: fail loudly
+        return head.encode("ascii"), tail.encode("ascii")
+
+    def prepare(self, rows: Sequence[Outgoing]) -> None:
+        """Build the date-free part of these rows' header blocks now, in one go (issue 24: a
+        batch of them costs about half as much CPU as the same headers built one per message
+        between the sends); `message` uses it, and adds the date when the row is sent. A row
+        whose headers cannot be built fails there, with the same error, as it would unprepared.
+        """
+        for row in rows:
+            try:
+                self._prepared[row.id] = (row, self._around_date(row))
+            except Exception as exc:  # raised again by `message`, where the sender expects it
+                self._prepared[row.id] = (row, exc)
+
+    def forget(self, row: Outgoing) -> None:
+        """Drop a prepared row that will not be sent (given back, taken over)."""
+        self._prepared.pop(row.id, None)
 
     def _date(self, now: datetime) -> str:
         """RFC 5322 date, formatted once per second (it is the same for the whole second)."""
         second = int(now.timestamp())
         if second != self._date_second:
             self._date_second, self._date_text = second, format_datetime(now)
+            self._date_bytes = f"Date: {self._date_text}\r\n".encode("ascii")
         return self._date_text
+
+    def _date_line(self, now: datetime) -> bytes:
+        """The `Date:` header line, built once per second."""
+        self._date(now)
+        return self._date_bytes
 
     def message(self, row: Outgoing, now: datetime) -> bytes:
         """The whole message as it goes over the wire; `AttachmentError` if its body's files
         cannot be sent as owed."""
+        prepared = self._prepared.pop(row.id, None)
         try:
             shared = self._shared[row.body_id]
         except KeyError:
@@ -203,4 +236,9 @@ class Composer:
                 raise AttachmentError(self._broken[row.body_id]) from None
             raise
         self._shared.move_to_end(row.body_id)
-        return self.headers(row, now) + shared
+        if prepared is None or prepared[0] is not row:  # not prepared (or for another claim)
+            return self.headers(row, now) + shared
+        parts = prepared[1]
+        if isinstance(parts, Exception):
+            raise parts
+        return parts[0] + self._date_line(now) + parts[1] + shared

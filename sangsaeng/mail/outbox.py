@@ -18,7 +18,7 @@ from functools import lru_cache
 from itertools import islice
 from typing import Any, Literal
 
-from sqlalchemy import Connection, bindparam, func, or_, select, update
+from sqlalchemy import BindParameter, Connection, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
@@ -230,9 +230,10 @@ class Outgoing:
 OUTGOING_COLUMNS = tuple(f.name for f in fields(Outgoing))
 
 
-def _due_parts(now: datetime, round_id: str | None) -> list[tuple[Any, Any]]:
+def _due_parts(now: datetime | BindParameter[Any], round_id: str | None
+               ) -> list[tuple[Any, Any]]:
     """(condition, order) of due rows: pending ones whose time has come, then rows whose
-    sender's lease ran out (a crashed sender's)."""
+    sender's lease ran out (a crashed sender's); `now` a time or a parameter."""
     o = OUTBOX.c
     parts = [((o.state == OutboxState.PENDING) & (o.next_attempt_at <= now), o.next_attempt_at),
              ((o.state == OutboxState.SENDING) & (o.lease_until < now), o.lease_until)]
@@ -259,20 +260,36 @@ def claim(session: Session, *, now: datetime, lease: timedelta, limit: int, toke
     Each row taken carries the taker's `token`: a sender whose lease ran out (it stalled) and
     whose rows another took can no longer renew them nor write their outcome.
     """
-    o = OUTBOX.c
     rows: list[Outgoing] = []
+    values: dict[str, Any] = {"now": now, "until": now + lease, "token": token}
+    if round_id:
+        values["due_round"] = round_id
     # Two index range scans (ix_outbox_due), no sort of the whole round.
-    for due, order in _due_parts(now, round_id):
+    for stmt in _claims(bool(round_id)):
         if len(rows) >= limit:
             break
-        ids = (select(o.id).where(due).order_by(order, o.id).limit(limit - len(rows))
-               .with_for_update(skip_locked=True))  # ignored by SQLite, whose writers are serial
-        stmt = (update(OUTBOX).where(o.id.in_(ids.scalar_subquery()))
-                .values(state=OutboxState.SENDING, lease_until=now + lease, attempts=o.attempts + 1,
-                        claim_token=token)
-                .returning(*(o[name] for name in OUTGOING_COLUMNS)))
-        rows += [Outgoing(*row) for row in session.execute(stmt).all()]  # columns in order
+        rows += [Outgoing(*row) for row in session.execute(  # columns in order
+            stmt, {**values, "limit": limit - len(rows)}).all()]
     return sorted(rows, key=lambda r: r.id)
+
+
+@lru_cache(maxsize=2)
+def _claims(by_round: bool) -> tuple[Any, ...]:
+    """`claim`'s two statements (due rows, then expired leases), built once with parameters:
+    building them cost about as much as running them (issue 24)."""
+    o = OUTBOX.c
+    statements = []
+    for due, order in _due_parts(bindparam("now"), None):
+        if by_round:
+            due = due & (o.round_id == bindparam("due_round"))
+        ids = (select(o.id).where(due).order_by(order, o.id).limit(bindparam("limit"))
+               .with_for_update(skip_locked=True))  # ignored by SQLite, whose writers are serial
+        statements.append(
+            update(OUTBOX).where(o.id.in_(ids.scalar_subquery()))
+            .values(state=OutboxState.SENDING, lease_until=bindparam("until"),
+                    attempts=o.attempts + 1, claim_token=bindparam("token"))
+            .returning(*(o[name] for name in OUTGOING_COLUMNS)))
+    return tuple(statements)
 
 
 def _holding(session: Session | Connection, ids: Sequence[int], token: str,

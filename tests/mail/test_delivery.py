@@ -167,3 +167,31 @@ def test_without_an_smtp_host_each_message_is_stored_under_var_mail(env: Path) -
     stored = sorted((env / "mail").glob("*.eml"))
     assert len(stored) == 2
     assert all(b"Message-ID: <" in path.read_bytes() for path in stored)
+
+
+def test_what_the_sender_sends_is_byte_for_byte_what_the_preview_builds(smtp: ScriptedServer
+                                                                      ) -> None:
+    """What the office previews (`notices.build`, the dry run) is what each company receives,
+    byte for byte: the sender builds a claimed batch's headers at once and adds the date as
+    each message goes (issue 24), for long Korean names, quoted ASCII ones and unsubscribe
+    links alike."""
+    from dataclasses import replace
+
+    from sangsaeng.mail.outbox import mail_context
+    from sangsaeng.services import notices
+    from tests.mail.helpers import open_round
+
+    open_round()
+    at = datetime(2030, 3, 20, 1, 2, 3, tzinfo=UTC)
+    owed = [received_notice(1), received_notice(2, name="주식회사 " + "아주길고긴이름" * 9),
+            replace(received_notice(3, name='Kim "K" <k@x>, Ltd.'), unsubscribe="tok_en-3"),
+            replace(received_notice(4), unsubscribe="tok-4")]
+    url = "https://smpp.example/unsubscribe"
+    with session_scope(get_engine()) as session:
+        enqueue(session, ROUND, owed)
+        preview = {row.recipient: data for row, data in notices.build(
+            session, notices.pending(session, ROUND), unsubscribe_url=url, now=at)}
+    sender = Sender(get_engine(), SmtpServer("127.0.0.1", smtp.port), mail_context().sender,
+                    round_id=ROUND, unsubscribe_url=url, clock=lambda: at)
+    assert asyncio.run(sender.run()).sent == 4
+    assert {got.rcpt_tos[0]: got.data for got in smtp.received} == preview
