@@ -21,19 +21,20 @@ import shutil
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, String, cast, delete, literal, or_, select, text, update
+from sqlalchemy import Engine, String, cast, delete, func, literal, or_, select, text, update
 from sqlmodel import Session
 
 from sangsaeng import blobs
+from sangsaeng.config import PrivacyConfig
 from sangsaeng.db import session_scope
 from sangsaeng.domain import retention
 from sangsaeng.domain.access import AccessAction
 from sangsaeng.domain.certificates import CertificateStatus, ReissueField
-from sangsaeng.domain.clock import kst_date
+from sangsaeng.domain.clock import KST, kst_date
 from sangsaeng.domain.outbox import OutboxState
 from sangsaeng.domain.retention import KIND_NAMES, Kind, Periods
 from sangsaeng.domain.states import ROUND_ORDER, ApplicationState, RoundState
@@ -160,7 +161,7 @@ class Plan:
         return not self.lines()
 
 
-def periods_of(privacy: Any) -> Periods:
+def periods_of(privacy: PrivacyConfig) -> Periods:
     """The periods of `[privacy]` (config.PrivacyConfig)."""
     return Periods(privacy.unselected_years, privacy.selected_years, privacy.mail_months,
                    privacy.access_log_years)
@@ -237,22 +238,24 @@ def _plan_rounds(session: Session, found: Plan) -> None:
 def _plan_mail(session: Session, found: Plan, mail_dir: Path) -> None:
     """Notices sent (or given up) and refused addresses `mail_months` ago, and `.eml` files
     stored that long ago (the file's name carries the time it was stored: its delivery)."""
-    months = found.periods.mail_months
-    cutoff = datetime.combine(retention.kept_until(found.today, months=-months),
-                              datetime.min.time(), tzinfo=UTC)
+    # Rows older than this may be due (the exact day is `mail_until`'s: a month's end is
+    # clipped, so a few days' margin); the newer ones are not read at all.
+    since = retention.kept_until(found.today, months=-found.periods.mail_months)
+    margin = datetime.combine(since + timedelta(days=4), time(), tzinfo=KST)
+    delivered_at = func.coalesce(OB.sent_at, OB.created_at)
     for row in session.execute(
-            select(OB.id, OB.round_id, OB.sent_at, OB.created_at)
-            .where(OB.state.in_((OutboxState.SENT, OutboxState.FAILED)),
+            select(OB.id, OB.round_id, delivered_at.label("at"))
+            .where(OB.state.in_((OutboxState.SENT, OutboxState.FAILED)), delivered_at < margin,
                    ~OB.recipient.startswith(PURGED_RECIPIENT, autoescape=True))
             .order_by(OB.id)):
-        delivered = kst_date(row.sent_at or row.created_at)
-        until = retention.mail_until(delivered, found.periods)
+        until = retention.mail_until(kst_date(row.at), found.periods)
         if retention.is_due(until, found.today):
             found.outbox[row.round_id].append(row.id)
             found.outbox_since[row.round_id] = min(
                 until, found.outbox_since.get(row.round_id, until))
-    found.suppressions = list(session.scalars(select(MS.address).where(MS.at < cutoff)
-                                              .order_by(MS.address)))
+    found.suppressions = [address for address, at in session.execute(
+        select(MS.address, MS.at).where(MS.at < margin).order_by(MS.address))
+        if retention.is_due(retention.mail_until(kst_date(at), found.periods), found.today)]
     if mail_dir.is_dir():
         for path in sorted(mail_dir.glob("*.eml")):
             stored = _stored_on(path.name)

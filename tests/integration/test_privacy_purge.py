@@ -11,7 +11,7 @@ import asyncio
 import csv
 import io
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -223,3 +223,24 @@ def test_the_daily_dues_run_destroys_what_is_past_its_period() -> None:
     assert "participant" in tables_with(subjects["selected lead"].email)
     again = asyncio.run(flows.dues.support_dues(parse_instant("2025-05-28T09:00:00+09:00")))
     assert again["purged"] == 0
+
+
+def test_a_notice_is_kept_six_months_after_its_delivery_to_the_day() -> None:
+    from sqlalchemy import func
+
+    from sangsaeng.domain.clock import kst_date
+    from sangsaeng.domain.retention import kept_until
+    from sangsaeng.models import OUTBOX
+
+    with session_scope(get_engine()) as session:  # delivered by the replay, on this clock
+        first, last = session.execute(select(func.min(OUTBOX.c.sent_at),
+                                             func.max(OUTBOX.c.sent_at))).one()
+    # [privacy] mail_months = 6: the day before the first one's end, nothing of the mail;
+    # on the last one's end, all of it
+    before = kept_until(kst_date(first), months=6) - timedelta(days=1)
+    code, out, _ = cli("privacy", "purge", "--dry-run", "--now", f"{before.isoformat()}T23:59")
+    assert code == 0 and "안내 메일" not in out and ".eml" not in out
+    until = kept_until(kst_date(last), months=6)
+    code, out, _ = cli("privacy", "purge", "--dry-run", "--now", f"{until.isoformat()}T00:00")
+    assert code == 0 and "2022-2  안내 메일 (받는 사람·본문) 216건" in out
+    assert ".eml 파일 216개" in out
