@@ -406,6 +406,27 @@ def delivery(figures: dict[str, float]) -> str:
     return f"{messages:,} messages in {seconds:.1f} s ({rate})"
 
 
+def direct_report(args: argparse.Namespace, gen_s: float, package_mb: float,
+                  direct: dict[str, Any]) -> None:
+    """`--direct-only`: the direct run's steps, wall and peak RSS, with the RSS target."""
+    print(f"\nround_scale --direct-only — {args.applications:,} applications × {args.reviews} "
+          f"reviews (seed {args.seed}); Python {platform.python_version()}, "
+          f"{os.cpu_count()} cores")
+    print(f"package generated in {gen_s:.1f} s ({package_mb:.1f} MB of CSV)\n")
+    rows = [("(b) direct: wall, open call → support (issuance included), excl. delivery",
+             f"{direct['wall_s']:.1f} s"),
+            *((f"    {step}", f"{secs:.2f} s") for step, secs in direct["steps"].items()),
+            ("    delivery of the notices (the final phase)", delivery(direct["delivery"])),
+            ("peak RSS (b) run process", f"{direct['rss_mb']:.0f} MB"),
+            ("program database after the run", f"{direct['db_mb']:.0f} MB"),
+            ("final round state", str(direct["state"]))]
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        print(f"{label:<{width}}  {value}")
+    print(f"\ntarget: peak RSS ≤ 500 MB (run process)  {direct['rss_mb']:.0f}  "
+          f"{verdict(direct['rss_mb'], TARGETS['rss_mb'])}")
+
+
 def print_report(args: argparse.Namespace, gen_s: float, package_mb: float, fresh_home: bool,
                  flows: dict[str, Any], direct: dict[str, Any]) -> None:
     """The figures, then each target with ok/MISSED."""
@@ -574,6 +595,9 @@ def main() -> None:
         "pool of a Prefect server on PostgreSQL with --workers workers (docs/deploy.md)"))
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--pg", default=None, help="PostgreSQL server for --pool")
+    parser.add_argument("--direct-only", action="store_true", help=(
+        "only (b), the direct run: its steps, wall and peak RSS (issue 24 item 2: memory at "
+        "50,000 and 100,000 applications)"))
     parser.add_argument("--child", choices=("flows", "direct"), help=argparse.SUPPRESS)
     for hidden in ("--config", "--data", "--now", "--database", "--result", "--database-url"):
         parser.add_argument(hidden, help=argparse.SUPPRESS)
@@ -602,9 +626,12 @@ def main() -> None:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
         return
-    flows = spawn("flows", config, data, now)
-    direct = spawn("direct", config, data, now)
-    print_report(args, gen_s, package_mb, fresh_home, flows, direct)
+    if args.direct_only:
+        direct_report(args, gen_s, package_mb, spawn("direct", config, data, now))
+    else:
+        flows = spawn("flows", config, data, now)
+        direct = spawn("direct", config, data, now)
+        print_report(args, gen_s, package_mb, fresh_home, flows, direct)
     if not args.keep:
         shutil.rmtree(folder, ignore_errors=True)
         for mode in ("flows", "direct"):
