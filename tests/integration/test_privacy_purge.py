@@ -11,7 +11,7 @@ import asyncio
 import csv
 import io
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -238,9 +238,11 @@ def test_a_notice_is_kept_six_months_after_its_delivery_to_the_day() -> None:
     # [privacy] mail_months = 6: the day before the first one's end, nothing of the mail;
     # on the last one's end, all of it
     before = kept_until(kst_date(first), months=6) - timedelta(days=1)
-    code, out, _ = cli("privacy", "purge", "--dry-run", "--now", f"{before.isoformat()}T23:59")
+    code, out, _ = cli("privacy", "purge", "--dry-run", "--now",
+                       datetime.combine(before, time(23, 59)).isoformat())
     assert code == 0 and "안내 메일" not in out and ".eml" not in out
     until = kept_until(kst_date(last), months=6)
-    code, out, _ = cli("privacy", "purge", "--dry-run", "--now", f"{until.isoformat()}T00:00")
+    code, out, _ = cli("privacy", "purge", "--dry-run", "--now",
+                       datetime.combine(until, time()).isoformat())
     assert code == 0 and "2022-2  안내 메일 (받는 사람·본문) 216건" in out
     assert ".eml 파일 216개" in out
