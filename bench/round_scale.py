@@ -118,7 +118,7 @@ def run_direct(config: Path, data: Path, now: datetime, *, deliver: bool = True,
     from sangsaeng.db import session_scope
     from sangsaeng.domain.ranking import ChairDecision
     from sangsaeng.errors import ImportRejected
-    from sangsaeng.services import intake, review, rounds, screening, selection
+    from sangsaeng.services import intake, review, rounds, screening, selection, uploads
     from sangsaeng.settings import get_settings
 
     steps: dict[str, float] = {}
@@ -133,6 +133,8 @@ def run_direct(config: Path, data: Path, now: datetime, *, deliver: bool = True,
         rnd = rounds.get_round(s, round_id)
         package = intake.read_round_package(s, rnd, data)
         summary = intake.import_package(s, rnd, package, now=now, actor=ACTOR)
+        # as tasks/steps.import_package: the package read is kept in the database (item 4)
+        uploads.keep_read(s, round_id, data, get_settings().inbox_dir)
     if summary.errors:
         raise ImportRejected(len(summary.errors), summary.total_added,
                              [str(e) for e in summary.errors])

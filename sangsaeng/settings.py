@@ -168,6 +168,11 @@ class Settings(BaseSettings):
         return self.var_dir / "signing"
 
     @property
+    def mail_dir(self) -> Path:
+        """Where the embedded delivery stores each message as an `.eml` file (`<var>/mail/`)."""
+        return self.var_dir / "mail"
+
+    @property
     def inbox_dir(self) -> Path:
         """Where uploaded files are kept: `<var>/inbox/<round>/<time>-<kind>/`."""
         return self.var_dir / "inbox"

@@ -287,7 +287,7 @@ def print_notices(round_id: str) -> None:
         by_state[state] = by_state.get(state, 0) + n
     settings = get_settings()
     where = (f"{settings.smtp_host}" if settings.smtp_host
-             else f"{(settings.var_dir / 'mail').resolve()} (.eml files)")
+             else f"{settings.mail_dir.resolve()} (.eml files)")
     out.print(f"{round_id}: notices sent {by_state.get(OutboxState.SENT, 0)}, waiting "
               f"{sum(by_state.get(s, 0) for s in OWED_STATES)}, failed "
               f"{by_state.get(OutboxState.FAILED, 0)} → {where}; `sangsaeng notices status --round "

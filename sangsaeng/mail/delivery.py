@@ -51,7 +51,7 @@ def policy_from(settings: Settings) -> DeliveryPolicy:
 def transport_for(settings: Settings, password: str | None = None) -> Iterator[Transport]:
     """The configured SMTP server; else var/mail/, directly or through the embedded server
     (running for the duration of the block)."""
-    folder = settings.var_dir / "mail"
+    folder = settings.mail_dir
     if not settings.smtp_host and settings.mail_embedded == "files":
         yield FileDrop(folder)
         return

@@ -48,12 +48,14 @@ class MailFolder:
         self._seq = itertools.count(1)
         self._lock = threading.Lock()
 
+    TIME = "%Y%m%dT%H%M%S"  # the UTC time a file's name starts with (services/privacy.py)
+
     def name(self, data: bytes) -> str:
         """The next file name for `data`."""
         found = _MESSAGE_ID.search(data)
         tag = found.group(1).decode("ascii", "replace")[:16] if found else "no-id"
         with self._lock:
-            return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{next(self._seq):06d}-{tag}.eml"
+            return f"{datetime.now(UTC).strftime(self.TIME)}-{next(self._seq):06d}-{tag}.eml"
 
     def store(self, data: bytes) -> Path:
         """Write one message; returns its file."""

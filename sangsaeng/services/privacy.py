@@ -40,6 +40,7 @@ from sangsaeng.domain.retention import KIND_NAMES, Kind, Periods
 from sangsaeng.domain.states import ROUND_ORDER, ApplicationState, RoundState
 from sangsaeng.exports import certificates_csv, write_bytes_atomically
 from sangsaeng.journal import Audit, Entry, record
+from sangsaeng.mail.embedded import MailFolder
 from sangsaeng.models import (
     ACCESS_LOG,
     APPLICATIONS,
@@ -54,7 +55,7 @@ from sangsaeng.models import (
     STORED_FILES,
     SUPPRESSIONS,
 )
-from sangsaeng.services import access
+from sangsaeng.services import access, uploads
 from sangsaeng.settings import Settings
 
 A, P, C, CV = APPLICATIONS.c, PARTICIPANTS.c, CERTIFICATES.c, CERTIFICATE_VERSIONS.c
@@ -69,9 +70,9 @@ DECIDED_ROUNDS = (*ROUND_ORDER[ROUND_ORDER.index(RoundState.NOTIFIED):], RoundSt
 SELECTED_STATES = (ApplicationState.SELECTED, ApplicationState.CANCELLED)  # K5: was selected
 PERSONAL_CERTIFICATE_FIELDS = ("representative", "address")
 PERSONAL_CHANGES = {ReissueField.REPRESENTATIVE.value, ReissueField.ADDRESS.value}
-MAIL_FILE_TIME = "%Y%m%dT%H%M%S"  # mail/embedded.MailFolder names each `.eml` by its UTC time
 REASON = "보관 기간이 지난 개인정보 파기"
-UPLOAD_KINDS = ("package", "support")  # kept uploads that hold personal data (not a round file)
+# kept uploads that hold personal data (the round files the create form writes hold none)
+UPLOAD_KINDS = tuple(kind.value for kind in uploads.Kind)
 TABLES = ("participant", "certificate", "certificateversion", "reviewer", "outboxmessage",
           "mailbody", "mailsuppression", "accesslog", "storedfile", "keptupload")
 
@@ -167,12 +168,12 @@ def periods_of(privacy: PrivacyConfig) -> Periods:
                    privacy.access_log_years)
 
 
-def plan(session: Session, periods: Periods, today: date, *, var_dir: Path,
+def plan(session: Session, periods: Periods, today: date, *, mail_dir: Path,
          inbox_dir: Path, certificates_dir: Path) -> Plan:
     """What is past its period on `today`, in the database and under the var directory."""
     found = Plan(today, periods)
     _plan_rounds(session, found)
-    _plan_mail(session, found, var_dir / "mail")
+    _plan_mail(session, found, mail_dir)
     found.access_months = retention.access_months_due(
         session.scalars(select(AL.month).distinct()), today, periods)
     for round_id, until in found.round_until.items():
@@ -266,7 +267,8 @@ def _plan_mail(session: Session, found: Plan, mail_dir: Path) -> None:
 
 def _stored_on(name: str) -> date | None:
     try:
-        return kst_date(datetime.strptime(name[:15], MAIL_FILE_TIME).replace(tzinfo=UTC))
+        stamp = name.split("-", 1)[0]  # `<UTC time>-<sequence>-<Message-ID prefix>.eml`
+        return kst_date(datetime.strptime(stamp, MailFolder.TIME).replace(tzinfo=UTC))
     except ValueError:
         return None
 
@@ -450,7 +452,7 @@ class Purged:
 
 def places(settings: Settings) -> dict[str, Path]:
     """Where the var directory keeps personal data (`plan`'s keyword arguments)."""
-    return {"var_dir": settings.var_dir, "inbox_dir": settings.inbox_dir,
+    return {"mail_dir": settings.mail_dir, "inbox_dir": settings.inbox_dir,
             "certificates_dir": settings.certificates_dir}
 
 
